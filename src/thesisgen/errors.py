@@ -1,0 +1,43 @@
+"""Errors a user can cause or meet, each carrying the exit code and a one-line message with the fix.
+
+The CLI prints ``str(error)`` and exits with ``error.exit_code``; nothing else in the package decides
+exit codes, so the contract in README (0 done, 1 gate, 2 bad input, 3 model service) lives here.
+"""
+
+from __future__ import annotations
+
+
+class ThesisgenError(Exception):
+    """Base class: a failure we can explain in one line."""
+
+    exit_code = 2
+
+
+class UsageError(ThesisgenError):
+    """Bad input or usage: an argument, a file or a bundle the user can fix."""
+
+    exit_code = 2
+
+
+class InputFileError(UsageError):
+    """A file named by the user is missing, unreadable or malformed."""
+
+
+class OutputExistsError(UsageError):
+    """An output would overwrite a file the user did not ask to replace."""
+
+
+class RecordingError(UsageError):
+    """Replay could not serve a request: the recording is missing or no longer matches the prompt."""
+
+
+class ModelServiceError(ThesisgenError):
+    """The model service failed (transport, HTTP status, unusable body) after retries."""
+
+    exit_code = 3
+
+
+class GateFailedError(ThesisgenError):
+    """The memo did not pass the validator after the allowed repairs."""
+
+    exit_code = 1

@@ -1,0 +1,213 @@
+"""The contracts between pipeline stages, read and written as JSON (see DESIGN.md).
+
+Every model rejects unknown keys, so a typo in a hand-edited ``facts.json`` is an error that names the
+key instead of a silently ignored field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+FACT_ID = r"^F[1-9][0-9]*$"
+SOURCE_ID = r"^(S[1-9][0-9]*|analyst)$"
+
+
+def _json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+JsonDecimal = Annotated[Decimal, PlainSerializer(_json_number, return_type=float, when_used="json")]
+
+
+class Contract(BaseModel):
+    """Base for every on-disk contract: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- sources -------------------------------------------------------------------------------------
+
+
+class SourceInfo(Contract):
+    """What the memo says about a source: enough to cite it and to find it again."""
+
+    id: str = Field(pattern=SOURCE_ID)
+    title: str
+    publisher: str | None = None
+    published: dt.date | None = None
+    url: str | None = None
+    path: str | None = None
+    sha256: str | None = None
+    note: str | None = None
+
+
+class Source(SourceInfo):
+    """A source with its text, as the facts stage reads it."""
+
+    text: str
+
+    def info(self) -> SourceInfo:
+        return SourceInfo.model_validate(self.model_dump(exclude={"text"}))
+
+
+# --- facts ---------------------------------------------------------------------------------------
+
+
+class Quantity(Contract):
+    """One figure a fact carries, normalised (value in base units: dollars, percent, years)."""
+
+    text: str
+    value: JsonDecimal
+    unit: str
+
+
+class Fact(Contract):
+    id: str = Field(pattern=FACT_ID)
+    statement: str = Field(min_length=1)
+    source_id: str = Field(pattern=SOURCE_ID)
+    quote: str = Field(min_length=1)
+    quantities: list[Quantity] = Field(default_factory=list)
+    topic: str | None = None
+
+
+class DroppedFact(Contract):
+    """A fact the model proposed that failed grounding, kept visible with the reason."""
+
+    statement: str
+    source_id: str
+    quote: str
+    reason: str
+
+
+class FactSet(Contract):
+    ticker: str
+    company: str
+    sources: list[SourceInfo]
+    facts: list[Fact]
+    dropped: list[DroppedFact] = Field(default_factory=list)
+
+    def by_id(self) -> dict[str, Fact]:
+        return {fact.id: fact for fact in self.facts}
+
+    def source(self, source_id: str) -> SourceInfo | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
+
+# --- drafts --------------------------------------------------------------------------------------
+
+Stance = Literal["constructive", "neutral", "cautious"]
+
+
+class Sentence(Contract):
+    text: str = Field(min_length=1)
+    cites: list[str] = Field(default_factory=list)
+
+
+class Paragraph(Contract):
+    sentences: list[Sentence]
+
+
+class Section(Contract):
+    key: str
+    heading: str
+    paragraphs: list[Paragraph]
+
+
+class Memo(Contract):
+    ticker: str
+    company: str | None = None
+    title: str
+    stance: Stance
+    sections: list[Section]
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+ViolationKind = Literal[
+    "uncited_number",
+    "unknown_citation",
+    "unsupported_number",
+    "period_mismatch",
+    "unit_mismatch",
+]
+
+
+class Violation(Contract):
+    section: str
+    paragraph: int
+    sentence: int
+    kind: ViolationKind
+    token: str
+    message: str
+    fact_figures: list[str] = Field(default_factory=list)
+
+
+class Repair(Contract):
+    """One rejected attempt of a section, kept so the reviewer sees what the gate caught."""
+
+    section: str
+    attempt: int
+    violations: list[Violation]
+
+
+class Report(Contract):
+    """``report.json``: what the gate checked and what it found."""
+
+    ok: bool
+    sentences: int
+    figures_checked: int
+    facts_cited: int
+    violations: list[Violation]
+    repairs: list[Repair] = Field(default_factory=list)
+    dropped_facts: list[DroppedFact] = Field(default_factory=list)
+
+
+# --- provenance ----------------------------------------------------------------------------------
+
+
+class Usage(Contract):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+class CallRecord(Contract):
+    """One model call as the manifest lists it."""
+
+    stage: Literal["facts", "draft"]
+    target: str
+    attempt: int
+    request_key: str
+    usage: Usage
+    outcome: Literal["ok", "rejected"]
+
+
+class ManifestSource(Contract):
+    id: str
+    path: str | None
+    sha256: str | None
+
+
+class Manifest(Contract):
+    thesisgen_version: str
+    created_at: dt.datetime
+    ticker: str
+    mode: Literal["live", "record", "replay"]
+    model: str
+    base_url: str | None
+    parameters: dict[str, float | int | str]
+    prompt_templates_sha256: str
+    sources: list[ManifestSource]
+    calls: list[CallRecord]
+    usage: Usage
+    facts_from: str | None = None
+    outputs: dict[str, str] = Field(default_factory=dict)
