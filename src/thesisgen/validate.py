@@ -1,0 +1,187 @@
+"""The gate: every figure in a sentence must be backed by a fact that sentence cites.
+
+Pure functions over the contracts; no I/O. The messages are written for the model to act on, since
+the repair loop sends them back verbatim, and for the analyst reading ``report.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .models import Fact, FactSet, Memo, Report, Section, Sentence, Violation, ViolationKind
+from .numbers import DEFAULT_IDENTIFIERS, Mention, backs, extract, same_measure
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """Facts indexed for checking: each fact's figures, extracted once from statement and quote."""
+
+    facts: Mapping[str, Fact]
+    figures: Mapping[str, tuple[Mention, ...]]
+    identifiers: tuple[str, ...]
+
+    @classmethod
+    def of(cls, factset: FactSet, extra_identifiers: Iterable[str] = ()) -> Ledger:
+        identifiers = (*DEFAULT_IDENTIFIERS, factset.ticker, *extra_identifiers)
+        facts = factset.by_id()
+        figures = {
+            fid: tuple(extract(f.statement, identifiers) + extract(f.quote, identifiers))
+            for fid, f in facts.items()
+        }
+        return cls(facts, figures, identifiers)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A violation before it is placed in a memo (section, paragraph, sentence)."""
+
+    kind: ViolationKind
+    token: str
+    message: str
+    fact_figures: tuple[str, ...] = ()
+
+
+def _figures_text(mentions: Iterable[Mention]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for m in mentions:
+        seen.setdefault(m.text, None)
+    return tuple(seen)
+
+
+def _said_by(cites: Sequence[str], holders: Sequence[tuple[str, Mention]]) -> str:
+    if not holders:
+        return f"{', '.join(cites)} {'holds' if len(cites) == 1 else 'hold'} no figure of that kind"
+    said: dict[str, list[str]] = {}
+    for fid, m in holders:
+        texts = said.setdefault(fid, [])
+        if m.text not in texts:
+            texts.append(m.text)
+    return "; ".join(f"{fid} says {', '.join(texts)}" for fid, texts in said.items())
+
+
+def _judge(said: Mention, cites: Sequence[str], ledger: Ledger) -> Finding | None:
+    cited = [(fid, m) for fid in cites for m in ledger.figures.get(fid, ())]
+    if any(backs(m, said) for _, m in cited):
+        return None
+    comparable = [(fid, m) for fid, m in cited if same_measure(m, said)]
+    shown = comparable or cited
+    figures = _figures_text(m for _, m in shown)
+    where = ", ".join(cites)
+    if said.kind in ("year", "period", "date") and comparable:
+        return Finding(
+            "period_mismatch",
+            said.text,
+            f"'{said.text}' is a different period from the one in {where}: "
+            f"{_said_by(cites, comparable)}. Use the fact's period or remove it",
+            figures,
+        )
+    same_value_other_unit = [
+        (fid, m)
+        for fid, m in cited
+        if not same_measure(m, said)
+        and m.kind not in ("year", "date", "period")
+        and m.value == said.value
+    ]
+    if same_value_other_unit:
+        return Finding(
+            "unit_mismatch",
+            said.text,
+            f"'{said.text}' has a different unit from {where}: "
+            f"{_said_by(cites, same_value_other_unit)}. Use the fact's unit exactly",
+            _figures_text(m for _, m in same_value_other_unit),
+        )
+    return Finding(
+        "unsupported_number",
+        said.text,
+        f"'{said.text}' is not in {where}, which {'says' if len(cites) == 1 else 'say'}: "
+        f"{_said_by(cites, shown) if shown else 'no figures'}. Use the fact's figure, cite the fact "
+        "that holds it, or remove it",
+        figures,
+    )
+
+
+def check_sentence(sentence: Sentence, ledger: Ledger) -> tuple[list[Finding], int]:
+    """Findings for one sentence, and how many figures it holds."""
+    findings: list[Finding] = []
+    known = [c for c in sentence.cites if c in ledger.facts]
+    for cite in sentence.cites:
+        if cite not in ledger.facts:
+            findings.append(
+                Finding(
+                    "unknown_citation",
+                    cite,
+                    f"{cite} is not a fact ID in the fact list: cite only listed IDs",
+                )
+            )
+    mentions = extract(sentence.text, ledger.identifiers)
+    for said in mentions:
+        if not known:
+            findings.append(
+                Finding(
+                    "uncited_number",
+                    said.text,
+                    f"'{said.text}' has no cited fact: cite the fact that states it, or remove it",
+                )
+            )
+            continue
+        finding = _judge(said, known, ledger)
+        if finding is not None:
+            findings.append(finding)
+    return findings, len(mentions)
+
+
+def check_section(section: Section, ledger: Ledger) -> tuple[list[Violation], int]:
+    violations: list[Violation] = []
+    figures = 0
+    for p, paragraph in enumerate(section.paragraphs):
+        for s, sentence in enumerate(paragraph.sentences):
+            findings, count = check_sentence(sentence, ledger)
+            figures += count
+            violations.extend(
+                Violation(
+                    section=section.key,
+                    paragraph=p,
+                    sentence=s,
+                    kind=f.kind,
+                    token=f.token,
+                    message=f.message,
+                    fact_figures=list(f.fact_figures),
+                )
+                for f in findings
+            )
+    return violations, figures
+
+
+def validate_memo(memo: Memo, factset: FactSet, extra_identifiers: Iterable[str] = ()) -> Report:
+    ledger = Ledger.of(factset, extra_identifiers)
+    violations: list[Violation] = []
+    figures = 0
+    sentences = 0
+    cited: set[str] = set()
+    for section in memo.sections:
+        found, count = check_section(section, ledger)
+        violations.extend(found)
+        figures += count
+        for paragraph in section.paragraphs:
+            sentences += len(paragraph.sentences)
+            for sentence in paragraph.sentences:
+                cited.update(c for c in sentence.cites if c in ledger.facts)
+    return Report(
+        ok=not violations,
+        sentences=sentences,
+        figures_checked=figures,
+        facts_cited=len(cited),
+        violations=violations,
+        dropped_facts=list(factset.dropped),
+    )
+
+
+def ground_statement(statement: str, quote: str, identifiers: Sequence[str]) -> str | None:
+    """Why a fact's statement is not backed by its own quote, or None when it is."""
+    quote_figures = extract(quote, identifiers)
+    for said in extract(statement, identifiers):
+        if not any(backs(m, said) for m in quote_figures):
+            held = ", ".join(_figures_text(quote_figures)) or "no figures"
+            return f"statement figure '{said.text}' is not in its quote (which holds {held})"
+    return None
