@@ -1,0 +1,237 @@
+"""Record and replay model calls at the httpx2 transport, under the openai SDK.
+
+Replayed responses travel the same path as live ones (SDK -> httpx2 client -> transport), so the
+parsing, validation and repair code cannot tell them apart. A recording is keyed by a hash of the
+request body (model, parameters, messages, schema): change a prompt and the key changes, and replay
+reports drift instead of serving a stale answer. Request headers are never stored, so the API key
+cannot reach a recording; the key string is also scrubbed from anything written, as a second guard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx2
+
+from .errors import RecordingError
+
+FORMAT = "thesisgen-recording/1"
+CALL_HEADER = "x-thesisgen-call"
+KEY_HEADER = "x-thesisgen-request-key"
+# A server that answers with hand-written content (our scripted stub) says so in this header, and the
+# recording keeps it; real servers never send it, so their recordings say "captured".
+PROVENANCE_HEADER = "x-thesisgen-provenance"
+
+Provenance = Literal["captured", "hand-written"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallLabel:
+    """Which call of a run this is: facts of a source, or an attempt at a section."""
+
+    ticker: str
+    stage: Literal["facts", "draft"]
+    target: str
+    attempt: int
+
+    def header(self) -> str:
+        return f"{self.ticker}/{self.stage}/{self.target}/{self.attempt}"
+
+    def filename(self) -> str:
+        return f"{self.stage}-{self.target}-{self.attempt}.json"
+
+    def describe(self) -> str:
+        return f"{self.ticker} {self.stage} stage, {self.target}, attempt {self.attempt}"
+
+    @classmethod
+    def parse(cls, header: str) -> CallLabel:
+        ticker, stage, target, attempt = header.split("/")
+        if stage not in ("facts", "draft"):
+            raise ValueError(f"unknown stage {stage!r}")
+        return cls(ticker, stage, target, int(attempt))  # type: ignore[arg-type]
+
+
+def request_key(body: bytes) -> str:
+    """Hash of the request body in canonical form (key order and spacing do not matter)."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        canonical = body.decode("utf-8", "replace")
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _label_of(request: httpx2.Request) -> CallLabel | None:
+    raw = request.headers.get(CALL_HEADER)
+    if not raw:
+        return None
+    try:
+        return CallLabel.parse(raw)
+    except ValueError:
+        return None
+
+
+def _with_key(response: httpx2.Response, key: str) -> httpx2.Response:
+    response.headers[KEY_HEADER] = key
+    return response
+
+
+class KeyingTransport(httpx2.BaseTransport):
+    """Live calls: pass through, and tell the caller the request key for the manifest."""
+
+    def __init__(self, inner: httpx2.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        key = request_key(request.read())
+        return _with_key(self._inner.handle_request(request), key)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class RecordingTransport(httpx2.BaseTransport):
+    """Live calls that are also written to ``folder`` in the replay format."""
+
+    def __init__(self, inner: httpx2.BaseTransport, folder: Path, secrets: tuple[str, ...]) -> None:
+        self._inner = inner
+        self._folder = folder
+        self._secrets = tuple(s for s in secrets if s)
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = request.read()
+        key = request_key(body)
+        response = self._inner.handle_request(request)
+        content = response.read()
+        label = _label_of(request)
+        if label is not None and response.status_code == 200:
+            self._save(label, key, request, body, response, content)
+        rebuilt = httpx2.Response(
+            response.status_code, headers=response.headers, content=content, request=request
+        )
+        return _with_key(rebuilt, key)
+
+    def _save(
+        self,
+        label: CallLabel,
+        key: str,
+        request: httpx2.Request,
+        body: bytes,
+        response: httpx2.Response,
+        content: bytes,
+    ) -> None:
+        provenance: Provenance = (
+            "hand-written"
+            if response.headers.get(PROVENANCE_HEADER) == "hand-written"
+            else "captured"
+        )
+        record = {
+            "format": FORMAT,
+            "label": label.header(),
+            "provenance": provenance,
+            "key": key,
+            "request": {
+                "method": request.method,
+                "path": request.url.path,
+                "body": json.loads(body),
+            },
+            "response": {
+                "status": response.status_code,
+                "content_type": response.headers.get("content-type", "application/json"),
+                "body": json.loads(content),
+            },
+        }
+        text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        self._folder.mkdir(parents=True, exist_ok=True)
+        target = self._folder / label.filename()
+        fd, tmp = tempfile.mkstemp(dir=self._folder, prefix=".rec-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(tmp).replace(target)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    label: str
+    provenance: Provenance
+    key: str
+    model: str
+    status: int
+    content_type: str
+    body: Any
+
+
+def load_recordings(folder: Path) -> list[Recording]:
+    if not folder.is_dir():
+        return []
+    out: list[Recording] = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT:
+                raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT!r}")
+            out.append(
+                Recording(
+                    label=data["label"],
+                    provenance=data["provenance"],
+                    key=data["key"],
+                    model=data["request"]["body"]["model"],
+                    status=data["response"]["status"],
+                    content_type=data["response"]["content_type"],
+                    body=data["response"]["body"],
+                )
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RecordingError(
+                f"recording {path} is unusable ({exc}): re-record it with `thesisgen record`"
+            ) from exc
+    return out
+
+
+class ReplayTransport(httpx2.BaseTransport):
+    """No network: answer each request from a recording whose key matches, or say why not."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        recordings = load_recordings(folder)
+        self._by_key = {r.key: r for r in recordings}
+        self._by_label = {r.label: r for r in recordings}
+        self.models = sorted({r.model for r in recordings})
+        self.provenance = sorted({r.provenance for r in recordings})
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        key = request_key(request.read())
+        found = self._by_key.get(key)
+        if found is None:
+            raise self._miss(_label_of(request))
+        content = json.dumps(found.body).encode()
+        response = httpx2.Response(
+            found.status,
+            headers={"content-type": found.content_type},
+            content=content,
+            request=request,
+        )
+        return _with_key(response, key)
+
+    def _miss(self, label: CallLabel | None) -> RecordingError:
+        what = label.describe() if label else "an unlabelled request"
+        if label is not None and label.header() in self._by_label:
+            return RecordingError(
+                f"the recording for {what} no longer matches today's request (prompt, facts or "
+                f"model changed): re-record with `thesisgen record --ticker {label.ticker}` "
+                "against a live server, or revert the change"
+            )
+        return RecordingError(
+            f"no recording for {what} in {self._folder}: set OPENAI_API_KEY or OPENAI_BASE_URL "
+            "to call a live model, or record one with `thesisgen record`"
+        )
