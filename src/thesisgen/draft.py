@@ -1,0 +1,201 @@
+"""Facts to a memo, one section per model call, each through the validator gate with repairs.
+
+A section's answer is checked at once; if the validator rejects it, the violations go back to the
+model as a follow-up message and it tries again, up to ``max_repairs`` times. The loop is a tenacity
+``Retrying`` that retries only :class:`SectionRejected`, so transport errors (retried below, in the
+SDK) can never consume a repair attempt or reach the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+from .llm import LLM, CallResult, assistant_echo
+from .models import (
+    CallRecord,
+    FactSet,
+    Memo,
+    Paragraph,
+    Repair,
+    Section,
+    Sentence,
+    Stance,
+    Violation,
+)
+from .prompts import Outline, OutlineSection, repair_message, section_messages
+from .recording import CallLabel
+from .validate import Ledger, check_section
+
+# --- what the model answers ----------------------------------------------------------------------
+
+
+class DraftSentence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    cites: list[str]
+
+
+class DraftParagraph(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sentences: list[DraftSentence]
+
+
+class SectionDraft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    paragraphs: list[DraftParagraph]
+
+
+class ThesisDraft(SectionDraft):
+    stance: Stance
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+
+class SectionRejected(Exception):
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__(f"{len(violations)} violation(s)")
+        self.violations = violations
+
+
+@dataclass
+class SectionResult:
+    section: Section
+    stance: Stance | None
+    passed: bool
+    violations: list[Violation]
+    repairs: list[Repair] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
+
+
+def _to_section(outline: OutlineSection, draft: SectionDraft) -> Section:
+    return Section(
+        key=outline.key,
+        heading=outline.heading,
+        paragraphs=[
+            Paragraph(sentences=[Sentence(text=s.text.strip(), cites=s.cites) for s in p.sentences])
+            for p in draft.paragraphs
+            if p.sentences
+        ],
+    )
+
+
+def draft_section(
+    llm: LLM,
+    factset: FactSet,
+    outline: OutlineSection,
+    ledger: Ledger,
+    max_repairs: int = 2,
+) -> SectionResult:
+    schema: type[SectionDraft] = ThesisDraft if outline.stance else SectionDraft
+    messages = section_messages(factset, outline)
+    result = SectionResult(
+        section=Section(key=outline.key, heading=outline.heading, paragraphs=[]),
+        stance=None,
+        passed=False,
+        violations=[],
+    )
+    last: CallResult[SectionDraft] | None = None
+    retrying = Retrying(
+        stop=stop_after_attempt(1 + max_repairs),
+        retry=retry_if_exception_type(SectionRejected),
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                if last is not None:
+                    messages = [
+                        *messages,
+                        assistant_echo(last),
+                        repair_message(outline, result.violations),
+                    ]
+                label = CallLabel(factset.ticker, "draft", outline.key, number)
+                last = llm.call(messages, schema, label)
+                section = _to_section(outline, last.parsed)
+                violations, _ = check_section(section, ledger)
+                result.section = section
+                result.stance = last.parsed.stance if isinstance(last.parsed, ThesisDraft) else None
+                result.violations = violations
+                result.calls.append(
+                    CallRecord(
+                        stage="draft",
+                        target=outline.key,
+                        attempt=number,
+                        request_key=last.request_key,
+                        usage=last.usage,
+                        outcome="rejected" if violations else "ok",
+                    )
+                )
+                if violations:
+                    result.repairs.append(
+                        Repair(section=outline.key, attempt=number, violations=violations)
+                    )
+                    raise SectionRejected(violations)
+    except SectionRejected:
+        return result
+    result.passed = True
+    return result
+
+
+@dataclass
+class DraftResult:
+    memo: Memo
+    sections: list[SectionResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed for s in self.sections)
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        return [c for s in self.sections for c in s.calls]
+
+    @property
+    def repairs(self) -> list[Repair]:
+        return [r for s in self.sections for r in s.repairs]
+
+    @property
+    def violations(self) -> list[Violation]:
+        return [v for s in self.sections for v in s.violations]
+
+
+def memo_title(company: str, ticker: str) -> str:
+    return f"{company} ({ticker}): investment thesis"
+
+
+def draft_memo(
+    llm: LLM,
+    factset: FactSet,
+    outline: Outline,
+    identifiers: Sequence[str] = (),
+    concurrency: int = 4,
+    max_repairs: int = 2,
+    on_done: Callable[[SectionResult], None] | None = None,
+) -> DraftResult:
+    """Draft every outline section concurrently; the memo keeps the outline's order."""
+    ledger = Ledger.of(factset, identifiers)
+
+    def work(section: OutlineSection) -> SectionResult:
+        result = draft_section(llm, factset, section, ledger, max_repairs)
+        if on_done is not None:
+            on_done(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        results = list(pool.map(work, outline.sections))
+    stance = next((r.stance for r in results if r.stance is not None), "neutral")
+    memo = Memo(
+        ticker=factset.ticker,
+        company=factset.company,
+        title=memo_title(factset.company, factset.ticker),
+        stance=stance,
+        sections=[r.section for r in results],
+    )
+    return DraftResult(memo, results)

@@ -1,0 +1,44 @@
+"""Renderers: a validated memo and its facts to files a reviewer reads (DOCX) or diffs (Markdown)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ..models import Fact, FactSet, Memo, Report
+
+
+@dataclass(frozen=True)
+class MemoContext:
+    """What the first page reports besides the memo itself."""
+
+    model: str
+    mode: str
+    generated: dt.date
+    report: Report
+
+
+def cited_facts(memo: Memo, factset: FactSet) -> list[Fact]:
+    """The facts the memo cites, in ledger order (the appendix lists exactly these)."""
+    cited = {c for s in memo.sections for p in s.paragraphs for t in p.sentences for c in t.cites}
+    return [f for f in factset.facts if f.id in cited]
+
+
+def summary_line(report: Report) -> str:
+    repaired = sorted({r.section for r in report.repairs})
+    parts = [
+        f"{report.figures_checked} figures in {report.sentences} sentences checked against "
+        f"{report.facts_cited} cited facts",
+        "gate passed" if report.ok else f"{len(report.violations)} violation(s) remain",
+    ]
+    if repaired:
+        parts.append(f"{len(report.repairs)} rejected draft(s) repaired in: {', '.join(repaired)}")
+    else:
+        parts.append("no repairs needed")
+    if report.dropped_facts:
+        parts.append(f"{len(report.dropped_facts)} proposed fact(s) dropped in grounding")
+    return "; ".join(parts) + "."
+
+
+def cite_marker(cites: list[str]) -> str:
+    return "".join(f"[{c}]" for c in cites)

@@ -1,0 +1,60 @@
+"""The memo as Markdown: the same content as the DOCX, for diffs and quick reading."""
+
+from __future__ import annotations
+
+from ..models import FactSet, Memo
+from . import MemoContext, cite_marker, cited_facts, summary_line
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
+    lines = [
+        f"# {memo.title}",
+        "",
+        f"- Company: {memo.company or '(not given)'}",
+        f"- Ticker: {memo.ticker}",
+        f"- Date: {context.generated.isoformat()}",
+        f"- Stance: {memo.stance}",
+        f"- Model: {context.model} ({context.mode})",
+        f"- Validation: {summary_line(context.report)}",
+        "",
+    ]
+    for section in memo.sections:
+        lines += [f"## {section.heading}", ""]
+        for paragraph in section.paragraphs:
+            lines.append(
+                " ".join(f"{s.text} {cite_marker(s.cites)}".rstrip() for s in paragraph.sentences)
+            )
+            lines.append("")
+    sources = {s.id: s for s in factset.sources}
+    lines += [
+        "## Appendix A: Facts cited",
+        "",
+        "| ID | Statement | Quote | Source |",
+        "|---|---|---|---|",
+    ]
+    for fact in cited_facts(memo, factset):
+        source = sources.get(fact.source_id)
+        where = fact.source_id if source is None else f"{source.id}: {source.title}"
+        lines.append(
+            f"| {fact.id} | {_cell(fact.statement)} | \u201c{_cell(fact.quote)}\u201d | {_cell(where)} |"
+        )
+    lines += ["", "## Appendix B: Sources", ""]
+    for source in factset.sources:
+        bits = [f"**{source.id}** {source.title}"]
+        bits += [
+            b for b in (source.publisher, source.published and source.published.isoformat()) if b
+        ]
+        if source.url:
+            bits.append(f"<{source.url}>")
+        lines.append("- " + ", ".join(bits))
+        if source.note:
+            lines.append(f"  - Note: {source.note}")
+    if factset.dropped:
+        lines += ["", "## Appendix C: Proposed facts dropped in grounding", ""]
+        for dropped in factset.dropped:
+            lines.append(f"- ({dropped.source_id}) {dropped.statement} — {dropped.reason}")
+    return "\n".join(lines).rstrip() + "\n"
