@@ -1,0 +1,132 @@
+"""A small OpenAI-compatible chat-completions server of ours on 127.0.0.1, for tests and fixtures.
+
+It answers from a *script*: a function from (call label, request body) to a reply. The authored
+script serves the hand-written answers in ``fixtures/<TICKER>/authored/`` and marks them
+``x-thesisgen-provenance: hand-written`` so that recordings made through it say so. Tests use other
+scripts for fault injection. Real HTTP on a real socket: the SDK cannot tell it from a model server.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Script = Callable[[str, dict[str, Any]], Reply]
+
+
+def estimate_tokens(text: str) -> int:
+    """Hand-written answers have no real token counts; 4 characters a token is the usual estimate."""
+    return max(1, len(text) // 4)
+
+
+def completion(
+    model: str, content: str, label: str, prompt_chars: int, finish: str = "stop"
+) -> dict[str, Any]:
+    prompt_tokens = max(1, prompt_chars // 4)
+    completion_tokens = estimate_tokens(content)
+    return {
+        "id": f"chatcmpl-stub-{label.replace('/', '-')}",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "finish_reason": finish,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def prompt_chars(body: dict[str, Any]) -> int:
+    return sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
+
+
+def authored_script(folder: Path) -> Script:
+    """Serve ``{stage}-{target}-{attempt}.json`` from ``folder`` for the call labelled that way."""
+
+    def script(label: str, body: dict[str, Any]) -> Reply:
+        _ticker, stage, target, attempt = label.split("/")
+        path = folder / f"{stage}-{target}-{attempt}.json"
+        if not path.is_file():
+            return Reply(404, {"error": {"message": f"no authored answer {path.name}"}})
+        content = json.dumps(json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False)
+        reply = completion(body["model"], content, label, prompt_chars(body))
+        return Reply(200, reply, {"x-thesisgen-provenance": "hand-written"})
+
+    return script
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _StubServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length", "0"))
+        raw = self.rfile.read(length)
+        body = json.loads(raw or b"{}")
+        label = self.headers.get("x-thesisgen-call", "unknown/draft/unknown/1")
+        with self.server.lock:
+            self.server.requests.append(
+                {"label": label, "body": body, "headers": dict(self.headers)}
+            )
+        reply = self.server.script(label, body)
+        data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
+        self.send_response(reply.status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _StubServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, script: Script) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.script = script
+        self.lock = threading.Lock()
+        self.requests: list[dict[str, Any]] = []
+
+
+@dataclass
+class Running:
+    base_url: str
+    requests: list[dict[str, Any]]
+
+
+@contextmanager
+def serve(script: Script) -> Iterator[Running]:
+    server = _StubServer(script)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield Running(f"http://{host!s}:{port}/v1", server.requests)
+    finally:
+        server.shutdown()
+        server.server_close()
