@@ -17,7 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from stub_openai import authored_script, serve  # noqa: E402
-
 from thesisgen import run  # noqa: E402
 
 MODEL = "handwritten-fixture"

@@ -113,6 +113,12 @@ class LLM:
                 extra_headers={CALL_HEADER: label.header()},
             )
             completion = raw.parse()
+        except (ValueError, openai.APIResponseValidationError) as exc:
+            raise ModelServiceError(
+                f"the model service's answer during {label.describe()} is not a chat completion "
+                "(the body is not the expected JSON): check that --base-url points at an "
+                "OpenAI-compatible /v1 endpoint"
+            ) from exc
         except openai.AuthenticationError as exc:
             raise UsageError(
                 f"the model service rejected the API key (HTTP {exc.status_code}) during "

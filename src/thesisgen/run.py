@@ -124,7 +124,6 @@ def draft(request: DraftRequest, echo: Echo) -> DraftOutcome:
         settings = type(settings)(**{**settings.__dict__, "recordings_dir": recording_tmp})
     identifiers = bundle.identifiers if bundle else []
     outline = load_outline()
-    out.prepare()
 
     llm = LLM(settings)
     calls: list[CallRecord] = []
@@ -181,6 +180,7 @@ def draft(request: DraftRequest, echo: Echo) -> DraftOutcome:
         facts_from=str(request.facts_file) if request.facts_file else None,
     )
 
+    out.prepare()
     outputs: dict[str, bytes] = {
         "facts.json": dump_model(factset),
         "report.json": dump_model(report),

@@ -32,6 +32,9 @@ class Ledger:
         return cls(facts, figures, identifiers)
 
 
+_TIME = ("year", "period", "date")
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """A violation before it is placed in a memo (section, paragraph, sentence)."""
@@ -64,11 +67,14 @@ def _judge(said: Mention, cites: Sequence[str], ledger: Ledger) -> Finding | Non
     cited = [(fid, m) for fid in cites for m in ledger.figures.get(fid, ())]
     if any(backs(m, said) for _, m in cited):
         return None
-    comparable = [(fid, m) for fid, m in cited if same_measure(m, said)]
+    where = ", ".join(cites)
+    if said.kind in _TIME:
+        comparable = [(fid, m) for fid, m in cited if m.kind in _TIME]
+    else:
+        comparable = [(fid, m) for fid, m in cited if same_measure(m, said)]
     shown = comparable or cited
     figures = _figures_text(m for _, m in shown)
-    where = ", ".join(cites)
-    if said.kind in ("year", "period", "date") and comparable:
+    if said.kind in _TIME and comparable:
         return Finding(
             "period_mismatch",
             said.text,

@@ -1,0 +1,57 @@
+"""Shared fixtures. No test reaches beyond 127.0.0.1 (pytest-socket enforces it, see pyproject)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+AREC = ROOT / "fixtures" / "AREC"
+LIVE_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "THESISGEN_MODEL")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in LIVE_ENV}
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class Completed:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str | Path, cwd: Path, **env: str) -> Completed:
+    """Run the installed CLI as a user would: a separate process, no key unless given."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "thesisgen", *map(str, args)],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(autouse=True)
+def _no_live_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in LIVE_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def arec_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Completed]]:
+    """One offline AREC draft, from an unrelated folder, shared by the end-to-end tests."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    out = tmp_path_factory.mktemp("arec") / "out"
+    result = run_cli("draft", "--ticker", "AREC", "--out", out, cwd=elsewhere)
+    yield out, result

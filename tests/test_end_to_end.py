@@ -1,0 +1,196 @@
+"""The offline AREC run, checked the way an analyst would check the memo: by re-opening the DOCX.
+
+The figure check here is deliberately written independently of thesisgen's validator: its own
+small parser reads numbers (with scale words) from each sentence and looks for the same value in
+the cited facts' statements and quotes as printed in the memo's own appendix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import docx
+import yaml
+
+from conftest import ROOT, Completed
+
+OUTPUTS = {"memo.docx", "memo.md", "draft.json", "facts.json", "report.json", "manifest.json"}
+
+
+def _outline_headings() -> list[str]:
+    data = yaml.safe_load((ROOT / "templates" / "outline.yaml").read_text())
+    return [s["heading"] for s in data["sections"]]
+
+
+def _body_sentences(document: docx.document.Document) -> list[tuple[str, str, list[str]]]:
+    """(heading, sentence text, cited IDs) for every sentence of every outline section."""
+    headings = set(_outline_headings())
+    current: str | None = None
+    out: list[tuple[str, str, list[str]]] = []
+    for para in document.paragraphs:
+        if para.style.name.startswith("Heading"):
+            current = para.text if para.text in headings else None
+            continue
+        if current is None:
+            continue
+        pending: str | None = None
+        for run in para.runs:
+            if run.style.name == "Citation":
+                assert pending is not None, f"citation run without a sentence in {current}"
+                out.append((current, pending.strip(), re.findall(r"\[(F\d+)\]", run.text)))
+                pending = None
+            else:
+                if pending is not None:
+                    out.append((current, pending.strip(), []))
+                pending = run.text
+        if pending is not None and pending.strip():
+            out.append((current, pending.strip(), []))
+    return out
+
+
+_SCALE = {
+    "thousand": 10**3,
+    "million": 10**6,
+    "m": 10**6,
+    "billion": 10**9,
+    "bn": 10**9,
+    "b": 10**9,
+}
+_NUMBER = re.compile(
+    r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)\s?(thousand|million|billion|bn|m|b)?(?![a-z])",
+    re.IGNORECASE,
+)
+
+
+def _values(text: str) -> list[tuple[Decimal, Decimal]]:
+    """(value, half of the displayed step) for each number in text: an independent mini-parser."""
+    out = []
+    for digits, scale in _NUMBER.findall(text):
+        plain = digits.replace(",", "")
+        factor = Decimal(_SCALE[scale.lower()]) if scale else Decimal(1)
+        decimals = len(plain.split(".")[1]) if "." in plain else 0
+        out.append((Decimal(plain) * factor, Decimal(1).scaleb(-decimals) * factor / 2))
+    return out
+
+
+def test_offline_draft_writes_all_six_files(arec_offline: tuple[Path, Completed]) -> None:
+    out, result = arec_offline
+    assert result.code == 0, result.stderr
+    assert {p.name for p in out.iterdir()} == OUTPUTS
+    assert "replaying the recorded responses" in result.stderr
+    assert not any(name.startswith(".") for name in (p.name for p in out.iterdir()))
+
+
+def test_memo_has_every_heading_cited_figures_and_appendix(
+    arec_offline: tuple[Path, Completed],
+) -> None:
+    out, _ = arec_offline
+    document = docx.Document(str(out / "memo.docx"))
+    texts = [p.text for p in document.paragraphs]
+    for heading in _outline_headings():
+        assert heading in texts, heading
+
+    sentences = _body_sentences(document)
+    assert len(sentences) >= 25
+    assert {h for h, _, _ in sentences} == set(_outline_headings())
+
+    appendix = document.tables[-1]
+    assert [c.text for c in appendix.rows[0].cells] == [
+        "ID",
+        "Statement",
+        "Quote (verbatim)",
+        "Source",
+    ]
+    facts = {row.cells[0].text: row for row in appendix.rows[1:]}
+    cited = {c for _, _, cites in sentences for c in cites}
+    assert cited <= set(facts), f"cited but not in appendix: {cited - set(facts)}"
+    assert set(facts) <= cited, "the appendix lists only cited facts"
+
+    with_figures = [(h, s, c) for h, s, c in sentences if _values(s)]
+    assert len(with_figures) >= 10
+    for heading, sentence, cites in with_figures:
+        assert cites, f"{heading}: figure without a [F#] marker: {sentence}"
+        backing = " ".join(facts[c].cells[1].text + " " + facts[c].cells[2].text for c in cites)
+        available = _values(backing)
+        for value, _ in _values(sentence):
+            half_step = next(h for v, h in _values(sentence) if v == value)
+            assert any(abs(value - v) <= half_step for v, _ in available), (
+                f"{heading}: {value} in {sentence!r} is not in {cites}"
+            )
+
+
+def test_citation_markers_are_visible_text(arec_offline: tuple[Path, Completed]) -> None:
+    out, _ = arec_offline
+    document = docx.Document(str(out / "memo.docx"))
+    body = "\n".join(p.text for p in document.paragraphs)
+    assert re.search(r"\[F\d+\]", body)
+    markdown = (out / "memo.md").read_text()
+    assert "[F13]" in markdown and "## Appendix A: Facts cited" in markdown
+
+
+def test_quotes_in_appendix_occur_in_their_sources(arec_offline: tuple[Path, Completed]) -> None:
+    out, _ = arec_offline
+    facts = json.loads((out / "facts.json").read_text())
+    texts = {
+        p.stem: " ".join(p.read_text().split())
+        for p in (ROOT / "fixtures" / "AREC" / "sources").glob("*.md")
+    }
+    by_source = {"S1": texts["analysis"], "S2": texts["summary"]}
+    assert len(facts["facts"]) >= 20
+    for fact in facts["facts"]:
+        assert " ".join(fact["quote"].split()) in by_source[fact["source_id"]], fact["id"]
+
+
+def test_gate_rejected_then_repair_passed_and_manifest_shows_both(
+    arec_offline: tuple[Path, Completed],
+) -> None:
+    out, _ = arec_offline
+    report = json.loads((out / "report.json").read_text())
+    assert report["ok"] is True
+    repairs = report["repairs"]
+    assert [(r["section"], r["attempt"]) for r in repairs] == [("market", 1)]
+    kinds = {(v["kind"], v["token"]) for v in repairs[0]["violations"]}
+    assert ("unsupported_number", "9.8%") in kinds
+    assert ("uncited_number", "$900M") in kinds
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    market = [(c["attempt"], c["outcome"]) for c in manifest["calls"] if c["target"] == "market"]
+    assert market == [(1, "rejected"), (2, "ok")]
+    assert manifest["mode"] == "replay"
+    assert manifest["usage"]["prompt_tokens"] > 0
+    assert set(manifest["outputs"]) == OUTPUTS - {"manifest.json"}
+
+    draft = (out / "draft.json").read_text()
+    assert "9.8%" not in draft
+
+
+def test_repaired_section_and_dropped_facts_are_visible_to_the_reviewer(
+    arec_offline: tuple[Path, Completed],
+) -> None:
+    out, _ = arec_offline
+    document = docx.Document(str(out / "memo.docx"))
+    comments = [c.text for c in document.comments]
+    assert any("rejected" in c and "9.8%" in c for c in comments)
+    body = "\n".join(p.text for p in document.paragraphs)
+    assert "Appendix C: Proposed facts dropped in grounding" in body
+    assert "quote does not occur in S1" in body
+    facts = json.loads((out / "facts.json").read_text())
+    reasons = [d["reason"] for d in facts["dropped"]]
+    assert any("3.58 million" in r for r in reasons)
+
+
+def test_first_page_reports_model_stance_and_validation(
+    arec_offline: tuple[Path, Completed],
+) -> None:
+    out, _ = arec_offline
+    document = docx.Document(str(out / "memo.docx"))
+    first = {row.cells[0].text: row.cells[1].text for row in document.tables[0].rows}
+    assert first["Ticker"] == "AREC"
+    assert first["Company"] == "American Resources Corporation"
+    assert first["Stance"] in {"constructive", "neutral", "cautious"}
+    assert "hand-written" in first["Model"]
+    assert "gate passed" in first["Validation"]
+    assert re.match(r"\d{4}-\d{2}-\d{2}$", first["Date"])

@@ -1,0 +1,81 @@
+"""Rendering: the DOCX opens in LibreOffice, honours a user template, and the run needs no network."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import docx
+import pytest
+
+from conftest import Completed
+from thesisgen import run
+from thesisgen.errors import InputFileError
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def test_offline_run_in_process_opens_no_socket(tmp_path: Path) -> None:
+    """pytest-socket blocks every socket here: the replayed run must not need one."""
+    lines: list[str] = []
+    outcome = run.draft(run.DraftRequest(ticker="AREC", out=tmp_path / "o"), lines.append)
+    assert outcome.report.ok
+    assert any("replaying" in line for line in lines)
+
+
+def test_user_template_styles_are_used(
+    arec_offline: tuple[Path, Completed], tmp_path: Path
+) -> None:
+    template = tmp_path / "house.docx"
+    base = docx.Document()
+    base.styles["Normal"].font.name = "Georgia"
+    base.add_paragraph("Template boilerplate that must not leak into the memo.")
+    base.save(str(template))
+    out, _ = arec_offline
+    path = run.render(
+        out / "draft.json", out / "facts.json", tmp_path / "r", False, template, dt.date(2025, 1, 2)
+    )
+    document = docx.Document(str(path))
+    assert document.styles["Normal"].font.name == "Georgia"
+    assert "Template boilerplate" not in "\n".join(p.text for p in document.paragraphs)
+    assert "Citation" in [s.name for s in document.styles]
+
+
+def test_unusable_template_is_a_clear_error(
+    arec_offline: tuple[Path, Completed], tmp_path: Path
+) -> None:
+    out, _ = arec_offline
+    bad = tmp_path / "bad.docx"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(InputFileError, match=r"not a usable \.docx"):
+        run.render(
+            out / "draft.json", out / "facts.json", tmp_path / "r", False, bad, dt.date(2025, 1, 2)
+        )
+    assert not (tmp_path / "r" / "memo.docx").exists()
+
+
+@pytest.mark.slow
+def test_libreoffice_renders_the_memo(arec_offline: tuple[Path, Completed], tmp_path: Path) -> None:
+    if SOFFICE is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is required in CI: .ci/run installs libreoffice-writer-nogui")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    out, _ = arec_offline
+    shutil.copy(out / "memo.docx", tmp_path / "memo.docx")
+    subprocess.run(
+        [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+         "--convert-to", "txt:Text", "--outdir", str(tmp_path), str(tmp_path / "memo.docx")],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    text = (tmp_path / "memo.txt").read_text(encoding="utf-8-sig")
+    for needle in (
+        "Investment thesis",
+        "What would change our view",
+        "[F13]",
+        "Appendix A: Facts cited",
+        "nearly $900 million",
+    ):
+        assert needle in text, needle
