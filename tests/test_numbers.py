@@ -12,7 +12,7 @@ from thesisgen.numbers import backs, extract
 
 CASES: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("about 80% of capacity", [("percent", "80", "")]),
-    ("eighty 80 percent", [("percent", "80", "")]),
+    ("eighty percent", [("percent", "80", "")]),
     ("nearly $900 million", [("currency", "900000000", "USD")]),
     ("$900M", [("currency", "900000000", "USD")]),
     ("US$1.2bn", [("currency", "1200000000", "USD")]),

@@ -17,6 +17,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from .llm import LLM, CallResult, assistant_echo
 from .models import (
+    Calculation,
     CallRecord,
     FactSet,
     Memo,
@@ -34,10 +35,17 @@ from .validate import Ledger, check_section
 # --- what the model answers ----------------------------------------------------------------------
 
 
+class DraftCalculation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    figure: str
+    formula: str
+
+
 class DraftSentence(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str
     cites: list[str]
+    calculations: list[DraftCalculation]
 
 
 class DraftParagraph(BaseModel):
@@ -78,7 +86,18 @@ def _to_section(outline: OutlineSection, draft: SectionDraft) -> Section:
         key=outline.key,
         heading=outline.heading,
         paragraphs=[
-            Paragraph(sentences=[Sentence(text=s.text.strip(), cites=s.cites) for s in p.sentences])
+            Paragraph(
+                sentences=[
+                    Sentence(
+                        text=s.text.strip(),
+                        cites=s.cites,
+                        calculations=[
+                            Calculation(figure=c.figure, formula=c.formula) for c in s.calculations
+                        ],
+                    )
+                    for s in p.sentences
+                ]
+            )
             for p in draft.paragraphs
             if p.sentences
         ],

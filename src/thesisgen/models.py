@@ -102,9 +102,21 @@ class FactSet(Contract):
 Stance = Literal["constructive", "neutral", "cautious"]
 
 
+class Calculation(Contract):
+    """A figure the sentence computes from facts, with the formula the validator recomputes.
+
+    ``formula`` is arithmetic (+ - * / and parentheses) over numbers and fact figures written as
+    ``{F13:$900 million}``: the fact ID and the figure as that fact states it.
+    """
+
+    figure: str = Field(min_length=1)
+    formula: str = Field(min_length=1)
+
+
 class Sentence(Contract):
     text: str = Field(min_length=1)
     cites: list[str] = Field(default_factory=list)
+    calculations: list[Calculation] = Field(default_factory=list)
 
 
 class Paragraph(Contract):
@@ -133,6 +145,7 @@ ViolationKind = Literal[
     "unsupported_number",
     "period_mismatch",
     "unit_mismatch",
+    "bad_calculation",
 ]
 
 

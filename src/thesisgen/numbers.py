@@ -5,6 +5,12 @@ unit (currency code, period type), its value in base units and the *step* it is 
 ("$203.9 million" has step 0.1 million). The step is what makes equality precision-aware: a sentence's
 figure is backed by a fact's figure when the fact's value rounds to the sentence's value at the
 sentence's step (see :func:`backs`).
+
+What counts as a figure: digits in any common notation; number words that state a quantity (with a
+unit such as "percent" or "dollars", a scale word such as "million", or a value of twenty or more:
+"two companies" is not a figure, "eighty percent" is); fractions of something ("a third of");
+multiplier words (double, triple, halve) and multiples (2.5x, three times); years, dates, quarters,
+halves and fiscal periods. Identifiers that contain digits (Form 10-K, S&P 500) are not figures.
 """
 
 from __future__ import annotations
@@ -13,48 +19,31 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Literal
 
 Kind = Literal["currency", "percent", "pp", "bp", "multiple", "count", "year", "date", "period"]
+TIME_KINDS: tuple[Kind, ...] = ("year", "date", "period")
 
-# Identifiers that contain digits but are not figures. Kept as data so a user can extend it
-# (``identifiers`` in a bundle, or the ``allowlist`` argument); matched case-insensitively.
-DEFAULT_IDENTIFIERS: tuple[str, ...] = (
-    "Form 10-K",
-    "Form 10-Q",
-    "Form 8-K",
-    "Form 20-F",
-    "Form 6-K",
-    "Form S-1",
-    "Form S-3",
-    "10-K",
-    "10-Q",
-    "8-K",
-    "20-F",
-    "6-K",
-    "S&P 500",
-    "Russell 2000",
-    "Russell 3000",
-    "Section 45X",
-    "Section 48C",
-    "Section 232",
-    "Section 301",
-    "Rule 144",
-    "Regulation S-K",
-    "COVID-19",
-    "Scope 1",
-    "Scope 2",
-    "Scope 3",
-)
+
+def _load_identifiers() -> tuple[str, ...]:
+    text = Path(__file__).with_name("identifiers.txt").read_text(encoding="utf-8")
+    lines = (line.strip() for line in text.splitlines())
+    return tuple(line for line in lines if line and not line.startswith("#"))
+
+
+# Identifiers that contain digits but are not figures, kept as data in identifiers.txt.
+DEFAULT_IDENTIFIERS: tuple[str, ...] = _load_identifiers()
 
 
 @dataclass(frozen=True, slots=True)
 class Mention:
     """One figure as written in prose.
 
-    ``value`` is in base units (dollars, percent points of a percentage, a count, a year); for a date it
-    is the integer YYYYMMDD, for a period the year it belongs to. ``step`` is the displayed precision in
-    the same units; exact kinds (years, dates, periods) have step 0.
+    ``value`` is in base units (dollars, percent, a count, a year). For a date it is the integer
+    YYYYMMDD (YYYY is 0 when the text gives no year); for a period it is the year the period belongs
+    to, and ``unit`` names the period (FY, Q2, H1, M09). ``step`` is the displayed precision in the
+    same units; exact kinds (years, dates, periods) have step 0.
     """
 
     text: str
@@ -64,9 +53,6 @@ class Mention:
     value: Decimal
     step: Decimal
     unit: str = ""
-
-    def describe(self) -> str:
-        return self.text
 
 
 _SCALES: dict[str, Decimal] = {
@@ -83,7 +69,6 @@ _SCALES: dict[str, Decimal] = {
     "tn": Decimal(10**12),
     "t": Decimal(10**12),
 }
-
 _SYMBOLS: dict[str, str] = {
     "us$": "USD",
     "$": "USD",
@@ -106,8 +91,8 @@ _CURRENCY_WORDS: dict[str, str] = {
     "pounds": "GBP",
 }
 _MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
+    name: number
+    for number, names in enumerate(
         [
             ("january", "jan"),
             ("february", "feb"),
@@ -121,9 +106,10 @@ _MONTHS = {
             ("october", "oct"),
             ("november", "nov"),
             ("december", "dec"),
-        ]
+        ],
+        start=1,
     )
-    for m in names
+    for name in names
 }
 _MULTIPLIER_WORDS: dict[str, Decimal] = {
     "doubl": Decimal(2),
@@ -131,6 +117,53 @@ _MULTIPLIER_WORDS: dict[str, Decimal] = {
     "quadrupl": Decimal(4),
     "halv": Decimal("0.5"),
 }
+_WORD_VALUES: dict[str, int] = {
+    w: i
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
+    )
+} | {
+    w: 10 * i
+    for i, w in enumerate(
+        ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2
+    )
+}
+_WORD_SCALES: dict[str, int] = {
+    "hundred": 100,
+    "thousand": 10**3,
+    "million": 10**6,
+    "billion": 10**9,
+    "trillion": 10**12,
+}
+_FRACTIONS: dict[str, Decimal] = {
+    "half": Decimal(50),
+    "third": Decimal(100) / 3,
+    "quarter": Decimal(25),
+    "fifth": Decimal(20),
+    "tenth": Decimal(10),
+}
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 
 # Characters folded before scanning. Each maps to exactly one character, so offsets in the folded
 # text are offsets in the original.
@@ -145,6 +178,7 @@ _FOLD = str.maketrans(
         "\u2009": "\u00a0",  # thin space: a thousands separator
         "\u202f": "\u00a0",  # narrow no-break space
         "\uff05": "%",
+        "\u2019": "'",
     }
 )
 
@@ -153,39 +187,57 @@ _SCALE = r"(?:thousand|million|billion|trillion|mn|bn|tn|MM|mm|[kKMBT])(?![A-Za-
 _SYM = r"(?:US\$|C\$|A\$|\$|€|£|¥|₩)"
 _CODE = "(?:" + "|".join(_CODES) + ")"
 _CURWORD = r"(?:dollars?|euros?|won|yen|yuan|pounds)"
+_PCT_UNIT = (
+    r"(?:%|percentage points?\b|pp(?:ts?)?\b|ppts?\b|percent\b|per cent\b|pct\b"
+    r"|basis points?\b|bps\b|bp\b)"
+)
 _DASH = r"\s?(?:-|to)\s?"
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
     r"|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
+_W_ANY = "(?:" + "|".join(sorted([*_WORD_VALUES, *_WORD_SCALES], key=len, reverse=True)) + ")"
 # A figure must not continue a word ("COVID-19", "A3", "Nd2Fe14B") or a decimal.
 _LEFT = r"(?<![\w.])(?<!\w-)"
 
 _PATTERN = re.compile(
     "|".join(
         [
-            # dates: September 24, 2025 / Sept. 24 2025 / 2025-09-24
-            rf"(?P<date>\b(?P<mon>{_MONTH})\.?\s(?P<day>\d{{1,2}}),?\s(?P<dy>\d{{4}})\b"
+            # between 1 and 2 billion / between $1bn and $2bn / between 20% and 30%
+            rf"(?P<btw>\b[Bb]etween\s(?P<bsym>{_SYM})?(?P<bn1>{_NUM})(?:\s?(?P<bsc1>{_SCALE}))?"
+            rf"(?P<bp1>\s?%)?\sand\s(?P<bsym2>{_SYM})?(?P<bn2>{_NUM})(?:\s?(?P<bsc2>{_SCALE}))?"
+            rf"(?:\s?(?P<bunit>{_PCT_UNIT}))?(?![\w]))",
+            # dates: September 24, 2025 / Sept. 24 2025 / 24 September 2025 / 2025-09-24 / June 30
+            rf"(?P<date>\b(?P<mon>{_MONTH})\.?\s(?P<day>\d{{1,2}})(?:,?\s(?P<dy>\d{{4}}))?(?![\w,.]?\d)"
+            rf"|\b(?P<day2>\d{{1,2}})\s(?P<mon2>{_MONTH})\.?,?\s(?P<dy2>\d{{4}})\b"
             r"|\b(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})\b)",
-            # periods: Q2 2025, Q2 FY2025, 2Q25, H1 2025, FY2024, FY24, fiscal 2024, fiscal year 2024
+            # periods: Q2 2025, Q2 FY2025, 2Q25, H1 2025, 1H25, FY2024, FY24, fiscal (year) 2024,
+            # the second quarter of 2025, the first half of 2025, September 2025, mid-2025
             r"(?P<period>\b(?P<q>Q[1-4]|H[12])\s?(?P<qfy>FY\s?)?'?(?P<qy>\d{4}|\d{2})\b"
-            r"|\b(?P<q2>[1-4])Q\s?'?(?P<q2y>\d{4}|\d{2})\b"
+            r"|\b(?P<q2>[1-4])(?P<q2k>[QH])\s?'?(?P<q2y>\d{4}|\d{2})\b"
             r"|\bFY\s?'?(?P<fy>\d{4}|\d{2})\b"
-            r"|\b[Ff]iscal\s(?:[Yy]ear\s)?(?P<fy2>\d{4})\b)",
+            r"|\b[Ff]iscal\s(?:[Yy]ear\s)?(?P<fy2>\d{4})\b"
+            r"|\b(?P<ord>first|second|third|fourth)\s(?P<part>quarter|half)\s(?:of\s)?(?P<oy>\d{4})\b"
+            rf"|\b(?P<mon3>{_MONTH})\.?\s(?P<my>\d{{4}})\b)",
+            # years after a prefix: mid-2025, late-2026
+            r"(?P<pyear>\b(?i:mid|early|late|pre|post|end)-(?P<py>(?:19|20)\d{2})\b)",
             # currency by symbol or code in front: $900 million, US$1-2bn, KRW 5 trillion, ($12.3M)
             rf"(?P<cur>(?P<cneg>-|\()?(?P<sym>{_SYM}|\b{_CODE}\s?)"
             rf"(?P<cnum>{_NUM})(?:\s?(?P<cscale>{_SCALE}))?"
             rf"(?:{_DASH}(?:{_SYM})?(?P<cnum2>{_NUM})(?:\s?(?P<cscale2>{_SCALE}))?)?\)?)",
             # percent, percentage points, basis points (and ranges of them): 20-30%, 1.5 pp, 25 bps
             rf"(?P<pct>{_LEFT}(?P<pneg>-)?(?P<pnum>{_NUM})(?:\s?%)?"
-            rf"(?:{_DASH}(?P<pnum2>-?{_NUM}))?\s?"
-            r"(?P<punit>%|percentage points?|pp(?:ts?)?\b|ppts?\b|percent\b|per cent\b"
-            r"|basis points?|bps\b|bp\b))",
-            # multiples: 2.5x, 3×
-            rf"(?P<mult>{_LEFT}(?P<mnum>{_NUM})\s?(?:x|×)(?![\w]))",
+            rf"(?:{_DASH}(?P<pnum2>-?{_NUM}))?\s?(?P<punit>{_PCT_UNIT}))",
+            # multiples: 2.5x, 3×, 3 times
+            rf"(?P<mult>{_LEFT}(?P<mnum>{_NUM})\s?(?:x|×|\stimes\b)(?![\w]))",
             # multiplier words
-            r"(?P<mword>\b(?P<mw>doubl|tripl|quadrupl|halv)(?:e|ed|es|ing)\b)",
-            # year spans: 2025-2032, 2025-32, 2025 to 2032, between 2025 and 2032
+            r"(?P<mword>\b(?i:(?P<mw>doubl|tripl|quadrupl|halv)(?:e|ed|es|ing))\b)",
+            # fractions of something: a third of, two thirds of, half of, a quarter of
+            r"(?P<frac>\b(?i:(?P<fn>a|one|two|three)\s)?(?i:(?P<fw>half|thirds?|quarters?|fifths?|tenths?))\sof\b)",
+            # number words: eighty percent, three hundred percent, nine hundred million dollars
+            rf"(?P<words>\b(?i:(?P<wa>a\s)?(?P<wtext>{_W_ANY}(?:(?:\s|-|\sand\s){_W_ANY})*))(?![\w-])"
+            rf"(?:\s(?P<wunit>(?i:{_PCT_UNIT}|{_CURWORD}\b|times\b)))?)",
+            # year spans: 2025-2032, 2025-32, 2025 to 2032, 2025 through 2032
             rf"(?P<yspan>{_LEFT}(?P<y1>(?:19|20)\d{{2}})\s?(?:-|to|through)\s?"
             r"(?P<y2>(?:19|20)\d{2}|\d{2})(?![\w%]))",
             # amounts with a currency word or code after: 900 million dollars, 5 trillion won
@@ -216,10 +268,7 @@ def _step_of(raw: str) -> Decimal:
 
 
 def _scale(word: str | None) -> Decimal:
-    if not word:
-        return Decimal(1)
-    # "M" and "MM" mean million; "m" alone is accepted as million in amounts too.
-    return _SCALES[word.lower()]
+    return _SCALES[word.lower()] if word else Decimal(1)
 
 
 def _year(two_or_four: str) -> int:
@@ -227,11 +276,33 @@ def _year(two_or_four: str) -> int:
     return year if len(two_or_four) == 4 else 2000 + year
 
 
+def _words_value(text: str) -> tuple[int, int] | None:
+    """Value of a number-word phrase and its step (the last scale word): 'nine hundred million'."""
+    total = current = 0
+    last_scale = 1
+    tokens = re.split(r"\s+|-|\sand\s", text.lower())
+    for token in tokens:
+        if not token or token == "and":
+            continue
+        if token in _WORD_VALUES:
+            current += _WORD_VALUES[token]
+            last_scale = 1
+        elif token == "hundred":
+            current = max(current, 1) * 100
+            last_scale = 1
+        elif token in _WORD_SCALES:
+            total += max(current, 1) * _WORD_SCALES[token]
+            current = 0
+            last_scale = _WORD_SCALES[token]
+        else:
+            return None
+    return total + current, last_scale
+
+
 def _mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
     chars = list(text)
     for start, end in spans:
-        for i in range(start, end):
-            chars[i] = " "
+        chars[start:end] = " " * (end - start)
     return "".join(chars)
 
 
@@ -257,30 +328,60 @@ def _identifier_spans(text: str, identifiers: Sequence[str]) -> Iterator[tuple[i
 def extract(text: str, identifiers: Sequence[str] = DEFAULT_IDENTIFIERS) -> list[Mention]:
     """Every figure in ``text``, in order. Never raises on any input string."""
     folded = text.translate(_FOLD)
-    scan = _mask(folded, _identifier_spans(folded, identifiers))
+    spans = list(_identifier_spans(folded, identifiers))
+    scan = _mask(folded, spans) if spans else folded
     mentions: list[Mention] = []
     for match in _PATTERN.finditer(scan):
         try:
             mentions.extend(_mentions_of(match, text))
-        except (InvalidOperation, ValueError, KeyError):
+        except (InvalidOperation, ValueError, KeyError, OverflowError):
             # A pattern matched something that does not parse as a figure (e.g. month 13): skip it.
             continue
     return mentions
 
 
+def _unit_kind(word: str) -> Kind:
+    word = word.lower()
+    if word.startswith(("percentage", "pp")):
+        return "pp"
+    if word.startswith("b"):
+        return "bp"
+    return "percent"
+
+
 def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
     start, end = m.span()
     raw = original[start:end].strip()
-    # Strip the leading/trailing characters the pattern only used as context.
     g = m.groupdict()
 
     def make(kind: Kind, value: Decimal, step: Decimal, unit: str = "") -> Mention:
         return Mention(raw, start, end, kind, value, step, unit)
 
+    if g["btw"]:
+        sym = g["bsym"] or g["bsym2"]
+        sc1, sc2 = g["bsc1"] or g["bsc2"], g["bsc2"] or g["bsc1"]
+        n1, n2 = g["bn1"], g["bn2"]
+        if sym:
+            unit = _SYMBOLS[sym.lower()]
+            return [
+                make("currency", _to_decimal(n) * _scale(sc), _step_of(n) * _scale(sc), unit)
+                for n, sc in ((n1, sc1), (n2, sc2))
+            ]
+        if g["bunit"] or g["bp1"]:
+            kind = _unit_kind(g["bunit"] or "%")
+            return [make(kind, _to_decimal(n), _step_of(n)) for n in (n1, n2)]
+        if not (sc1 or sc2) and all(re.fullmatch(r"(?:19|20)\d{2}", n) for n in (n1, n2)):
+            return [make("year", Decimal(n), Decimal(0)) for n in (n1, n2)]
+        return [
+            make("count", _to_decimal(n) * _scale(sc), _step_of(n) * _scale(sc))
+            for n, sc in ((n1, sc1), (n2, sc2))
+        ]
     if g["date"]:
         if g["mon"]:
-            month = _MONTHS[g["mon"].lower().rstrip(".")]
-            day, year = int(g["day"]), int(g["dy"])
+            month, day = _MONTHS[g["mon"].lower()], int(g["day"])
+            year = int(g["dy"]) if g["dy"] else 0
+        elif g["mon2"]:
+            month, day, year = _MONTHS[g["mon2"].lower()], int(g["day2"]), int(g["dy2"])
         else:
             year, month, day = int(g["iy"]), int(g["im"]), int(g["id"])
         if not (1 <= month <= 12 and 1 <= day <= 31):
@@ -291,8 +392,19 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
             unit = g["q"].upper() + ("FY" if g["qfy"] else "")
             return [make("period", Decimal(_year(g["qy"])), Decimal(0), unit)]
         if g["q2"]:
-            return [make("period", Decimal(_year(g["q2y"])), Decimal(0), f"Q{g['q2']}")]
+            return [make("period", Decimal(_year(g["q2y"])), Decimal(0), f"{g['q2k']}{g['q2']}")]
+        if g["ord"]:
+            number = _ORDINALS[g["ord"]]
+            part = "Q" if g["part"] == "quarter" else "H"
+            if part == "H" and number > 2:
+                return []
+            return [make("period", Decimal(int(g["oy"])), Decimal(0), f"{part}{number}")]
+        if g["mon3"]:
+            month = _MONTHS[g["mon3"].lower()]
+            return [make("period", Decimal(int(g["my"])), Decimal(0), f"M{month:02d}")]
         return [make("period", Decimal(_year(g["fy"] or g["fy2"])), Decimal(0), "FY")]
+    if g["pyear"]:
+        return [make("year", Decimal(int(g["py"])), Decimal(0))]
     if g["cur"]:
         sym = g["sym"].strip().lower()
         unit = _SYMBOLS.get(sym, sym.upper())
@@ -304,23 +416,13 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
         values = [(g["cnum"], scale1)]
         if g["cnum2"]:
             values.append((g["cnum2"], scale2 or scale1))
+        sign = -1 if negative else 1
         return [
-            make(
-                "currency",
-                (-1 if negative else 1) * _to_decimal(num) * scale,
-                _step_of(num) * scale,
-                unit,
-            )
+            make("currency", sign * _to_decimal(num) * scale, _step_of(num) * scale, unit)
             for num, scale in values
         ]
     if g["pct"]:
-        word = g["punit"].lower()
-        if word.startswith("percentage") or word.startswith("pp"):
-            kind: Kind = "pp"
-        elif word.startswith("b"):
-            kind = "bp"
-        else:
-            kind = "percent"
+        kind = _unit_kind(g["punit"])
         sign = -1 if g["pneg"] else 1
         out = [make(kind, sign * _to_decimal(g["pnum"]), _step_of(g["pnum"]))]
         if g["pnum2"]:
@@ -330,8 +432,27 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
     if g["mult"]:
         return [make("multiple", _to_decimal(g["mnum"]), _step_of(g["mnum"]))]
     if g["mword"]:
-        word = g["mw"].lower()
-        return [make("multiple", _MULTIPLIER_WORDS[word], Decimal(0))]
+        return [make("multiple", _MULTIPLIER_WORDS[g["mw"].lower()], Decimal(0))]
+    if g["frac"]:
+        count = {"a": 1, "one": 1, "two": 2, "three": 3, None: 1}[g["fn"] and g["fn"].lower()]
+        word = g["fw"].lower().rstrip("s")
+        return [make("percent", _FRACTIONS[word] * count, Decimal(1))]
+    if g["words"]:
+        parsed = _words_value(g["wtext"])
+        if parsed is None:
+            return []
+        value, step = parsed
+        unit_word = (g["wunit"] or "").lower()
+        if not unit_word:
+            # Small number words without a unit ("two companies") are prose, not figures.
+            if value < 20 and step == 1:
+                return []
+            return [make("count", Decimal(value), Decimal(step))]
+        if unit_word == "times":
+            return [make("multiple", Decimal(value), Decimal(step))]
+        if unit_word in _CURRENCY_WORDS:
+            return [make("currency", Decimal(value), Decimal(step), _CURRENCY_WORDS[unit_word])]
+        return [make(_unit_kind(unit_word), Decimal(value), Decimal(step))]
     if g["yspan"]:
         y1 = int(g["y1"])
         y2raw = g["y2"]
@@ -349,29 +470,39 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
     if g["cnt"]:
         negative = bool(g["nneg"]) and (g["nneg"] != "(" or raw.endswith(")"))
         scale = _scale(g["nscale"])
-        out = [
-            make(
-                "count",
-                (-1 if negative else 1) * _to_decimal(g["nnum"]) * scale,
-                _step_of(g["nnum"]) * scale,
-            )
-        ]
+        sign = -1 if negative else 1
+        out = [make("count", sign * _to_decimal(g["nnum"]) * scale, _step_of(g["nnum"]) * scale)]
         if g["nnum2"]:
             out.append(make("count", _to_decimal(g["nnum2"]) * scale, _step_of(g["nnum2"]) * scale))
         return out
     return []
 
 
+def _backs_time(fact: Mention, said: Mention) -> bool:
+    fact_year = fact.value // 10000 if fact.kind == "date" else fact.value
+    if said.kind == "year":
+        return fact_year == said.value and fact_year != 0
+    if said.kind == "period":
+        if fact.kind == "period":
+            return fact.unit == said.unit and fact.value == said.value
+        if fact.kind == "date" and said.unit.startswith("M"):
+            return fact_year == said.value and (fact.value // 100) % 100 == int(said.unit[1:])
+        return False
+    if said.kind == "date" and fact.kind == "date":
+        if said.value < 10000:  # "June 30" with no year: month and day must agree
+            return fact.value % 10000 == said.value
+        return fact.value == said.value
+    return False
+
+
 def backs(fact: Mention, said: Mention) -> bool:
     """Does the fact's figure back the figure a sentence says?
 
     Same kind and unit, and the fact's value rounded to the sentence's displayed step equals the
-    sentence's value. A date backs the year it falls in.
+    sentence's value. For time: a date backs its year (and month); a period backs its year.
     """
-    if said.kind == "year" and fact.kind == "date":
-        return fact.value // 10000 == said.value
-    if said.kind == "year" and fact.kind == "period":
-        return fact.value == said.value
+    if said.kind in TIME_KINDS:
+        return fact.kind in TIME_KINDS and _backs_time(fact, said)
     if fact.kind != said.kind or fact.unit != said.unit:
         return False
     if said.step == 0:

@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
-from .models import Fact, FactSet, Memo, Report, Section, Sentence, Violation, ViolationKind
+from .calc import CalcError, evaluate
+from .models import (
+    Calculation,
+    Fact,
+    FactSet,
+    Memo,
+    Report,
+    Section,
+    Sentence,
+    Violation,
+    ViolationKind,
+)
 from .numbers import DEFAULT_IDENTIFIERS, Mention, backs, extract, same_measure
 
 
@@ -121,7 +133,25 @@ def check_sentence(sentence: Sentence, ledger: Ledger) -> tuple[list[Finding], i
                 )
             )
     mentions = extract(sentence.text, ledger.identifiers)
+    calculations = {_norm(c.figure): c for c in sentence.calculations}
+    stated = {_norm(m.text) for m in mentions}
+    for figure, orphan in calculations.items():
+        if figure not in stated:
+            findings.append(
+                Finding(
+                    "bad_calculation",
+                    orphan.figure,
+                    f"the calculation is for '{orphan.figure}', which the sentence does not "
+                    "state: write the figure in the text exactly as in 'figure', or drop the calculation",
+                )
+            )
     for said in mentions:
+        calculation = calculations.get(_norm(said.text))
+        if calculation is not None:
+            finding = _check_calculation(said, calculation, known, ledger)
+            if finding is not None:
+                findings.append(finding)
+            continue
         if not known:
             findings.append(
                 Finding(
@@ -135,6 +165,59 @@ def check_sentence(sentence: Sentence, ledger: Ledger) -> tuple[list[Finding], i
         if finding is not None:
             findings.append(finding)
     return findings, len(mentions)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def _plain(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.0001')).normalize():f}"
+
+
+def _check_calculation(
+    said: Mention, calculation: Calculation, cites: Sequence[str], ledger: Ledger
+) -> Finding | None:
+    """A calculated figure: recompute the formula from the cited facts at the sentence's precision."""
+    shown = f"{calculation.figure} = {calculation.formula}"
+    if said.kind in _TIME:
+        return Finding(
+            "bad_calculation",
+            said.text,
+            f"'{said.text}' is a year, date or period and cannot be calculated: cite a fact that states it",
+        )
+    try:
+        result = evaluate(calculation.formula, {fid: ledger.figures[fid] for fid in cites})
+    except CalcError as exc:
+        return Finding(
+            "bad_calculation",
+            said.text,
+            f"the calculation {shown} cannot be checked: {exc}. Use only figures of cited facts, "
+            "written as {F#:figure}, or remove the figure",
+        )
+    if not result.operands:
+        return Finding(
+            "bad_calculation",
+            said.text,
+            f"the calculation {shown} uses no fact figure: a figure must come from cited facts",
+        )
+    if said.kind == "currency":
+        units = {op.mention.unit for op in result.operands if op.mention.kind == "currency"}
+        if units != {said.unit}:
+            return Finding(
+                "bad_calculation",
+                said.text,
+                f"the calculation {shown} is in {', '.join(sorted(units)) or 'no currency'}, "
+                f"but '{said.text}' is in {said.unit}: keep the facts' currency",
+            )
+    if abs(result.value - said.value) * 2 > said.step:
+        return Finding(
+            "bad_calculation",
+            said.text,
+            f"the calculation {shown} gives {_plain(result.value)}, which "
+            f"does not round to '{said.text}': write the result at the precision shown, or fix the formula",
+        )
+    return None
 
 
 def check_section(section: Section, ledger: Ledger) -> tuple[list[Violation], int]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
-from ..models import Fact, FactSet, Memo, Report
+from ..models import Calculation, Fact, FactSet, Memo, Report
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,20 @@ def summary_line(report: Report) -> str:
     if report.dropped_facts:
         parts.append(f"{len(report.dropped_facts)} proposed fact(s) dropped in grounding")
     return "; ".join(parts) + "."
+
+
+_OPERAND = re.compile(r"\{(F\d+)\s*:\s*([^}]+)\}")
+
+
+def calculation_note(calculation: Calculation) -> str:
+    """A calculated figure in words a reviewer can check by hand."""
+    facts = sorted(set(_OPERAND.findall(calculation.formula)), key=lambda f: int(f[0][1:]))
+    readable = _OPERAND.sub(lambda m: m.group(2).strip(), calculation.formula)
+    ids = ", ".join(dict.fromkeys(fid for fid, _ in facts))
+    return (
+        f"Calculated figure: {calculation.figure} = {readable} (from {ids}). "
+        "The validator recomputed it from the cited facts."
+    )
 
 
 def cite_marker(cites: list[str]) -> str:

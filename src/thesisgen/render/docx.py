@@ -22,7 +22,7 @@ from docx.shared import Pt, RGBColor
 from ..errors import InputFileError
 from ..models import FactSet, Memo, Repair, Sentence
 from ..resources import data_dir
-from . import MemoContext, cite_marker, cited_facts, summary_line
+from . import MemoContext, calculation_note, cite_marker, cited_facts, summary_line
 
 AUTHOR = "thesisgen"
 CITATION_STYLE = "Citation"
@@ -160,7 +160,9 @@ def render_docx(
             para = document.add_paragraph()
             for s, sentence in enumerate(paragraph.sentences):
                 flag = flagged.get((section.key, p, s))
-                if flag is None and not sentence.cites:
+                if flag is None and sentence.calculations:
+                    flag = " ".join(calculation_note(c) for c in sentence.calculations)
+                elif flag is None and not sentence.cites:
                     flag = "No fact cited: this sentence states no figure, but check the claim."
                 elif flag is None and any(
                     by_id[c].source_id == "analyst" for c in sentence.cites if c in by_id

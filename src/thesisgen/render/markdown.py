@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models import FactSet, Memo
-from . import MemoContext, cite_marker, cited_facts, summary_line
+from . import MemoContext, calculation_note, cite_marker, cited_facts, summary_line
 
 
 def _cell(text: str) -> str:
@@ -22,13 +22,21 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
         f"- Validation: {summary_line(context.report)}",
         "",
     ]
+    notes: list[str] = []
     for section in memo.sections:
         lines += [f"## {section.heading}", ""]
         for paragraph in section.paragraphs:
-            lines.append(
-                " ".join(f"{s.text} {cite_marker(s.cites)}".rstrip() for s in paragraph.sentences)
-            )
-            lines.append("")
+            parts = []
+            for sentence in paragraph.sentences:
+                part = f"{sentence.text} {cite_marker(sentence.cites)}".rstrip()
+                for calculation in sentence.calculations:
+                    notes.append(calculation_note(calculation))
+                    part += f"[^{len(notes)}]"
+                parts.append(part)
+            lines += [" ".join(parts), ""]
+    lines += [f"[^{i}]: {note}" for i, note in enumerate(notes, 1)]
+    if notes:
+        lines.append("")
     sources = {s.id: s for s in factset.sources}
     lines += [
         "## Appendix A: Facts cited",
