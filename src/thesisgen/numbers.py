@@ -16,9 +16,10 @@ halves and fiscal periods. Identifiers that contain digits (Form 10-K, S&P 500) 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -184,7 +185,7 @@ _FOLD = str.maketrans(
 
 _NUM = r"(?:\d{1,3}(?:[,\u00a0]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
 _SCALE = r"(?:thousand|million|billion|trillion|mn|bn|tn|MM|mm|[kKMBT])(?![A-Za-z])"
-_SYM = r"(?:US\$|C\$|A\$|\$|€|£|¥|₩)"
+_SYM = r"(?:(?<!\w)(?:US|C|A)\$|\$|€|£|¥|₩)"
 _CODE = "(?:" + "|".join(_CODES) + ")"
 _CURWORD = r"(?:dollars?|euros?|won|yen|yuan|pounds)"
 _PCT_UNIT = (
@@ -206,7 +207,7 @@ _PATTERN = re.compile(
             # between 1 and 2 billion / between $1bn and $2bn / between 20% and 30%
             rf"(?P<btw>\b[Bb]etween\s(?P<bsym>{_SYM})?(?P<bn1>{_NUM})(?:\s?(?P<bsc1>{_SCALE}))?"
             rf"(?P<bp1>\s?%)?\sand\s(?P<bsym2>{_SYM})?(?P<bn2>{_NUM})(?:\s?(?P<bsc2>{_SCALE}))?"
-            rf"(?:\s?(?P<bunit>{_PCT_UNIT}))?(?![\w]))",
+            rf"(?:\s?(?P<bunit>{_PCT_UNIT}))?(?:\s(?P<bcur>{_CURWORD}|{_CODE})\b)?(?![\w]))",
             # dates: September 24, 2025 / Sept. 24 2025 / 24 September 2025 / 2025-09-24 / June 30
             rf"(?P<date>\b(?P<mon>{_MONTH})\.?\s(?P<day>\d{{1,2}})(?:,?\s(?P<dy>\d{{4}}))?(?![\w,.]?\d)"
             rf"|\b(?P<day2>\d{{1,2}})\s(?P<mon2>{_MONTH})\.?,?\s(?P<dy2>\d{{4}})\b"
@@ -222,8 +223,8 @@ _PATTERN = re.compile(
             # years after a prefix: mid-2025, late-2026
             r"(?P<pyear>\b(?i:mid|early|late|pre|post|end)-(?P<py>(?:19|20)\d{2})\b)",
             # currency by symbol or code in front: $900 million, US$1-2bn, KRW 5 trillion, ($12.3M)
-            rf"(?P<cur>(?P<cneg>-|\()?(?P<sym>{_SYM}|\b{_CODE}\s?)"
-            rf"(?P<cnum>{_NUM})(?:\s?(?P<cscale>{_SCALE}))?"
+            rf"(?P<cur>(?P<cneg>-|\()?(?P<sym>{_SYM}|\b{_CODE}\s?)(?P<cparen>\()?"
+            rf"(?P<cnum>{_NUM})\)?(?:\s?(?P<cscale>{_SCALE}))?"
             rf"(?:{_DASH}(?:{_SYM})?(?P<cnum2>{_NUM})(?:\s?(?P<cscale2>{_SCALE}))?)?\)?)",
             # percent, percentage points, basis points (and ranges of them): 20-30%, 1.5 pp, 25 bps
             rf"(?P<pct>{_LEFT}(?P<pneg>-)?(?P<pnum>{_NUM})(?:\s?%)?"
@@ -233,7 +234,8 @@ _PATTERN = re.compile(
             # multiplier words
             r"(?P<mword>\b(?i:(?P<mw>doubl|tripl|quadrupl|halv)(?:e|ed|es|ing))\b)",
             # fractions of something: a third of, two thirds of, half of, a quarter of
-            r"(?P<frac>\b(?i:(?P<fn>a|one|two|three)\s)?(?i:(?P<fw>half|thirds?|quarters?|fifths?|tenths?))\sof\b)",
+            r"(?P<frac>\b(?i:(?P<fn>a|one|two|three)\s)?(?i:(?P<fw>half|thirds?|quarters?|fifths?|tenths?))\sof\b"
+            r"|\b[Bb]y\s(?i:(?P<fn2>a|one|two|three)\s)?(?i:(?P<fw2>half|thirds?|quarters?|fifths?|tenths?))\b)",
             # number words: eighty percent, three hundred percent, nine hundred million dollars
             rf"(?P<words>\b(?i:(?P<wa>a\s)?(?P<wtext>{_W_ANY}(?:(?:\s|-|\sand\s){_W_ANY})*))(?![\w-])"
             rf"(?:\s(?P<wunit>(?i:{_PCT_UNIT}|{_CURWORD}\b|times\b)))?)",
@@ -252,7 +254,61 @@ _PATTERN = re.compile(
     )
 )
 
+_DIGIT = re.compile(r"\d")
 _REFERENCE_MARKER = re.compile(r"\[(?:F|S)?\d+(?:\s*[,;-]\s*(?:F|S)?\d+)*\]")
+
+# Every place a figure can start: a digit, sign, bracket or currency symbol, or a word that opens
+# one of the worded branches of _PATTERN. Keep in step with _PATTERN (a property test checks it).
+_CANDIDATE = re.compile(
+    r"[\d$€£¥₩(\-]|\.(?=\d)|\b(?i:"
+    + "|".join(
+        [
+            "between",
+            "jan",
+            "feb",
+            "mar",
+            "apr",
+            "may",
+            "jun",
+            "jul",
+            "aug",
+            "sep",
+            "oct",
+            "nov",
+            "dec",
+            "q[1-4]",
+            "h[12]",
+            "fy",
+            "fiscal",
+            "first",
+            "second",
+            "third",
+            "fourth",
+            "mid",
+            "early",
+            "late",
+            "pre",
+            "post",
+            "end",
+            "doubl",
+            "tripl",
+            "quadrupl",
+            "halv",
+            "half",
+            "quarter",
+            "fifth",
+            "tenth",
+            "by",
+            "a",
+            "us",
+            "c\\$",
+            *_WORD_VALUES,
+            *_WORD_SCALES,
+            *(code.lower() for code in _CODES),
+        ]
+    )
+    + ")"
+)
 
 
 def _to_decimal(raw: str) -> Decimal:
@@ -306,32 +362,41 @@ def _mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
-def _identifier_spans(text: str, identifiers: Sequence[str]) -> Iterator[tuple[int, int]]:
-    for match in _REFERENCE_MARKER.finditer(text):
-        yield match.span()
-    lowered = text.lower()
-    for ident in identifiers:
-        needle = ident.lower()
-        if not needle:
-            continue
-        pos = lowered.find(needle)
-        while pos != -1:
-            end = pos + len(needle)
-            # whole words only: "8-K" must not eat the "8" of "18-K"
-            before_ok = pos == 0 or not lowered[pos - 1].isalnum()
-            after_ok = end == len(lowered) or not lowered[end].isalnum()
-            if before_ok and after_ok:
-                yield pos, end
-            pos = lowered.find(needle, pos + 1)
+@lru_cache(maxsize=64)
+def _identifier_pattern(identifiers: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for reference markers and identifiers, whole words only ("8-K" is not in "18-K")."""
+    names = sorted({i.strip() for i in identifiers if i.strip()}, key=len, reverse=True)
+    alternatives = [_REFERENCE_MARKER.pattern]
+    if names:
+        alternatives.append(
+            r"(?<![A-Za-z0-9])(?i:" + "|".join(map(re.escape, names)) + r")(?![A-Za-z0-9])"
+        )
+    return re.compile("|".join(alternatives))
 
 
 def extract(text: str, identifiers: Sequence[str] = DEFAULT_IDENTIFIERS) -> list[Mention]:
-    """Every figure in ``text``, in order. Never raises on any input string."""
+    """Every figure in ``text``, in order. Never raises on any input string.
+
+    Equivalent to ``_PATTERN.finditer`` over the text with identifiers masked, but it tries the
+    big pattern only where a figure can start (``_CANDIDATE``), which is several times faster: the
+    validator runs this on every sentence and every fact.
+    """
     folded = text.translate(_FOLD)
-    spans = list(_identifier_spans(folded, identifiers))
-    scan = _mask(folded, spans) if spans else folded
+    scan = folded
+    if _DIGIT.search(folded) is not None:  # identifiers without a digit cannot hide a figure
+        spans = [m.span() for m in _identifier_pattern(tuple(identifiers)).finditer(folded)]
+        if spans:
+            scan = _mask(folded, spans)
     mentions: list[Mention] = []
-    for match in _PATTERN.finditer(scan):
+    pos = 0
+    for candidate in _CANDIDATE.finditer(scan):
+        start = candidate.start()
+        if start < pos:
+            continue
+        match = _PATTERN.match(scan, start)
+        if match is None:
+            continue
+        pos = match.end()
         try:
             mentions.extend(_mentions_of(match, text))
         except (InvalidOperation, ValueError, KeyError, OverflowError):
@@ -352,7 +417,7 @@ def _unit_kind(word: str) -> Kind:
 def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
     start, end = m.span()
     raw = original[start:end].strip()
-    g = m.groupdict()
+    g = m  # Match supports g["name"]; groupdict() would copy every group of the big pattern
 
     def make(kind: Kind, value: Decimal, step: Decimal, unit: str = "") -> Mention:
         return Mention(raw, start, end, kind, value, step, unit)
@@ -361,8 +426,12 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
         sym = g["bsym"] or g["bsym2"]
         sc1, sc2 = g["bsc1"] or g["bsc2"], g["bsc2"] or g["bsc1"]
         n1, n2 = g["bn1"], g["bn2"]
-        if sym:
-            unit = _SYMBOLS[sym.lower()]
+        if sym or g["bcur"]:
+            if sym:
+                unit = _SYMBOLS[sym.lower()]
+            else:
+                word = g["bcur"].lower()
+                unit = _CURRENCY_WORDS.get(word, word.upper())
             return [
                 make("currency", _to_decimal(n) * _scale(sc), _step_of(n) * _scale(sc), unit)
                 for n, sc in ((n1, sc1), (n2, sc2))
@@ -410,7 +479,7 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
         unit = _SYMBOLS.get(sym, sym.upper())
         if unit == "RMB":
             unit = "CNY"
-        negative = bool(g["cneg"])
+        negative = bool(g["cneg"] or g["cparen"])
         scale2 = _scale(g["cscale2"]) if g["cscale2"] else None
         scale1 = _scale(g["cscale"]) if g["cscale"] else (scale2 or Decimal(1))
         values = [(g["cnum"], scale1)]
@@ -434,8 +503,9 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
     if g["mword"]:
         return [make("multiple", _MULTIPLIER_WORDS[g["mw"].lower()], Decimal(0))]
     if g["frac"]:
-        count = {"a": 1, "one": 1, "two": 2, "three": 3, None: 1}[g["fn"] and g["fn"].lower()]
-        word = g["fw"].lower().rstrip("s")
+        counter = g["fn"] or g["fn2"]
+        count = {"a": 1, "one": 1, "two": 2, "three": 3, None: 1}[counter and counter.lower()]
+        word = (g["fw"] or g["fw2"]).lower().rstrip("s")
         return [make("percent", _FRACTIONS[word] * count, Decimal(1))]
     if g["words"]:
         parsed = _words_value(g["wtext"])
@@ -503,6 +573,10 @@ def backs(fact: Mention, said: Mention) -> bool:
     """
     if said.kind in TIME_KINDS:
         return fact.kind in TIME_KINDS and _backs_time(fact, said)
+    if {fact.kind, said.kind} == {"pp", "bp"}:
+        # The one unit conversion analysts do in their heads: 1 percentage point = 100 bp.
+        value = fact.value * 100 if said.kind == "bp" else fact.value / 100
+        return abs(value - said.value) * 2 <= said.step
     if fact.kind != said.kind or fact.unit != said.unit:
         return False
     if said.step == 0:

@@ -134,7 +134,7 @@ def check_sentence(sentence: Sentence, ledger: Ledger) -> tuple[list[Finding], i
             )
     mentions = extract(sentence.text, ledger.identifiers)
     calculations = {_norm(c.figure): c for c in sentence.calculations}
-    stated = {_norm(m.text) for m in mentions}
+    stated = {_norm(m.text) for m in mentions} if calculations else set()
     for figure, orphan in calculations.items():
         if figure not in stated:
             findings.append(
@@ -146,7 +146,7 @@ def check_sentence(sentence: Sentence, ledger: Ledger) -> tuple[list[Finding], i
                 )
             )
     for said in mentions:
-        calculation = calculations.get(_norm(said.text))
+        calculation = calculations.get(_norm(said.text)) if calculations else None
         if calculation is not None:
             finding = _check_calculation(said, calculation, known, ledger)
             if finding is not None:
