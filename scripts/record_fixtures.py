@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from stub_openai import authored_script, serve  # noqa: E402
 from thesisgen import run  # noqa: E402
+from thesisgen.progress import PlainProgress  # noqa: E402
 
 MODEL = "handwritten-fixture"
 
@@ -33,10 +34,11 @@ def main(ticker: str) -> None:
             out=Path(out),
             model=MODEL,
             base_url=server.base_url,
-            record_to=bundle / "recordings",
+            record=True,
+            recordings=bundle / "recordings",
             concurrency=1,
         )
-        outcome = run.draft(request, print)
+        outcome = run.draft(request, PlainProgress(sys.stdout))
         print(f"{len(server.requests)} requests served; gate ok: {outcome.report.ok}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,13 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parents[1]
 AREC = ROOT / "fixtures" / "AREC"
-LIVE_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "THESISGEN_MODEL")
+LIVE_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "THESISGEN_MODEL", "THESISGEN_CACHE_DIR")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
+    """The user's environment without model settings, with a fresh model-answer cache."""
     env = {k: v for k, v in os.environ.items() if k not in LIVE_ENV}
+    env["THESISGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="thesisgen-cache-")
     env.update(extra)
     return env
 
@@ -49,9 +52,12 @@ def run_cli(*args: str | Path, cwd: Path, **env: str) -> Completed:
 
 
 @pytest.fixture(autouse=True)
-def _no_live_model(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_live_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     for name in LIVE_ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("THESISGEN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ class Reply:
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0  # wait before answering (a slow server)
+    truncate: bool = False  # promise the whole body, send half, hang up
 
 
 Script = Callable[[str, dict[str, Any]], Reply]
@@ -67,7 +70,8 @@ def authored_script(folder: Path) -> Script:
 
     def script(label: str, body: dict[str, Any]) -> Reply:
         _ticker, stage, target, attempt = label.split("/")
-        path = folder / f"{stage}-{target}-{attempt}.json"
+        # A re-ask after an unparseable answer ("1+1") gets the same authored answer as attempt 1.
+        path = folder / f"{stage}-{target}-{attempt.split('+')[0]}.json"
         if not path.is_file():
             return Reply(404, {"error": {"message": f"no authored answer {path.name}"}})
         content = json.dumps(json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False)
@@ -93,14 +97,24 @@ class _Handler(BaseHTTPRequestHandler):
                 {"label": label, "body": body, "headers": dict(self.headers)}
             )
         reply = self.server.script(label, body)
+        if reply.delay_s:
+            time.sleep(reply.delay_s)
         data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
-        self.send_response(reply.status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        for key, value in reply.headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(reply.status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            if reply.truncate:
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test); nothing to answer
 
 
 class _StubServer(ThreadingHTTPServer):
@@ -117,6 +131,38 @@ class _StubServer(ThreadingHTTPServer):
 class Running:
     base_url: str
     requests: list[dict[str, Any]]
+
+
+def faulty(script: Script, plan: dict[str, list[Reply | None]]) -> Script:
+    """Serve ``plan[label]`` replies in turn for that call (None: the real answer), then the script.
+
+    A label may also be "*" to fault every call's first tries.
+    """
+    seen: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def wrapped(label: str, body: dict[str, Any]) -> Reply:
+        key = label if label in plan else "*"
+        with lock:
+            count = seen.get(label, 0)
+            seen[label] = count + 1
+        replies = plan.get(key, [])
+        if count < len(replies) and replies[count] is not None:
+            return replies[count]  # type: ignore[return-value]
+        return script(label, body)
+
+    return wrapped
+
+
+def latency(script: Script, seconds: float) -> Script:
+    """Every answer takes ``seconds`` (for the concurrency benchmark)."""
+
+    def wrapped(label: str, body: dict[str, Any]) -> Reply:
+        reply = script(label, body)
+        reply.delay_s += seconds
+        return reply
+
+    return wrapped
 
 
 @contextmanager

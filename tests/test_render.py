@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import shutil
 import subprocess
@@ -14,16 +15,17 @@ import pytest
 from conftest import Completed
 from thesisgen import run
 from thesisgen.errors import InputFileError
+from thesisgen.progress import PlainProgress
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
 def test_offline_run_in_process_opens_no_socket(tmp_path: Path) -> None:
     """pytest-socket blocks every socket here: the replayed run must not need one."""
-    lines: list[str] = []
-    outcome = run.draft(run.DraftRequest(ticker="AREC", out=tmp_path / "o"), lines.append)
+    log = io.StringIO()
+    outcome = run.draft(run.DraftRequest(ticker="AREC", out=tmp_path / "o"), PlainProgress(log))
     assert outcome.report.ok
-    assert any("replaying" in line for line in lines)
+    assert "replaying" in log.getvalue()
 
 
 def test_user_template_styles_are_used(

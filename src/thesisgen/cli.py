@@ -17,7 +17,9 @@ from typing import Annotated, TypeVar
 import typer
 
 from . import __version__, run
+from .config import StructuredOutput, describe, resolve
 from .errors import ThesisgenError
+from .progress import make_progress
 
 app = typer.Typer(
     name="thesisgen",
@@ -30,10 +32,6 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
-
-
-def _echo(message: str) -> None:
-    typer.echo(message, err=True)
 
 
 def _guard(action: Callable[[], T]) -> T:
@@ -67,16 +65,50 @@ Out = Annotated[
     Path | None, typer.Option("--out", "-o", help="Output folder [default: ./out/TICKER].")
 ]
 Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]
+Template = Annotated[
+    Path | None, typer.Option("--template", help="Base .docx whose styles the memo uses.")
+]
+Sources = Annotated[
+    list[Path] | None, typer.Option("--source", "-s", help="Source file or folder (repeatable).")
+]
 Model = Annotated[
     str | None,
-    typer.Option("--model", help="Model name [env THESISGEN_MODEL; default gpt-4o-mini]."),
+    typer.Option("--model", help="Model name [env THESISGEN_MODEL, config, default gpt-4o-mini]."),
 ]
 BaseUrl = Annotated[
     str | None,
-    typer.Option("--base-url", help="OpenAI-compatible API base URL [env OPENAI_BASE_URL]."),
+    typer.Option(
+        "--base-url", help="OpenAI-compatible API base URL [env OPENAI_BASE_URL, config]."
+    ),
 ]
-Template = Annotated[
-    Path | None, typer.Option("--template", help="Base .docx whose styles the memo uses.")
+Concurrency = Annotated[
+    int | None, typer.Option("--concurrency", help="Model calls in flight at once [default 4].")
+]
+Timeout = Annotated[
+    float | None, typer.Option("--timeout", help="Seconds to wait for one answer [default 120].")
+]
+MaxTokens = Annotated[
+    int | None, typer.Option("--max-tokens", help="Cap on each answer's tokens [default: none].")
+]
+Structured = Annotated[
+    StructuredOutput | None,
+    typer.Option(
+        "--structured-output",
+        help="json_schema, json_object (with schema), prompt, or auto: detect once per run [default].",
+    ),
+]
+NoCache = Annotated[
+    bool, typer.Option("--no-cache", help="Call the model even for a request answered before.")
+]
+Config = Annotated[
+    Path | None,
+    typer.Option("--config", help="Config file [default: ./thesisgen.toml or ./pyproject.toml]."),
+]
+Recordings = Annotated[
+    Path | None,
+    typer.Option(
+        "--recordings", help="Recordings folder to replay from, or to write with --record."
+    ),
 ]
 
 
@@ -87,23 +119,32 @@ def draft_command(
     facts: Annotated[
         Path | None, typer.Option("--facts", help="Start from this facts.json instead of sources.")
     ] = None,
-    source: Annotated[
-        list[Path] | None,
-        typer.Option("--source", "-s", help="Source file or folder (repeatable)."),
-    ] = None,
+    source: Sources = None,
     company: Annotated[
         str | None, typer.Option("--company", help="Company name, for tickers without a bundle.")
     ] = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Replay recorded responses; never call the network.")
     ] = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record", help="Call the live model and save every exchange [to ./recordings/TICKER]."
+        ),
+    ] = False,
+    recordings: Recordings = None,
     force: Force = False,
     model: Model = None,
     base_url: BaseUrl = None,
-    concurrency: Annotated[int, typer.Option(help="Model calls in flight at once.")] = 4,
+    concurrency: Concurrency = None,
     max_repairs: Annotated[
-        int, typer.Option(help="Repair attempts per section after a rejected draft.")
-    ] = 2,
+        int | None, typer.Option("--max-repairs", help="Repairs per rejected section [default 2].")
+    ] = None,
+    timeout: Timeout = None,
+    max_tokens: MaxTokens = None,
+    structured_output: Structured = None,
+    no_cache: NoCache = False,
+    config: Config = None,
     template: Template = None,
 ) -> None:
     """Extract facts, draft the memo section by section, validate every figure, write the DOCX."""
@@ -114,54 +155,90 @@ def draft_command(
         sources=source or [],
         company=company,
         offline=offline,
+        record=record,
+        recordings=recordings,
         force=force,
         model=model,
         base_url=base_url,
         concurrency=concurrency,
         max_repairs=max_repairs,
+        timeout=timeout,
+        max_tokens=max_tokens,
+        structured_output=structured_output,
+        no_cache=no_cache,
+        config=config,
         template=template,
     )
-    outcome = _guard(lambda: run.draft(request, _echo))
+    outcome = _guard(lambda: run.draft(request, make_progress(sys.stderr)))
     _print_outcome(outcome)
 
 
 @app.command("record")
 def record_command(
     ticker: Ticker,
-    recordings: Annotated[
-        Path, typer.Option("--recordings", help="Folder to (re)write the recordings into.")
-    ],
+    recordings: Recordings = None,
     out: Out = None,
-    source: Annotated[
-        list[Path] | None, typer.Option("--source", "-s", help="Source file or folder.")
-    ] = None,
+    source: Sources = None,
     force: Force = False,
     model: Model = None,
     base_url: BaseUrl = None,
-    concurrency: Annotated[int, typer.Option(help="Model calls in flight at once.")] = 4,
+    concurrency: Concurrency = None,
+    timeout: Timeout = None,
+    max_tokens: MaxTokens = None,
+    structured_output: Structured = None,
+    config: Config = None,
 ) -> None:
-    """Run a live draft and save every model exchange for offline replay (keys are scrubbed)."""
+    """Re-capture a ticker's recordings from any live server (same as draft --record)."""
     request = run.DraftRequest(
         ticker=ticker,
         out=out,
         sources=source or [],
+        record=True,
+        recordings=recordings,
         force=force,
         model=model,
         base_url=base_url,
         concurrency=concurrency,
-        record_to=recordings,
+        timeout=timeout,
+        max_tokens=max_tokens,
+        structured_output=structured_output,
+        config=config,
     )
-    outcome = _guard(lambda: run.draft(request, _echo))
+    outcome = _guard(lambda: run.draft(request, make_progress(sys.stderr)))
     _print_outcome(outcome)
 
 
+@app.command("config")
+def config_command(
+    model: Model = None,
+    base_url: BaseUrl = None,
+    config: Config = None,
+) -> None:
+    """Show the effective settings and where each comes from (the API key is masked)."""
+    resolved = _guard(lambda: resolve({"model": model, "base_url": base_url}, config_path=config))
+    rows = describe(resolved)
+    width = max(len(key) for key, _, _ in rows)
+    for key, value, source in rows:
+        typer.echo(f"{key:<{width}}  {value}  ({source})")
+
+
 def _print_outcome(outcome: run.DraftOutcome) -> None:
-    usage = outcome.manifest.usage
+    manifest = outcome.manifest
     report = outcome.report
+    stages = ", ".join(
+        f"{stage} {u.prompt_tokens + u.completion_tokens:,}"
+        for stage, u in manifest.usage_by_stage.items()
+    )
+    if manifest.mode == "replay":
+        calls = f"{len(manifest.calls)} call(s) replayed, none to a model"
+        cost = "no cost"
+    else:
+        calls = f"{manifest.model_calls} call(s) to the model, {manifest.cache_hits} from cache"
+        cost = "cost unknown" if manifest.cost_usd is None else f"cost ${manifest.cost_usd:.4f}"
+    tokens = manifest.usage.prompt_tokens + manifest.usage.completion_tokens
     typer.echo(
         f"Wrote {outcome.folder / 'memo.docx'}: {report.figures_checked} figures checked, "
-        f"{len(report.repairs)} repair(s), {len(outcome.manifest.calls)} model call(s), "
-        f"{usage.prompt_tokens + usage.completion_tokens} tokens."
+        f"{len(report.repairs)} repair(s); {calls}; {tokens:,} tokens ({stages}); {cost}."
     )
 
 

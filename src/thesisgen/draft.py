@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from .llm import LLM, CallResult, assistant_echo
@@ -62,6 +64,33 @@ class ThesisDraft(SectionDraft):
     stance: Stance
 
 
+@lru_cache(maxsize=16)
+def wire_schema(fact_ids: tuple[str, ...], with_stance: bool) -> type[BaseModel]:
+    """The schema sent to the model: cites are an enum of the fact IDs, so a constrained decoder
+    cannot cite a fact that does not exist. Answers are still parsed with the looser SectionDraft,
+    so that an unknown ID from a server without constrained decoding reaches the validator (and the
+    repair loop) instead of failing the call."""
+    cite: Any = Literal[fact_ids] if fact_ids else str
+    config = ConfigDict(extra="forbid")
+    calculation = create_model(
+        "DraftCalculation", __config__=config, figure=(str, ...), formula=(str, ...)
+    )
+    sentence = create_model(
+        "DraftSentence",
+        __config__=config,
+        text=(str, ...),
+        cites=(list[cite], ...),
+        calculations=(list[calculation], ...),
+    )
+    paragraph = create_model("DraftParagraph", __config__=config, sentences=(list[sentence], ...))
+    fields: dict[str, Any] = {"paragraphs": (list[paragraph], ...)}
+    if with_stance:
+        fields["stance"] = (Stance, ...)
+    return create_model(
+        "ThesisDraft" if with_stance else "SectionDraft", __config__=config, **fields
+    )
+
+
 # --- the loop ------------------------------------------------------------------------------------
 
 
@@ -104,14 +133,23 @@ def _to_section(outline: OutlineSection, draft: SectionDraft) -> Section:
     )
 
 
+Event = Callable[[str, str, bool | None], None]
+
+
+def _no_event(key: str, status: str, outcome: bool | None) -> None:
+    pass
+
+
 def draft_section(
     llm: LLM,
     factset: FactSet,
     outline: OutlineSection,
     ledger: Ledger,
     max_repairs: int = 2,
+    on_event: Event = _no_event,
 ) -> SectionResult:
     schema: type[SectionDraft] = ThesisDraft if outline.stance else SectionDraft
+    sent = wire_schema(tuple(f.id for f in factset.facts), outline.stance)
     messages = section_messages(factset, outline)
     result = SectionResult(
         section=Section(key=outline.key, heading=outline.heading, paragraphs=[]),
@@ -136,7 +174,8 @@ def draft_section(
                         repair_message(outline, result.violations),
                     ]
                 label = CallLabel(factset.ticker, "draft", outline.key, number)
-                last = llm.call(messages, schema, label)
+                on_event(outline.key, "drafting" if number == 1 else f"repair {number - 1}", None)
+                last = llm.call(messages, schema, label, wire_schema=sent)
                 section = _to_section(outline, last.parsed)
                 violations, _ = check_section(section, ledger)
                 result.section = section
@@ -150,6 +189,9 @@ def draft_section(
                         request_key=last.request_key,
                         usage=last.usage,
                         outcome="rejected" if violations else "ok",
+                        cached=last.cached,
+                        wire_format=last.wire_format,
+                        reasks=last.reasks,
                     )
                 )
                 if violations:
@@ -158,8 +200,11 @@ def draft_section(
                     )
                     raise SectionRejected(violations)
     except SectionRejected:
+        on_event(outline.key, f"FAILED the gate after {len(result.calls)} attempt(s)", False)
         return result
     result.passed = True
+    repaired = f", repaired {len(result.repairs)}x" if result.repairs else ""
+    on_event(outline.key, f"passed{repaired}", True)
     return result
 
 
@@ -196,16 +241,17 @@ def draft_memo(
     identifiers: Sequence[str] = (),
     concurrency: int = 4,
     max_repairs: int = 2,
-    on_done: Callable[[SectionResult], None] | None = None,
+    on_event: Event = _no_event,
 ) -> DraftResult:
-    """Draft every outline section concurrently; the memo keeps the outline's order."""
+    """Draft every outline section concurrently; the memo keeps the outline's order.
+
+    Each worker runs one section's whole loop (draft, then repairs), so a repair starts as soon as
+    its rejection is known while the other workers take the sections still waiting.
+    """
     ledger = Ledger.of(factset, identifiers)
 
     def work(section: OutlineSection) -> SectionResult:
-        result = draft_section(llm, factset, section, ledger, max_repairs)
-        if on_done is not None:
-            on_done(result)
-        return result
+        return draft_section(llm, factset, section, ledger, max_repairs, on_event)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         results = list(pool.map(work, outline.sections))

@@ -109,15 +109,17 @@ def extract_facts(
     sources: Sequence[Source],
     identifiers: Sequence[str] = (),
     concurrency: int = 4,
-    on_done: Callable[[Source], None] | None = None,
+    on_event: Callable[[str, str, bool | None], None] | None = None,
 ) -> FactsResult:
     """One model call per source, concurrently; then ground and number the facts in source order."""
     idents = (*DEFAULT_IDENTIFIERS, ticker, *identifiers)
 
     def work(source: Source) -> CallResult[ProposedFacts]:
+        if on_event is not None:
+            on_event(source.id, "extracting", None)
         result = _propose(llm, company, ticker, source)
-        if on_done is not None:
-            on_done(source)
+        if on_event is not None:
+            on_event(source.id, f"{len(result.parsed.facts)} facts proposed", True)
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
@@ -135,6 +137,9 @@ def extract_facts(
                 request_key=result.request_key,
                 usage=result.usage,
                 outcome="ok",
+                cached=result.cached,
+                wire_format=result.wire_format,
+                reasks=result.reasks,
             )
         )
         for proposed in result.parsed.facts:

@@ -1,27 +1,52 @@
 """One structured model call: messages and a pydantic schema in, a validated object and usage out.
 
-Transport failures (429, 5xx, timeouts, lost connections) are retried by the openai SDK's own
-policy, once, here: it honours Retry-After and backs off with jitter. The repair loop in
-:mod:`thesisgen.draft` is separate and counts only answers the validator rejected, so a transport
-error is never shown to the model and attempts never multiply.
+Three loops, kept apart so that attempts never multiply:
+
+- **Transport retries** live here and only here: 429 (honouring Retry-After), 5xx, timeouts,
+  dropped connections and unreadable bodies are retried by one tenacity policy with exponential
+  backoff, jitter and a bound on both count and total time. The SDK's own retries are switched off
+  (``max_retries=0``): with both on, every SDK retry would happen inside every tenacity attempt.
+  A transport error is never shown to the model.
+- **Re-asks** (also here): an answer that is not valid JSON for the schema is sent back once with
+  the parse error, because that is the model's fault and it can fix it.
+- **Repairs** (in :mod:`thesisgen.draft`): the validator rejected a well-formed answer.
+
+Structured output comes in three wire formats: OpenAI's strict ``json_schema``; ``json_object``
+with the schema alongside (llama-cpp-python's server answers ``json_schema`` with HTTP 500 but
+accepts this); and prompt-only JSON. ``auto`` tries them in that order on the first call of a run
+and keeps what worked for the rest of it.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import httpx2
 import openai
 from openai.lib import type_to_response_format_param
 from pydantic import BaseModel, ValidationError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+)
+from tenacity.wait import wait_random_exponential
 
 from .errors import ModelServiceError, UsageError
 from .models import Usage
 from .recording import (
+    CACHE_HEADER,
     CALL_HEADER,
     KEY_HEADER,
+    CachingTransport,
     CallLabel,
     KeyingTransport,
     RecordingTransport,
@@ -29,10 +54,17 @@ from .recording import (
 )
 
 Mode = Literal["live", "record", "replay"]
+WireFormat = Literal["json_schema", "json_object", "prompt"]
 T = TypeVar("T", bound=BaseModel)
+Messages = list[dict[str, str]]
 
-DEFAULT_TIMEOUT_S = 120.0
-TRANSPORT_RETRIES = 3
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    initial_wait_s: float = 1.0
+    max_wait_s: float = 30.0
+    total_s: float = 180.0
 
 
 @dataclass(frozen=True)
@@ -43,8 +75,13 @@ class LLMSettings:
     api_key: str | None = field(default=None, repr=False)
     temperature: float = 0.0
     seed: int = 7
-    timeout_s: float = DEFAULT_TIMEOUT_S
+    timeout_s: float = 120.0
+    max_tokens: int | None = None
+    structured_output: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
+    retry: RetryPolicy = RetryPolicy()
+    reasks: int = 1
     recordings_dir: Path | None = None
+    cache_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +90,37 @@ class CallResult(Generic[T]):
     raw_content: str
     usage: Usage
     request_key: str
+    cached: bool
+    wire_format: WireFormat
+    reasks: int = 0
+
+
+class _BadBody(Exception):
+    """A 200 answer whose body is not a chat completion: treated like a transport failure."""
+
+
+class _ProbeRejected(Exception):
+    """The server refused a structured-output format (so try the next one)."""
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    return isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, _BadBody))
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        raw = response.headers.get(header)
+        if raw:
+            try:
+                return max(0.0, float(raw) * scale)
+            except ValueError:
+                return None
+    return None
 
 
 class LLM:
@@ -69,80 +137,233 @@ class LLM:
         if self.replay is not None and not self.model:
             if len(self.replay.models) != 1:
                 raise UsageError(
-                    f"recordings in {settings.recordings_dir} name models {self.replay.models}: "
+                    f"recordings in {settings.recordings_dir} name models {self.replay.models or 'none'}: "
                     "pass --model to pick one"
                 )
             self.model = self.replay.models[0]
-        retries = 0 if settings.mode == "replay" else TRANSPORT_RETRIES
         self._client = openai.OpenAI(
             # Replay needs no key; the SDK insists on one, and this placeholder is never sent anywhere.
-            api_key=settings.api_key or "replay-no-key",
+            api_key=settings.api_key or "no-key",
             base_url=settings.base_url or "https://api.openai.com/v1",
-            max_retries=retries,
+            max_retries=0,  # transport retries are ours (see the module docstring)
             timeout=settings.timeout_s,
             http_client=httpx2.Client(transport=transport, timeout=settings.timeout_s),
         )
+        self._format: WireFormat | None = (
+            None if settings.structured_output == "auto" else settings.structured_output
+        )
+        if self.replay is not None and self._format is None and len(self.replay.formats) == 1:
+            # Replay asks in the format the recordings were made with; probing would only miss.
+            self._format = cast(WireFormat, self.replay.formats[0])
+        self._format_lock = threading.Lock()
+
+    @property
+    def wire_format(self) -> WireFormat | None:
+        return self._format
 
     def _transport_for(self, settings: LLMSettings) -> httpx2.BaseTransport:
         if settings.mode == "replay":
             if settings.recordings_dir is None:
-                raise UsageError("replay needs a recordings folder: pass a bundled ticker")
+                raise UsageError(
+                    "replay needs a recordings folder: pass a bundled ticker or --recordings"
+                )
             self.replay = ReplayTransport(settings.recordings_dir)
             return self.replay
-        live = httpx2.HTTPTransport()
+        live: httpx2.BaseTransport = httpx2.HTTPTransport()
         if settings.mode == "record":
             if settings.recordings_dir is None:
-                raise UsageError("record needs a folder to write to")
+                raise UsageError("record needs a folder to write to: pass --recordings DIR")
             secrets = (settings.api_key,) if settings.api_key else ()
             return RecordingTransport(live, settings.recordings_dir, secrets)
+        if settings.cache_dir is not None:
+            return CachingTransport(live, settings.cache_dir)
         return KeyingTransport(live)
 
     def close(self) -> None:
         self._client.close()
 
+    # --- one call ------------------------------------------------------------------------------
+
     def call(
-        self, messages: list[dict[str, str]], schema: type[T], label: CallLabel
+        self,
+        messages: Messages,
+        schema: type[T],
+        label: CallLabel,
+        wire_schema: type[BaseModel] | None = None,
     ) -> CallResult[T]:
-        try:
-            raw = self._client.chat.completions.with_raw_response.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                response_format=type_to_response_format_param(schema),
-                temperature=self.settings.temperature,
-                seed=self.settings.seed,
-                extra_headers={CALL_HEADER: label.header()},
+        """Ask for ``schema``; ``wire_schema`` (if given) is the tighter schema sent to the model."""
+        sent = wire_schema or schema
+        if self._format is None:
+            with self._format_lock:
+                if self._format is None:
+                    return self._detect(messages, schema, sent, label)
+        return self._call_with_reasks(messages, schema, sent, label, self._format)
+
+    def _detect(
+        self, messages: Messages, schema: type[T], sent: type[BaseModel], label: CallLabel
+    ) -> CallResult[T]:
+        tried: list[str] = []
+        formats: tuple[WireFormat, ...] = ("json_schema", "json_object", "prompt")
+        for wire in formats:
+            try:
+                result = self._call_with_reasks(messages, schema, sent, label, wire, probe=True)
+            except _ProbeRejected as exc:
+                tried.append(f"{wire}: {exc}")
+                continue
+            self._format = wire
+            return result
+        raise ModelServiceError(
+            f"the model service rejected every structured-output format during {label.describe()} "
+            f"({'; '.join(tried)}): check --base-url and --model"
+        )
+
+    def _call_with_reasks(
+        self,
+        messages: Messages,
+        schema: type[T],
+        sent: type[BaseModel],
+        label: CallLabel,
+        wire: WireFormat,
+        probe: bool = False,
+    ) -> CallResult[T]:
+        conversation = list(messages)
+        for reask in range(self.settings.reasks + 1):
+            this_label = CallLabel(label.ticker, label.stage, label.target, label.attempt, reask)
+            content, usage, key, cached = self._exchange(
+                conversation, sent, this_label, wire, probe
             )
-            completion = raw.parse()
-        except (ValueError, openai.APIResponseValidationError) as exc:
-            raise ModelServiceError(
-                f"the model service's answer during {label.describe()} is not a chat completion "
-                "(the body is not the expected JSON): check that --base-url points at an "
-                "OpenAI-compatible /v1 endpoint"
-            ) from exc
+            probe = False
+            try:
+                parsed = schema.model_validate_json(_json_text(content, wire))
+            except ValidationError as exc:
+                problem = _first_problem(exc)
+                if reask == self.settings.reasks:
+                    raise ModelServiceError(
+                        f"the model's answer during {label.describe()} does not fit the expected "
+                        f"schema ({problem}), also after {reask} re-ask(s): try a model that "
+                        "supports structured output"
+                    ) from exc
+                conversation += [
+                    {"role": "assistant", "content": content},
+                    {
+                        "role": "user",
+                        "content": f"That answer is not valid JSON for the schema ({problem}). "
+                        "Answer again with only the JSON object.",
+                    },
+                ]
+                continue
+            return CallResult(parsed, content, usage, key, cached, wire, reask)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _request(
+        self, messages: Messages, sent: type[BaseModel], wire: WireFormat
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.settings.temperature,
+            "seed": self.settings.seed,
+        }
+        if self.settings.max_tokens:
+            body["max_tokens"] = self.settings.max_tokens
+        strict = cast(dict[str, Any], type_to_response_format_param(sent))
+        if wire == "json_schema":
+            body["response_format"] = strict
+        elif wire == "json_object":
+            body["response_format"] = {
+                "type": "json_object",
+                "schema": strict["json_schema"]["schema"],
+            }
+        else:
+            schema_text = json.dumps(strict["json_schema"]["schema"], separators=(",", ":"))
+            body["messages"] = [
+                *messages[:-1],
+                {
+                    "role": messages[-1]["role"],
+                    "content": messages[-1]["content"]
+                    + "\n\nAnswer with only a JSON object that matches this JSON schema:\n"
+                    + schema_text,
+                },
+            ]
+        return body
+
+    def _exchange(
+        self,
+        messages: Messages,
+        sent: type[BaseModel],
+        label: CallLabel,
+        wire: WireFormat,
+        probe: bool,
+    ) -> tuple[str, Usage, str, bool]:
+        """One completion, with transport retries; returns content, usage, request key, cached."""
+        body = self._request(messages, sent, wire)
+        policy = self.settings.retry
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            after = _retry_after(exc)
+            backoff = wait_random_exponential(
+                multiplier=policy.initial_wait_s, max=policy.max_wait_s
+            )(state)
+            return min(after, policy.max_wait_s) if after is not None else backoff
+
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_s),
+            wait=wait,
+            retry=retry_if_exception(
+                lambda e: _transient(e) and not (probe and _refuses_format(e))
+            ),
+            sleep=time.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._send(body, label)
         except openai.AuthenticationError as exc:
             raise UsageError(
                 f"the model service rejected the API key (HTTP {exc.status_code}) during "
                 f"{label.describe()}: set a valid OPENAI_API_KEY"
             ) from exc
         except openai.APIStatusError as exc:
+            if probe and _refuses_format(exc):
+                raise _ProbeRejected(f"HTTP {exc.status_code}") from exc
             raise ModelServiceError(
-                f"the model service answered HTTP {exc.status_code} during {label.describe()} "
-                f"after {TRANSPORT_RETRIES} retries: check the server, model name and base URL"
+                f"the model service answered HTTP {exc.status_code} during {label.describe()}"
+                f"{_retried(retrying)}: {_server_message(exc)}"
             ) from exc
         except openai.APITimeoutError as exc:
             raise ModelServiceError(
-                f"the model service timed out ({self.settings.timeout_s:.0f}s) during "
-                f"{label.describe()}: retry later or raise the timeout"
+                f"the model service did not answer within {self.settings.timeout_s:g}s during "
+                f"{label.describe()}{_retried(retrying)}: retry later or raise --timeout"
             ) from exc
         except openai.APIConnectionError as exc:
             raise ModelServiceError(
                 f"could not reach the model service at {self._client.base_url} during "
-                f"{label.describe()}: check --base-url / OPENAI_BASE_URL and that it is running"
+                f"{label.describe()}{_retried(retrying)}: check --base-url / OPENAI_BASE_URL and "
+                "that the server is running"
             ) from exc
-        key = raw.headers.get(KEY_HEADER, "")
-        if not completion.choices:
-            raise ModelServiceError(f"the model returned no choices during {label.describe()}")
-        choice = completion.choices[0]
+        except _BadBody as exc:
+            raise ModelServiceError(
+                f"the model service's answers during {label.describe()} were not chat completions "
+                f"({exc}){_retried(retrying)}: check that --base-url points at an OpenAI-compatible "
+                "/v1 endpoint"
+            ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, body: dict[str, Any], label: CallLabel) -> tuple[str, Usage, str, bool]:
+        extra = {k: v for k, v in body.items() if k not in ("model", "messages")}
+        raw = self._client.chat.completions.with_raw_response.create(
+            model=body["model"],
+            messages=body["messages"],
+            extra_body=extra,
+            extra_headers={CALL_HEADER: label.header()},
+        )
+        try:
+            completion = raw.parse()
+            choice = completion.choices[0]
+        except (ValueError, IndexError, TypeError, openai.APIResponseValidationError) as exc:
+            raise _BadBody("the body is not the expected JSON") from exc
         message = choice.message
         if getattr(message, "refusal", None):
             raise ModelServiceError(
@@ -151,25 +372,64 @@ class LLM:
         if choice.finish_reason == "length":
             raise ModelServiceError(
                 f"the model's answer was cut off at its token limit during {label.describe()}: "
-                "use a model with a larger output limit"
+                "raise --max-tokens or use a model with a larger output limit"
             )
-        content = message.content or ""
-        try:
-            parsed = schema.model_validate_json(content)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        if choice.finish_reason == "content_filter":
             raise ModelServiceError(
-                f"the model's answer during {label.describe()} does not fit the expected schema "
-                f"({where}: {first['msg']}): try a model that supports structured output"
-            ) from exc
+                f"the model service filtered the answer during {label.describe()}"
+            )
         usage = Usage()
         if completion.usage is not None:
             usage = Usage(
-                prompt_tokens=completion.usage.prompt_tokens,
-                completion_tokens=completion.usage.completion_tokens,
+                prompt_tokens=completion.usage.prompt_tokens or 0,
+                completion_tokens=completion.usage.completion_tokens or 0,
             )
-        return CallResult(parsed=parsed, raw_content=content, usage=usage, request_key=key)
+        cached = raw.headers.get(CACHE_HEADER) == "hit"
+        return message.content or "", usage, raw.headers.get(KEY_HEADER, ""), cached
+
+
+def _refuses_format(exc: BaseException) -> bool:
+    """A status that means 'I do not do this response_format' rather than 'try again later'."""
+    return isinstance(exc, openai.APIStatusError) and exc.status_code in (
+        400,
+        404,
+        415,
+        422,
+        500,
+        501,
+    )
+
+
+def _retried(retrying: Retrying) -> str:
+    count = retrying.statistics.get("attempt_number", 1)
+    return f" after {count} attempt(s)" if count > 1 else ""
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    message = body.get("message") or (body.get("error") or {}).get("message") if body else None
+    text = str(message or exc.message).replace("\n", " ")
+    return (text[:200] + "…") if len(text) > 200 else text
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def _json_text(content: str, wire: WireFormat) -> str:
+    """The JSON in an answer; prompt-only answers may wrap it in prose or a code fence."""
+    if wire != "prompt":
+        return content
+    fenced = _FENCE.search(content)
+    if fenced:
+        return fenced.group(1)
+    start, end = content.find("{"), content.rfind("}")
+    return content[start : end + 1] if start != -1 and end > start else content
+
+
+def _first_problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top)"
+    return f"{where}: {first['msg']}"
 
 
 def assistant_echo(result: CallResult[T]) -> dict[str, str]:

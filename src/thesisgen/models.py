@@ -202,6 +202,9 @@ class CallRecord(Contract):
     request_key: str
     usage: Usage
     outcome: Literal["ok", "rejected"]
+    cached: bool = False
+    wire_format: str | None = None
+    reasks: int = 0
 
 
 class ManifestSource(Contract):
@@ -220,7 +223,12 @@ class Manifest(Contract):
     parameters: dict[str, float | int | str]
     prompt_templates_sha256: str
     sources: list[ManifestSource]
+    structured_output: str | None = None
     calls: list[CallRecord]
+    model_calls: int = 0
+    cache_hits: int = 0
     usage: Usage
+    usage_by_stage: dict[str, Usage] = Field(default_factory=dict)
+    cost_usd: float | None = None
     facts_from: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict)

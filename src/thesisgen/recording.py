@@ -33,28 +33,38 @@ Provenance = Literal["captured", "hand-written"]
 
 @dataclass(frozen=True, slots=True)
 class CallLabel:
-    """Which call of a run this is: facts of a source, or an attempt at a section."""
+    """Which call of a run this is: facts of a source, or an attempt at a section.
+
+    ``attempt`` counts the validator's repairs; ``reask`` counts re-asks after an answer that was
+    not valid JSON for the schema (a separate, smaller budget).
+    """
 
     ticker: str
     stage: Literal["facts", "draft"]
     target: str
     attempt: int
+    reask: int = 0
+
+    def _suffix(self) -> str:
+        return f"{self.attempt}" + (f"+{self.reask}" if self.reask else "")
 
     def header(self) -> str:
-        return f"{self.ticker}/{self.stage}/{self.target}/{self.attempt}"
+        return f"{self.ticker}/{self.stage}/{self.target}/{self._suffix()}"
 
     def filename(self) -> str:
-        return f"{self.stage}-{self.target}-{self.attempt}.json"
+        return f"{self.stage}-{self.target}-{self._suffix()}.json"
 
     def describe(self) -> str:
-        return f"{self.ticker} {self.stage} stage, {self.target}, attempt {self.attempt}"
+        again = f" (re-asked {self.reask}x for valid JSON)" if self.reask else ""
+        return f"{self.ticker} {self.stage} stage, {self.target}, attempt {self.attempt}{again}"
 
     @classmethod
     def parse(cls, header: str) -> CallLabel:
         ticker, stage, target, attempt = header.split("/")
         if stage not in ("facts", "draft"):
             raise ValueError(f"unknown stage {stage!r}")
-        return cls(ticker, stage, target, int(attempt))  # type: ignore[arg-type]
+        number, _, reask = attempt.partition("+")
+        return cls(ticker, stage, target, int(number), int(reask or 0))  # type: ignore[arg-type]
 
 
 def request_key(body: bytes) -> str:
@@ -93,6 +103,67 @@ class KeyingTransport(httpx2.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+CACHE_HEADER = "x-thesisgen-cache"
+
+
+class CachingTransport(httpx2.BaseTransport):
+    """Identical requests to the same server are answered from ``folder`` after the first time.
+
+    The key is the request key (model, parameters, messages, schema) plus the server's address,
+    so a different server never serves another's answer. Only complete 200 answers are kept.
+    """
+
+    def __init__(self, inner: httpx2.BaseTransport, folder: Path) -> None:
+        self._inner = inner
+        self._folder = folder
+
+    def _path(self, request: httpx2.Request, key: str) -> Path:
+        server = hashlib.sha256(f"{request.url.host}:{request.url.port}{request.url.path}".encode())
+        return (
+            self._folder / f"{hashlib.sha256((server.hexdigest() + key).encode()).hexdigest()}.json"
+        )
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        key = request_key(request.read())
+        path = self._path(request, key)
+        if path.is_file():
+            try:
+                content = path.read_bytes()
+                json.loads(content)
+            except (OSError, ValueError):
+                path.unlink(missing_ok=True)
+            else:
+                response = httpx2.Response(
+                    200, headers={"content-type": "application/json", CACHE_HEADER: "hit"},
+                    content=content, request=request,
+                )  # fmt: skip
+                return _with_key(response, key)
+        response = self._inner.handle_request(request)
+        content = response.read()
+        if response.status_code == 200 and _complete(content):
+            self._folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self._folder, prefix=".cache-", suffix=".json")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+            Path(tmp).replace(path)
+        rebuilt = httpx2.Response(
+            response.status_code, headers=response.headers, content=content, request=request
+        )
+        return _with_key(rebuilt, key)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _complete(content: bytes) -> bool:
+    """A chat completion worth caching: parses, and its first choice finished normally."""
+    try:
+        data = json.loads(content)
+        return bool(data["choices"][0]["finish_reason"] == "stop")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return False
 
 
 class RecordingTransport(httpx2.BaseTransport):
@@ -166,9 +237,17 @@ class Recording:
     provenance: Provenance
     key: str
     model: str
+    wire_format: str
     status: int
     content_type: str
     body: Any
+
+
+def _wire_format(body: dict[str, Any]) -> str:
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict):
+        return str(response_format.get("type", "prompt"))
+    return "prompt"
 
 
 def load_recordings(folder: Path) -> list[Recording]:
@@ -186,6 +265,7 @@ def load_recordings(folder: Path) -> list[Recording]:
                     provenance=data["provenance"],
                     key=data["key"],
                     model=data["request"]["body"]["model"],
+                    wire_format=_wire_format(data["request"]["body"]),
                     status=data["response"]["status"],
                     content_type=data["response"]["content_type"],
                     body=data["response"]["body"],
@@ -208,6 +288,7 @@ class ReplayTransport(httpx2.BaseTransport):
         self._by_label = {r.label: r for r in recordings}
         self.models = sorted({r.model for r in recordings})
         self.provenance = sorted({r.provenance for r in recordings})
+        self.formats = sorted({r.wire_format for r in recordings})
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         key = request_key(request.read())

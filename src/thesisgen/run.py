@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
-from .config import choose, public_url
+from .config import Resolved, StructuredOutput, public_url, resolve
+from .cost import cost_usd
 from .draft import DraftResult, draft_memo
 from .errors import GateFailedError, InputFileError, UsageError
 from .facts import check_factset, extract_facts
 from .files import OutputDir, dump_model, load_model, sha256_bytes, write_atomic, write_bytes_atomic
-from .llm import LLM
+from .llm import LLM, LLMSettings, Mode, RetryPolicy
 from .models import CallRecord, FactSet, Manifest, ManifestSource, Memo, Report, Usage
+from .progress import Progress
 from .prompts import load_outline, templates_sha256
 from .render import MemoContext
 from .render.docx import render_docx
@@ -32,24 +34,30 @@ from .validate import validate_memo
 DRAFT_OUTPUTS = ("memo.docx", "memo.md", "draft.json", "facts.json", "report.json", "manifest.json")
 RENDER_OUTPUTS = ("memo.docx", "memo.md")
 
-Echo = Callable[[str], None]
-
 
 @dataclass
 class DraftRequest:
+    """One draft run as the CLI asked for it; settings left None come from env, config or defaults."""
+
     ticker: str
     out: Path | None = None
     facts_file: Path | None = None
     sources: Sequence[Path] = ()
     company: str | None = None
     offline: bool = False
+    record: bool = False
+    recordings: Path | None = None
     force: bool = False
     model: str | None = None
     base_url: str | None = None
-    concurrency: int = 4
-    max_repairs: int = 2
+    concurrency: int | None = None
+    max_repairs: int | None = None
+    timeout: float | None = None
+    max_tokens: int | None = None
+    structured_output: StructuredOutput | None = None
+    no_cache: bool = False
+    config: Path | None = None
     template: Path | None = None
-    record_to: Path | None = None
     today: dt.date = field(default_factory=dt.date.today)
 
 
@@ -64,16 +72,94 @@ def _bundle_or_none(ticker: str) -> Bundle | None:
     return load_bundle(ticker) if ticker in bundled_tickers() else None
 
 
-def draft(request: DraftRequest, echo: Echo) -> DraftOutcome:
+def _settings(
+    request: DraftRequest, ticker: str, bundle: Bundle | None
+) -> tuple[LLMSettings, Resolved, str | None]:
+    """Mode, model and limits for this run, and a line to announce when replaying by default."""
+    resolved = resolve(
+        {
+            "model": request.model,
+            "base_url": request.base_url,
+            "concurrency": request.concurrency,
+            "max_repairs": request.max_repairs,
+            "timeout": request.timeout,
+            "max_tokens": request.max_tokens,
+            "structured_output": request.structured_output,
+            "cache": False if request.no_cache else None,
+        },
+        config_path=request.config,
+    )
+    if request.offline and request.record:
+        raise UsageError("--offline and --record exclude each other: drop one")
+    announcement = None
+    recordings: Path | None
+    if request.record:
+        if not resolved.live_configured:
+            raise UsageError("--record needs a live model: set OPENAI_API_KEY or pass --base-url")
+        mode: Mode = "record"
+        recordings = request.recordings or Path("recordings") / ticker
+    elif request.offline or not resolved.live_configured:
+        mode = "replay"
+        recordings = request.recordings or (bundle.recordings_dir if bundle else None)
+        if recordings is None or not recordings.is_dir():
+            where = f"in {request.recordings}" if request.recordings else f"bundled for {ticker}"
+            raise UsageError(
+                f"no recorded responses {where}, so it cannot run offline: set OPENAI_API_KEY or "
+                "OPENAI_BASE_URL (or --base-url) to call a live model"
+            )
+        if not request.offline:
+            announcement = (
+                f"No OPENAI_API_KEY or OPENAI_BASE_URL set: replaying the recorded responses for "
+                f"{ticker} from {recordings} (no network)."
+            )
+    else:
+        mode = "live"
+        recordings = None
+    cache = resolved["cache"] and mode == "live"
+    settings = LLMSettings(
+        mode=mode,
+        model="" if mode == "replay" and request.model is None else str(resolved["model"]),
+        base_url=resolved["base_url"] if mode != "replay" else None,
+        api_key=resolved["api_key"] or None,
+        temperature=float(resolved["temperature"]),
+        seed=int(resolved["seed"]),
+        timeout_s=float(resolved["timeout"]),
+        max_tokens=resolved["max_tokens"],
+        structured_output=resolved["structured_output"],
+        retry=RetryPolicy(
+            attempts=int(resolved["retry_attempts"]),
+            initial_wait_s=float(resolved["retry_initial_wait"]),
+            max_wait_s=float(resolved["retry_max_wait"]),
+            total_s=float(resolved["retry_total"]),
+        ),
+        recordings_dir=recordings,
+        cache_dir=resolved.cache_dir() if cache else None,
+    )
+    return settings, resolved, announcement
+
+
+def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
     ticker = check_ticker(request.ticker)
-    if request.concurrency < 1:
-        raise UsageError(f"--concurrency must be at least 1, not {request.concurrency}")
-    if request.max_repairs < 0:
-        raise UsageError(f"--max-repairs must be 0 or more, not {request.max_repairs}")
+    for name, value, low in (
+        ("--concurrency", request.concurrency, 1),
+        ("--max-repairs", request.max_repairs, 0),
+    ):
+        if value is not None and value < low:
+            raise UsageError(f"{name} must be at least {low}, not {value}")
     if request.template is not None and not request.template.is_file():
         raise InputFileError(f"template {request.template} does not exist: pass a .docx file")
     out = OutputDir(request.out or Path("out") / ticker, DRAFT_OUTPUTS, request.force)
     bundle = _bundle_or_none(ticker)
+    if bundle is None and request.facts_file is None and not request.sources:
+        known = ", ".join(bundled_tickers()) or "none"
+        raise UsageError(
+            f"no bundle for ticker {ticker} (bundled: {known}): pass its documents with "
+            "--source PATH, or a facts file with --facts FACTS.json"
+        )
+    settings, resolved, announcement = _settings(request, ticker, bundle)
+    identifiers = [*(bundle.identifiers if bundle else []), *resolved.identifiers]
+    concurrency = int(resolved["concurrency"])
+    max_repairs = int(resolved["max_repairs"])
 
     factset: FactSet | None = None
     if request.facts_file is not None:
@@ -83,7 +169,7 @@ def draft(request: DraftRequest, echo: Echo) -> DraftOutcome:
                 f"facts file {request.facts_file} is for {factset.ticker}, not {ticker}: "
                 "pass the matching --ticker"
             )
-        problems = check_factset(factset, bundle.identifiers if bundle else ())
+        problems = check_factset(factset, identifiers)
         if problems:
             raise InputFileError(
                 f"facts file {request.facts_file}: {problems[0]}"
@@ -92,12 +178,6 @@ def draft(request: DraftRequest, echo: Echo) -> DraftOutcome:
             )
         company = factset.company
     else:
-        if bundle is None and not request.sources:
-            known = ", ".join(bundled_tickers()) or "none"
-            raise UsageError(
-                f"no bundle for ticker {ticker} (bundled: {known}): pass its documents with "
-                "--source PATH, or a facts file with --facts FACTS.json"
-            )
         company = request.company or (bundle.company if bundle else ticker)
     sources = []
     if factset is None:
@@ -106,80 +186,48 @@ def draft(request: DraftRequest, echo: Echo) -> DraftOutcome:
             paths = [bundle.sources_dir]
         sources = load_sources(paths)
 
-    choice = choose(
-        ticker=ticker,
-        offline=request.offline,
-        record_to=request.record_to,
-        model=request.model,
-        base_url=request.base_url,
-        recordings_dir=bundle.recordings_dir if bundle else None,
-    )
-    if choice.announcement:
-        echo(choice.announcement)
     recording_tmp: Path | None = None
-    settings = choice.settings
-    if request.record_to is not None:
-        recording_tmp = request.record_to.with_name(request.record_to.name + ".partial")
+    if settings.mode == "record" and settings.recordings_dir is not None:
+        final = settings.recordings_dir
+        recording_tmp = final.with_name(final.name + ".partial")
         shutil.rmtree(recording_tmp, ignore_errors=True)
-        settings = type(settings)(**{**settings.__dict__, "recordings_dir": recording_tmp})
-    identifiers = bundle.identifiers if bundle else []
+        settings = replace(settings, recordings_dir=recording_tmp)
+    if announcement:
+        progress.note(announcement)
     outline = load_outline()
 
     llm = LLM(settings)
     calls: list[CallRecord] = []
     try:
         if factset is None:
-            echo(f"Extracting facts from {len(sources)} source(s)…")
+            progress.stage(
+                f"Extracting facts from {len(sources)} source(s)",
+                [(s.id, f"facts {s.id}") for s in sources],
+            )
             facts_result = extract_facts(
-                llm,
-                company,
-                ticker,
-                sources,
-                identifiers,
-                request.concurrency,
-                on_done=lambda s: echo(f"  facts: {s.id} {s.title[:60]} done"),
+                llm, company, ticker, sources, identifiers, concurrency, on_event=progress.event
             )
             factset = facts_result.factset
             calls += facts_result.calls
-            echo(f"  kept {len(factset.facts)} grounded facts, dropped {len(factset.dropped)}")
-        echo(f"Drafting {len(outline.sections)} sections…")
+            progress.note(
+                f"  kept {len(factset.facts)} grounded facts, dropped {len(factset.dropped)}"
+            )
+        progress.stage(
+            f"Drafting {len(outline.sections)} sections",
+            [(s.key, f"draft {s.key}") for s in outline.sections],
+        )
         result = draft_memo(
-            llm,
-            factset,
-            outline,
-            identifiers,
-            request.concurrency,
-            request.max_repairs,
-            on_done=lambda r: echo(
-                f"  draft: {r.section.key} {'passed' if r.passed else 'FAILED'}"
-                f" after {len(r.calls)} attempt(s)"
-            ),
+            llm, factset, outline, identifiers, concurrency, max_repairs, on_event=progress.event
         )
     finally:
         llm.close()
+        progress.close()
     calls += result.calls
 
     report = _report(result, factset, identifiers)
-    manifest = Manifest(
-        thesisgen_version=__version__,
-        created_at=dt.datetime.now(dt.UTC),
-        ticker=ticker,
-        mode=settings.mode,
-        model=llm.model,
-        base_url=public_url(settings.base_url) if settings.mode != "replay" else None,
-        parameters={
-            "temperature": settings.temperature,
-            "seed": settings.seed,
-            "max_repairs": request.max_repairs,
-            "concurrency": request.concurrency,
-        },
-        prompt_templates_sha256=templates_sha256(),
-        sources=[ManifestSource(id=s.id, path=s.path, sha256=s.sha256) for s in factset.sources],
-        calls=calls,
-        usage=sum((c.usage for c in calls), Usage()),
-        facts_from=str(request.facts_file) if request.facts_file else None,
+    manifest = _manifest(
+        request, ticker, settings, llm, resolved, factset, calls, max_repairs, concurrency
     )
-
     out.prepare()
     outputs: dict[str, bytes] = {
         "facts.json": dump_model(factset),
@@ -187,7 +235,7 @@ def draft(request: DraftRequest, echo: Echo) -> DraftOutcome:
     }
     if result.passed:
         context = MemoContext(
-            model=f"{llm.model}",
+            model=llm.model,
             mode=_mode_label(settings.mode, llm),
             generated=request.today,
             report=report,
@@ -204,19 +252,64 @@ def draft(request: DraftRequest, echo: Echo) -> DraftOutcome:
         manifest.outputs[name] = sha256_bytes(data)
     write_bytes_atomic(out.path("manifest.json"), dump_model(manifest))
 
-    if recording_tmp is not None and request.record_to is not None:
-        shutil.rmtree(request.record_to, ignore_errors=True)
-        recording_tmp.rename(request.record_to)
-        echo(f"Recorded {len(calls)} call(s) to {request.record_to}")
+    if recording_tmp is not None:
+        final = recording_tmp.with_name(recording_tmp.name.removesuffix(".partial"))
+        shutil.rmtree(final, ignore_errors=True)
+        recording_tmp.rename(final)
+        progress.note(f"Recorded {len(calls)} call(s) to {final}")
 
     if not result.passed:
         failed = [s.section.key for s in result.sections if not s.passed]
         raise GateFailedError(
             f"the memo did not pass the gate: {len(report.violations)} violation(s) remain in "
-            f"{', '.join(failed)} after {request.max_repairs} repair(s); see {out.path('report.json')}"
+            f"{', '.join(failed)} after {max_repairs} repair(s); see {out.path('report.json')}"
             " (no memo was written)"
         )
     return DraftOutcome(out.folder, report, manifest)
+
+
+def _manifest(
+    request: DraftRequest,
+    ticker: str,
+    settings: LLMSettings,
+    llm: LLM,
+    resolved: Resolved,
+    factset: FactSet,
+    calls: list[CallRecord],
+    max_repairs: int,
+    concurrency: int,
+) -> Manifest:
+    by_stage: dict[str, Usage] = {}
+    for call in calls:
+        by_stage[call.stage] = by_stage.get(call.stage, Usage()) + call.usage
+    spent = sum((c.usage for c in calls if not c.cached), Usage())
+    live = settings.mode != "replay"
+    return Manifest(
+        thesisgen_version=__version__,
+        created_at=dt.datetime.now(dt.UTC),
+        ticker=ticker,
+        mode=settings.mode,
+        model=llm.model,
+        base_url=public_url(settings.base_url) if live else None,
+        parameters={
+            "temperature": settings.temperature,
+            "seed": settings.seed,
+            "max_repairs": max_repairs,
+            "concurrency": concurrency,
+            "timeout_s": settings.timeout_s,
+            **({"max_tokens": settings.max_tokens} if settings.max_tokens else {}),
+        },
+        prompt_templates_sha256=templates_sha256(),
+        sources=[ManifestSource(id=s.id, path=s.path, sha256=s.sha256) for s in factset.sources],
+        structured_output=llm.wire_format,
+        calls=calls,
+        model_calls=sum(1 for c in calls if live and not c.cached),
+        cache_hits=sum(1 for c in calls if c.cached),
+        usage=sum((c.usage for c in calls), Usage()),
+        usage_by_stage=by_stage,
+        cost_usd=cost_usd(llm.model, spent, resolved.prices) if live else None,
+        facts_from=str(request.facts_file) if request.facts_file else None,
+    )
 
 
 def _mode_label(mode: str, llm: LLM) -> str:

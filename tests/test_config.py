@@ -1,0 +1,71 @@
+"""Settings precedence (flags > env > config file > defaults) and `thesisgen config`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from thesisgen.config import resolve
+from thesisgen.errors import UsageError
+
+
+def test_precedence_flag_env_file_default(tmp_path: Path) -> None:
+    (tmp_path / "thesisgen.toml").write_text(
+        'model = "from-file"\nbase_url = "http://file/v1"\nconcurrency = 2\n'
+    )
+    env = {"THESISGEN_MODEL": "from-env"}
+    resolved = resolve({"model": "from-flag"}, env=env, cwd=tmp_path)
+    assert (resolved["model"], resolved.sources["model"]) == ("from-flag", "flag")
+    resolved = resolve({}, env=env, cwd=tmp_path)
+    assert (resolved["model"], resolved.sources["model"]) == ("from-env", "env THESISGEN_MODEL")
+    assert resolved["base_url"] == "http://file/v1" and resolved.sources["base_url"].endswith(
+        "thesisgen.toml"
+    )
+    assert (resolved["concurrency"], resolved["max_repairs"]) == (2, 2)
+    assert resolved.sources["max_repairs"] == "default"
+
+
+def test_pyproject_tool_table_is_read(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.thesisgen]\nmodel = "pp-model"\n'
+    )
+    resolved = resolve({}, env={}, cwd=tmp_path)
+    assert resolved["model"] == "pp-model"
+    assert "[tool.thesisgen]" in resolved.sources["model"]
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("modle = 'x'\n", "unknown key 'modle'"),
+        ("concurrency = 0\n", "concurrency"),
+        ("model = \n", "not valid TOML"),
+    ],
+)
+def test_bad_config_files_are_usage_errors(tmp_path: Path, text: str, needle: str) -> None:
+    (tmp_path / "thesisgen.toml").write_text(text)
+    with pytest.raises(UsageError, match=needle):
+        resolve({}, env={}, cwd=tmp_path)
+
+
+def test_config_command_shows_sources_and_masks_the_key(tmp_path: Path) -> None:
+    (tmp_path / "thesisgen.toml").write_text('timeout = 30.0\n[prices]\n"my-model" = [0.5, 1.5]\n')
+    secret = "sk-live-abcdefghijklmnopqrstuvwxyz"
+    result = run_cli("config", "--model", "gpt-4.1", cwd=tmp_path, OPENAI_API_KEY=secret)
+    assert result.code == 0, result.stderr
+    assert secret not in result.stdout
+    assert "sk-…yz" in result.stdout and "(env OPENAI_API_KEY)" in result.stdout
+    assert "gpt-4.1  (flag)" in result.stdout
+    assert "30.0" in result.stdout and "thesisgen.toml" in result.stdout
+    assert "price my-model" in result.stdout
+
+
+def test_config_file_base_url_means_live_not_replay(tmp_path: Path) -> None:
+    """A base URL in the config file is a live configuration: no silent replay."""
+    (tmp_path / "thesisgen.toml").write_text(
+        'base_url = "http://127.0.0.1:9/v1"\nretry_attempts = 1\n'
+    )
+    result = run_cli("draft", "--ticker", "AREC", "--out", tmp_path / "o", cwd=tmp_path)
+    assert result.code == 3 and "could not reach" in result.stderr

@@ -1,0 +1,267 @@
+"""Fault injection over real HTTP: every failure ends recovered within the retry budget, or with
+exit 3 (service) and a one-line reason; never with partial outputs.
+
+The stub serves the hand-written AREC answers, with the faults of each test's plan in front.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import AREC, run_cli
+from stub_openai import Reply, authored_script, completion, faulty, serve
+from thesisgen import run
+from thesisgen.errors import ModelServiceError, ThesisgenError, UsageError
+from thesisgen.progress import PlainProgress
+
+pytestmark = pytest.mark.enable_socket
+
+AUTHORED = authored_script(AREC / "authored")
+FIRST_DRAFT = "AREC/draft/thesis/1"
+
+
+def _config(tmp_path: Path, **extra: Any) -> Path:
+    settings = {
+        "retry_attempts": 4,
+        "retry_initial_wait": 0.01,
+        "retry_max_wait": 0.05,
+        "retry_total": 20,
+    }
+    settings.update(extra)
+    path = tmp_path / "thesisgen.toml"
+    path.write_text("\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items()) + "\n")
+    return path
+
+
+def _draft(
+    tmp_path: Path, plan: dict[str, list[Reply | None]], **request: Any
+) -> tuple[run.DraftOutcome, list[dict[str, Any]]]:
+    config = _config(tmp_path, **request.pop("config", {}))
+    with serve(faulty(AUTHORED, plan)) as server:
+        outcome = run.draft(
+            run.DraftRequest(
+                ticker="AREC", out=tmp_path / "out", base_url=server.base_url,
+                model="handwritten-fixture", config=config, **request,
+            ),
+            PlainProgress(io.StringIO()),
+        )  # fmt: skip
+        return outcome, list(server.requests)
+
+
+def _fails(tmp_path: Path, plan: dict[str, list[Reply | None]], **request: Any) -> ThesisgenError:
+    with pytest.raises(ThesisgenError) as caught:
+        _draft(tmp_path, plan, **request)
+    assert not (tmp_path / "out").exists(), "a failed run leaves no partial outputs"
+    assert "\n" not in str(caught.value)
+    return caught.value
+
+
+def _labels(requests: list[dict[str, Any]]) -> list[str]:
+    return [r["label"] for r in requests]
+
+
+def test_429_with_retry_after_is_honoured(tmp_path: Path) -> None:
+    plan = {FIRST_DRAFT: [Reply(429, {"error": {"message": "slow down"}}, {"retry-after": "1"})]}
+    start = time.monotonic()
+    outcome, requests = _draft(tmp_path, plan, config={"retry_max_wait": 5})
+    assert time.monotonic() - start >= 1.0
+    assert _labels(requests).count(FIRST_DRAFT) == 2
+    assert outcome.report.ok
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        [Reply(500, {"error": {"message": "boom"}}), Reply(503, {"error": {"message": "busy"}})],
+        [Reply(200, b"<html>gateway</html>")],
+        [Reply(200, b"", truncate=True), Reply(200, {"choices": []})],
+        [Reply(502, b"bad gateway", truncate=True)],
+    ],
+    ids=["500-then-503", "non-json-body", "truncated-then-empty", "truncated-502"],
+)
+def test_transient_faults_recover_within_the_budget(
+    tmp_path: Path, faults: list[Reply | None]
+) -> None:
+    outcome, requests = _draft(tmp_path, {FIRST_DRAFT: faults})
+    assert outcome.report.ok
+    assert _labels(requests).count(FIRST_DRAFT) == len(faults) + 1
+    manifest = json.loads((outcome.folder / "manifest.json").read_text())
+    thesis = [c for c in manifest["calls"] if c["target"] == "thesis"]
+    assert [c["attempt"] for c in thesis] == [1], "transport retries are not repair attempts"
+
+
+def test_slow_answer_times_out_then_recovers(tmp_path: Path) -> None:
+    plan = {FIRST_DRAFT: [Reply(200, {}, delay_s=3.0)]}
+    outcome, requests = _draft(tmp_path, plan, timeout=1.0)
+    assert outcome.report.ok
+    assert _labels(requests).count(FIRST_DRAFT) == 2
+
+
+def test_schema_invalid_answer_is_reasked_once(tmp_path: Path) -> None:
+    bad = Reply(
+        200,
+        completion(
+            "handwritten-fixture", json.dumps({"paragraphs": [{"lines": []}]}), FIRST_DRAFT, 10
+        ),
+    )
+    # The re-ask is a new request (the bad answer and the parse error appended), so it has its own label.
+    outcome, requests = _draft(tmp_path, {FIRST_DRAFT: [bad]}, structured_output="json_schema")
+    assert outcome.report.ok
+    thesis = next(c for c in outcome.manifest.calls if c.target == "thesis")
+    assert (thesis.attempt, thesis.reasks) == (1, 1)
+    reask = next(r for r in requests if r["label"] == FIRST_DRAFT + "+1")
+    last = reask["body"]["messages"][-1]["content"]
+    assert "not valid JSON for the schema" in last and "paragraphs.0" in last
+
+
+def test_always_failing_server_exits_3_after_the_budget(tmp_path: Path) -> None:
+    plan = {"*": [Reply(500, {"error": {"message": "down"}})] * 10}
+    error = _fails(tmp_path, plan, structured_output="json_schema")
+    assert isinstance(error, ModelServiceError) and error.exit_code == 3
+    assert "HTTP 500" in str(error) and "after 4 attempt(s)" in str(error) and "down" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("finish", "refusal", "needle"),
+    [("length", None, "--max-tokens"), ("stop", "I can't help with that.", "refused")],
+)
+def test_cut_off_or_refused_answers_exit_3(
+    tmp_path: Path, finish: str, refusal: str | None, needle: str
+) -> None:
+    body = completion("handwritten-fixture", "{", FIRST_DRAFT, 10, finish=finish)
+    body["choices"][0]["message"]["refusal"] = refusal
+    error = _fails(tmp_path, {FIRST_DRAFT: [Reply(200, body)] * 10})
+    assert error.exit_code == 3 and needle in str(error)
+
+
+def test_rejected_key_is_a_usage_error(tmp_path: Path) -> None:
+    error = _fails(tmp_path, {"*": [Reply(401, {"error": {"message": "bad key"}})] * 10})
+    assert isinstance(error, UsageError) and "OPENAI_API_KEY" in str(error)
+
+
+def test_auto_falls_back_to_json_object_once_per_run(tmp_path: Path) -> None:
+    """Like llama-cpp-python's server: json_schema answers 500, json_object with a schema works."""
+
+    def llama_like(label: str, body: dict[str, Any]) -> Reply:
+        if body.get("response_format", {}).get("type") == "json_schema":
+            return Reply(500, {"error": {"message": "Input should be 'text' or 'json_object'"}})
+        assert (
+            body["response_format"]["type"] == "json_object" and "schema" in body["response_format"]
+        )
+        return AUTHORED(label, body)
+
+    config = _config(tmp_path)
+    with serve(llama_like) as server:
+        outcome = run.draft(
+            run.DraftRequest(
+                ticker="AREC",
+                out=tmp_path / "out",
+                base_url=server.base_url,
+                model="m",
+                config=config,
+            ),
+            PlainProgress(io.StringIO()),
+        )
+        requests = list(server.requests)
+    kinds = [r["body"]["response_format"]["type"] for r in requests]
+    assert kinds.count("json_schema") == 1, "probed once per run, then remembered"
+    assert outcome.manifest.structured_output == "json_object"
+    assert {c.wire_format for c in outcome.manifest.calls} == {"json_object"}
+
+
+def test_prompt_only_json_when_no_response_format_is_accepted(tmp_path: Path) -> None:
+    def plain_only(label: str, body: dict[str, Any]) -> Reply:
+        if "response_format" in body:
+            return Reply(400, {"error": {"message": "response_format is not supported"}})
+        assert "matches this JSON schema" in body["messages"][-1]["content"]
+        reply = AUTHORED(label, body)
+        content = reply.body["choices"][0]["message"]["content"]
+        reply.body["choices"][0]["message"]["content"] = f"Here you go:\n```json\n{content}\n```"
+        return reply
+
+    config = _config(tmp_path)
+    with serve(plain_only) as server:
+        outcome = run.draft(
+            run.DraftRequest(
+                ticker="AREC",
+                out=tmp_path / "out",
+                base_url=server.base_url,
+                model="m",
+                config=config,
+            ),
+            PlainProgress(io.StringIO()),
+        )
+    assert outcome.manifest.structured_output == "prompt"
+    assert outcome.report.ok
+
+
+def test_cache_makes_a_rerun_free_and_no_cache_bypasses_it(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with serve(AUTHORED) as server:
+        args = [
+            "draft",
+            "--ticker",
+            "AREC",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "handwritten-fixture",
+        ]
+        first = run_cli(
+            *args, "--out", tmp_path / "a", cwd=tmp_path, THESISGEN_CACHE_DIR=str(cache)
+        )
+        after_first = len(server.requests)
+        second = run_cli(
+            *args, "--out", tmp_path / "b", cwd=tmp_path, THESISGEN_CACHE_DIR=str(cache)
+        )
+        after_second = len(server.requests)
+        third = run_cli(
+            *args,
+            "--out",
+            tmp_path / "c",
+            "--no-cache",
+            cwd=tmp_path,
+            THESISGEN_CACHE_DIR=str(cache),
+        )
+        after_third = len(server.requests)
+    assert first.code == second.code == third.code == 0, second.stderr
+    assert after_first == 10 and after_second == 10 and after_third == 20
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["model_calls"] == 0 and manifest["cache_hits"] == 10
+    assert "0 call(s) to the model, 10 from cache" in second.stdout
+    assert json.loads((tmp_path / "a" / "draft.json").read_text()) == json.loads(
+        (tmp_path / "b" / "draft.json").read_text()
+    )
+
+
+def test_closing_line_reports_tokens_per_stage_and_cost(tmp_path: Path) -> None:
+    with serve(AUTHORED) as server:
+        result = run_cli(
+            "draft", "--ticker", "AREC", "--base-url", server.base_url, "--model", "gpt-4o-mini",
+            "--out", tmp_path / "o", cwd=tmp_path,
+        )  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert "10 call(s) to the model, 0 from cache" in result.stdout
+    assert "facts " in result.stdout and "draft " in result.stdout and "cost $" in result.stdout
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["cost_usd"] > 0
+    assert set(manifest["usage_by_stage"]) == {"facts", "draft"}
+
+
+def test_cli_exit_3_is_one_line(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    result = run_cli(
+        "draft", "--ticker", "AREC", "--base-url", "http://127.0.0.1:9/v1", "--config", config,
+        "--out", tmp_path / "o", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.code == 3
+    errors = [line for line in result.stderr.splitlines() if line.startswith("thesisgen: error:")]
+    assert len(errors) == 1 and "could not reach the model service" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
