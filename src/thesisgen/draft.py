@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from .llm import LLM, CallResult, assistant_echo
@@ -37,27 +37,32 @@ from .validate import Ledger, check_section
 # --- what the model answers ----------------------------------------------------------------------
 
 
+# Bounds as in facts.ProposedFacts: generous for a real model, a stop for a runaway small one.
+MAX_PARAGRAPHS, MAX_SENTENCES, MAX_CITES, MAX_CALCULATIONS = 3, 6, 6, 2
+MAX_TEXT = 400
+
+
 class DraftCalculation(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    figure: str
-    formula: str
+    figure: str = Field(max_length=40)
+    formula: str = Field(max_length=200)
 
 
 class DraftSentence(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str
-    cites: list[str]
-    calculations: list[DraftCalculation]
+    text: str = Field(max_length=MAX_TEXT)
+    cites: list[str] = Field(max_length=MAX_CITES)
+    calculations: list[DraftCalculation] = Field(max_length=MAX_CALCULATIONS)
 
 
 class DraftParagraph(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sentences: list[DraftSentence]
+    sentences: list[DraftSentence] = Field(max_length=MAX_SENTENCES)
 
 
 class SectionDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    paragraphs: list[DraftParagraph]
+    paragraphs: list[DraftParagraph] = Field(max_length=MAX_PARAGRAPHS)
 
 
 class ThesisDraft(SectionDraft):
@@ -70,20 +75,22 @@ def wire_schema(fact_ids: tuple[str, ...], with_stance: bool) -> type[BaseModel]
     cannot cite a fact that does not exist. Answers are still parsed with the looser SectionDraft,
     so that an unknown ID from a server without constrained decoding reaches the validator (and the
     repair loop) instead of failing the call."""
-    cite: Any = Literal[fact_ids] if fact_ids else str
+    # With no facts there is nothing to cite: the list must stay empty.
+    cite: Any = Literal[fact_ids] if fact_ids else Annotated[str, StringConstraints(max_length=0)]
     config = ConfigDict(extra="forbid")
-    calculation = create_model(
-        "DraftCalculation", __config__=config, figure=(str, ...), formula=(str, ...)
-    )
     sentence = create_model(
         "DraftSentence",
         __config__=config,
-        text=(str, ...),
-        cites=(list[cite], ...),
-        calculations=(list[calculation], ...),
+        text=(str, Field(max_length=MAX_TEXT)),
+        cites=(list[cite], Field(max_length=MAX_CITES if fact_ids else 0)),
+        calculations=(list[DraftCalculation], Field(max_length=MAX_CALCULATIONS)),
     )
-    paragraph = create_model("DraftParagraph", __config__=config, sentences=(list[sentence], ...))
-    fields: dict[str, Any] = {"paragraphs": (list[paragraph], ...)}
+    paragraph = create_model(
+        "DraftParagraph",
+        __config__=config,
+        sentences=(list[sentence], Field(max_length=MAX_SENTENCES)),
+    )
+    fields: dict[str, Any] = {"paragraphs": (list[paragraph], Field(max_length=MAX_PARAGRAPHS))}
     if with_stance:
         fields["stance"] = (Stance, ...)
     return create_model(

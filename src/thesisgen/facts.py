@@ -17,23 +17,27 @@ from pydantic import BaseModel, ConfigDict, Field
 from .llm import LLM, CallResult
 from .models import CallRecord, DroppedFact, Fact, FactSet, Quantity, Source
 from .numbers import DEFAULT_IDENTIFIERS, extract
-from .prompts import facts_messages
+from .prompts import Topic, facts_messages
 from .recording import CallLabel
 from .validate import ground_statement
 
 # --- what the model answers ----------------------------------------------------------------------
 
 
+# Size bounds keep a small local model from generating without end (they reach its grammar with
+# json_object); OpenAI's strict mode does not accept them, so llm.py strips them there.
 class ProposedFact(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    statement: str
-    quote: str
-    topic: str
+    statement: str = Field(max_length=240)
+    quote: str = Field(max_length=300)
+    topic: Topic
 
 
 class ProposedFacts(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    facts: list[ProposedFact] = Field(description="Facts found in the source, in reading order.")
+    facts: list[ProposedFact] = Field(
+        max_length=30, description="Facts found in the source, in reading order."
+    )
 
 
 # --- grounding -----------------------------------------------------------------------------------

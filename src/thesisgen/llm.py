@@ -268,6 +268,10 @@ class LLM:
             body["max_tokens"] = self.settings.max_tokens
         strict = cast(dict[str, Any], type_to_response_format_param(sent))
         if wire == "json_schema":
+            # OpenAI's strict mode accepts only a subset of JSON Schema; size bounds stay with the
+            # other formats (they keep small local models from generating without end) and with
+            # our own validation of every answer.
+            strict["json_schema"]["schema"] = _without_bounds(strict["json_schema"]["schema"])
             body["response_format"] = strict
         elif wire == "json_object":
             body["response_format"] = {
@@ -386,6 +390,17 @@ class LLM:
             )
         cached = raw.headers.get(CACHE_HEADER) == "hit"
         return message.content or "", usage, raw.headers.get(KEY_HEADER, ""), cached
+
+
+_BOUNDS = ("maxItems", "minItems", "maxLength", "minLength")
+
+
+def _without_bounds(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _without_bounds(v) for k, v in schema.items() if k not in _BOUNDS}
+    if isinstance(schema, list):
+        return [_without_bounds(v) for v in schema]
+    return schema
 
 
 def _refuses_format(exc: BaseException) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import jinja2
 import yaml
@@ -20,7 +20,8 @@ from .errors import UsageError
 from .models import Contract, Fact, FactSet, Source, Violation
 from .resources import data_dir, tree_sha256
 
-TOPICS = ("market", "company", "partnership", "contracts", "policy", "esg", "risk", "other")
+Topic = Literal["market", "company", "partnership", "contracts", "policy", "esg", "risk", "other"]
+TOPICS: tuple[str, ...] = get_args(Topic)
 
 Messages = list[dict[str, str]]
 

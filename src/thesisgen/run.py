@@ -212,6 +212,15 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             progress.note(
                 f"  kept {len(factset.facts)} grounded facts, dropped {len(factset.dropped)}"
             )
+            if not factset.facts:
+                _write_failed_extraction(
+                    out, factset, calls, request, ticker, settings, llm, resolved
+                )
+                raise GateFailedError(
+                    f"no proposed fact survived grounding ({len(factset.dropped)} dropped, reasons "
+                    f"in {out.path('facts.json')}): the memo would have nothing to cite; try a "
+                    "stronger model or check the sources (no memo was written)"
+                )
         progress.stage(
             f"Drafting {len(outline.sections)} sections",
             [(s.key, f"draft {s.key}") for s in outline.sections],
@@ -266,6 +275,32 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             " (no memo was written)"
         )
     return DraftOutcome(out.folder, report, manifest)
+
+
+def _write_failed_extraction(
+    out: OutputDir,
+    factset: FactSet,
+    calls: list[CallRecord],
+    request: DraftRequest,
+    ticker: str,
+    settings: LLMSettings,
+    llm: LLM,
+    resolved: Resolved,
+) -> None:
+    """Keep the evidence of an empty ledger (facts.json with every drop reason, the manifest)."""
+    out.prepare()
+    write_bytes_atomic(out.path("facts.json"), dump_model(factset))
+    report = Report(
+        ok=False,
+        sentences=0,
+        figures_checked=0,
+        facts_cited=0,
+        violations=[],
+        dropped_facts=factset.dropped,
+    )
+    write_bytes_atomic(out.path("report.json"), dump_model(report))
+    manifest = _manifest(request, ticker, settings, llm, resolved, factset, calls, 0, 0)
+    write_bytes_atomic(out.path("manifest.json"), dump_model(manifest))
 
 
 def _manifest(
