@@ -53,7 +53,8 @@ def test_missing_source(tmp_path: Path) -> None:
     [
         ("latin1.txt", "caf\xe9 80%".encode("latin-1"), "is not UTF-8 text"),
         ("empty.md", b"   \n", "has no text"),
-        ("doc.pdf", b"%PDF-1.4 not really", "unsupported type '.pdf'"),
+        ("doc.pdf", b"%PDF-1.4 not really", "is not a readable PDF"),
+        ("doc.docx", b"PK", "unsupported type '.docx'"),
         ("front.md", b"---\ntitle: [unclosed\n---\nbody 80%\n", "front matter is not valid YAML"),
         ("unknown.md", b"---\ntitel: x\n---\nbody\n", "titel"),
     ],

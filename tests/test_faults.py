@@ -265,3 +265,31 @@ def test_cli_exit_3_is_one_line(tmp_path: Path) -> None:
     assert len(errors) == 1 and "could not reach the model service" in errors[0]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_blank_sentences_and_calculations_are_dropped_not_fatal(tmp_path: Path) -> None:
+    answer = {
+        "stance": "neutral",
+        "paragraphs": [
+            {"sentences": [
+                {"text": "   ", "cites": [], "calculations": []},
+                {"text": "The sources give no site for the complex.", "cites": ["F20"],
+                 "calculations": [{"figure": " ", "formula": " "}]},
+            ]},
+            {"sentences": []},
+        ],
+    }  # fmt: skip
+    reply = Reply(200, completion("handwritten-fixture", json.dumps(answer), FIRST_DRAFT, 10))
+    outcome, _ = _draft(tmp_path, {FIRST_DRAFT: [reply]})
+    thesis = json.loads((outcome.folder / "draft.json").read_text())["sections"][0]
+    assert thesis["paragraphs"] == [
+        {
+            "sentences": [
+                {
+                    "text": "The sources give no site for the complex.",
+                    "cites": ["F20"],
+                    "calculations": [],
+                }
+            ]
+        }
+    ]

@@ -44,13 +44,13 @@ MAX_TEXT = 400
 
 class DraftCalculation(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    figure: str = Field(max_length=40)
-    formula: str = Field(max_length=200)
+    figure: str = Field(min_length=1, max_length=40)
+    formula: str = Field(min_length=1, max_length=200)
 
 
 class DraftSentence(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(max_length=MAX_TEXT)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
     cites: list[str] = Field(max_length=MAX_CITES)
     calculations: list[DraftCalculation] = Field(max_length=MAX_CALCULATIONS)
 
@@ -81,7 +81,7 @@ def wire_schema(fact_ids: tuple[str, ...], with_stance: bool) -> type[BaseModel]
     sentence = create_model(
         "DraftSentence",
         __config__=config,
-        text=(str, Field(max_length=MAX_TEXT)),
+        text=(str, Field(min_length=1, max_length=MAX_TEXT)),
         cites=(list[cite], Field(max_length=MAX_CITES if fact_ids else 0)),
         calculations=(list[DraftCalculation], Field(max_length=MAX_CALCULATIONS)),
     )
@@ -118,26 +118,26 @@ class SectionResult:
 
 
 def _to_section(outline: OutlineSection, draft: SectionDraft) -> Section:
-    return Section(
-        key=outline.key,
-        heading=outline.heading,
-        paragraphs=[
-            Paragraph(
-                sentences=[
-                    Sentence(
-                        text=s.text.strip(),
-                        cites=s.cites,
-                        calculations=[
-                            Calculation(figure=c.figure, formula=c.formula) for c in s.calculations
-                        ],
-                    )
-                    for s in p.sentences
-                ]
+    """The model's answer as a memo section; blank sentences and calculations (whitespace only,
+    which a schema cannot rule out) are dropped rather than allowed to break the contract."""
+    paragraphs = []
+    for paragraph in draft.paragraphs:
+        sentences = [
+            Sentence(
+                text=s.text.strip(),
+                cites=s.cites,
+                calculations=[
+                    Calculation(figure=c.figure.strip(), formula=c.formula.strip())
+                    for c in s.calculations
+                    if c.figure.strip() and c.formula.strip()
+                ],
             )
-            for p in draft.paragraphs
-            if p.sentences
-        ],
-    )
+            for s in paragraph.sentences
+            if s.text.strip()
+        ]
+        if sentences:
+            paragraphs.append(Paragraph(sentences=sentences))
+    return Section(key=outline.key, heading=outline.heading, paragraphs=paragraphs)
 
 
 Event = Callable[[str, str, bool | None], None]

@@ -49,9 +49,10 @@ class Source(SourceInfo):
     """A source with its text, as the facts stage reads it."""
 
     text: str
+    page_starts: list[int] = Field(default_factory=list)  # PDF: where each page begins in text
 
     def info(self) -> SourceInfo:
-        return SourceInfo.model_validate(self.model_dump(exclude={"text"}))
+        return SourceInfo.model_validate(self.model_dump(exclude={"text", "page_starts"}))
 
 
 # --- facts ---------------------------------------------------------------------------------------

@@ -184,7 +184,7 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
         paths = list(request.sources)
         if not paths and bundle is not None:
             paths = [bundle.sources_dir]
-        sources = load_sources(paths)
+        sources = load_sources(paths, warn=progress.note)
 
     recording_tmp: Path | None = None
     if settings.mode == "record" and settings.recordings_dir is not None:
