@@ -13,6 +13,7 @@ skipped with a warning as long as other sources remain.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -148,10 +149,8 @@ def _read_pdf(raw: bytes, path: Path) -> _Read:
         meta["publisher"] = str(author).strip()
     created = _PDF_DATE.match(str(info.get("/CreationDate", "")))
     if created:
-        try:
+        with contextlib.suppress(ValueError):
             meta["published"] = dt.date(*(int(g) for g in created.groups()))
-        except ValueError:
-            pass
     return _Read(text, meta, tuple(starts))
 
 
