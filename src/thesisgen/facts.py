@@ -1,8 +1,13 @@
 """Sources to a grounded fact ledger: the model proposes facts, deterministic checks decide.
 
-A proposed fact is kept only if its quote occurs in its source (after folding whitespace, quote marks
-and dashes) and every figure of its statement is backed by that quote. Everything else is dropped
-with the reason, never silently kept, and the reason travels to ``facts.json`` and the report.
+A proposed fact is kept only if its quote occurs in its source (after folding whitespace, quote
+marks, dashes, line-break hyphens and ligatures; see :mod:`thesisgen.grounding`), the quote does not
+come from text that addresses the model (a prompt injection), and every figure of its statement is
+backed by that quote. Everything else is dropped with the reason, never silently kept.
+
+Long sources are read in overlapping chunks so no fact is lost at a boundary; the same fact found
+in two chunks is merged and keeps both locators. Kept facts that state the same measure with
+different values are linked as conflicts for the drafting prompt and the reviewer.
 """
 
 from __future__ import annotations
@@ -10,18 +15,31 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import combinations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .grounding import Folded, injection_spans, normalise, overlaps, references, secondary_for
 from .llm import LLM, CallResult
-from .models import CallRecord, DroppedFact, Fact, FactSet, Quantity, Source
-from .numbers import DEFAULT_IDENTIFIERS, extract
+from .models import (
+    CallRecord,
+    Conflict,
+    DroppedFact,
+    Fact,
+    FactSet,
+    Locator,
+    Quantity,
+    Secondary,
+    Source,
+)
+from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract
 from .prompts import Topic, facts_messages
 from .recording import CallLabel
 from .validate import ground_statement
 
-# --- what the model answers ----------------------------------------------------------------------
+DEFAULT_CHUNK_CHARS = 12_000
+DEFAULT_CHUNK_OVERLAP = 1_000
 
 
 # Size bounds keep a small local model from generating without end (they reach its grammar with
@@ -40,46 +58,79 @@ class ProposedFacts(BaseModel):
     )
 
 
+# --- chunks --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    source: Source
+    index: int  # 1-based
+    count: int
+    text: str
+
+    @property
+    def target(self) -> str:
+        """The call label's target: the source ID, with the chunk number when there are several."""
+        return self.source.id if self.count == 1 else f"{self.source.id}.{self.index}"
+
+
+def chunk(
+    source: Source, size: int = DEFAULT_CHUNK_CHARS, overlap: int = DEFAULT_CHUNK_OVERLAP
+) -> list[Chunk]:
+    """Overlapping windows that end at a paragraph or sentence break where one is near."""
+    text = source.text
+    if len(text) <= size:
+        return [Chunk(source, 1, 1, text)]
+    pieces: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            window = text[start + size // 2 : end]
+            cut = max(window.rfind("\n\n"), window.rfind(". "))
+            if cut != -1:
+                end = start + size // 2 + cut + 1
+        pieces.append(text[start:end])
+        if end >= len(text):
+            break
+        start = max(end - overlap, start + 1)
+    return [Chunk(source, i, len(pieces), piece) for i, piece in enumerate(pieces, 1)]
+
+
 # --- grounding -----------------------------------------------------------------------------------
 
-_FOLDS = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u2032": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u2033": '"',
-        "\u2010": "-",
-        "\u2011": "-",
-        "\u2012": "-",
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
-        "\u00a0": " ",
-        "\u2009": " ",
-        "\u202f": " ",
-    }
-)
-_SPACE = re.compile(r"\s+")
+
+@dataclass
+class _SourceIndex:
+    folded: Folded
+    refs: dict[str, str]
+    injected: list[tuple[int, int]]
+
+    @classmethod
+    def of(cls, source: Source) -> _SourceIndex:
+        return cls(
+            Folded.of(source.text, source.page_starts),
+            references(source.text),
+            injection_spans(source.text),
+        )
 
 
-def normalise(text: str) -> str:
-    """Fold the differences a faithful copy may still have: spacing, quote marks, dashes."""
-    return _SPACE.sub(" ", text.translate(_FOLDS)).strip()
-
-
-def ground(proposed: ProposedFact, source: Source, identifiers: Sequence[str]) -> str | None:
-    """Why a proposed fact must be dropped, or None when it is grounded."""
-    quote = normalise(proposed.quote)
-    if not quote:
-        return "quote is empty"
-    if quote not in normalise(source.text):
-        return f"quote does not occur in {source.id}"
-    return ground_statement(proposed.statement, proposed.quote, identifiers)
+def ground(
+    proposed: ProposedFact, source: Source, index: _SourceIndex, identifiers: Sequence[str]
+) -> tuple[str | None, list[Locator]]:
+    """Why a proposed fact must be dropped (or None), and where its quote sits."""
+    if not normalise(proposed.quote):
+        return "quote is empty", []
+    locators = index.folded.locate_all(proposed.quote)
+    if not locators:
+        return f"quote does not occur in {source.id}", []
+    if any(overlaps(loc, index.injected) for loc in locators):
+        return (
+            f"quote comes from text in {source.id} that addresses the model, not the reader "
+            "(possible prompt injection)",
+            locators,
+        )
+    return ground_statement(proposed.statement, proposed.quote, identifiers), locators
 
 
 def quantities(text: str, identifiers: Sequence[str]) -> list[Quantity]:
@@ -92,6 +143,102 @@ def quantities(text: str, identifiers: Sequence[str]) -> list[Quantity]:
     return out
 
 
+# --- conflicts -----------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z][a-z-]{2,}")
+_STOP = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "its",
+        "their",
+        "about",
+        "roughly",
+        "nearly",
+        "over",
+        "more",
+        "than",
+        "less",
+        "some",
+        "says",
+        "said",
+        "say",
+        "source",
+        "article",
+        "summary",
+        "according",
+        "which",
+        "will",
+        "would",
+        "could",
+        "global",
+        "world",
+        "world's",
+    ]
+)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+
+
+def find_conflicts(facts: Sequence[Fact], identifiers: Sequence[str]) -> list[Conflict]:
+    """Pairs of facts about the same thing (similar wording, same period) with different values."""
+    figures: dict[str, list[Mention]] = {
+        f.id: [m for m in extract(f.statement, identifiers) if m.kind not in TIME_KINDS]
+        for f in facts
+    }
+    periods = {
+        f.id: {
+            (m.kind, m.unit, m.value)
+            for m in extract(f.statement, identifiers)
+            if m.kind in TIME_KINDS
+        }
+        for f in facts
+    }
+    words = {f.id: _words(f.statement) for f in facts}
+    conflicts: list[Conflict] = []
+    for a, b in combinations(facts, 2):
+        if periods[a.id] != periods[b.id]:
+            continue
+        shared = words[a.id] & words[b.id]
+        union = words[a.id] | words[b.id]
+        if not union or len(shared) / len(union) < 0.35:
+            continue
+        for ma in figures[a.id]:
+            clash = next(
+                (
+                    mb
+                    for mb in figures[b.id]
+                    if mb.kind == ma.kind
+                    and mb.unit == ma.unit
+                    and not backs(ma, mb)
+                    and not backs(mb, ma)
+                ),
+                None,
+            )
+            if clash is not None:
+                conflicts.append(
+                    Conflict(
+                        facts=[a.id, b.id],
+                        figures=[ma.text, clash.text],
+                        note=f"{a.id} says {ma.text}, {b.id} says {clash.text}: cite both or give the range",
+                    )
+                )
+                break
+    return conflicts
+
+
 # --- the stage -----------------------------------------------------------------------------------
 
 
@@ -101,9 +248,11 @@ class FactsResult:
     calls: list[CallRecord]
 
 
-def _propose(llm: LLM, company: str, ticker: str, source: Source) -> CallResult[ProposedFacts]:
-    label = CallLabel(ticker, "facts", source.id, 1)
-    return llm.call(facts_messages(company, ticker, source), ProposedFacts, label)
+@dataclass
+class _Candidate:
+    proposed: ProposedFact
+    source: Source
+    locators: list[Locator] = field(default_factory=list)
 
 
 def extract_facts(
@@ -114,29 +263,45 @@ def extract_facts(
     identifiers: Sequence[str] = (),
     concurrency: int = 4,
     on_event: Callable[[str, str, bool | None], None] | None = None,
+    chunk_chars: int = DEFAULT_CHUNK_CHARS,
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
 ) -> FactsResult:
-    """One model call per source, concurrently; then ground and number the facts in source order."""
+    """One model call per chunk of each source, concurrently; then ground, merge and number the
+    facts in source order."""
     idents = (*DEFAULT_IDENTIFIERS, ticker, *identifiers)
+    chunks = [c for s in sources for c in chunk(s, chunk_chars, chunk_overlap)]
 
-    def work(source: Source) -> CallResult[ProposedFacts]:
+    def work(part: Chunk) -> CallResult[ProposedFacts]:
         if on_event is not None:
-            on_event(source.id, "extracting", None)
-        result = _propose(llm, company, ticker, source)
-        if on_event is not None:
-            on_event(source.id, f"{len(result.parsed.facts)} facts proposed", True)
+            on_event(
+                part.source.id,
+                "extracting" if part.count == 1 else f"chunk {part.index}/{part.count}",
+                None,
+            )
+        label = CallLabel(ticker, "facts", part.target, 1)
+        messages = facts_messages(company, ticker, part.source, part.text, part.index, part.count)
+        result = llm.call(messages, ProposedFacts, label)
+        if on_event is not None and part.index == part.count:
+            on_event(part.source.id, f"{len(result.parsed.facts)} facts proposed", True)
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        results = list(pool.map(work, sources))
+        results = list(pool.map(work, chunks))
 
-    facts: list[Fact] = []
+    indexes = {s.id: _SourceIndex.of(s) for s in sources}
+    kept: list[_Candidate] = []
     dropped: list[DroppedFact] = []
     calls: list[CallRecord] = []
-    for source, result in zip(sources, results, strict=True):
+    warnings = [
+        f"{s.id} contains text addressed to the model (possible prompt injection): facts quoting it are dropped"
+        for s in sources
+        if indexes[s.id].injected
+    ]
+    for part, result in zip(chunks, results, strict=True):
         calls.append(
             CallRecord(
                 stage="facts",
-                target=source.id,
+                target=part.target,
                 attempt=1,
                 request_key=result.request_key,
                 usage=result.usage,
@@ -146,36 +311,68 @@ def extract_facts(
                 reasks=result.reasks,
             )
         )
+        index = indexes[part.source.id]
         for proposed in result.parsed.facts:
-            reason = ground(proposed, source, idents)
+            reason, locators = ground(proposed, part.source, index, idents)
             if reason is not None:
                 dropped.append(
                     DroppedFact(
                         statement=proposed.statement,
-                        source_id=source.id,
+                        source_id=part.source.id,
                         quote=proposed.quote,
                         reason=reason,
                     )
                 )
                 continue
-            facts.append(
-                Fact(
-                    id=f"F{len(facts) + 1}",
-                    statement=proposed.statement,
-                    source_id=source.id,
-                    quote=proposed.quote,
-                    quantities=quantities(proposed.statement, idents),
-                    topic=proposed.topic,
-                )
-            )
+            _merge(kept, _Candidate(proposed, part.source, locators))
+    facts = [
+        Fact(
+            id=f"F{number}",
+            statement=c.proposed.statement,
+            source_id=c.source.id,
+            quote=c.proposed.quote,
+            quantities=quantities(c.proposed.statement, idents),
+            topic=c.proposed.topic,
+            locators=c.locators,
+            secondary=_secondary(c, indexes[c.source.id]),
+        )
+        for number, c in enumerate(kept, 1)
+    ]
     factset = FactSet(
         ticker=ticker,
         company=company,
         sources=[s.info() for s in sources],
         facts=facts,
         dropped=dropped,
+        conflicts=find_conflicts(facts, idents),
+        warnings=warnings,
     )
     return FactsResult(factset, calls)
+
+
+def _merge(kept: list[_Candidate], new: _Candidate) -> None:
+    """The same fact found twice (overlapping chunks, or repeated in a source) is kept once, with
+    every place it was found."""
+    quote = normalise(new.proposed.quote)
+    for old in kept:
+        if old.source.id != new.source.id:
+            continue
+        other = normalise(old.proposed.quote)
+        if quote in other or other in quote:
+            for loc in new.locators:
+                if loc not in old.locators:
+                    old.locators.append(loc)
+            old.locators.sort(key=lambda loc: loc.start)
+            return
+    kept.append(new)
+
+
+def _secondary(candidate: _Candidate, index: _SourceIndex) -> list[Secondary]:
+    seen: dict[str, Secondary] = {}
+    for loc in candidate.locators:
+        for sec in secondary_for(candidate.source.text, loc, index.refs):
+            seen.setdefault(sec.ref, sec)
+    return list(seen.values())
 
 
 def check_factset(factset: FactSet, identifiers: Sequence[str] = ()) -> list[str]:

@@ -66,6 +66,21 @@ class Quantity(Contract):
     unit: str
 
 
+class Locator(Contract):
+    """Where a quote sits in its source's text: character offsets, and the page for PDFs."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    page: int | None = Field(default=None, ge=1)
+
+
+class Secondary(Contract):
+    """A source the source itself cites for this fact (its numbered reference)."""
+
+    ref: str
+    title: str
+
+
 class Fact(Contract):
     id: str = Field(pattern=FACT_ID)
     statement: str = Field(min_length=1)
@@ -73,6 +88,16 @@ class Fact(Contract):
     quote: str = Field(min_length=1)
     quantities: list[Quantity] = Field(default_factory=list)
     topic: str | None = None
+    locators: list[Locator] = Field(default_factory=list)
+    secondary: list[Secondary] = Field(default_factory=list)
+
+
+class Conflict(Contract):
+    """Kept facts that state the same measure with different values (e.g. 80% and 90%)."""
+
+    facts: list[str]
+    figures: list[str]
+    note: str
 
 
 class DroppedFact(Contract):
@@ -90,6 +115,8 @@ class FactSet(Contract):
     sources: list[SourceInfo]
     facts: list[Fact]
     dropped: list[DroppedFact] = Field(default_factory=list)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
 
     def by_id(self) -> dict[str, Fact]:
         return {fact.id: fact for fact in self.facts}
@@ -178,6 +205,8 @@ class Report(Contract):
     violations: list[Violation]
     repairs: list[Repair] = Field(default_factory=list)
     dropped_facts: list[DroppedFact] = Field(default_factory=list)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
 
 
 # --- provenance ----------------------------------------------------------------------------------

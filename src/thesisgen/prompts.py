@@ -69,14 +69,33 @@ def _system(company: str, ticker: str) -> dict[str, str]:
     return {"role": "system", "content": _render("system.j2", company=company, ticker=ticker)}
 
 
-def facts_messages(company: str, ticker: str, source: Source) -> Messages:
-    user = _render("facts.j2", company=company, ticker=ticker, source=source, topics=TOPICS)
+def facts_messages(
+    company: str,
+    ticker: str,
+    source: Source,
+    text: str | None = None,
+    part: int = 1,
+    parts: int = 1,
+) -> Messages:
+    """Messages asking for the facts of ``source`` (or of one part of it, when it is chunked)."""
+    user = _render(
+        "facts.j2",
+        company=company,
+        ticker=ticker,
+        source=source,
+        text=source.text if text is None else text,
+        part=part,
+        parts=parts,
+        topics=TOPICS,
+    )
     return [_system(company, ticker), {"role": "user", "content": user}]
 
 
 def _fact_view(fact: Fact, factset: FactSet) -> dict[str, str | None]:
     source = factset.source(fact.source_id)
     label = fact.source_id if source is None else f"{source.id} {source.title}"
+    if fact.source_id == "analyst":
+        label = "analyst-supplied"
     return {"id": fact.id, "topic": fact.topic, "statement": fact.statement, "source": label}
 
 
@@ -90,6 +109,7 @@ def section_messages(factset: FactSet, section: OutlineSection) -> Messages:
         min_paragraphs=1,
         max_paragraphs=3,
         facts=[_fact_view(f, factset) for f in factset.facts],
+        conflicts=[c.note for c in factset.conflicts],
     )
     return [_system(factset.company, factset.ticker), {"role": "user", "content": user}]
 

@@ -263,6 +263,8 @@ def validate_memo(memo: Memo, factset: FactSet, extra_identifiers: Iterable[str]
         facts_cited=len(cited),
         violations=violations,
         dropped_facts=list(factset.dropped),
+        conflicts=list(factset.conflicts),
+        warnings=list(factset.warnings),
     )
 
 

@@ -55,5 +55,27 @@ def calculation_note(calculation: Calculation) -> str:
     )
 
 
+def attribution(fact: Fact, factset: FactSet) -> str:
+    """Where a fact comes from: its source, the page, and any reference the source cites for it."""
+    if fact.source_id == "analyst":
+        return "analyst-supplied (no source document)"
+    source = factset.source(fact.source_id)
+    text = fact.source_id if source is None else f"{source.id}: {source.title}"
+    pages = sorted({loc.page for loc in fact.locators if loc.page})
+    if pages:
+        text += f", p. {', '.join(map(str, pages))}"
+    if fact.secondary:
+        cited = "; ".join(f"[{s.ref}] {s.title}" for s in fact.secondary)
+        text += f" (the source cites {cited})"
+    return text
+
+
+def review_notes(factset: FactSet) -> list[str]:
+    """What the reviewer must know about the ledger: conflicting figures, suspicious sources."""
+    notes = [f"Conflicting figures: {c.note}." for c in factset.conflicts]
+    notes += [f"Warning: {w}." for w in factset.warnings]
+    return notes
+
+
 def cite_marker(cites: list[str]) -> str:
     return "".join(f"[{c}]" for c in cites)

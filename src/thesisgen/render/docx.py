@@ -22,7 +22,15 @@ from docx.shared import Pt, RGBColor
 from ..errors import InputFileError
 from ..models import FactSet, Memo, Repair, Sentence
 from ..resources import data_dir
-from . import MemoContext, calculation_note, cite_marker, cited_facts, summary_line
+from . import (
+    MemoContext,
+    attribution,
+    calculation_note,
+    cite_marker,
+    cited_facts,
+    review_notes,
+    summary_line,
+)
 
 AUTHOR = "thesisgen"
 CITATION_STYLE = "Citation"
@@ -80,7 +88,7 @@ def _add_hyperlink(paragraph: Any, url: str, text: str) -> None:
     paragraph._p.append(link)
 
 
-def _first_page(document: Any, memo: Memo, context: MemoContext) -> None:
+def _first_page(document: Any, memo: Memo, factset: FactSet, context: MemoContext) -> None:
     document.add_heading(memo.title, level=0)
     table = document.add_table(rows=0, cols=2)
     table.style = "Table Grid"
@@ -103,6 +111,8 @@ def _first_page(document: Any, memo: Memo, context: MemoContext) -> None:
         "Appendix A gives each cited fact with its verbatim quote and source; every figure in "
         "the text was checked against the facts its sentence cites."
     )
+    for note in review_notes(factset):
+        document.add_paragraph(note).runs[0].bold = True
     if not context.report.ok:
         warning = document.add_paragraph()
         run = warning.add_run(
@@ -146,7 +156,7 @@ def render_docx(
 ) -> None:
     """Write the memo to ``path`` (the caller makes it atomic)."""
     document = _open_template(template)
-    _first_page(document, memo, context)
+    _first_page(document, memo, factset, context)
     by_id = factset.by_id()
     flagged = {(v.section, v.paragraph, v.sentence): v.message for v in context.report.violations}
     for section in memo.sections:
@@ -182,7 +192,6 @@ def render_docx(
 def _appendix(document: Any, memo: Memo, factset: FactSet) -> None:
     document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
     document.add_heading("Appendix A: Facts cited", level=1)
-    sources = {s.id: s for s in factset.sources}
     table = document.add_table(rows=1, cols=4)
     table.style = "Table Grid"
     for cell, title in zip(
@@ -192,15 +201,11 @@ def _appendix(document: Any, memo: Memo, factset: FactSet) -> None:
         for run in cell.paragraphs[0].runs:
             run.bold = True
     for fact in cited_facts(memo, factset):
-        source = sources.get(fact.source_id)
-        where = "analyst-supplied" if fact.source_id == "analyst" else fact.source_id
-        if source is not None:
-            where = f"{source.id}: {source.title}"
         cells = table.add_row().cells
         cells[0].text = fact.id
         cells[1].text = fact.statement
         cells[2].text = f"\u201c{fact.quote}\u201d"
-        cells[3].text = where
+        cells[3].text = attribution(fact, factset)
 
     document.add_heading("Appendix B: Sources", level=1)
     for source in factset.sources:

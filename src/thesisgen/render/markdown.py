@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from ..models import FactSet, Memo
-from . import MemoContext, calculation_note, cite_marker, cited_facts, summary_line
+from . import (
+    MemoContext,
+    attribution,
+    calculation_note,
+    cite_marker,
+    cited_facts,
+    review_notes,
+    summary_line,
+)
 
 
 def _cell(text: str) -> str:
@@ -20,6 +28,7 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
         f"- Stance: {memo.stance}",
         f"- Model: {context.model} ({context.mode})",
         f"- Validation: {summary_line(context.report)}",
+        *(f"- {note}" for note in review_notes(factset)),
         "",
     ]
     notes: list[str] = []
@@ -37,7 +46,6 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
     lines += [f"[^{i}]: {note}" for i, note in enumerate(notes, 1)]
     if notes:
         lines.append("")
-    sources = {s.id: s for s in factset.sources}
     lines += [
         "## Appendix A: Facts cited",
         "",
@@ -45,8 +53,7 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
         "|---|---|---|---|",
     ]
     for fact in cited_facts(memo, factset):
-        source = sources.get(fact.source_id)
-        where = fact.source_id if source is None else f"{source.id}: {source.title}"
+        where = attribution(fact, factset)
         lines.append(
             f"| {fact.id} | {_cell(fact.statement)} | \u201c{_cell(fact.quote)}\u201d | {_cell(where)} |"
         )

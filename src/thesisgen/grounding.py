@@ -1,0 +1,187 @@
+"""Where a quote sits in its source, which references the source cites for it, and which parts
+of a source address the model instead of the reader. Pure text functions, no I/O.
+
+Quotes are matched after folding what a faithful copy may still change: runs of whitespace,
+curly quote marks, dashes, words hyphenated across a line break, and PDF ligatures. The match is
+mapped back to offsets in the original text, so the locator points at the real span.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .models import Locator, Secondary
+
+_FOLDS = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201b": "'",
+    "\u2032": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2033": '"',
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2012": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2212": "-",
+    "\ufb00": "ff",
+    "\ufb01": "fi",
+    "\ufb02": "fl",
+    "\ufb03": "ffi",
+    "\ufb04": "ffl",
+    "\ufb05": "st",
+    "\ufb06": "st",
+    "\u00ad": "",  # soft hyphen
+}
+_HYPHEN_BREAK = re.compile(r"(?<=[A-Za-z])-[ \t]*\n[ \t]*(?=[a-z])")
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """The folded text and, for each of its characters, the offset it came from."""
+    out: list[str] = []
+    origin: list[int] = []
+    skip_until = -1
+    breaks = {m.start(): m.end() for m in _HYPHEN_BREAK.finditer(text)}
+    pending_space = False
+    for i, ch in enumerate(text):
+        if i < skip_until:
+            continue
+        if i in breaks:  # "refin-\ning" reads as "refining"
+            skip_until = breaks[i]
+            continue
+        if ch.isspace():
+            pending_space = bool(out)
+            continue
+        if pending_space:
+            out.append(" ")
+            origin.append(i - 1)
+            pending_space = False
+        for piece in _FOLDS.get(ch, ch):
+            out.append(piece)
+            origin.append(i)
+    return "".join(out), origin
+
+
+def normalise(text: str) -> str:
+    return fold(text)[0]
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A source's text folded once, for locating many quotes in it."""
+
+    text: str
+    origin: list[int]
+    page_starts: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, text: str, page_starts: Sequence[int] = ()) -> Folded:
+        folded, origin = fold(text)
+        return cls(folded, origin, tuple(page_starts))
+
+    def locate_all(self, quote: str) -> list[Locator]:
+        needle = normalise(quote)
+        if not needle:
+            return []
+        found: list[Locator] = []
+        at = self.text.find(needle)
+        while at != -1:
+            start = self.origin[at]
+            end = self.origin[at + len(needle) - 1] + 1
+            page = bisect.bisect_right(self.page_starts, start) if self.page_starts else None
+            found.append(Locator(start=start, end=end, page=page))
+            at = self.text.find(needle, at + 1)
+        return found
+
+
+# --- references the source cites -----------------------------------------------------------------
+
+_LIST_HEADING = re.compile(
+    r"^#*\s*(references|sources|notes|citations)\s*:?\s*$", re.IGNORECASE | re.MULTILINE
+)
+_LIST_ITEM = re.compile(r"^\s*(?:\[(\d{1,3})\]|(\d{1,3})[.)])\s+(.+?)\s*$", re.MULTILINE)
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+# In pages copied from the web the reference title is often glued to the word before its marker:
+# "...refining capacityNavigating the Rare Earth Supply Chain Crisis[1]". The glue point is a
+# lowercase letter or digit directly followed by an uppercase letter.
+_GLUE = re.compile(r"[a-z]{2}(?=[A-Z0-9])")
+
+
+def references(text: str) -> dict[str, str]:
+    """Numbered references: a 'References' list if there is one, else titles glued before markers."""
+    headings = list(_LIST_HEADING.finditer(text))
+    if headings:  # the last such heading: reference lists come at the end
+        heading = headings[-1]
+        items = {
+            (m.group(1) or m.group(2)): m.group(3).strip()
+            for m in _LIST_ITEM.finditer(text, heading.end())
+        }
+        if items:
+            return items
+    found: dict[str, str] = {}
+    for marker in _MARKER.finditer(text):
+        window_start = max(0, marker.start() - 200)
+        window = text[window_start : marker.start()]
+        glues = list(_GLUE.finditer(window))
+        if glues:
+            title = window[glues[-1].end() :].strip()
+            if len(title) >= 8:
+                found.setdefault(marker.group(1), title)
+    return found
+
+
+def secondary_for(text: str, locator: Locator, refs: dict[str, str]) -> list[Secondary]:
+    """References marked inside the quote or later in the same sentence."""
+    if not refs:
+        return []
+    after = text[locator.end : locator.end + 300]
+    stop = re.search(r"(?<=[.!?])\s|\n", after)
+    span = text[locator.start : locator.end] + (after[: stop.start()] if stop else after)
+    seen: dict[str, Secondary] = {}
+    for marker in _MARKER.finditer(span):
+        ref = marker.group(1)
+        if ref in refs:
+            seen.setdefault(ref, Secondary(ref=ref, title=refs[ref]))
+    return list(seen.values())
+
+
+# --- text that addresses the model ---------------------------------------------------------------
+
+_INJECTION = re.compile(
+    r"ignore\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier)\s+(?:instructions|prompts?|rules)"
+    r"|disregard\s+(?:all\s+|the\s+)?(?:previous|prior|above)"
+    r"|(?:new|updated)\s+instructions\s*:"
+    r"|system\s+prompt"
+    r"|you\s+are\s+now\b"
+    r"|\b(?:rate|rating|recommend)\b[^.\n]{0,30}\b(?:strong\s+)?(?:buy|sell)\b"
+    r"|\bassistant\s*:"
+    r"|do\s+not\s+(?:mention|cite)\s+(?:this|the\s+(?:risks?|sources?))\b",
+    re.IGNORECASE,
+)
+
+
+def injection_spans(text: str) -> list[tuple[int, int]]:
+    """Paragraphs of a source that speak to the model ('ignore previous instructions', 'rate it
+    a BUY'). The whole paragraph is tainted: a payload's figures usually sit beside its orders."""
+    spans: list[tuple[int, int]] = []
+    for match in _INJECTION.finditer(text):
+        start = text.rfind("\n\n", 0, match.start())
+        start = 0 if start == -1 else start + 2
+        end = text.find("\n\n", match.end())
+        end = len(text) if end == -1 else end
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def overlaps(locator: Locator, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(locator.start < end and start < locator.end for start, end in spans)
