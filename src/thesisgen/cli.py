@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 from . import __version__, run
 from .config import StructuredOutput, describe, resolve
 from .errors import ThesisgenError
+from .models import FactSet
 from .progress import make_progress
 
 app = typer.Typer(
@@ -206,6 +210,74 @@ def record_command(
     )
     outcome = _guard(lambda: run.draft(request, make_progress(sys.stderr)))
     _print_outcome(outcome)
+
+
+@app.command("facts")
+def facts_command(
+    ticker: Ticker,
+    source: Sources = None,
+    company: Annotated[
+        str | None, typer.Option("--company", help="Company name, for tickers without a bundle.")
+    ] = None,
+    out: Out = None,
+    force: Force = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Replay recorded responses; never call the network.")
+    ] = False,
+    recordings: Recordings = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    concurrency: Concurrency = None,
+    timeout: Timeout = None,
+    max_tokens: MaxTokens = None,
+    structured_output: Structured = None,
+    no_cache: NoCache = False,
+    config: Config = None,
+) -> None:
+    """Extract and ground facts from sources; write facts.json and print them as a table."""
+    request = run.DraftRequest(
+        ticker=ticker,
+        out=out,
+        sources=source or [],
+        company=company,
+        offline=offline,
+        recordings=recordings,
+        force=force,
+        model=model,
+        base_url=base_url,
+        concurrency=concurrency,
+        timeout=timeout,
+        max_tokens=max_tokens,
+        structured_output=structured_output,
+        no_cache=no_cache,
+        config=config,
+        facts_only=True,
+    )
+    outcome = _guard(lambda: run.draft(request, make_progress(sys.stderr)))
+    assert outcome.factset is not None
+    _print_facts(outcome.factset)
+    typer.echo(
+        f"Wrote {outcome.folder / 'facts.json'}: {len(outcome.factset.facts)} facts kept, "
+        f"{len(outcome.factset.dropped)} dropped, {len(outcome.factset.conflicts)} conflict(s)."
+    )
+    if not outcome.factset.facts:
+        raise typer.Exit(1)
+
+
+def _print_facts(factset: FactSet) -> None:
+    table = Table("ID", "Statement", "Figures", "Source", box=box.SIMPLE, show_lines=False)
+    for fact in factset.facts:
+        pages = sorted({loc.page for loc in fact.locators if loc.page})
+        where = fact.source_id + (f" p.{','.join(map(str, pages))}" if pages else "")
+        where += "".join(f" [{s.ref}]" for s in fact.secondary)
+        table.add_row(fact.id, fact.statement, ", ".join(q.text for q in fact.quantities), where)
+    Console(width=max(100, Console().width)).print(table)
+    for dropped in factset.dropped:
+        typer.echo(f"dropped ({dropped.source_id}): {dropped.statement} -- {dropped.reason}")
+    for conflict in factset.conflicts:
+        typer.echo(f"conflict: {conflict.note}")
+    for warning in factset.warnings:
+        typer.echo(f"warning: {warning}")
 
 
 @app.command("config")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +37,7 @@ from .models import (
 from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract
 from .prompts import Topic, facts_messages
 from .recording import CallLabel
+from .sources import read_source
 from .validate import ground_statement
 
 DEFAULT_CHUNK_CHARS = 12_000
@@ -373,6 +375,41 @@ def _secondary(candidate: _Candidate, index: _SourceIndex) -> list[Secondary]:
         for sec in secondary_for(candidate.source.text, loc, index.refs):
             seen.setdefault(sec.ref, sec)
     return list(seen.values())
+
+
+def reground(factset: FactSet, files: dict[str, Path]) -> tuple[FactSet, list[str], list[str]]:
+    """Check an edited ledger against the source files that can be found: every quote must still
+    occur in its source. Returns the ledger with fresh locators, problems, and notes to show."""
+    problems: list[str] = []
+    notes: list[str] = []
+    sources: dict[str, tuple[Source, _SourceIndex]] = {}
+    for info in factset.sources:
+        path = files.get(info.id)
+        if path is None:
+            notes.append(
+                f"note: source {info.id} ({info.path or 'no path'}) not found: its quotes are not re-checked"
+            )
+            continue
+        source = read_source(path, info.id)
+        if info.sha256 and source.sha256 != info.sha256:
+            notes.append(
+                f"note: source {info.id} changed since the facts were extracted: re-checking its quotes"
+            )
+        sources[info.id] = (source, _SourceIndex.of(source))
+    facts = []
+    for fact in factset.facts:
+        if fact.source_id in sources:
+            source, index = sources[fact.source_id]
+            locators = index.folded.locate_all(fact.quote)
+            if not locators:
+                problems.append(f"{fact.id}'s quote does not occur in {source.id} ({source.path})")
+            elif any(overlaps(loc, index.injected) for loc in locators):
+                problems.append(
+                    f"{fact.id} quotes text in {source.id} that addresses the model (possible prompt injection)"
+                )
+            fact = fact.model_copy(update={"locators": locators})
+        facts.append(fact)
+    return factset.model_copy(update={"facts": facts}), problems, notes
 
 
 def check_factset(factset: FactSet, identifiers: Sequence[str] = ()) -> list[str]:

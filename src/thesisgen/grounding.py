@@ -142,7 +142,7 @@ def secondary_for(text: str, locator: Locator, refs: dict[str, str]) -> list[Sec
     if not refs:
         return []
     after = text[locator.end : locator.end + 300]
-    stop = re.search(r"(?<=[.!?])\s|\n", after)
+    stop = re.search(r"(?<=[a-z0-9%)\]][.!?])\s|\n", after)
     span = text[locator.start : locator.end] + (after[: stop.start()] if stop else after)
     seen: dict[str, Secondary] = {}
     for marker in _MARKER.finditer(span):

@@ -18,7 +18,7 @@ from .config import Resolved, StructuredOutput, public_url, resolve
 from .cost import cost_usd
 from .draft import DraftResult, draft_memo
 from .errors import GateFailedError, InputFileError, UsageError
-from .facts import check_factset, extract_facts
+from .facts import check_factset, extract_facts, reground
 from .files import OutputDir, dump_model, load_model, sha256_bytes, write_atomic, write_bytes_atomic
 from .llm import LLM, LLMSettings, Mode, RetryPolicy
 from .models import CallRecord, FactSet, Manifest, ManifestSource, Memo, Report, Usage
@@ -32,6 +32,7 @@ from .sources import load_sources
 from .validate import validate_memo
 
 DRAFT_OUTPUTS = ("memo.docx", "memo.md", "draft.json", "facts.json", "report.json", "manifest.json")
+FACTS_OUTPUTS = ("facts.json", "manifest.json")
 RENDER_OUTPUTS = ("memo.docx", "memo.md")
 
 
@@ -58,6 +59,7 @@ class DraftRequest:
     no_cache: bool = False
     config: Path | None = None
     template: Path | None = None
+    facts_only: bool = False  # `thesisgen facts`: stop after the ledger
     today: dt.date = field(default_factory=dt.date.today)
 
 
@@ -66,6 +68,7 @@ class DraftOutcome:
     folder: Path
     report: Report
     manifest: Manifest
+    factset: FactSet | None = None
 
 
 def _bundle_or_none(ticker: str) -> Bundle | None:
@@ -148,7 +151,10 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             raise UsageError(f"{name} must be at least {low}, not {value}")
     if request.template is not None and not request.template.is_file():
         raise InputFileError(f"template {request.template} does not exist: pass a .docx file")
-    out = OutputDir(request.out or Path("out") / ticker, DRAFT_OUTPUTS, request.force)
+    if request.facts_only and request.facts_file is not None:
+        raise UsageError("`thesisgen facts` extracts a ledger from sources: drop --facts")
+    names = FACTS_OUTPUTS if request.facts_only else DRAFT_OUTPUTS
+    out = OutputDir(request.out or Path("out") / ticker, names, request.force)
     bundle = _bundle_or_none(ticker)
     if bundle is None and request.facts_file is None and not request.sources:
         known = ", ".join(bundled_tickers()) or "none"
@@ -170,6 +176,10 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
                 "pass the matching --ticker"
             )
         problems = check_factset(factset, identifiers)
+        if not problems:
+            factset, problems, notes = reground(factset, _source_files(factset, request, bundle))
+            for note in notes:
+                progress.note(note)
         if problems:
             raise InputFileError(
                 f"facts file {request.facts_file}: {problems[0]}"
@@ -212,6 +222,8 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             progress.note(
                 f"  kept {len(factset.facts)} grounded facts, dropped {len(factset.dropped)}"
             )
+            if request.facts_only:
+                return _facts_only(out, factset, calls, request, ticker, settings, llm, resolved)
             if not factset.facts:
                 _write_failed_extraction(
                     out, factset, calls, request, ticker, settings, llm, resolved
@@ -277,6 +289,35 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
     return DraftOutcome(out.folder, report, manifest)
 
 
+def _facts_only(
+    out: OutputDir,
+    factset: FactSet,
+    calls: list[CallRecord],
+    request: DraftRequest,
+    ticker: str,
+    settings: LLMSettings,
+    llm: LLM,
+    resolved: Resolved,
+) -> DraftOutcome:
+    out.prepare()
+    manifest = _manifest(request, ticker, settings, llm, resolved, factset, calls, 0, 0)
+    data = dump_model(factset)
+    write_bytes_atomic(out.path("facts.json"), data)
+    manifest.outputs["facts.json"] = sha256_bytes(data)
+    write_bytes_atomic(out.path("manifest.json"), dump_model(manifest))
+    report = Report(
+        ok=bool(factset.facts),
+        sentences=0,
+        figures_checked=0,
+        facts_cited=0,
+        violations=[],
+        dropped_facts=factset.dropped,
+        conflicts=factset.conflicts,
+        warnings=factset.warnings,
+    )
+    return DraftOutcome(out.folder, report, manifest, factset)
+
+
 def _write_failed_extraction(
     out: OutputDir,
     factset: FactSet,
@@ -301,6 +342,28 @@ def _write_failed_extraction(
     write_bytes_atomic(out.path("report.json"), dump_model(report))
     manifest = _manifest(request, ticker, settings, llm, resolved, factset, calls, 0, 0)
     write_bytes_atomic(out.path("manifest.json"), dump_model(manifest))
+
+
+def _source_files(
+    factset: FactSet, request: DraftRequest, bundle: Bundle | None
+) -> dict[str, Path]:
+    """The files behind a facts file's sources, where they can be found: beside the facts file,
+    in the bundle, or among the --source paths."""
+    assert request.facts_file is not None
+    folders = [request.facts_file.parent]
+    if bundle is not None:
+        folders.append(bundle.sources_dir)
+    folders += [p if p.is_dir() else p.parent for p in request.sources]
+    found: dict[str, Path] = {}
+    for info in factset.sources:
+        if not info.path:
+            continue
+        for folder in folders:
+            candidate = folder / info.path
+            if candidate.is_file():
+                found[info.id] = candidate
+                break
+    return found
 
 
 def _manifest(
