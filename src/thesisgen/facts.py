@@ -191,7 +191,8 @@ _STOP = frozenset(
 
 
 def _words(text: str) -> frozenset[str]:
-    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+    lowered = text.lower().replace("\u2019", "'").replace("'s ", " ")
+    return frozenset(w for w in _WORD.findall(lowered) if w not in _STOP)
 
 
 def find_conflicts(facts: Sequence[Fact], identifiers: Sequence[str]) -> list[Conflict]:
@@ -213,9 +214,10 @@ def find_conflicts(facts: Sequence[Fact], identifiers: Sequence[str]) -> list[Co
     for a, b in combinations(facts, 2):
         if periods[a.id] != periods[b.id]:
             continue
+        # Overlap coefficient: short restatements of a longer fact still count as the same topic.
         shared = words[a.id] & words[b.id]
-        union = words[a.id] | words[b.id]
-        if not union or len(shared) / len(union) < 0.35:
+        smaller = min(len(words[a.id]), len(words[b.id]))
+        if len(shared) < 2 or not smaller or len(shared) / smaller < 0.5:
             continue
         for ma in figures[a.id]:
             clash = next(

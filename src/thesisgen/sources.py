@@ -263,6 +263,8 @@ def load_sources(paths: Sequence[Path], warn: Warn | None = None) -> list[Source
                 warn(f"warning: skipped {exc}")
     if not sources:
         raise InputFileError(f"no usable source: {skipped[0] if skipped else 'none given'}")
+    # Sources are numbered by their IDs (S1, S2, ...), not by file name, so facts keep stable IDs.
+    sources.sort(key=lambda s: int(s.id[1:]) if s.id[1:].isdigit() else 10**6)
     seen: dict[str, str] = {}
     for source in sources:
         if source.id in seen:

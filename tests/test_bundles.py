@@ -1,0 +1,47 @@
+"""Every bundled company drafts offline; PKX shows conflicting sources handled end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import docx
+import pytest
+
+from conftest import ROOT, run_cli
+
+BUNDLES = sorted(p.parent.name for p in (ROOT / "fixtures").glob("*/bundle.json"))
+
+
+def test_there_are_at_least_two_companies() -> None:
+    assert {"AREC", "PKX"} <= set(BUNDLES)
+
+
+@pytest.mark.parametrize("ticker", BUNDLES)
+def test_bundle_drafts_offline(ticker: str, tmp_path: Path) -> None:
+    result = run_cli("draft", "--ticker", ticker, "--out", tmp_path / "o", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["ok"] is True
+
+
+def test_pkx_conflict_is_linked_prompted_and_shown(tmp_path: Path) -> None:
+    result = run_cli("draft", "--ticker", "PKX", "--out", tmp_path / "o", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    facts = json.loads((tmp_path / "o" / "facts.json").read_text())
+    [conflict] = facts["conflicts"]
+    assert conflict["figures"] == ["80%", "90%"]
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["conflicts"] == facts["conflicts"]
+    recording = json.loads(
+        (ROOT / "fixtures" / "PKX" / "recordings" / "draft-market-1.json").read_text()
+    )
+    prompt = recording["request"]["body"]["messages"][1]["content"]
+    assert "Some facts disagree" in prompt and conflict["note"] in prompt
+    draft = json.loads((tmp_path / "o" / "draft.json").read_text())
+    market = next(s for s in draft["sections"] if s["key"] == "market")
+    cited = {c for p in market["paragraphs"] for s in p["sentences"] for c in s["cites"]}
+    assert set(conflict["facts"]) <= cited, "the market section cites both sides"
+    first_page = "\n".join(
+        p.text for p in docx.Document(str(tmp_path / "o" / "memo.docx")).paragraphs[:12]
+    )
+    assert "Conflicting figures" in first_page
