@@ -45,6 +45,8 @@ class FileSettings(Contract):
     retry_initial_wait: float | None = Field(default=None, ge=0)
     retry_max_wait: float | None = Field(default=None, ge=0)
     retry_total: float | None = Field(default=None, gt=0)
+    chunk_chars: int | None = Field(default=None, ge=2_000)
+    chunk_overlap: int | None = Field(default=None, ge=0)
     identifiers: list[str] = Field(default_factory=list)
     # model name -> [USD per 1M input tokens, USD per 1M output tokens]
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
@@ -67,6 +69,8 @@ DEFAULTS: dict[str, Any] = {
     "retry_initial_wait": 1.0,
     "retry_max_wait": 30.0,
     "retry_total": 180.0,
+    "chunk_chars": 12_000,
+    "chunk_overlap": 1_000,
 }
 ENV: dict[str, str] = {
     "api_key": "OPENAI_API_KEY",

@@ -215,7 +215,15 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
                 [(s.id, f"facts {s.id}") for s in sources],
             )
             facts_result = extract_facts(
-                llm, company, ticker, sources, identifiers, concurrency, on_event=progress.event
+                llm,
+                company,
+                ticker,
+                sources,
+                identifiers,
+                concurrency,
+                on_event=progress.event,
+                chunk_chars=int(resolved["chunk_chars"]),
+                chunk_overlap=int(resolved["chunk_overlap"]),
             )
             factset = facts_result.factset
             calls += facts_result.calls
