@@ -293,3 +293,41 @@ def test_blank_sentences_and_calculations_are_dropped_not_fatal(tmp_path: Path) 
             ]
         }
     ]
+
+
+def test_no_grounded_fact_stops_with_exit_1_and_the_reasons(tmp_path: Path) -> None:
+    bad = {
+        "facts": [
+            {
+                "statement": "Sales were $5 billion.",
+                "quote": "not in the source at all",
+                "topic": "company",
+            }
+        ]
+    }
+
+    def script(label: str, body: dict[str, Any]) -> Reply:
+        return Reply(200, completion(body["model"], json.dumps(bad), label, 10))
+
+    config = _config(tmp_path)
+    with serve(script) as server, pytest.raises(ThesisgenError) as caught:
+        run.draft(
+            run.DraftRequest(
+                ticker="AREC",
+                out=tmp_path / "out",
+                base_url=server.base_url,
+                model="m",
+                config=config,
+            ),
+            PlainProgress(io.StringIO()),
+        )
+    assert caught.value.exit_code == 1 and "no proposed fact survived grounding" in str(
+        caught.value
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "facts.json",
+        "manifest.json",
+        "report.json",
+    ]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["ok"] is False and "does not occur" in report["dropped_facts"][0]["reason"]

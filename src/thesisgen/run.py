@@ -230,12 +230,15 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             progress.note(
                 f"  kept {len(factset.facts)} grounded facts, dropped {len(factset.dropped)}"
             )
-            if request.facts_only:
-                return _facts_only(out, factset, calls, request, ticker, settings, llm, resolved)
-            if not factset.facts:
-                _write_failed_extraction(
-                    out, factset, calls, request, ticker, settings, llm, resolved
+            if request.facts_only or not factset.facts:
+                ledger_manifest = _manifest(
+                    request, ticker, settings, llm, resolved, factset, calls, 0, 0
                 )
+                if request.facts_only:
+                    _write_ledger(out, factset, ledger_manifest, None)
+                    report = _ledger_report(factset, ok=bool(factset.facts))
+                    return DraftOutcome(out.folder, report, ledger_manifest, factset)
+                _write_ledger(out, factset, ledger_manifest, _ledger_report(factset, ok=False))
                 raise GateFailedError(
                     f"no proposed fact survived grounding ({len(factset.dropped)} dropped, reasons "
                     f"in {out.path('facts.json')}): the memo would have nothing to cite; try a "
@@ -297,24 +300,10 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
     return DraftOutcome(out.folder, report, manifest)
 
 
-def _facts_only(
-    out: OutputDir,
-    factset: FactSet,
-    calls: list[CallRecord],
-    request: DraftRequest,
-    ticker: str,
-    settings: LLMSettings,
-    llm: LLM,
-    resolved: Resolved,
-) -> DraftOutcome:
-    out.prepare()
-    manifest = _manifest(request, ticker, settings, llm, resolved, factset, calls, 0, 0)
-    data = dump_model(factset)
-    write_bytes_atomic(out.path("facts.json"), data)
-    manifest.outputs["facts.json"] = sha256_bytes(data)
-    write_bytes_atomic(out.path("manifest.json"), dump_model(manifest))
-    report = Report(
-        ok=bool(factset.facts),
+def _ledger_report(factset: FactSet, ok: bool) -> Report:
+    """The report of a run that stopped at the ledger: nothing drafted, what was dropped and why."""
+    return Report(
+        ok=ok,
         sentences=0,
         figures_checked=0,
         facts_cited=0,
@@ -323,32 +312,19 @@ def _facts_only(
         conflicts=factset.conflicts,
         warnings=factset.warnings,
     )
-    return DraftOutcome(out.folder, report, manifest, factset)
 
 
-def _write_failed_extraction(
-    out: OutputDir,
-    factset: FactSet,
-    calls: list[CallRecord],
-    request: DraftRequest,
-    ticker: str,
-    settings: LLMSettings,
-    llm: LLM,
-    resolved: Resolved,
+def _write_ledger(
+    out: OutputDir, factset: FactSet, manifest: Manifest, report: Report | None
 ) -> None:
-    """Keep the evidence of an empty ledger (facts.json with every drop reason, the manifest)."""
+    """facts.json (and report.json when given), then the manifest with their hashes."""
     out.prepare()
-    write_bytes_atomic(out.path("facts.json"), dump_model(factset))
-    report = Report(
-        ok=False,
-        sentences=0,
-        figures_checked=0,
-        facts_cited=0,
-        violations=[],
-        dropped_facts=factset.dropped,
-    )
-    write_bytes_atomic(out.path("report.json"), dump_model(report))
-    manifest = _manifest(request, ticker, settings, llm, resolved, factset, calls, 0, 0)
+    outputs = {"facts.json": dump_model(factset)}
+    if report is not None:
+        outputs["report.json"] = dump_model(report)
+    for name, data in outputs.items():
+        write_bytes_atomic(out.path(name), data)
+        manifest.outputs[name] = sha256_bytes(data)
     write_bytes_atomic(out.path("manifest.json"), dump_model(manifest))
 
 
