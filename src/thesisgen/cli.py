@@ -89,7 +89,7 @@ Concurrency = Annotated[
     int | None, typer.Option("--concurrency", help="Model calls in flight at once [default 4].")
 ]
 Timeout = Annotated[
-    float | None, typer.Option("--timeout", help="Seconds to wait for one answer [default 120].")
+    float | None, typer.Option("--timeout", help="Seconds to wait for one answer [default 600].")
 ]
 MaxTokens = Annotated[
     int | None, typer.Option("--max-tokens", help="Cap on each answer's tokens [default: none].")

@@ -58,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "api_key": None,
     "concurrency": 4,
     "max_repairs": 2,
-    "timeout": 120.0,
+    "timeout": 600.0,  # local CPU models can take minutes per answer
     "max_tokens": None,
     "temperature": 0.0,
     "seed": 7,

@@ -75,7 +75,7 @@ class LLMSettings:
     api_key: str | None = field(default=None, repr=False)
     temperature: float = 0.0
     seed: int = 7
-    timeout_s: float = 120.0
+    timeout_s: float = 600.0
     max_tokens: int | None = None
     structured_output: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
     retry: RetryPolicy = RetryPolicy()
