@@ -21,7 +21,7 @@ from .errors import GateFailedError, InputFileError, UsageError
 from .facts import check_factset, extract_facts, reground
 from .files import OutputDir, dump_model, load_model, sha256_bytes, write_atomic, write_bytes_atomic
 from .llm import LLM, LLMSettings, Mode, RetryPolicy
-from .models import CallRecord, FactSet, Manifest, ManifestSource, Memo, Report, Usage
+from .models import CallRecord, FactSet, Manifest, ManifestSource, Memo, Report, Source, Usage
 from .progress import Progress
 from .prompts import load_outline, templates_sha256
 from .render import MemoContext
@@ -141,6 +141,40 @@ def _settings(
     return settings, resolved, announcement
 
 
+def _inputs(
+    request: DraftRequest,
+    ticker: str,
+    bundle: Bundle | None,
+    identifiers: Sequence[str],
+    progress: Progress,
+) -> tuple[FactSet | None, str, list[Source]]:
+    """What the run starts from: an analyst's ledger (checked and re-grounded), or sources."""
+    if request.facts_file is not None:
+        factset = load_model(request.facts_file, FactSet, "facts file")
+        if factset.ticker.upper() != ticker:
+            raise UsageError(
+                f"facts file {request.facts_file} is for {factset.ticker}, not {ticker}: "
+                "pass the matching --ticker"
+            )
+        problems = check_factset(factset, identifiers)
+        if not problems:
+            factset, problems, notes = reground(factset, _source_files(factset, request, bundle))
+            for note in notes:
+                progress.note(note)
+        if problems:
+            raise InputFileError(
+                f"facts file {request.facts_file}: {problems[0]}"
+                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+                + ": fix or remove that fact"
+            )
+        return factset, factset.company, []
+    paths = list(request.sources)
+    if not paths and bundle is not None:
+        paths = [bundle.sources_dir]
+    company = request.company or (bundle.company if bundle else ticker)
+    return None, company, load_sources(paths, warn=progress.note)
+
+
 def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
     ticker = check_ticker(request.ticker)
     for name, value, low in (
@@ -167,34 +201,7 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
     concurrency = int(resolved["concurrency"])
     max_repairs = int(resolved["max_repairs"])
 
-    factset: FactSet | None = None
-    if request.facts_file is not None:
-        factset = load_model(request.facts_file, FactSet, "facts file")
-        if factset.ticker.upper() != ticker:
-            raise UsageError(
-                f"facts file {request.facts_file} is for {factset.ticker}, not {ticker}: "
-                "pass the matching --ticker"
-            )
-        problems = check_factset(factset, identifiers)
-        if not problems:
-            factset, problems, notes = reground(factset, _source_files(factset, request, bundle))
-            for note in notes:
-                progress.note(note)
-        if problems:
-            raise InputFileError(
-                f"facts file {request.facts_file}: {problems[0]}"
-                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-                + ": fix or remove that fact"
-            )
-        company = factset.company
-    else:
-        company = request.company or (bundle.company if bundle else ticker)
-    sources = []
-    if factset is None:
-        paths = list(request.sources)
-        if not paths and bundle is not None:
-            paths = [bundle.sources_dir]
-        sources = load_sources(paths, warn=progress.note)
+    factset, company, sources = _inputs(request, ticker, bundle, identifiers, progress)
 
     recording_tmp: Path | None = None
     if settings.mode == "record" and settings.recordings_dir is not None:
