@@ -10,8 +10,10 @@ validate_memo over it. Target: at least 20,000 sentences/s on one core of the 2-
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import random
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,10 +59,14 @@ def main() -> None:
         factset = FactSet.model_validate(json.loads(args.facts.read_text()))
     else:
         from thesisgen import run
+        from thesisgen.progress import PlainProgress
 
-        out = Path("/tmp/thesisgen-bench-arec")
-        outcome = run.draft(run.DraftRequest(ticker="AREC", out=out, force=True), lambda _: None)
-        factset = FactSet.model_validate(json.loads((outcome.folder / "facts.json").read_text()))
+        with tempfile.TemporaryDirectory() as tmp:
+            request = run.DraftRequest(ticker="AREC", out=Path(tmp), force=True, offline=True)
+            outcome = run.draft(request, PlainProgress(io.StringIO()))
+            factset = FactSet.model_validate(
+                json.loads((outcome.folder / "facts.json").read_text())
+            )
     memo = build(factset, args.sentences)
     validate_memo(memo, factset)  # warm-up: regex compilation, caches
     start = time.perf_counter()
