@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import AREC, run_cli
-from stub_openai import Reply, authored_script, completion, faulty, serve
+from stub_openai import Reply, Script, authored_script, completion, faulty, serve
 from thesisgen import run
 from thesisgen.errors import ModelServiceError, ThesisgenError, UsageError
 from thesisgen.progress import PlainProgress
@@ -40,10 +40,13 @@ def _config(tmp_path: Path, **extra: Any) -> Path:
 
 
 def _draft(
-    tmp_path: Path, plan: dict[str, list[Reply | None]], **request: Any
+    tmp_path: Path, plan: dict[str, list[Reply | None]] | Script, **request: Any
 ) -> tuple[run.DraftOutcome, list[dict[str, Any]]]:
+    """A live AREC draft against the stub: the authored answers with a plan of faults in front,
+    or a whole script of the test's own."""
     config = _config(tmp_path, **request.pop("config", {}))
-    with serve(faulty(AUTHORED, plan)) as server:
+    script = faulty(AUTHORED, plan) if isinstance(plan, dict) else plan
+    with serve(script) as server:
         outcome = run.draft(
             run.DraftRequest(
                 ticker="AREC", out=tmp_path / "out", base_url=server.base_url,
@@ -156,19 +159,7 @@ def test_auto_falls_back_to_json_object_once_per_run(tmp_path: Path) -> None:
         )
         return AUTHORED(label, body)
 
-    config = _config(tmp_path)
-    with serve(llama_like) as server:
-        outcome = run.draft(
-            run.DraftRequest(
-                ticker="AREC",
-                out=tmp_path / "out",
-                base_url=server.base_url,
-                model="m",
-                config=config,
-            ),
-            PlainProgress(io.StringIO()),
-        )
-        requests = list(server.requests)
+    outcome, requests = _draft(tmp_path, llama_like)
     kinds = [r["body"]["response_format"]["type"] for r in requests]
     assert kinds.count("json_schema") == 1, "probed once per run, then remembered"
     assert outcome.manifest.structured_output == "json_object"
@@ -185,18 +176,7 @@ def test_prompt_only_json_when_no_response_format_is_accepted(tmp_path: Path) ->
         reply.body["choices"][0]["message"]["content"] = f"Here you go:\n```json\n{content}\n```"
         return reply
 
-    config = _config(tmp_path)
-    with serve(plain_only) as server:
-        outcome = run.draft(
-            run.DraftRequest(
-                ticker="AREC",
-                out=tmp_path / "out",
-                base_url=server.base_url,
-                model="m",
-                config=config,
-            ),
-            PlainProgress(io.StringIO()),
-        )
+    outcome, _ = _draft(tmp_path, plain_only)
     assert outcome.manifest.structured_output == "prompt"
     assert outcome.report.ok
 
@@ -309,18 +289,8 @@ def test_no_grounded_fact_stops_with_exit_1_and_the_reasons(tmp_path: Path) -> N
     def script(label: str, body: dict[str, Any]) -> Reply:
         return Reply(200, completion(body["model"], json.dumps(bad), label, 10))
 
-    config = _config(tmp_path)
-    with serve(script) as server, pytest.raises(ThesisgenError) as caught:
-        run.draft(
-            run.DraftRequest(
-                ticker="AREC",
-                out=tmp_path / "out",
-                base_url=server.base_url,
-                model="m",
-                config=config,
-            ),
-            PlainProgress(io.StringIO()),
-        )
+    with pytest.raises(ThesisgenError) as caught:
+        _draft(tmp_path, script)
     assert caught.value.exit_code == 1 and "no proposed fact survived grounding" in str(
         caught.value
     )
