@@ -8,6 +8,7 @@ Word comment anchored on the runs concerned.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from docx.enum.text import WD_BREAK
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt, RGBColor
+from docx.shared import Cm, Pt, RGBColor
 
 from ..errors import InputFileError
 from ..models import FactSet, Memo, Repair, Sentence
@@ -66,6 +67,16 @@ def _ensure_citation_style(document: Any) -> None:
     style.font.color.rgb = RGBColor(0x1F, 0x4E, 0x79)
 
 
+def _set_widths(table: Any, widths: Sequence[Any]) -> None:
+    """Word honours cell widths, not column widths; set both so LibreOffice agrees."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
+
+
 def _add_hyperlink(paragraph: Any, url: str, text: str) -> None:
     """python-docx has no hyperlink API; this is the documented oxml route."""
     rel_id = paragraph.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
@@ -106,6 +117,7 @@ def _first_page(document: Any, memo: Memo, factset: FactSet, context: MemoContex
         cells[1].text = value
         for run in cells[0].paragraphs[0].runs:
             run.bold = True
+    _set_widths(table, (Cm(3.2), Cm(13.4)))
     document.add_paragraph(
         "Every sentence is followed by the IDs of the facts it relies on, such as [F3]. "
         "Appendix A gives each cited fact with its verbatim quote and source; every figure in "
@@ -206,6 +218,7 @@ def _appendix(document: Any, memo: Memo, factset: FactSet) -> None:
         cells[1].text = fact.statement
         cells[2].text = f"\u201c{fact.quote}\u201d"
         cells[3].text = attribution(fact, factset)
+    _set_widths(table, (Cm(1.3), Cm(5.0), Cm(5.8), Cm(4.5)))
 
     document.add_heading("Appendix B: Sources", level=1)
     for source in factset.sources:
