@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +18,7 @@ from typing import Any, Literal
 import httpx2
 
 from .errors import RecordingError
+from .files import write_bytes_atomic
 
 FORMAT = "thesisgen-recording/1"
 CALL_HEADER = "x-thesisgen-call"
@@ -144,10 +143,7 @@ class CachingTransport(httpx2.BaseTransport):
         content = response.read()
         if response.status_code == 200 and _complete(content):
             self._folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self._folder, prefix=".cache-", suffix=".json")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-            Path(tmp).replace(path)
+            write_bytes_atomic(path, content)
         rebuilt = httpx2.Response(
             response.status_code, headers=response.headers, content=content, request=request
         )
@@ -221,11 +217,7 @@ class RecordingTransport(httpx2.BaseTransport):
         for secret in self._secrets:
             text = text.replace(secret, "***")
         self._folder.mkdir(parents=True, exist_ok=True)
-        target = self._folder / label.filename()
-        fd, tmp = tempfile.mkstemp(dir=self._folder, prefix=".rec-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(tmp).replace(target)
+        write_bytes_atomic(self._folder / label.filename(), text.encode("utf-8"))
 
     def close(self) -> None:
         self._inner.close()
