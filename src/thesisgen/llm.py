@@ -41,6 +41,7 @@ from tenacity import (
 from tenacity.wait import wait_random_exponential
 
 from .errors import ModelServiceError, UsageError
+from .files import describe_validation_error
 from .models import Usage
 from .recording import (
     CACHE_HEADER,
@@ -236,7 +237,7 @@ class LLM:
             try:
                 parsed = schema.model_validate_json(_json_text(content, wire))
             except ValidationError as exc:
-                problem = _first_problem(exc)
+                problem = describe_validation_error(exc)
                 if reask == self.settings.reasks:
                     raise ModelServiceError(
                         f"the model's answer during {label.describe()} does not fit the expected "
@@ -439,12 +440,6 @@ def _json_text(content: str, wire: WireFormat) -> str:
         return fenced.group(1)
     start, end = content.find("{"), content.rfind("}")
     return content[start : end + 1] if start != -1 and end > start else content
-
-
-def _first_problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top)"
-    return f"{where}: {first['msg']}"
 
 
 def assistant_echo(result: CallResult[T]) -> dict[str, str]:
