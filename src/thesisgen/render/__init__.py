@@ -19,6 +19,18 @@ class MemoContext:
     report: Report
 
 
+def first_page_rows(memo: Memo, context: MemoContext) -> list[tuple[str, str]]:
+    """The facts of the memo's first page, in order, for every renderer."""
+    return [
+        ("Company", memo.company or "(not given)"),
+        ("Ticker", memo.ticker),
+        ("Date", context.generated.isoformat()),
+        ("Stance", memo.stance),
+        ("Model", f"{context.model} ({context.mode})"),
+        ("Validation", summary_line(context.report)),
+    ]
+
+
 def cited_facts(memo: Memo, factset: FactSet) -> list[Fact]:
     """The facts the memo cites, in ledger order (the appendix lists exactly these)."""
     cited = {c for s in memo.sections for p in s.paragraphs for t in p.sentences for c in t.cites}

@@ -29,8 +29,8 @@ from . import (
     calculation_note,
     cite_marker,
     cited_facts,
+    first_page_rows,
     review_notes,
-    summary_line,
 )
 
 AUTHOR = "thesisgen"
@@ -103,15 +103,7 @@ def _first_page(document: Any, memo: Memo, factset: FactSet, context: MemoContex
     document.add_heading(memo.title, level=0)
     table = document.add_table(rows=0, cols=2)
     table.style = "Table Grid"
-    rows = [
-        ("Company", memo.company or "(not given)"),
-        ("Ticker", memo.ticker),
-        ("Date", context.generated.isoformat()),
-        ("Stance", memo.stance),
-        ("Model", f"{context.model} ({context.mode})"),
-        ("Validation", summary_line(context.report)),
-    ]
-    for key, value in rows:
+    for key, value in first_page_rows(memo, context):
         cells = table.add_row().cells
         cells[0].text = key
         cells[1].text = value

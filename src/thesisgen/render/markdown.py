@@ -9,8 +9,8 @@ from . import (
     calculation_note,
     cite_marker,
     cited_facts,
+    first_page_rows,
     review_notes,
-    summary_line,
 )
 
 
@@ -22,12 +22,7 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
     lines = [
         f"# {memo.title}",
         "",
-        f"- Company: {memo.company or '(not given)'}",
-        f"- Ticker: {memo.ticker}",
-        f"- Date: {context.generated.isoformat()}",
-        f"- Stance: {memo.stance}",
-        f"- Model: {context.model} ({context.mode})",
-        f"- Validation: {summary_line(context.report)}",
+        *(f"- {key}: {value}" for key, value in first_page_rows(memo, context)),
         *(f"- {note}" for note in review_notes(factset)),
         "",
     ]
