@@ -197,17 +197,13 @@ def _words(text: str) -> frozenset[str]:
 
 def find_conflicts(facts: Sequence[Fact], identifiers: Sequence[str]) -> list[Conflict]:
     """Pairs of facts about the same thing (similar wording, same period) with different values."""
+    mentions = {f.id: extract(f.statement, identifiers) for f in facts}
     figures: dict[str, list[Mention]] = {
-        f.id: [m for m in extract(f.statement, identifiers) if m.kind not in TIME_KINDS]
-        for f in facts
+        fid: [m for m in found if m.kind not in TIME_KINDS] for fid, found in mentions.items()
     }
     periods = {
-        f.id: {
-            (m.kind, m.unit, m.value)
-            for m in extract(f.statement, identifiers)
-            if m.kind in TIME_KINDS
-        }
-        for f in facts
+        fid: {(m.kind, m.unit, m.value) for m in found if m.kind in TIME_KINDS}
+        for fid, found in mentions.items()
     }
     words = {f.id: _words(f.statement) for f in facts}
     conflicts: list[Conflict] = []
