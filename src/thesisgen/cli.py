@@ -8,11 +8,15 @@ their exit code; only a bug shows a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 import json
+import os
 import sys
+import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich import box
@@ -20,10 +24,11 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__, run
-from .config import StructuredOutput, describe, resolve
+from .config import FIELDS, describe, flag_help, flag_name, resolve
 from .errors import ThesisgenError
 from .models import FactSet
 from .progress import make_progress
+from .secrets import RedactingStream, one_line
 
 app = typer.Typer(
     name="thesisgen",
@@ -33,19 +38,25 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help texts are plain: "[default: ...]" must not be read as markup
 )
 
 T = TypeVar("T")
+
+
+def _error(message: str) -> None:
+    """One line on stderr: control characters escaped, secrets masked by the stream."""
+    typer.echo(f"thesisgen: error: {one_line(message)}", err=True)
 
 
 def _guard(action: Callable[[], T]) -> T:
     try:
         return action()
     except ThesisgenError as exc:
-        typer.echo(f"thesisgen: error: {exc}", err=True)
+        _error(str(exc))
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        typer.echo("thesisgen: interrupted; no memo was written", err=True)
+        _error("interrupted: no memo was written")
         raise typer.Exit(130) from None
 
 
@@ -68,41 +79,18 @@ Ticker = Annotated[str, typer.Option("--ticker", "-t", help="Company ticker, e.g
 Out = Annotated[
     Path | None, typer.Option("--out", "-o", help="Output folder [default: ./out/TICKER].")
 ]
-Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace a complete earlier output set.")]
 Template = Annotated[
     Path | None, typer.Option("--template", help="Base .docx whose styles the memo uses.")
 ]
 Sources = Annotated[
     list[Path] | None, typer.Option("--source", "-s", help="Source file or folder (repeatable).")
 ]
-Model = Annotated[
-    str | None,
-    typer.Option("--model", help="Model name [env THESISGEN_MODEL, config, default gpt-4o-mini]."),
+Company = Annotated[
+    str | None, typer.Option("--company", help="Company name, for tickers without a bundle.")
 ]
-BaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url", help="OpenAI-compatible API base URL [env OPENAI_BASE_URL, config]."
-    ),
-]
-Concurrency = Annotated[
-    int | None, typer.Option("--concurrency", help="Model calls in flight at once [default 4].")
-]
-Timeout = Annotated[
-    float | None, typer.Option("--timeout", help="Seconds to wait for one answer [default 600].")
-]
-MaxTokens = Annotated[
-    int | None, typer.Option("--max-tokens", help="Cap on each answer's tokens [default: none].")
-]
-Structured = Annotated[
-    StructuredOutput | None,
-    typer.Option(
-        "--structured-output",
-        help="json_schema, json_object (with schema), prompt, or auto: detect once per run [default].",
-    ),
-]
-NoCache = Annotated[
-    bool, typer.Option("--no-cache", help="Call the model even for a request answered before.")
+Offline = Annotated[
+    bool, typer.Option("--offline", help="Replay recorded responses; never call the network.")
 ]
 Config = Annotated[
     Path | None,
@@ -114,22 +102,85 @@ Recordings = Annotated[
         "--recordings", help="Recordings folder to replay from, or to write with --record."
     ),
 ]
+Yes = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Go past --max-calls and --max-prompt-tokens."),
+]
+
+# Every setting that has a flag (see config.Settings) is an option of every command that calls a
+# model; the values arrive as text and are checked, with the rest of the settings, by one model.
+SETTING_FLAGS = tuple(key for key in FIELDS if flag_name(key))
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_settings(func: F) -> F:
+    """Give a command one option per setting flag; it receives them as ``flags`` (by setting name,
+    None where not given), ready for :func:`thesisgen.config.resolve`."""
+    hints = typing.get_type_hints(func, include_extras=True)
+    own = [
+        p.replace(annotation=hints[p.name])
+        for p in inspect.signature(func).parameters.values()
+        if p.name != "flags"
+    ]
+    added = []
+    for key in SETTING_FLAGS:
+        name = flag_name(key)
+        assert name is not None
+        kind: Any = bool if FIELDS[key].annotation is bool else str | None
+        default: Any = False if kind is bool else None
+        option = typer.Option(name, help=flag_help(key), show_default=False, metavar=_metavar(key))
+        added.append(
+            inspect.Parameter(
+                f"setting_{key}",
+                inspect.Parameter.KEYWORD_ONLY,
+                default=default,
+                annotation=Annotated[kind, option],
+            )
+        )
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> Any:
+        flags: dict[str, Any] = {}
+        for key in SETTING_FLAGS:
+            value = kwargs.pop(f"setting_{key}")
+            if isinstance(value, bool):  # a switch such as --no-cache turns its setting off
+                flags[key] = False if value else None
+            else:
+                flags[key] = value
+        return func(**kwargs, flags=flags)
+
+    parameters = own + added
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    return typing.cast(F, command)
+
+
+def _metavar(key: str) -> str:
+    """How --help shows a setting's value: N, NUMBER, TEXT, or the choices of a Literal."""
+    annotation = FIELDS[key].annotation
+    choices = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Literal else ()
+    if choices:
+        return "|".join(str(c) for c in choices)
+    text = str(annotation)
+    return "N" if "int" in text else "NUMBER" if "float" in text else "TEXT"
+
+
+def _run_draft(request: run.DraftRequest) -> run.DraftOutcome:
+    return _guard(lambda: run.draft(request, make_progress(sys.stderr)))
 
 
 @app.command("draft")
+@with_settings
 def draft_command(
     ticker: Ticker,
+    flags: dict[str, Any],
     out: Out = None,
     facts: Annotated[
         Path | None, typer.Option("--facts", help="Start from this facts.json instead of sources.")
     ] = None,
     source: Sources = None,
-    company: Annotated[
-        str | None, typer.Option("--company", help="Company name, for tickers without a bundle.")
-    ] = None,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Replay recorded responses; never call the network.")
-    ] = False,
+    company: Company = None,
+    offline: Offline = False,
     record: Annotated[
         bool,
         typer.Option(
@@ -138,122 +189,65 @@ def draft_command(
     ] = False,
     recordings: Recordings = None,
     force: Force = False,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    concurrency: Concurrency = None,
-    max_repairs: Annotated[
-        int | None, typer.Option("--max-repairs", help="Repairs per rejected section [default 2].")
-    ] = None,
-    timeout: Timeout = None,
-    max_tokens: MaxTokens = None,
-    structured_output: Structured = None,
-    no_cache: NoCache = False,
+    yes: Yes = False,
     config: Config = None,
     template: Template = None,
 ) -> None:
     """Extract facts, draft the memo section by section, validate every figure, write the DOCX."""
-    request = run.DraftRequest(
-        ticker=ticker,
-        out=out,
-        facts_file=facts,
-        sources=source or [],
-        company=company,
-        offline=offline,
-        record=record,
-        recordings=recordings,
-        force=force,
-        model=model,
-        base_url=base_url,
-        concurrency=concurrency,
-        max_repairs=max_repairs,
-        timeout=timeout,
-        max_tokens=max_tokens,
-        structured_output=structured_output,
-        no_cache=no_cache,
-        config=config,
-        template=template,
-    )
-    outcome = _guard(lambda: run.draft(request, make_progress(sys.stderr)))
+    outcome = _run_draft(
+        run.DraftRequest(
+            ticker=ticker, out=out, facts_file=facts, sources=source or [], company=company,
+            offline=offline, record=record, recordings=recordings, force=force, yes=yes,
+            config=config, template=template, flags=flags,
+        )
+    )  # fmt: skip
     _print_outcome(outcome)
 
 
 @app.command("record")
+@with_settings
 def record_command(
     ticker: Ticker,
+    flags: dict[str, Any],
     recordings: Recordings = None,
     out: Out = None,
     source: Sources = None,
     force: Force = False,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    concurrency: Concurrency = None,
-    timeout: Timeout = None,
-    max_tokens: MaxTokens = None,
-    structured_output: Structured = None,
+    yes: Yes = False,
     config: Config = None,
 ) -> None:
     """Re-capture a ticker's recordings from any live server (same as draft --record)."""
-    request = run.DraftRequest(
-        ticker=ticker,
-        out=out,
-        sources=source or [],
-        record=True,
-        recordings=recordings,
-        force=force,
-        model=model,
-        base_url=base_url,
-        concurrency=concurrency,
-        timeout=timeout,
-        max_tokens=max_tokens,
-        structured_output=structured_output,
-        config=config,
-    )
-    outcome = _guard(lambda: run.draft(request, make_progress(sys.stderr)))
+    outcome = _run_draft(
+        run.DraftRequest(
+            ticker=ticker, out=out, sources=source or [], record=True, recordings=recordings,
+            force=force, yes=yes, config=config, flags=flags,
+        )
+    )  # fmt: skip
     _print_outcome(outcome)
 
 
 @app.command("facts")
+@with_settings
 def facts_command(
     ticker: Ticker,
+    flags: dict[str, Any],
     source: Sources = None,
-    company: Annotated[
-        str | None, typer.Option("--company", help="Company name, for tickers without a bundle.")
-    ] = None,
+    company: Company = None,
     out: Out = None,
     force: Force = False,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Replay recorded responses; never call the network.")
-    ] = False,
+    offline: Offline = False,
     recordings: Recordings = None,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    concurrency: Concurrency = None,
-    timeout: Timeout = None,
-    max_tokens: MaxTokens = None,
-    structured_output: Structured = None,
-    no_cache: NoCache = False,
+    yes: Yes = False,
     config: Config = None,
 ) -> None:
     """Extract and ground facts from sources; write facts.json and print them as a table."""
-    request = run.DraftRequest(
-        ticker=ticker,
-        out=out,
-        sources=source or [],
-        company=company,
-        offline=offline,
-        recordings=recordings,
-        force=force,
-        model=model,
-        base_url=base_url,
-        concurrency=concurrency,
-        timeout=timeout,
-        max_tokens=max_tokens,
-        structured_output=structured_output,
-        no_cache=no_cache,
-        config=config,
-        facts_only=True,
-    )
-    outcome = _guard(lambda: run.draft(request, make_progress(sys.stderr)))
+    outcome = _run_draft(
+        run.DraftRequest(
+            ticker=ticker, out=out, sources=source or [], company=company, offline=offline,
+            recordings=recordings, force=force, yes=yes, config=config, flags=flags,
+            facts_only=True,
+        )
+    )  # fmt: skip
     assert outcome.factset is not None
     _print_facts(outcome.factset)
     typer.echo(
@@ -281,13 +275,10 @@ def _print_facts(factset: FactSet) -> None:
 
 
 @app.command("config")
-def config_command(
-    model: Model = None,
-    base_url: BaseUrl = None,
-    config: Config = None,
-) -> None:
+@with_settings
+def config_command(flags: dict[str, Any], config: Config = None) -> None:
     """Show the effective settings and where each comes from (the API key is masked)."""
-    resolved = _guard(lambda: resolve({"model": model, "base_url": base_url}, config_path=config))
+    resolved = _guard(lambda: resolve(flags, config_path=config))
     rows = describe(resolved)
     width = max(len(key) for key, _, _ in rows)
     for key, value, source in rows:
@@ -319,9 +310,10 @@ def validate_command(
     draft: Annotated[Path, typer.Argument(help="draft.json to check.")],
     facts: Annotated[Path, typer.Option("--facts", help="facts.json the draft cites.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    config: Config = None,
 ) -> None:
     """Check every figure of a draft against the facts it cites. Exit 0 clean, 1 violations."""
-    report = _guard(lambda: run.validate(draft, facts))
+    report = _guard(lambda: run.validate(draft, facts, config, make_progress(sys.stderr)))
     if as_json:
         payload = {
             "ok": report.ok,
@@ -354,11 +346,41 @@ def render_command(
     ] = None,
     force: Force = False,
     template: Template = None,
+    config: Config = None,
 ) -> None:
     """Render a validated draft as memo.docx and memo.md (refuses a draft that fails the gate)."""
-    path = _guard(lambda: run.render(draft, facts, out, force, template, dt.date.today()))
+    path = _guard(
+        lambda: run.render(
+            draft, facts, out, force, template, dt.date.today(), config, make_progress(sys.stderr)
+        )
+    )
     typer.echo(f"Wrote {path}")
 
 
 def main() -> None:
-    sys.exit(app())
+    """Run the CLI. Everything it prints passes through the secret filter; a usage mistake is one
+    line and exit 2; after an interrupt or a service failure the process exits without waiting for
+    model calls still in flight on other threads."""
+    sys.stdout = RedactingStream(sys.stdout)
+    sys.stderr = RedactingStream(sys.stderr)
+    try:
+        code = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        _error("interrupted: no memo was written")
+        code = 130
+    except Exception as exc:
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise  # a bug: show the traceback
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.format_message(), err=True)
+        else:  # a click usage error (unknown option, missing --ticker, bad value)
+            ctx = getattr(exc, "ctx", None)
+            where = getattr(ctx, "command_path", "thesisgen")
+            _error(f"{exc.format_message()}: see `{where} --help`")
+        code = int(exc.exit_code)
+    code = code if isinstance(code, int) else 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code in (3, 130):
+        os._exit(code)
+    sys.exit(code)

@@ -1,9 +1,14 @@
-"""Settings from flags, environment, a config file and defaults, in that order of precedence.
+"""Settings: one typed model that flags, environment, a config file and defaults all fill.
 
-The config file is ``thesisgen.toml`` in the working folder, or the ``[tool.thesisgen]`` table of
-``pyproject.toml`` there, or the file given with ``--config``. ``thesisgen config`` shows every
-effective value and where it came from. The API key is read here and handed only to the SDK; it is
-never printed, logged or written (``masked`` shows it safely).
+Every setting is one field of :class:`Settings`, with its range, its help text and whether it is
+also a command-line flag. Precedence: flags > environment > config file > defaults. The environment
+variable of a setting is ``THESISGEN_<NAME>`` (``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` for the key
+and the server, as the SDK names them). The config file is ``thesisgen.toml`` in the working folder,
+the ``[tool.thesisgen]`` table of ``pyproject.toml`` there, or the file given with ``--config``.
+
+All values are validated together, before any work, and a bad one is a one-line error naming the
+value, where it came from and the allowed range. ``thesisgen config`` shows every effective value and
+its origin; the API key, and any password in the base URL, are never shown (see :mod:`.secrets`).
 """
 
 from __future__ import annotations
@@ -11,98 +16,169 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from . import secrets
 from .errors import UsageError
-from .files import describe_validation_error
-from .models import Contract
 
 DEFAULT_MODEL = "gpt-4o-mini"
 StructuredOutput = Literal["auto", "json_schema", "json_object", "prompt"]
 
 
-class FileSettings(Contract):
-    """What a config file may set. Unknown keys are errors that name the key."""
+def _base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080/v1"
+        )
+    return value.strip()
 
-    model: str | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    concurrency: int | None = Field(default=None, ge=1, le=64)
-    max_repairs: int | None = Field(default=None, ge=0, le=10)
-    timeout: float | None = Field(default=None, gt=0)
-    max_tokens: int | None = Field(default=None, ge=64)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    seed: int | None = None
-    structured_output: StructuredOutput | None = None
-    cache: bool | None = None
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if any(ch in value for ch in "\r\n\t"):
+        raise ValueError("must be one line")
+    return value.strip()
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def flag(help: str, name: str | None = None) -> dict[str, Any]:
+    """Field metadata: this setting is also a command-line option (``--max-calls`` for max_calls)."""
+    return {"flag": name or "", "help": help}
+
+
+class Settings(BaseModel):
+    """Every setting of a run, with its range. A new setting is one field here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: Annotated[str, AfterValidator(_not_blank)] = Field(
+        DEFAULT_MODEL, json_schema_extra=flag("Model name.")
+    )
+    base_url: Annotated[str | None, AfterValidator(_base_url)] = Field(
+        None, json_schema_extra=flag("OpenAI-compatible API base URL.")
+    )
+    api_key: str | None = Field(None, repr=False)
+    concurrency: int = Field(
+        4, ge=1, le=64, json_schema_extra=flag("Model calls in flight at once.")
+    )
+    max_repairs: int = Field(
+        2, ge=0, le=10, json_schema_extra=flag("Repairs per section the validator rejects.")
+    )
+    timeout: Finite = Field(
+        600.0, gt=0, le=86_400, json_schema_extra=flag("Seconds to wait for one answer.")
+    )
+    max_tokens: int | None = Field(
+        None, ge=16, le=1_000_000, json_schema_extra=flag("Cap on each answer's tokens.")
+    )
+    structured_output: StructuredOutput = Field(
+        "auto",
+        json_schema_extra=flag(
+            "json_schema, json_object (with schema), prompt, or auto: detect once per run."
+        ),
+    )
+    cache: bool = Field(
+        True,
+        json_schema_extra=flag("Call the model even for a request answered before.", "--no-cache"),
+    )
     cache_dir: str | None = None
-    retry_attempts: int | None = Field(default=None, ge=1, le=20)
-    retry_initial_wait: float | None = Field(default=None, ge=0)
-    retry_max_wait: float | None = Field(default=None, ge=0)
-    retry_total: float | None = Field(default=None, gt=0)
-    chunk_chars: int | None = Field(default=None, ge=2_000)
-    chunk_overlap: int | None = Field(default=None, ge=0)
+    temperature: Finite = Field(0.0, ge=0, le=2)
+    seed: int = 7
+    retry_attempts: int = Field(5, ge=1, le=20)
+    retry_initial_wait: Finite = Field(1.0, ge=0, le=600)
+    retry_max_wait: Finite = Field(30.0, ge=0, le=3600)
+    retry_total: Finite = Field(180.0, gt=0, le=86_400)
+    chunk_chars: int = Field(12_000, ge=2_000, le=1_000_000)
+    chunk_overlap: int = Field(1_000, ge=0, le=100_000)
+    max_calls: int = Field(
+        200,
+        ge=1,
+        le=1_000_000,
+        json_schema_extra=flag("Stop before a run that needs more model calls (see --yes)."),
+    )
+    max_prompt_tokens: int = Field(
+        2_000_000,
+        ge=1_000,
+        le=10_000_000_000,
+        json_schema_extra=flag("Stop before a run that sends more prompt tokens (see --yes)."),
+    )
+    max_source_mb: Finite = Field(20.0, gt=0, le=2_000)
+    max_json_mb: Finite = Field(10.0, gt=0, le=2_000)
+    max_conflicts_per_fact: int = Field(3, ge=0, le=100)
     identifiers: list[str] = Field(default_factory=list)
     # model name -> [USD per 1M input tokens, USD per 1M output tokens]
-    prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    prices: dict[str, tuple[Finite, Finite]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_chars // 2:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be under half of chunk_chars "
+                f"({self.chunk_chars})"
+            )
+        return self
+
+    @property
+    def live_configured(self) -> bool:
+        return bool(self.api_key or self.base_url)
+
+    def resolved_cache_dir(self) -> Path:
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "thesisgen"
 
 
-DEFAULTS: dict[str, Any] = {
-    "model": DEFAULT_MODEL,
-    "base_url": None,
-    "api_key": None,
-    "concurrency": 4,
-    "max_repairs": 2,
-    "timeout": 600.0,  # local CPU models can take minutes per answer
-    "max_tokens": None,
-    "temperature": 0.0,
-    "seed": 7,
-    "structured_output": "auto",
-    "cache": True,
-    "cache_dir": None,
-    "retry_attempts": 5,
-    "retry_initial_wait": 1.0,
-    "retry_max_wait": 30.0,
-    "retry_total": 180.0,
-    "chunk_chars": 12_000,
-    "chunk_overlap": 1_000,
-}
-ENV: dict[str, str] = {
-    "api_key": "OPENAI_API_KEY",
-    "base_url": "OPENAI_BASE_URL",
-    "model": "THESISGEN_MODEL",
-    "cache_dir": "THESISGEN_CACHE_DIR",
-}
+FIELDS = Settings.model_fields
+ENV_ALIASES = {"api_key": "OPENAI_API_KEY", "base_url": "OPENAI_BASE_URL"}
+# Settings a config file may hold but the environment may not (structured values).
+_FILE_ONLY = ("identifiers", "prices")
+
+
+def env_name(key: str) -> str:
+    return ENV_ALIASES.get(key, f"THESISGEN_{key.upper()}")
+
+
+def flag_name(key: str) -> str | None:
+    """The command-line option of a setting, or None for settings only a file or env can set."""
+    extra = FIELDS[key].json_schema_extra
+    if not isinstance(extra, dict) or "flag" not in extra:
+        return None
+    return str(extra["flag"]) or "--" + key.replace("_", "-")
+
+
+def flag_help(key: str) -> str:
+    extra = FIELDS[key].json_schema_extra
+    help_text = str(extra.get("help", "")) if isinstance(extra, dict) else ""
+    default = FIELDS[key].default
+    shown = "none" if default is None else default
+    return f"{help_text} [env {env_name(key)}; default {shown}]"
 
 
 @dataclass(frozen=True)
 class Resolved:
-    """Effective settings and, for each, where it came from."""
+    """The effective settings and, for each, where it came from."""
 
-    values: dict[str, Any]
+    settings: Settings
     sources: dict[str, str]
-    identifiers: tuple[str, ...] = ()
-    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
     config_file: Path | None = None
 
     def __getitem__(self, key: str) -> Any:
-        return self.values[key]
+        return getattr(self.settings, key)
 
     @property
     def live_configured(self) -> bool:
-        return bool(self.values["api_key"] or self.values["base_url"])
-
-    def cache_dir(self) -> Path:
-        configured = self.values["cache_dir"]
-        if configured:
-            return Path(configured).expanduser()
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        return Path(base) / "thesisgen"
+        return self.settings.live_configured
 
 
 def masked(secret: str | None) -> str:
@@ -112,7 +188,7 @@ def masked(secret: str | None) -> str:
 
 
 def public_url(url: str | None) -> str | None:
-    """A base URL without any user:password part, fit for a manifest."""
+    """A base URL without any user:password part or query, fit for a manifest or a message."""
     if not url:
         return url
     parts = urlsplit(url)
@@ -122,7 +198,7 @@ def public_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _read_file(path: Path, table: str | None) -> FileSettings:
+def _read_file(path: Path, table: str | None) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -131,12 +207,15 @@ def _read_file(path: Path, table: str | None) -> FileSettings:
         raise UsageError(f"config file {path} is not valid TOML ({exc}): fix it") from exc
     if table is not None:
         data = data.get("tool", {}).get(table, {})
-    try:
-        return FileSettings.model_validate(data)
-    except ValidationError as exc:
+    if not isinstance(data, dict):
+        raise UsageError(f"config file {path}: [tool.{table}] must be a table: fix it")
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
         raise UsageError(
-            f"config file {path} has a bad setting ({describe_validation_error(exc)}): fix it"
-        ) from exc
+            f"config file {path} has a bad setting (unknown key '{unknown[0]}'): fix it; "
+            f"known settings: {', '.join(FIELDS)}"
+        )
+    return data
 
 
 def find_config(explicit: Path | None, cwd: Path) -> tuple[Path | None, str | None]:
@@ -165,43 +244,71 @@ def resolve(
     cwd: Path | None = None,
     config_path: Path | None = None,
 ) -> Resolved:
-    """Flags (None means not given) over environment over config file over defaults."""
+    """Flags (None means not given) over environment over config file over defaults, validated."""
     env = os.environ if env is None else env
     path, table = find_config(config_path, cwd or Path.cwd())
-    file_settings = _read_file(path, table) if path else FileSettings()
+    from_file = _read_file(path, table) if path else {}
     file_label = f"{path} [tool.thesisgen]" if table else str(path)
+    unknown = sorted(set(flags) - set(FIELDS))
+    if unknown:
+        raise AssertionError(f"not settings: {unknown}")  # a bug in the caller, not user input
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    for key, default in DEFAULTS.items():
+    for key in FIELDS:
         if flags.get(key) is not None:
             values[key], sources[key] = flags[key], "flag"
-        elif key in ENV and env.get(ENV[key]):
-            values[key], sources[key] = env[ENV[key]], f"env {ENV[key]}"
-        elif getattr(file_settings, key) is not None:
-            values[key], sources[key] = getattr(file_settings, key), file_label
+        elif key not in _FILE_ONLY and env.get(env_name(key)):
+            values[key], sources[key] = env[env_name(key)], f"env {env_name(key)}"
+        elif key in from_file:
+            values[key], sources[key] = from_file[key], file_label
         else:
-            values[key], sources[key] = default, "default"
-    return Resolved(
-        values=values,
-        sources=sources,
-        identifiers=tuple(file_settings.identifiers),
-        prices=dict(file_settings.prices),
-        config_file=path,
-    )
+            sources[key] = "default"
+    for key in ("api_key", "base_url"):
+        if values.get(key):
+            secrets.register_from(key, str(values[key]))
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as exc:
+        raise UsageError(_describe_setting_error(exc, values, sources)) from None
+    return Resolved(settings=settings, sources=sources, config_file=path)
+
+
+def _describe_setting_error(
+    exc: ValidationError, values: Mapping[str, Any], sources: Mapping[str, str]
+) -> str:
+    err = exc.errors()[0]
+    key = str(err["loc"][0]) if err["loc"] else ""
+    if key not in FIELDS:  # a check across settings (chunk sizes)
+        return f"settings do not fit together: {err['msg'].removeprefix('Value error, ')}"
+    origin = sources.get(key, "default")
+    where = {
+        "flag": flag_name(key) or key,
+        "default": f"default {key}",
+    }.get(origin, f"{key} ({origin})")
+    shown = "***" if key == "api_key" else secrets.redact(repr(values.get(key)))
+    message = err["msg"].removeprefix("Value error, ")
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{where} = {shown} is not allowed: {message}{more}: fix it and run again"
 
 
 def describe(resolved: Resolved) -> list[tuple[str, str, str]]:
     """Rows for ``thesisgen config``: key, value (secrets masked), source."""
     rows = []
-    for key in DEFAULTS:
-        value = resolved.values[key]
-        shown = (
-            masked(value) if key == "api_key" else ("(not set)" if value is None else str(value))
-        )
+    settings = resolved.settings
+    for key in FIELDS:
+        value = getattr(settings, key)
+        if key == "api_key":
+            shown = masked(value)
+        elif key == "base_url":
+            shown = secrets.redact(value) if value else "(not set)"
+        elif key in _FILE_ONLY:
+            continue
+        else:
+            shown = "(not set)" if value is None else str(value)
         rows.append((key, shown, resolved.sources[key]))
-    rows.append(("cache folder", str(resolved.cache_dir()), "derived"))
-    if resolved.identifiers:
-        rows.append(("identifiers", ", ".join(resolved.identifiers), str(resolved.config_file)))
-    for model, (inp, out) in resolved.prices.items():
+    rows.append(("cache folder", str(settings.resolved_cache_dir()), "derived"))
+    if settings.identifiers:
+        rows.append(("identifiers", ", ".join(settings.identifiers), str(resolved.config_file)))
+    for model, (inp, out) in settings.prices.items():
         rows.append((f"price {model}", f"${inp}/M in, ${out}/M out", str(resolved.config_file)))
     return rows
