@@ -6,6 +6,7 @@ as the offline replay, and its request log shows what the model was actually sen
 
 from __future__ import annotations
 
+import itertools
 import json
 import zipfile
 from pathlib import Path
@@ -16,7 +17,7 @@ from conftest import AREC, Completed, run_cli
 from stub_openai import Reply, authored_script, serve
 from thesisgen.draft import SectionDraft
 from thesisgen.errors import ModelServiceError, RecordingError
-from thesisgen.llm import LLM, LLMSettings
+from thesisgen.llm import LLM, LLMSettings, RetryPolicy
 from thesisgen.recording import CallLabel
 
 SECRET = "sk-test-DO-NOT-LEAK-4f9a8b7c6d5e"
@@ -126,8 +127,15 @@ def test_replay_reports_a_missing_recording_by_stage_and_section() -> None:
     ],
 )
 def test_unusable_service_answers_are_model_service_errors(reply: Reply, needle: str) -> None:
+    waits: list[float] = []
+    retry = RetryPolicy(sleep=waits.append)  # the caller's policy: record the waits, spend none
     with serve(lambda label, body: reply) as server:
-        llm = LLM(LLMSettings(mode="live", model="m", base_url=server.base_url, api_key="k"))
+        llm = LLM(
+            LLMSettings(
+                mode="live", model="m", base_url=server.base_url, api_key="k", retry=retry,
+                structured_output="json_schema",
+            )
+        )  # fmt: skip
         with pytest.raises(ModelServiceError, match=needle):
             llm.call(
                 [{"role": "user", "content": "x"}],
@@ -135,6 +143,12 @@ def test_unusable_service_answers_are_model_service_errors(reply: Reply, needle:
                 CallLabel("AREC", "draft", "thesis", 1),
             )
         llm.close()
+        attempts = len(server.requests)
+    if reply.status == 200:  # an unreadable body is retried, backing off every time
+        assert attempts == retry.attempts and len(waits) == attempts - 1
+        assert all(b >= a for a, b in itertools.pairwise(waits)) and waits[0] >= 1.0
+    else:  # a 400 is the request's fault: not retried
+        assert attempts == 1 and waits == []
 
 
 @pytest.mark.enable_socket

@@ -9,7 +9,6 @@ SDK) can never consume a repair attempt or reach the model.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -17,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from .llm import LLM, CallResult, assistant_echo
+from .llm import LLM, CallResult, assistant_echo, map_concurrently
 from .models import (
     Calculation,
     CallRecord,
@@ -260,8 +259,7 @@ def draft_memo(
     def work(section: OutlineSection) -> SectionResult:
         return draft_section(llm, factset, section, ledger, max_repairs, on_event)
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        results = list(pool.map(work, outline.sections))
+    results = map_concurrently(work, outline.sections, concurrency)
     stance = next((r.stance for r in results if r.stance is not None), "neutral")
     memo = Memo(
         ticker=factset.ticker,

@@ -41,3 +41,13 @@ class GateFailedError(ThesisgenError):
     """The memo did not pass the validator after the allowed repairs."""
 
     exit_code = 1
+
+
+class BudgetExceededError(UsageError):
+    """The run would spend, or has spent, more model calls or prompt tokens than allowed."""
+
+
+class CancelledError(ThesisgenError):
+    """The run was interrupted (Ctrl-C): in-flight calls were abandoned."""
+
+    exit_code = 130

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from .grounding import Folded, injection_spans, normalise, overlaps, references, secondary_for
-from .llm import LLM, CallResult
+from .llm import LLM, CallResult, map_concurrently
 from .models import (
     CallRecord,
     Conflict,
@@ -195,8 +194,14 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(lowered) if w not in _STOP)
 
 
-def find_conflicts(facts: Sequence[Fact], identifiers: Sequence[str]) -> list[Conflict]:
-    """Pairs of facts about the same thing (similar wording, same period) with different values."""
+def find_conflicts(
+    facts: Sequence[Fact], identifiers: Sequence[str], max_per_fact: int = 3
+) -> list[Conflict]:
+    """Pairs of facts about the same thing (similar wording, same period) with different values.
+
+    Each fact takes part in at most ``max_per_fact`` conflicts (the first found, in ledger order):
+    a pile of near-identical sources would otherwise link every fact to every other.
+    """
     mentions = {f.id: extract(f.statement, identifiers) for f in facts}
     figures: dict[str, list[Mention]] = {
         fid: [m for m in found if m.kind not in TIME_KINDS] for fid, found in mentions.items()
@@ -207,7 +212,10 @@ def find_conflicts(facts: Sequence[Fact], identifiers: Sequence[str]) -> list[Co
     }
     words = {f.id: _words(f.statement) for f in facts}
     conflicts: list[Conflict] = []
+    linked: dict[str, int] = {}
     for a, b in combinations(facts, 2):
+        if linked.get(a.id, 0) >= max_per_fact or linked.get(b.id, 0) >= max_per_fact:
+            continue
         if periods[a.id] != periods[b.id]:
             continue
         # Overlap coefficient: short restatements of a longer fact still count as the same topic.
@@ -235,6 +243,8 @@ def find_conflicts(facts: Sequence[Fact], identifiers: Sequence[str]) -> list[Co
                         note=f"{a.id} says {ma.text}, {b.id} says {clash.text}: cite both or give the range",
                     )
                 )
+                linked[a.id] = linked.get(a.id, 0) + 1
+                linked[b.id] = linked.get(b.id, 0) + 1
                 break
     return conflicts
 
@@ -265,6 +275,7 @@ def extract_facts(
     on_event: Callable[[str, str, bool | None], None] | None = None,
     chunk_chars: int = DEFAULT_CHUNK_CHARS,
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
+    max_conflicts_per_fact: int = 3,
 ) -> FactsResult:
     """One model call per chunk of each source, concurrently; then ground, merge and number the
     facts in source order."""
@@ -285,8 +296,7 @@ def extract_facts(
             on_event(part.source.id, f"{len(result.parsed.facts)} facts proposed", True)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        results = list(pool.map(work, chunks))
+    results = map_concurrently(work, chunks, concurrency)
 
     indexes = {s.id: _SourceIndex.of(s) for s in sources}
     kept: list[_Candidate] = []
@@ -344,7 +354,7 @@ def extract_facts(
         sources=[s.info() for s in sources],
         facts=facts,
         dropped=dropped,
-        conflicts=find_conflicts(facts, idents),
+        conflicts=find_conflicts(facts, idents, max_conflicts_per_fact),
         warnings=warnings,
     )
     return FactsResult(factset, calls)

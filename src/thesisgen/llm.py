@@ -20,9 +20,11 @@ and keeps what worked for the rest of it.
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
-import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, cast
@@ -38,9 +40,10 @@ from tenacity import (
     stop_after_attempt,
     stop_after_delay,
 )
-from tenacity.wait import wait_random_exponential
 
-from .errors import ModelServiceError, UsageError
+from . import secrets
+from .config import public_url
+from .errors import BudgetExceededError, CancelledError, ModelServiceError, UsageError
 from .files import describe_validation_error
 from .models import Usage
 from .recording import (
@@ -57,15 +60,42 @@ from .recording import (
 Mode = Literal["live", "record", "replay"]
 WireFormat = Literal["json_schema", "json_object", "prompt"]
 T = TypeVar("T", bound=BaseModel)
+Item = TypeVar("Item")
+R = TypeVar("R")
 Messages = list[dict[str, str]]
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """Transport retries: exponential backoff from ``initial_wait_s`` (doubling, with up to 25%
+    jitter, capped at ``max_wait_s``), at most ``attempts`` tries within ``total_s`` seconds.
+
+    ``sleep`` is how a wait is spent; tests pass one that records the waits and returns at once.
+    By default the wait ends early when the run is cancelled (Ctrl-C).
+    """
+
     attempts: int = 5
     initial_wait_s: float = 1.0
     max_wait_s: float = 30.0
     total_s: float = 180.0
+    sleep: Callable[[float], object] | None = field(default=None, compare=False)
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based); never zero when
+        ``initial_wait_s`` is not, so no retry hammers a failing server."""
+        base = min(self.max_wait_s, self.initial_wait_s * float(2 ** max(0, attempt - 1)))
+        wait = min(self.max_wait_s, base * (1 + 0.25 * random.random()))
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_wait_s))
+        return wait
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Hard limits on what one run may spend, checked before every live call."""
+
+    max_calls: int | None = None
+    max_prompt_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +113,7 @@ class LLMSettings:
     reasks: int = 1
     recordings_dir: Path | None = None
     cache_dir: Path | None = None
+    budget: Budget = Budget()
 
 
 @dataclass(frozen=True)
@@ -157,6 +188,10 @@ class LLM:
             # Replay asks in the format the recordings were made with; probing would only miss.
             self._format = cast(WireFormat, self.replay.formats[0])
         self._format_lock = threading.Lock()
+        self._cancelled = threading.Event()
+        self._spend_lock = threading.Lock()
+        self.live_calls = 0  # calls that reached a model (not replayed, not from the cache)
+        self.spent = Usage()  # their usage, kept even when the run fails
 
     @property
     def wire_format(self) -> WireFormat | None:
@@ -182,6 +217,33 @@ class LLM:
 
     def close(self) -> None:
         self._client.close()
+
+    def cancel(self) -> None:
+        """Stop: no new call or retry starts, waits end, and open connections are closed so the
+        calls in flight fail at once instead of waiting for their answers."""
+        self._cancelled.set()
+        self._client.close()
+
+    def _check_budget(self, label: CallLabel) -> None:
+        budget = self.settings.budget
+        with self._spend_lock:
+            calls, tokens = self.live_calls, self.spent.prompt_tokens
+        if budget.max_calls is not None and calls >= budget.max_calls:
+            raise BudgetExceededError(
+                f"the run reached --max-calls {budget.max_calls} before {label.describe()}: "
+                "raise --max-calls, or pass --yes to go past the limits"
+            )
+        if budget.max_prompt_tokens is not None and tokens >= budget.max_prompt_tokens:
+            raise BudgetExceededError(
+                f"the run reached --max-prompt-tokens {budget.max_prompt_tokens:,} before "
+                f"{label.describe()}: raise it, or pass --yes to go past the limits"
+            )
+
+    def _count(self, usage: Usage, live: bool) -> None:
+        if live:
+            with self._spend_lock:
+                self.live_calls += 1
+                self.spent = self.spent + usage
 
     # --- one call ------------------------------------------------------------------------------
 
@@ -306,11 +368,13 @@ class LLM:
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            after = _retry_after(exc)
-            backoff = wait_random_exponential(
-                multiplier=policy.initial_wait_s, max=policy.max_wait_s
-            )(state)
-            return min(after, policy.max_wait_s) if after is not None else backoff
+            return policy.backoff(state.attempt_number, _retry_after(exc))
+
+        def sleep(seconds: float) -> None:
+            if policy.sleep is not None:
+                policy.sleep(seconds)
+            else:
+                self._cancelled.wait(seconds)
 
         retrying = Retrying(
             stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_s),
@@ -318,12 +382,14 @@ class LLM:
             retry=retry_if_exception(
                 lambda e: _transient(e) and not (probe and _refuses_format(e))
             ),
-            sleep=time.sleep,
+            sleep=sleep,
             reraise=True,
         )
         try:
             for attempt in retrying:
                 with attempt:
+                    if self._cancelled.is_set():
+                        raise CancelledError("the run was interrupted")
                     return self._send(body, label)
         except openai.AuthenticationError as exc:
             raise UsageError(
@@ -332,10 +398,13 @@ class LLM:
             ) from exc
         except openai.APIStatusError as exc:
             if probe and _refuses_format(exc):
-                raise _ProbeRejected(f"HTTP {exc.status_code}") from exc
+                raise _ProbeRejected(f"HTTP {exc.status_code}: {_server_message(exc)}") from exc
+            hint = ""
+            if _mentions_format(exc):
+                hint = " (if the server does not do structured output, pass --structured-output json_object or prompt)"
             raise ModelServiceError(
                 f"the model service answered HTTP {exc.status_code} during {label.describe()}"
-                f"{_retried(retrying)}: {_server_message(exc)}"
+                f"{_retried(retrying)}: {_server_message(exc)}{hint}"
             ) from exc
         except openai.APITimeoutError as exc:
             raise ModelServiceError(
@@ -343,8 +412,10 @@ class LLM:
                 f"{label.describe()}{_retried(retrying)}: retry later or raise --timeout"
             ) from exc
         except openai.APIConnectionError as exc:
+            if self._cancelled.is_set():
+                raise CancelledError("the run was interrupted") from None
             raise ModelServiceError(
-                f"could not reach the model service at {self._client.base_url} during "
+                f"could not reach the model service at {public_url(str(self._client.base_url))} during "
                 f"{label.describe()}{_retried(retrying)}: check --base-url / OPENAI_BASE_URL and "
                 "that the server is running"
             ) from exc
@@ -357,6 +428,8 @@ class LLM:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, body: dict[str, Any], label: CallLabel) -> tuple[str, Usage, str, bool]:
+        if self.replay is None:
+            self._check_budget(label)
         extra = {k: v for k, v in body.items() if k not in ("model", "messages")}
         raw = self._client.chat.completions.with_raw_response.create(
             model=body["model"],
@@ -390,6 +463,7 @@ class LLM:
                 completion_tokens=completion.usage.completion_tokens or 0,
             )
         cached = raw.headers.get(CACHE_HEADER) == "hit"
+        self._count(usage, live=self.replay is None and not cached)
         return message.content or "", usage, raw.headers.get(KEY_HEADER, ""), cached
 
 
@@ -404,16 +478,30 @@ def _without_bounds(schema: Any) -> Any:
     return schema
 
 
+_FORMAT_WORDS = re.compile(
+    r"response[_ ]format|json[_ ]schema|json[_ ]object|structured output|grammar|\bschema\b",
+    re.IGNORECASE,
+)
+
+
+def _mentions_format(exc: BaseException) -> bool:
+    if not isinstance(exc, openai.APIStatusError):
+        return False
+    return bool(_FORMAT_WORDS.search(f"{exc.message} {exc.body}"))
+
+
 def _refuses_format(exc: BaseException) -> bool:
-    """A status that means 'I do not do this response_format' rather than 'try again later'."""
-    return isinstance(exc, openai.APIStatusError) and exc.status_code in (
-        400,
-        404,
-        415,
-        422,
-        500,
-        501,
-    )
+    """'I do not do this response_format', as opposed to 'try again later'.
+
+    Servers say it with 400, 422 or 501, and some (llama.cpp's servers) with a 500 whose message
+    names the format. A 500, 502, 503 or 429 that does not name the format is transient: it is
+    retried with backoff and never makes ``auto`` give up a format for the whole run.
+    """
+    if not isinstance(exc, openai.APIStatusError):
+        return False
+    if exc.status_code in (415, 501):
+        return True
+    return exc.status_code in (400, 404, 422, 500) and _mentions_format(exc)
 
 
 def _retried(retrying: Retrying) -> str:
@@ -421,10 +509,27 @@ def _retried(retrying: Retrying) -> str:
     return f" after {count} attempt(s)" if count > 1 else ""
 
 
+def map_concurrently(work: Callable[[Item], R], items: Iterable[Item], concurrency: int) -> list[R]:
+    """``work`` over ``items`` with at most ``concurrency`` in flight, results in order.
+
+    On the first error, or Ctrl-C, the items not yet started are cancelled and the caller does
+    not wait for those in flight (a hung server would otherwise hold the run for minutes).
+    """
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    try:
+        futures = [pool.submit(work, item) for item in items]
+        results = [f.result() for f in futures]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
 def _server_message(exc: openai.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     message = body.get("message") or (body.get("error") or {}).get("message") if body else None
-    text = str(message or exc.message).replace("\n", " ")
+    text = secrets.redact(str(message or exc.message).replace("\n", " "))
     return (text[:200] + "…") if len(text) > 200 else text
 
 

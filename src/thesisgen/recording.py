@@ -130,8 +130,9 @@ class CachingTransport(httpx2.BaseTransport):
         if path.is_file():
             try:
                 content = path.read_bytes()
-                json.loads(content)
-            except (OSError, ValueError):
+            except OSError:
+                content = b""
+            if not _complete(content):  # corrupt or cut short: fetch it again
                 path.unlink(missing_ok=True)
             else:
                 response = httpx2.Response(
@@ -154,11 +155,13 @@ class CachingTransport(httpx2.BaseTransport):
 
 
 def _complete(content: bytes) -> bool:
-    """A chat completion worth caching: parses, and its first choice finished normally."""
+    """A chat completion worth caching (or serving from the cache): it parses, its first choice
+    finished normally and carries text."""
     try:
         data = json.loads(content)
-        return bool(data["choices"][0]["finish_reason"] == "stop")
-    except (ValueError, KeyError, IndexError, TypeError):
+        choice = data["choices"][0]
+        return choice["finish_reason"] == "stop" and isinstance(choice["message"]["content"], str)
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
         return False
 
 
@@ -242,11 +245,23 @@ def _wire_format(body: dict[str, Any]) -> str:
     return "prompt"
 
 
+RECORDING_GLOBS = ("facts-*.json", "draft-*.json")
+
+
+def is_recording(path: Path) -> bool:
+    """A file thesisgen recorded (the only kind ``--record`` may replace)."""
+    try:
+        return bool(json.loads(path.read_text(encoding="utf-8")).get("format") == FORMAT)
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return False
+
+
 def load_recordings(folder: Path) -> list[Recording]:
+    """The recordings in ``folder``, found by name, so they may share a folder with a memo."""
     if not folder.is_dir():
         return []
     out: list[Recording] = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(p for pattern in RECORDING_GLOBS for p in folder.glob(pattern)):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT:
