@@ -45,11 +45,13 @@ def main() -> None:
     ):
         common = {
             "ticker": "AREC",
-            "base_url": server.base_url,
-            "model": "handwritten-fixture",
-            "concurrency": args.concurrency,
-            "no_cache": True,
-            "structured_output": "json_schema",
+            "flags": {
+                "base_url": server.base_url,
+                "model": "handwritten-fixture",
+                "concurrency": args.concurrency,
+                "cache": False,
+                "structured_output": "json_schema",
+            },
         }
         full_s, full = timed(run.DraftRequest(out=Path(tmp) / "full", **common))  # type: ignore[arg-type]
         drafting_s, drafted = timed(

@@ -32,11 +32,9 @@ def main(ticker: str) -> None:
         request = run.DraftRequest(
             ticker=ticker,
             out=Path(out),
-            model=MODEL,
-            base_url=server.base_url,
             record=True,
             recordings=bundle / "recordings",
-            concurrency=1,
+            flags={"model": MODEL, "base_url": server.base_url, "concurrency": 1},
         )
         outcome = run.draft(request, PlainProgress(sys.stdout))
         print(f"{len(server.requests)} requests served; gate ok: {outcome.report.ok}")

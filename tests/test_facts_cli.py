@@ -99,8 +99,7 @@ def test_analyst_fact_is_marked_wherever_it_is_cited(
                 ticker="AREC",
                 facts_file=edited,
                 out=tmp_path / "o",
-                base_url=server.base_url,
-                model="m",
+                flags={"base_url": server.base_url, "model": "m"},
             ),
             PlainProgress(io.StringIO()),
         )

@@ -17,6 +17,7 @@ import pytest
 from conftest import AREC, run_cli
 from stub_openai import Reply, Script, authored_script, completion, faulty, serve
 from thesisgen import run
+from thesisgen.config import FIELDS
 from thesisgen.errors import ModelServiceError, ThesisgenError, UsageError
 from thesisgen.progress import PlainProgress
 
@@ -45,22 +46,35 @@ def _draft(
     """A live AREC draft against the stub: the authored answers with a plan of faults in front,
     or a whole script of the test's own."""
     config = _config(tmp_path, **request.pop("config", {}))
+    flags = {k: request.pop(k) for k in list(request) if k in FIELDS}
     script = faulty(AUTHORED, plan) if isinstance(plan, dict) else plan
     with serve(script) as server:
         outcome = run.draft(
             run.DraftRequest(
-                ticker="AREC", out=tmp_path / "out", base_url=server.base_url,
-                model="handwritten-fixture", config=config, **request,
+                ticker="AREC", out=tmp_path / "out", config=config, **request,
+                flags={"base_url": server.base_url, "model": "handwritten-fixture", **flags},
             ),
             PlainProgress(io.StringIO()),
         )  # fmt: skip
         return outcome, list(server.requests)
 
 
+def _assert_failure_set(out: Path) -> None:
+    """A failed run leaves no memo and no partial file: at most its ledger and a manifest whose
+    status says how it ended (or nothing, when it stopped before writing)."""
+    if not out.exists():
+        return
+    names = sorted(p.name for p in out.iterdir())
+    assert set(names) <= {"manifest.json", "facts.json"}, names
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] in ("service_failed", "budget_exceeded", "interrupted")
+    assert manifest["error"] and "\n" not in manifest["error"]
+
+
 def _fails(tmp_path: Path, plan: dict[str, list[Reply | None]], **request: Any) -> ThesisgenError:
     with pytest.raises(ThesisgenError) as caught:
         _draft(tmp_path, plan, **request)
-    assert not (tmp_path / "out").exists(), "a failed run leaves no partial outputs"
+    _assert_failure_set(tmp_path / "out")
     assert "\n" not in str(caught.value)
     return caught.value
 
@@ -244,7 +258,7 @@ def test_cli_exit_3_is_one_line(tmp_path: Path) -> None:
     errors = [line for line in result.stderr.splitlines() if line.startswith("thesisgen: error:")]
     assert len(errors) == 1 and "could not reach the model service" in errors[0]
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "o").exists()
+    _assert_failure_set(tmp_path / "o")
 
 
 def test_blank_sentences_and_calculations_are_dropped_not_fatal(tmp_path: Path) -> None:

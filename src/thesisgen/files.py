@@ -10,13 +10,13 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import InputFileError, OutputExistsError, UsageError
+from .errors import InputFileError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -36,13 +36,27 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
 
 
-def load_model(path: Path, model: type[M], what: str) -> M:
-    """Read a JSON contract; every failure is one line naming the file, the problem and the fix."""
+DEFAULT_MAX_JSON_BYTES = 10 * 1024 * 1024
+
+
+def load_model(path: Path, model: type[M], what: str, max_bytes: int = DEFAULT_MAX_JSON_BYTES) -> M:
+    """Read a JSON contract; every failure is one line naming the file, the problem and the fix.
+
+    Files over ``max_bytes`` (the ``max_json_mb`` setting) are refused before they are read, and
+    nesting too deep for the parser is an error of the file, not a crash.
+    """
     if not path.exists():
         raise InputFileError(f"{what} {path} does not exist: check the path")
     if path.is_dir():
         raise InputFileError(f"{what} {path} is a folder: pass the JSON file inside it")
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputFileError(
+                f"{what} {path} is {size / 1024 / 1024:.1f} MB, over the "
+                f"{max_bytes / 1024 / 1024:g} MB limit: check the file, or raise max_json_mb "
+                "(env THESISGEN_MAX_JSON_MB)"
+            )
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputFileError(f"{what} {path} is not UTF-8 text: pass a JSON file") from exc
@@ -56,8 +70,16 @@ def load_model(path: Path, model: type[M], what: str) -> M:
         raise InputFileError(
             f"{what} {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}): fix the file"
         ) from exc
+    except RecursionError:
+        raise InputFileError(
+            f"{what} {path} is nested too deeply to be a {model.__name__}: fix the file"
+        ) from None
     try:
         return model.model_validate(data)
+    except RecursionError:
+        raise InputFileError(
+            f"{what} {path} is nested too deeply to be a {model.__name__}: fix the file"
+        ) from None
     except ValidationError as exc:
         raise InputFileError(
             f"{what} {path} does not fit the {model.__name__} contract ({describe_validation_error(exc)}): fix the file"
@@ -98,30 +120,3 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
     write_atomic(path, write)
-
-
-class OutputDir:
-    """The folder a command writes into, checked before any work starts."""
-
-    def __init__(self, folder: Path, names: Iterable[str], force: bool) -> None:
-        self.folder = folder
-        self.names = tuple(names)
-        if folder.exists() and not folder.is_dir():
-            raise UsageError(f"--out {folder} is a file, not a folder: choose a folder")
-        existing = [n for n in self.names if (folder / n).exists()]
-        if existing and not force:
-            raise OutputExistsError(
-                f"{folder / existing[0]} already exists: pass --force to replace it, "
-                "or choose another --out folder"
-            )
-
-    def prepare(self) -> None:
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot create --out folder {self.folder} ({exc.strerror}): choose another"
-            ) from exc
-
-    def path(self, name: str) -> Path:
-        return self.folder / name

@@ -243,7 +243,17 @@ class ManifestSource(Contract):
     sha256: str | None
 
 
+RunStatus = Literal[
+    "writing", "complete", "gate_failed", "service_failed", "budget_exceeded", "interrupted"
+]
+
+
 class Manifest(Contract):
+    """``manifest.json``: how a run went. Its ``status`` says whether the folder holds a complete
+    set (``complete``) or what stopped the run; only a complete set needs ``--force`` to replace."""
+
+    status: RunStatus = "complete"
+    error: str | None = None  # the one-line reason when the status is not complete
     thesisgen_version: str
     created_at: dt.datetime
     ticker: str
@@ -259,6 +269,7 @@ class Manifest(Contract):
     cache_hits: int = 0
     usage: Usage
     usage_by_stage: dict[str, Usage] = Field(default_factory=dict)
+    spent: Usage = Field(default_factory=Usage)  # live calls only (not replayed, not cached)
     cost_usd: float | None = None
     facts_from: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict)

@@ -1,31 +1,53 @@
 """Wire the stages for one command: sources -> facts -> drafts -> validation -> render -> files.
 
 Each function here does the I/O for one CLI command and calls the pure stages; the CLI only parses
-arguments and prints. Output folders are checked before any model call, so a refused overwrite costs
-nothing, and every file is written atomically.
+arguments and prints. Everything that can be checked is checked before the first model call
+(settings, inputs, template, the output folder, the budget), and the outputs of a run are written
+as one set (see :mod:`thesisgen.outputs`), whose manifest records how the run ended.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from . import __version__
-from .config import Resolved, StructuredOutput, public_url, resolve
+from . import __version__, budget
+from .config import Resolved, Settings, public_url, resolve
 from .cost import cost_usd
 from .draft import DraftResult, draft_memo
-from .errors import GateFailedError, InputFileError, UsageError
-from .facts import check_factset, extract_facts, reground
-from .files import OutputDir, dump_model, load_model, sha256_bytes, write_atomic, write_bytes_atomic
-from .llm import LLM, LLMSettings, Mode, RetryPolicy
-from .models import CallRecord, FactSet, Manifest, ManifestSource, Memo, Report, Source, Usage
+from .errors import (
+    BudgetExceededError,
+    CancelledError,
+    GateFailedError,
+    InputFileError,
+    ModelServiceError,
+    ThesisgenError,
+    UsageError,
+)
+from .facts import DEFAULT_CHUNK_CHARS, check_factset, chunk, extract_facts, reground
+from .files import dump_model, load_model
+from .llm import LLM, Budget, LLMSettings, Mode, RetryPolicy
+from .models import (
+    CallRecord,
+    FactSet,
+    Manifest,
+    ManifestSource,
+    Memo,
+    Report,
+    RunStatus,
+    Source,
+    Usage,
+)
+from .outputs import OutputSet
 from .progress import Progress
 from .prompts import load_outline, templates_sha256
+from .recording import is_recording
 from .render import MemoContext
-from .render.docx import render_docx
+from .render.docx import check_template, render_docx
 from .render.markdown import render_markdown
 from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
 from .sources import load_sources
@@ -34,11 +56,14 @@ from .validate import validate_memo
 DRAFT_OUTPUTS = ("memo.docx", "memo.md", "draft.json", "facts.json", "report.json", "manifest.json")
 FACTS_OUTPUTS = ("facts.json", "manifest.json")
 RENDER_OUTPUTS = ("memo.docx", "memo.md")
+MB = 1024 * 1024
 
 
 @dataclass
 class DraftRequest:
-    """One draft run as the CLI asked for it; settings left None come from env, config or defaults."""
+    """One draft run as the CLI asked for it. ``flags`` holds the settings given on the command
+    line, by setting name (see :class:`thesisgen.config.Settings`); the rest come from the
+    environment, the config file or the defaults."""
 
     ticker: str
     out: Path | None = None
@@ -49,16 +74,11 @@ class DraftRequest:
     record: bool = False
     recordings: Path | None = None
     force: bool = False
-    model: str | None = None
-    base_url: str | None = None
-    concurrency: int | None = None
-    max_repairs: int | None = None
-    timeout: float | None = None
-    max_tokens: int | None = None
-    structured_output: StructuredOutput | None = None
-    no_cache: bool = False
     config: Path | None = None
     template: Path | None = None
+    yes: bool = False  # go past --max-calls and --max-prompt-tokens
+    flags: Mapping[str, Any] = field(default_factory=dict)
+    retry: RetryPolicy | None = None  # replaces the configured retry policy (tests: no waiting)
     facts_only: bool = False  # `thesisgen facts`: stop after the ledger
     today: dt.date = field(default_factory=dt.date.today)
 
@@ -75,33 +95,20 @@ def _bundle_or_none(ticker: str) -> Bundle | None:
     return load_bundle(ticker) if ticker in bundled_tickers() else None
 
 
-def _settings(
-    request: DraftRequest, ticker: str, bundle: Bundle | None
-) -> tuple[LLMSettings, Resolved, str | None]:
+def _llm_settings(
+    request: DraftRequest, ticker: str, bundle: Bundle | None, settings: Settings
+) -> tuple[LLMSettings, str | None]:
     """Mode, model and limits for this run, and a line to announce when replaying by default."""
-    resolved = resolve(
-        {
-            "model": request.model,
-            "base_url": request.base_url,
-            "concurrency": request.concurrency,
-            "max_repairs": request.max_repairs,
-            "timeout": request.timeout,
-            "max_tokens": request.max_tokens,
-            "structured_output": request.structured_output,
-            "cache": False if request.no_cache else None,
-        },
-        config_path=request.config,
-    )
     if request.offline and request.record:
         raise UsageError("--offline and --record exclude each other: drop one")
     announcement = None
     recordings: Path | None
     if request.record:
-        if not resolved.live_configured:
+        if not settings.live_configured:
             raise UsageError("--record needs a live model: set OPENAI_API_KEY or pass --base-url")
         mode: Mode = "record"
         recordings = request.recordings or Path("recordings") / ticker
-    elif request.offline or not resolved.live_configured:
+    elif request.offline or not settings.live_configured:
         mode = "replay"
         recordings = request.recordings or (bundle.recordings_dir if bundle else None)
         if recordings is None or not recordings.is_dir():
@@ -118,27 +125,31 @@ def _settings(
     else:
         mode = "live"
         recordings = None
-    cache = resolved["cache"] and mode == "live"
-    settings = LLMSettings(
+    cache = settings.cache and mode == "live"
+    given_model = request.flags.get("model") is not None
+    limits = Budget() if request.yes else Budget(settings.max_calls, settings.max_prompt_tokens)
+    llm_settings = LLMSettings(
         mode=mode,
-        model="" if mode == "replay" and request.model is None else str(resolved["model"]),
-        base_url=resolved["base_url"] if mode != "replay" else None,
-        api_key=resolved["api_key"] or None,
-        temperature=float(resolved["temperature"]),
-        seed=int(resolved["seed"]),
-        timeout_s=float(resolved["timeout"]),
-        max_tokens=resolved["max_tokens"],
-        structured_output=resolved["structured_output"],
-        retry=RetryPolicy(
-            attempts=int(resolved["retry_attempts"]),
-            initial_wait_s=float(resolved["retry_initial_wait"]),
-            max_wait_s=float(resolved["retry_max_wait"]),
-            total_s=float(resolved["retry_total"]),
+        model="" if mode == "replay" and not given_model else settings.model,
+        base_url=settings.base_url if mode != "replay" else None,
+        api_key=settings.api_key or None,
+        temperature=settings.temperature,
+        seed=settings.seed,
+        timeout_s=settings.timeout,
+        max_tokens=settings.max_tokens,
+        structured_output=settings.structured_output,
+        retry=request.retry
+        or RetryPolicy(
+            attempts=settings.retry_attempts,
+            initial_wait_s=settings.retry_initial_wait,
+            max_wait_s=settings.retry_max_wait,
+            total_s=settings.retry_total,
         ),
         recordings_dir=recordings,
-        cache_dir=resolved.cache_dir() if cache else None,
+        cache_dir=settings.resolved_cache_dir() if cache else None,
+        budget=limits,
     )
-    return settings, resolved, announcement
+    return llm_settings, announcement
 
 
 def _inputs(
@@ -146,27 +157,14 @@ def _inputs(
     ticker: str,
     bundle: Bundle | None,
     identifiers: Sequence[str],
+    settings: Settings,
     progress: Progress,
 ) -> tuple[FactSet | None, str, list[Source]]:
     """What the run starts from: an analyst's ledger (checked and re-grounded), or sources."""
     if request.facts_file is not None:
-        factset = load_model(request.facts_file, FactSet, "facts file")
-        if factset.ticker.upper() != ticker:
-            raise UsageError(
-                f"facts file {request.facts_file} is for {factset.ticker}, not {ticker}: "
-                "pass the matching --ticker"
-            )
-        problems = check_factset(factset, identifiers)
-        if not problems:
-            factset, problems, notes = reground(factset, _source_files(factset, request, bundle))
-            for note in notes:
-                progress.note(note)
-        if problems:
-            raise InputFileError(
-                f"facts file {request.facts_file}: {problems[0]}"
-                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-                + ": fix or remove that fact"
-            )
+        factset = _load_ledger(
+            request.facts_file, ticker, _folders(request, bundle), identifiers, settings, progress
+        )
         return factset, factset.company, []
     paths = list(request.sources)
     if not paths and bundle is not None:
@@ -175,20 +173,124 @@ def _inputs(
     return None, company, load_sources(paths, warn=progress.note)
 
 
+def _folders(request: DraftRequest, bundle: Bundle | None) -> list[Path]:
+    """Where a facts file's sources may be: beside it, in the bundle, among the --source paths."""
+    folders = [request.facts_file.parent] if request.facts_file else []
+    if bundle is not None:
+        folders.append(bundle.sources_dir)
+    return folders + [p if p.is_dir() else p.parent for p in request.sources]
+
+
+def _load_ledger(
+    path: Path,
+    ticker: str | None,
+    folders: Sequence[Path],
+    identifiers: Sequence[str],
+    settings: Settings,
+    progress: Progress | None,
+) -> FactSet:
+    """A facts file, checked and re-grounded: every quote must still occur in its source.
+
+    A source that cannot be found is named in the ledger's warnings, which the memo shows, so a
+    quote that was not re-checked is never presented as verified.
+    """
+    factset = load_model(path, FactSet, "facts file", int(settings.max_json_mb * MB))
+    if ticker is not None and factset.ticker.upper() != ticker:
+        raise UsageError(
+            f"facts file {path} is for {factset.ticker}, not {ticker}: pass the matching --ticker"
+        )
+    problems = check_factset(factset, identifiers)
+    if not problems:
+        factset, problems, notes = reground(factset, _source_files(factset, folders))
+        for note in notes:
+            if progress is not None:
+                progress.note(note)
+        missing = [n.removeprefix("note: ") for n in notes if "not found" in n]
+        if missing:
+            factset = factset.model_copy(update={"warnings": [*factset.warnings, *missing]})
+    if problems:
+        raise InputFileError(
+            f"facts file {path}: {problems[0]}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+            + ": fix or remove that fact"
+        )
+    return factset
+
+
+def _source_files(factset: FactSet, folders: Sequence[Path]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for info in factset.sources:
+        if not info.path:
+            continue
+        for folder in folders:
+            candidate = folder / info.path
+            if candidate.is_file():
+                found[info.id] = candidate
+                break
+    return found
+
+
+def _plan(
+    settings: Settings,
+    llm_settings: LLMSettings,
+    factset: FactSet | None,
+    sources: Sequence[Source],
+    sections: int,
+    facts_only: bool,
+) -> budget.Estimate:
+    chunks = [
+        len(c.text)
+        for s in sources
+        for c in chunk(s, settings.chunk_chars or DEFAULT_CHUNK_CHARS, settings.chunk_overlap)
+    ]
+    return budget.estimate(
+        chunks,
+        len(factset.facts) if factset is not None else None,
+        0 if facts_only else sections,
+        settings.max_repairs,
+        llm_settings.reasks,
+        settings.model,
+        settings.prices,
+    )
+
+
+@contextlib.contextmanager
+def _recordings_set(
+    llm_settings: LLMSettings, out: OutputSet
+) -> Iterator[tuple[LLMSettings, OutputSet | None]]:
+    """For --record: a set of our own for the recordings folder (or the output set itself when the
+    two folders are one), whose staging folder the recording transport writes into."""
+    folder = llm_settings.recordings_dir
+    if llm_settings.mode != "record" or folder is None:
+        yield llm_settings, None
+        return
+    if folder.resolve() == out.folder.resolve():
+        yield replace(llm_settings, recordings_dir=out.staging / "recordings"), out
+        return
+    with OutputSet(folder, (), force=True, what="--recordings") as recordings:
+        yield replace(llm_settings, recordings_dir=recordings.staging / "recordings"), recordings
+
+
+def _commit_recordings(recordings: OutputSet, staged: Path, progress: Progress) -> None:
+    """Move the new recordings into their folder. Only recordings are ever replaced."""
+    names = sorted(p.name for p in staged.glob("*.json")) if staged.is_dir() else []
+    for name in names:
+        target = recordings.folder / name
+        if target.exists() and not is_recording(target):
+            raise UsageError(
+                f"{target} exists and is not a thesisgen recording: move it away or choose "
+                "another --recordings folder (nothing was replaced)"
+            )
+    for name in names:
+        (staged / name).replace(recordings.staging / name)
+    recordings.commit(names, None)
+    progress.note(f"Recorded {len(names)} call(s) to {recordings.folder}")
+
+
 def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
     ticker = check_ticker(request.ticker)
-    for name, value, low in (
-        ("--concurrency", request.concurrency, 1),
-        ("--max-repairs", request.max_repairs, 0),
-    ):
-        if value is not None and value < low:
-            raise UsageError(f"{name} must be at least {low}, not {value}")
-    if request.template is not None and not request.template.is_file():
-        raise InputFileError(f"template {request.template} does not exist: pass a .docx file")
     if request.facts_only and request.facts_file is not None:
         raise UsageError("`thesisgen facts` extracts a ledger from sources: drop --facts")
-    names = FACTS_OUTPUTS if request.facts_only else DRAFT_OUTPUTS
-    out = OutputDir(request.out or Path("out") / ticker, names, request.force)
     bundle = _bundle_or_none(ticker)
     if bundle is None and request.facts_file is None and not request.sources:
         known = ", ".join(bundled_tickers()) or "none"
@@ -196,115 +298,272 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             f"no bundle for ticker {ticker} (bundled: {known}): pass its documents with "
             "--source PATH, or a facts file with --facts FACTS.json"
         )
-    settings, resolved, announcement = _settings(request, ticker, bundle)
-    identifiers = [*(bundle.identifiers if bundle else []), *resolved.identifiers]
-    concurrency = int(resolved["concurrency"])
-    max_repairs = int(resolved["max_repairs"])
-
-    factset, company, sources = _inputs(request, ticker, bundle, identifiers, progress)
-
-    recording_tmp: Path | None = None
-    if settings.mode == "record" and settings.recordings_dir is not None:
-        final = settings.recordings_dir
-        recording_tmp = final.with_name(final.name + ".partial")
-        shutil.rmtree(recording_tmp, ignore_errors=True)
-        settings = replace(settings, recordings_dir=recording_tmp)
-    if announcement:
-        progress.note(announcement)
+    resolved = resolve(request.flags, config_path=request.config)
+    settings = resolved.settings
+    llm_settings, announcement = _llm_settings(request, ticker, bundle, settings)
+    check_template(request.template)
+    identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
+    factset, company, sources = _inputs(request, ticker, bundle, identifiers, settings, progress)
     outline = load_outline()
+    if llm_settings.mode != "replay":
+        plan = _plan(
+            settings, llm_settings, factset, sources, len(outline.sections), request.facts_only
+        )
+        progress.note(plan.describe())
+        if not request.yes:
+            budget.check(plan, settings.max_calls, settings.max_prompt_tokens)
 
-    llm = LLM(settings)
-    calls: list[CallRecord] = []
-    try:
+    names = FACTS_OUTPUTS if request.facts_only else DRAFT_OUTPUTS
+    with (
+        OutputSet(request.out or Path("out") / ticker, names, request.force) as out,
+        _recordings_set(llm_settings, out) as (llm_settings, recordings),
+    ):
+        if out.replacing:
+            progress.note(f"Replacing the unfinished run in {out.folder} (status {out.replacing}).")
+        if announcement:
+            progress.note(announcement)
+        job = _DraftJob(
+            request, ticker, company, resolved, llm_settings, identifiers, out, progress
+        )
+        try:
+            outcome = job.run(factset, sources, outline)
+        except KeyboardInterrupt:
+            job.llm.cancel()
+            job.fail("interrupted", "interrupted by the user (Ctrl-C)")
+            raise CancelledError("interrupted: no memo was written" + job.kept_note()) from None
+        except CancelledError as exc:
+            job.fail("interrupted", str(exc))
+            raise
+        except (ModelServiceError, BudgetExceededError) as exc:
+            job.llm.cancel()
+            status: RunStatus = (
+                "budget_exceeded" if isinstance(exc, BudgetExceededError) else "service_failed"
+            )
+            job.fail(status, str(exc))
+            raise type(exc)(f"{exc}{job.kept_note()}") from None
+        finally:
+            job.llm.close()
+            progress.close()
+        if recordings is not None and llm_settings.recordings_dir is not None:
+            _commit_recordings(recordings, llm_settings.recordings_dir, progress)
+        if not outcome.report.ok and not request.facts_only:
+            raise GateFailedError(job.gate_message)
+        return outcome
+
+
+class _DraftJob:
+    """One draft run's state: the client, the calls made so far, and how to write its set."""
+
+    def __init__(
+        self,
+        request: DraftRequest,
+        ticker: str,
+        company: str,
+        resolved: Resolved,
+        llm_settings: LLMSettings,
+        identifiers: Sequence[str],
+        out: OutputSet,
+        progress: Progress,
+    ) -> None:
+        self.request = request
+        self.ticker = ticker
+        self.company = company
+        self.resolved = resolved
+        self.settings = resolved.settings
+        self.llm_settings = llm_settings
+        self.identifiers = identifiers
+        self.out = out
+        self.progress = progress
+        self.llm = LLM(llm_settings)
+        self.calls: list[CallRecord] = []
+        self.factset: FactSet | None = None
+        self.gate_message = ""
+        self._kept_complete = False
+
+    def run(self, factset: FactSet | None, sources: Sequence[Source], outline: Any) -> DraftOutcome:
+        settings = self.settings
         if factset is None:
-            progress.stage(
+            self.progress.stage(
                 f"Extracting facts from {len(sources)} source(s)",
                 [(s.id, f"facts {s.id}") for s in sources],
             )
             facts_result = extract_facts(
-                llm,
-                company,
-                ticker,
+                self.llm,
+                self.company,
+                self.ticker,
                 sources,
-                identifiers,
-                concurrency,
-                on_event=progress.event,
-                chunk_chars=int(resolved["chunk_chars"]),
-                chunk_overlap=int(resolved["chunk_overlap"]),
+                self.identifiers,
+                settings.concurrency,
+                on_event=self.progress.event,
+                chunk_chars=settings.chunk_chars,
+                chunk_overlap=settings.chunk_overlap,
+                max_conflicts_per_fact=settings.max_conflicts_per_fact,
             )
             factset = facts_result.factset
-            calls += facts_result.calls
-            progress.note(
+            self.calls += facts_result.calls
+            self.progress.note(
                 f"  kept {len(factset.facts)} grounded facts, dropped {len(factset.dropped)}"
             )
-            if request.facts_only or not factset.facts:
-                ledger_manifest = _manifest(
-                    request, ticker, settings, llm, resolved, factset, calls, 0, 0
-                )
-                if request.facts_only:
-                    _write_ledger(out, factset, ledger_manifest, None)
-                    report = _ledger_report(factset, ok=bool(factset.facts))
-                    return DraftOutcome(out.folder, report, ledger_manifest, factset)
-                _write_ledger(out, factset, ledger_manifest, _ledger_report(factset, ok=False))
-                raise GateFailedError(
-                    f"no proposed fact survived grounding ({len(factset.dropped)} dropped, reasons "
-                    f"in {out.path('facts.json')}): the memo would have nothing to cite; try a "
-                    "stronger model or check the sources (no memo was written)"
-                )
-        progress.stage(
+        self.factset = factset
+        if self.request.facts_only or not factset.facts:
+            return self._ledger_only(factset)
+        if self.llm_settings.mode != "replay" and not self.request.yes:
+            # The ledger's real size is known now: check the drafting budget before spending it.
+            plan = budget.estimate(
+                [], len(factset.facts), len(outline.sections), settings.max_repairs,
+                self.llm_settings.reasks, settings.model, settings.prices,
+            )  # fmt: skip
+            left_calls = max(0, settings.max_calls - self.llm.live_calls)
+            left_tokens = max(1, settings.max_prompt_tokens - self.llm.spent.prompt_tokens)
+            budget.check(plan, left_calls, left_tokens)
+        self.progress.stage(
             f"Drafting {len(outline.sections)} sections",
             [(s.key, f"draft {s.key}") for s in outline.sections],
         )
         result = draft_memo(
-            llm, factset, outline, identifiers, concurrency, max_repairs, on_event=progress.event
+            self.llm,
+            factset,
+            outline,
+            self.identifiers,
+            settings.concurrency,
+            settings.max_repairs,
+            on_event=self.progress.event,
         )
-    finally:
-        llm.close()
-        progress.close()
-    calls += result.calls
+        self.calls += result.calls
+        return self._write_draft(factset, result)
 
-    report = _report(result, factset, identifiers)
-    manifest = _manifest(
-        request, ticker, settings, llm, resolved, factset, calls, max_repairs, concurrency
-    )
-    out.prepare()
-    outputs: dict[str, bytes] = {
-        "facts.json": dump_model(factset),
-        "report.json": dump_model(report),
-    }
-    if result.passed:
-        context = MemoContext(
-            model=llm.model,
-            mode=_mode_label(settings.mode, llm),
-            generated=request.today,
-            report=report,
-        )
-        outputs["draft.json"] = dump_model(result.memo)
-        outputs["memo.md"] = render_markdown(result.memo, factset, context).encode("utf-8")
-        docx_path = out.path("memo.docx")
-        write_atomic(
-            docx_path, lambda tmp: render_docx(result.memo, factset, context, tmp, request.template)
-        )
-        manifest.outputs["memo.docx"] = sha256_bytes(docx_path.read_bytes())
-    for name, data in outputs.items():
-        write_bytes_atomic(out.path(name), data)
-        manifest.outputs[name] = sha256_bytes(data)
-    write_bytes_atomic(out.path("manifest.json"), dump_model(manifest))
+    # --- the sets a run writes ----------------------------------------------------------------
 
-    if recording_tmp is not None:
-        final = recording_tmp.with_name(recording_tmp.name.removesuffix(".partial"))
-        shutil.rmtree(final, ignore_errors=True)
-        recording_tmp.rename(final)
-        progress.note(f"Recorded {len(calls)} call(s) to {final}")
-
-    if not result.passed:
-        failed = [s.section.key for s in result.sections if not s.passed]
-        raise GateFailedError(
-            f"the memo did not pass the gate: {len(report.violations)} violation(s) remain in "
-            f"{', '.join(failed)} after {max_repairs} repair(s); see {out.path('report.json')}"
-            " (no memo was written)"
+    def _manifest(self, status: RunStatus, error: str | None = None) -> Manifest:
+        calls = self.calls
+        by_stage: dict[str, Usage] = {}
+        for call in calls:
+            by_stage[call.stage] = by_stage.get(call.stage, Usage()) + call.usage
+        live = self.llm_settings.mode != "replay"
+        factset = self.factset
+        return Manifest(
+            status=status,
+            error=error,
+            thesisgen_version=__version__,
+            created_at=dt.datetime.now(dt.UTC),
+            ticker=self.ticker,
+            mode=self.llm_settings.mode,
+            model=self.llm.model,
+            base_url=public_url(self.llm_settings.base_url) if live else None,
+            parameters={
+                "temperature": self.llm_settings.temperature,
+                "seed": self.llm_settings.seed,
+                "max_repairs": self.settings.max_repairs,
+                "concurrency": self.settings.concurrency,
+                "timeout_s": self.llm_settings.timeout_s,
+                **({"max_tokens": self.settings.max_tokens} if self.settings.max_tokens else {}),
+            },
+            prompt_templates_sha256=templates_sha256(),
+            sources=[
+                ManifestSource(id=s.id, path=s.path, sha256=s.sha256)
+                for s in (factset.sources if factset else [])
+            ],
+            structured_output=self.llm.wire_format,
+            calls=calls,
+            model_calls=self.llm.live_calls,
+            cache_hits=sum(1 for c in calls if c.cached),
+            usage=sum((c.usage for c in calls), Usage()),
+            usage_by_stage=by_stage,
+            spent=self.llm.spent,
+            cost_usd=cost_usd(self.llm.model, self.llm.spent, self.settings.prices)
+            if live
+            else None,
+            facts_from=str(self.request.facts_file) if self.request.facts_file else None,
         )
-    return DraftOutcome(out.folder, report, manifest)
+
+    def _commit(self, files: dict[str, bytes], manifest: Manifest) -> None:
+        for name, data in files.items():
+            manifest.outputs[name] = self.out.stage(name, data)
+        if "memo.docx" in self.out.names and (self.out.staging / "memo.docx").is_file():
+            manifest.outputs["memo.docx"] = self.out.hash_staged("memo.docx")
+        names = list(manifest.outputs)
+        self.out.commit(names, dump_model(manifest))
+
+    def fail(self, status: RunStatus, error: str) -> None:
+        """Write what a stopped run has (its ledger, if extraction finished, and a manifest with
+        its status and spend), unless that would displace a complete set already in --out."""
+        if self.out.holds_complete_set():
+            self._kept_complete = True
+            return
+        files = {"facts.json": dump_model(self.factset)} if self.factset is not None else {}
+        if self.request.facts_only:
+            files = {}
+        self._commit(files, self._manifest(status, error))
+
+    def kept_note(self) -> str:
+        if self._kept_complete:
+            return f" (the complete memo already in {self.out.folder} was left as it was)"
+        return f" (spend and status in {self.out.folder / 'manifest.json'})"
+
+    def _ledger_only(self, factset: FactSet) -> DraftOutcome:
+        """A run that stops at the ledger: `thesisgen facts`, or no fact survived grounding."""
+        ok = bool(factset.facts)
+        report = _ledger_report(factset, ok=ok)
+        if self.request.facts_only:
+            manifest = self._manifest("complete")
+            self._commit({"facts.json": dump_model(factset)}, manifest)
+            return DraftOutcome(self.out.folder, report, manifest, factset)
+        self.gate_message = (
+            f"no proposed fact survived grounding ({len(factset.dropped)} dropped, reasons "
+            f"in {self.out.folder / 'facts.json'}): the memo would have nothing to cite; try a "
+            "stronger model or check the sources (no memo was written)"
+        )
+        manifest = self._manifest("gate_failed", self.gate_message)
+        if not self.out.holds_complete_set():
+            self._commit(
+                {"facts.json": dump_model(factset), "report.json": dump_model(report)}, manifest
+            )
+        return DraftOutcome(self.out.folder, report, manifest, factset)
+
+    def _write_draft(self, factset: FactSet, result: DraftResult) -> DraftOutcome:
+        report = validate_memo(result.memo, factset, self.identifiers).model_copy(
+            update={"repairs": result.repairs}
+        )
+        files: dict[str, bytes] = {
+            "facts.json": dump_model(factset),
+            "report.json": dump_model(report),
+        }
+        if result.passed:
+            context = MemoContext(
+                model=self.llm.model,
+                mode=_mode_label(self.llm_settings.mode, self.llm),
+                generated=self.request.today,
+                report=report,
+            )
+            files["draft.json"] = dump_model(result.memo)
+            files["memo.md"] = render_markdown(result.memo, factset, context).encode("utf-8")
+            render_docx(
+                result.memo,
+                factset,
+                context,
+                self.out.staged_path("memo.docx"),
+                self.request.template,
+            )
+            manifest = self._manifest("complete")
+        else:
+            failed = [s.section.key for s in result.sections if not s.passed]
+            self.gate_message = (
+                f"the memo did not pass the gate: {len(report.violations)} violation(s) remain in "
+                f"{', '.join(failed)} after {self.settings.max_repairs} repair(s); see "
+                f"{self.out.folder / 'report.json'} (no memo was written)"
+            )
+            manifest = self._manifest("gate_failed", self.gate_message)
+            if self.out.holds_complete_set():
+                self._kept_complete = True
+                self.gate_message = (
+                    self.gate_message.replace(
+                        f"see {self.out.folder / 'report.json'}", "the report was not written"
+                    )
+                    + self.kept_note()
+                )
+                return DraftOutcome(self.out.folder, report, manifest)
+        self._commit(files, manifest)
+        return DraftOutcome(self.out.folder, report, manifest)
 
 
 def _ledger_report(factset: FactSet, ok: bool) -> Report:
@@ -321,115 +580,44 @@ def _ledger_report(factset: FactSet, ok: bool) -> Report:
     )
 
 
-def _write_ledger(
-    out: OutputDir, factset: FactSet, manifest: Manifest, report: Report | None
-) -> None:
-    """facts.json (and report.json when given), then the manifest with their hashes."""
-    out.prepare()
-    outputs = {"facts.json": dump_model(factset)}
-    if report is not None:
-        outputs["report.json"] = dump_model(report)
-    for name, data in outputs.items():
-        write_bytes_atomic(out.path(name), data)
-        manifest.outputs[name] = sha256_bytes(data)
-    write_bytes_atomic(out.path("manifest.json"), dump_model(manifest))
-
-
-def _source_files(
-    factset: FactSet, request: DraftRequest, bundle: Bundle | None
-) -> dict[str, Path]:
-    """The files behind a facts file's sources, where they can be found: beside the facts file,
-    in the bundle, or among the --source paths."""
-    assert request.facts_file is not None
-    folders = [request.facts_file.parent]
-    if bundle is not None:
-        folders.append(bundle.sources_dir)
-    folders += [p if p.is_dir() else p.parent for p in request.sources]
-    found: dict[str, Path] = {}
-    for info in factset.sources:
-        if not info.path:
-            continue
-        for folder in folders:
-            candidate = folder / info.path
-            if candidate.is_file():
-                found[info.id] = candidate
-                break
-    return found
-
-
-def _manifest(
-    request: DraftRequest,
-    ticker: str,
-    settings: LLMSettings,
-    llm: LLM,
-    resolved: Resolved,
-    factset: FactSet,
-    calls: list[CallRecord],
-    max_repairs: int,
-    concurrency: int,
-) -> Manifest:
-    by_stage: dict[str, Usage] = {}
-    for call in calls:
-        by_stage[call.stage] = by_stage.get(call.stage, Usage()) + call.usage
-    spent = sum((c.usage for c in calls if not c.cached), Usage())
-    live = settings.mode != "replay"
-    return Manifest(
-        thesisgen_version=__version__,
-        created_at=dt.datetime.now(dt.UTC),
-        ticker=ticker,
-        mode=settings.mode,
-        model=llm.model,
-        base_url=public_url(settings.base_url) if live else None,
-        parameters={
-            "temperature": settings.temperature,
-            "seed": settings.seed,
-            "max_repairs": max_repairs,
-            "concurrency": concurrency,
-            "timeout_s": settings.timeout_s,
-            **({"max_tokens": settings.max_tokens} if settings.max_tokens else {}),
-        },
-        prompt_templates_sha256=templates_sha256(),
-        sources=[ManifestSource(id=s.id, path=s.path, sha256=s.sha256) for s in factset.sources],
-        structured_output=llm.wire_format,
-        calls=calls,
-        model_calls=sum(1 for c in calls if live and not c.cached),
-        cache_hits=sum(1 for c in calls if c.cached),
-        usage=sum((c.usage for c in calls), Usage()),
-        usage_by_stage=by_stage,
-        cost_usd=cost_usd(llm.model, spent, resolved.prices) if live else None,
-        facts_from=str(request.facts_file) if request.facts_file else None,
-    )
-
-
 def _mode_label(mode: str, llm: LLM) -> str:
     if mode == "replay" and llm.replay is not None:
         return f"replayed recordings ({', '.join(llm.replay.provenance)})"
     return {"live": "live", "record": "live, recorded"}.get(mode, mode)
 
 
-def _report(result: DraftResult, factset: FactSet, identifiers: Sequence[str]) -> Report:
-    report = validate_memo(result.memo, factset, identifiers)
-    return report.model_copy(update={"repairs": result.repairs})
-
-
 # --- validate and render -------------------------------------------------------------------------
 
 
-def load_pair(draft_path: Path, facts_path: Path) -> tuple[Memo, FactSet]:
-    memo = load_model(draft_path, Memo, "draft")
-    factset = load_model(facts_path, FactSet, "facts file")
+def _pair(
+    draft_path: Path, facts_path: Path, config: Path | None, progress: Progress | None
+) -> tuple[Memo, FactSet, list[str]]:
+    """A draft and its ledger, size-capped, the ledger re-grounded against the sources beside it."""
+    settings = resolve({}, config_path=config).settings
+    memo = load_model(draft_path, Memo, "draft", int(settings.max_json_mb * MB))
+    ticker = check_ticker(memo.ticker)
+    bundle = _bundle_or_none(ticker)
+    identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
+    folders = [facts_path.parent, *([bundle.sources_dir] if bundle else [])]
+    factset = _load_ledger(facts_path, None, folders, identifiers, settings, progress)
     if memo.ticker.upper() != factset.ticker.upper():
         raise UsageError(
             f"draft {draft_path} is for {memo.ticker} but facts {facts_path} are for "
             f"{factset.ticker}: pass the matching facts file"
         )
+    return memo, factset, identifiers
+
+
+def load_pair(draft_path: Path, facts_path: Path) -> tuple[Memo, FactSet]:
+    memo, factset, _ = _pair(draft_path, facts_path, None, None)
     return memo, factset
 
 
-def validate(draft_path: Path, facts_path: Path) -> Report:
-    memo, factset = load_pair(draft_path, facts_path)
-    bundle = _bundle_or_none(memo.ticker.upper())
-    return validate_memo(memo, factset, bundle.identifiers if bundle else ())
+def validate(
+    draft_path: Path, facts_path: Path, config: Path | None = None, progress: Progress | None = None
+) -> Report:
+    memo, factset, identifiers = _pair(draft_path, facts_path, config, progress)
+    return validate_memo(memo, factset, identifiers)
 
 
 def render(
@@ -439,13 +627,12 @@ def render(
     force: bool,
     template: Path | None,
     today: dt.date,
+    config: Path | None = None,
+    progress: Progress | None = None,
 ) -> Path:
-    memo, factset = load_pair(draft_path, facts_path)
-    folder = OutputDir(out or draft_path.parent, RENDER_OUTPUTS, force)
-    if template is not None and not template.is_file():
-        raise InputFileError(f"template {template} does not exist: pass a .docx file")
-    bundle = _bundle_or_none(memo.ticker.upper())
-    report = validate_memo(memo, factset, bundle.identifiers if bundle else ())
+    memo, factset, identifiers = _pair(draft_path, facts_path, config, progress)
+    check_template(template)
+    report = validate_memo(memo, factset, identifiers)
     if not report.ok:
         first = report.violations[0]
         raise GateFailedError(
@@ -455,11 +642,11 @@ def render(
         )
     model, mode = _recorded_model(draft_path.parent)
     context = MemoContext(model=model, mode=mode, generated=today, report=report)
-    folder.prepare()
-    docx_path = folder.path("memo.docx")
-    write_atomic(docx_path, lambda tmp: render_docx(memo, factset, context, tmp, template))
-    write_bytes_atomic(folder.path("memo.md"), render_markdown(memo, factset, context).encode())
-    return docx_path
+    with OutputSet(out or draft_path.parent, RENDER_OUTPUTS, force) as folder:
+        render_docx(memo, factset, context, folder.staged_path("memo.docx"), template)
+        folder.stage("memo.md", render_markdown(memo, factset, context).encode())
+        folder.commit(RENDER_OUTPUTS, None)
+        return folder.folder / "memo.docx"
 
 
 def _recorded_model(folder: Path) -> tuple[str, str]:
@@ -467,8 +654,8 @@ def _recorded_model(folder: Path) -> tuple[str, str]:
     path = folder / "manifest.json"
     if path.is_file():
         try:
-            manifest = load_model(path, Manifest, "manifest")
+            manifest = load_model(path, Manifest, "manifest", 10 * MB)
             return manifest.model, f"{manifest.mode}, re-rendered"
-        except InputFileError:
+        except (InputFileError, ThesisgenError):
             pass
     return "unknown", "re-rendered from draft.json"

@@ -41,6 +41,14 @@ def default_template() -> Path:
     return data_dir("templates") / "memo-base.docx"
 
 
+def check_template(template: Path | None) -> None:
+    """Refuse an unusable ``--template`` before any model call, with the same message as later."""
+    if template is not None:
+        if not template.is_file():
+            raise InputFileError(f"template {template} does not exist: pass a .docx file")
+        _open_template(template)
+
+
 def _open_template(template: Path | None) -> Any:
     path = template or default_template()
     try:

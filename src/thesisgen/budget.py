@@ -1,0 +1,91 @@
+"""What a run will cost, estimated from its inputs and settings before the first model call.
+
+The estimate is deliberately simple (four characters a token, one fact per few hundred characters
+of source) and errs high: it exists to stop a mistaken run (a folder of 500 files, a 19 MB
+one-line file) before it spends anything, not to forecast an invoice. The hard limits the run
+keeps while it works are in :class:`thesisgen.llm.Budget`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .cost import cost_usd
+from .errors import BudgetExceededError
+from .models import Usage
+
+CHARS_PER_TOKEN = 4
+PROMPT_OVERHEAD_CHARS = 4_000  # system prompt, instructions and schema of one call
+FACT_CHARS = 220  # one fact as the drafting prompt shows it
+SOURCE_CHARS_PER_FACT = 400
+MAX_FACTS_PER_CHUNK = 30  # the answer schema's bound
+FACTS_ANSWER_TOKENS = 1_500
+SECTION_ANSWER_TOKENS = 700
+
+
+def tokens(chars: int) -> int:
+    return chars // CHARS_PER_TOKEN + 1
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Expected calls and prompt tokens (no re-asks or repairs) and the worst case (all of them)."""
+
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    worst_calls: int
+    worst_prompt_tokens: int
+    cost_usd: float | None
+
+    def describe(self) -> str:
+        cost = "" if self.cost_usd is None else f", about ${self.cost_usd:.2f}"
+        return (
+            f"Plan: about {self.calls:,} model call(s) and {self.prompt_tokens:,} prompt tokens"
+            f"{cost} (at most {self.worst_calls:,} calls and {self.worst_prompt_tokens:,} "
+            "prompt tokens if every section needs every repair)"
+        )
+
+
+def estimate(
+    chunk_chars: Sequence[int],
+    facts: int | None,
+    sections: int,
+    max_repairs: int,
+    reasks: int,
+    model: str,
+    prices: Mapping[str, tuple[float, float]],
+) -> Estimate:
+    """``chunk_chars``: the size of each facts call's source text (empty when starting from a
+    ledger); ``facts``: the ledger's size when known, else estimated from the sources."""
+    if facts is None:
+        facts = sum(min(MAX_FACTS_PER_CHUNK, c // SOURCE_CHARS_PER_FACT + 1) for c in chunk_chars)
+    facts_prompt = sum(tokens(PROMPT_OVERHEAD_CHARS + c) for c in chunk_chars)
+    section_prompt = tokens(PROMPT_OVERHEAD_CHARS + facts * FACT_CHARS)
+    calls = len(chunk_chars) + sections
+    prompt = facts_prompt + sections * section_prompt
+    completion = len(chunk_chars) * FACTS_ANSWER_TOKENS + sections * SECTION_ANSWER_TOKENS
+    tries = 1 + reasks
+    # A repair resends the conversation so far: the n-th attempt carries about n prompts' worth.
+    attempts = 1 + max_repairs
+    worst_section = section_prompt * attempts * (attempts + 1) // 2
+    worst_calls = len(chunk_chars) * tries + sections * attempts * tries
+    worst_prompt = facts_prompt * tries + sections * worst_section * tries
+    price = cost_usd(model, Usage(prompt_tokens=prompt, completion_tokens=completion), prices)
+    return Estimate(calls, prompt, completion, worst_calls, worst_prompt, price)
+
+
+def check(plan: Estimate, max_calls: int, max_prompt_tokens: int) -> None:
+    """Stop before the first call when the expected run is over a limit (``--yes`` skips this)."""
+    if plan.calls > max_calls:
+        raise BudgetExceededError(
+            f"this run needs about {plan.calls:,} model calls, over --max-calls {max_calls:,}: "
+            "pass fewer or smaller sources, raise --max-calls, or pass --yes to go ahead"
+        )
+    if plan.prompt_tokens > max_prompt_tokens:
+        raise BudgetExceededError(
+            f"this run sends about {plan.prompt_tokens:,} prompt tokens, over --max-prompt-tokens "
+            f"{max_prompt_tokens:,}: pass fewer or smaller sources, raise the limit, or pass --yes "
+            "to go ahead"
+        )
