@@ -2,18 +2,16 @@
 
     python benchmarks/validate_bench.py [--sentences 50000]
 
-Builds a large draft from the AREC fact ledger (sentences that restate cited figures, some with
-wrong figures, uncited figures or no figures at all, the mix of a real memo), then times
-validate_memo over it. Target: at least 20,000 sentences/s on one core of the 2-core build machine.
+Builds a large draft from the AREC fact ledger (tests/data/static/facts.json, or --facts) out of
+sentences that restate cited figures, some with wrong figures, uncited figures or no figures at
+all, the mix of a real memo, then times validate_memo over it. Target: at least 20,000 sentences/s on one core of the 2-core build machine.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import random
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from thesisgen.models import FactSet, Memo, Paragraph, Section, Sentence
 from thesisgen.validate import validate_memo
 
 ROOT = Path(__file__).resolve().parents[1]
+STATIC_FACTS = ROOT / "tests" / "data" / "static" / "facts.json"
 TEMPLATES = [
     ("China controls roughly 80% of processing and refining.", ["F2"]),
     ("Contracts worth nearly $900 million cover magnets for 3.85 million EV motors.", ["F13"]),
@@ -52,21 +51,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=50_000)
     parser.add_argument(
-        "--facts", type=Path, help="facts.json (default: drafted offline from AREC)"
+        "--facts",
+        type=Path,
+        default=STATIC_FACTS,
+        help="facts.json (default: the AREC ledger in tests/data/static)",
     )
     args = parser.parse_args()
-    if args.facts:
-        factset = FactSet.model_validate(json.loads(args.facts.read_text()))
-    else:
-        from thesisgen import run
-        from thesisgen.progress import PlainProgress
-
-        with tempfile.TemporaryDirectory() as tmp:
-            request = run.DraftRequest(ticker="AREC", out=Path(tmp), force=True, offline=True)
-            outcome = run.draft(request, PlainProgress(io.StringIO()))
-            factset = FactSet.model_validate(
-                json.loads((outcome.folder / "facts.json").read_text())
-            )
+    factset = FactSet.model_validate(json.loads(args.facts.read_text()))
     memo = build(factset, args.sentences)
     validate_memo(memo, factset)  # warm-up: regex compilation, caches
     start = time.perf_counter()

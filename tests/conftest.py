@@ -67,3 +67,25 @@ def arec_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pat
     out = tmp_path_factory.mktemp("arec") / "out"
     result = run_cli("draft", "--ticker", "AREC", "--out", out, cwd=elsewhere)
     yield out, result
+
+
+STATIC = ROOT / "tests" / "data" / "static"
+
+
+@dataclass(frozen=True)
+class StaticPair:
+    """A fresh copy of tests/data/static/: a validated AREC draft, its facts, manifest and sources."""
+
+    folder: Path
+    draft: Path
+    facts: Path
+
+
+@pytest.fixture
+def static_pair(tmp_path_factory: pytest.TempPathFactory) -> StaticPair:
+    """The static draft/facts pair in a folder of its own, for tests that only validate or render."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("static")
+    shutil.copytree(STATIC, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("README.md"))
+    return StaticPair(folder, folder / "draft.json", folder / "facts.json")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AREC, Completed, run_cli
+from conftest import AREC, Completed, StaticPair, run_cli
 
 
 def assert_clean_failure(result: Completed, code: int, *needles: str) -> None:
@@ -92,11 +92,8 @@ def test_malformed_facts_json(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
-def test_facts_with_unknown_key_names_it(
-    arec_offline: tuple[Path, Completed], tmp_path: Path
-) -> None:
-    out, _ = arec_offline
-    facts = json.loads((out / "facts.json").read_text())
+def test_facts_with_unknown_key_names_it(static_pair: StaticPair, tmp_path: Path) -> None:
+    facts = json.loads(static_pair.facts.read_text())
     facts["facts"][0]["confidence"] = 0.9
     path = tmp_path / "facts.json"
     path.write_text(json.dumps(facts))
@@ -107,10 +104,9 @@ def test_facts_with_unknown_key_names_it(
 
 
 def test_facts_whose_statement_outruns_its_quote_are_refused(
-    arec_offline: tuple[Path, Completed], tmp_path: Path
+    static_pair: StaticPair, tmp_path: Path
 ) -> None:
-    out, _ = arec_offline
-    facts = json.loads((out / "facts.json").read_text())
+    facts = json.loads(static_pair.facts.read_text())
     facts["facts"][1]["statement"] = "China controls roughly 90% of processing."
     path = tmp_path / "facts.json"
     path.write_text(json.dumps(facts))
@@ -120,9 +116,8 @@ def test_facts_whose_statement_outruns_its_quote_are_refused(
     assert_clean_failure(result, 2, "F2", "'90%' is not in its quote")
 
 
-def test_facts_for_another_ticker(arec_offline: tuple[Path, Completed], tmp_path: Path) -> None:
-    out, _ = arec_offline
-    facts = json.loads((out / "facts.json").read_text())
+def test_facts_for_another_ticker(static_pair: StaticPair, tmp_path: Path) -> None:
+    facts = json.loads(static_pair.facts.read_text())
     facts["ticker"] = "PKX"
     path = tmp_path / "facts.json"
     path.write_text(json.dumps(facts))

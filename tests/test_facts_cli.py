@@ -11,7 +11,7 @@ from typing import Any
 import docx
 import pytest
 
-from conftest import Completed, run_cli
+from conftest import StaticPair, run_cli
 from stub_openai import Reply, completion, serve
 from thesisgen import run
 from thesisgen.progress import PlainProgress
@@ -28,19 +28,18 @@ def test_facts_command_writes_the_ledger_and_prints_a_table(tmp_path: Path) -> N
     assert "dropped (S1)" in result.stdout and "25 facts kept, 2 dropped" in result.stdout
 
 
-def _edited(out: Path, tmp_path: Path, change: Any) -> Path:
-    facts = json.loads((out / "facts.json").read_text())
+def _edited(pair: StaticPair, change: Any) -> Path:
+    """The pair's ledger after an analyst's change, saved beside it (where its sources are)."""
+    facts = json.loads(pair.facts.read_text())
     change(facts)
-    path = tmp_path / "edited.json"
+    path = pair.folder / "edited.json"
     path.write_text(json.dumps(facts))
     return path
 
 
 def test_edited_quote_no_longer_in_the_source_is_refused(
-    arec_offline: tuple[Path, Completed], tmp_path: Path
+    static_pair: StaticPair, tmp_path: Path
 ) -> None:
-    out, _ = arec_offline
-
     def change(facts: dict[str, Any]) -> None:
         facts["facts"][0]["quote"] = "a sentence the analyst typed that the source never said"
 
@@ -49,7 +48,7 @@ def test_edited_quote_no_longer_in_the_source_is_refused(
         "--ticker",
         "AREC",
         "--facts",
-        _edited(out, tmp_path, change),
+        _edited(static_pair, change),
         "--out",
         tmp_path / "o",
         cwd=tmp_path,
@@ -61,10 +60,9 @@ def test_edited_quote_no_longer_in_the_source_is_refused(
 
 @pytest.mark.enable_socket
 def test_analyst_fact_is_marked_wherever_it_is_cited(
-    arec_offline: tuple[Path, Completed], tmp_path: Path
+    static_pair: StaticPair, tmp_path: Path
 ) -> None:
     """An analyst adds a fact with no source; the memo marks it in the appendix and with a comment."""
-    out, _ = arec_offline
 
     def change(facts: dict[str, Any]) -> None:
         facts["facts"].append(
@@ -72,7 +70,7 @@ def test_analyst_fact_is_marked_wherever_it_is_cited(
              "quote": "Per our call with management: 80 employees."}
         )  # fmt: skip
 
-    edited = _edited(out, tmp_path, change)
+    edited = _edited(static_pair, change)
     answer = {
         "stance": "neutral",
         "paragraphs": [{"sentences": [

@@ -12,7 +12,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from conftest import Completed
+from conftest import StaticPair
 from thesisgen import run
 from thesisgen.errors import InputFileError
 from thesisgen.progress import PlainProgress
@@ -28,17 +28,14 @@ def test_offline_run_in_process_opens_no_socket(tmp_path: Path) -> None:
     assert "replaying" in log.getvalue()
 
 
-def test_user_template_styles_are_used(
-    arec_offline: tuple[Path, Completed], tmp_path: Path
-) -> None:
+def test_user_template_styles_are_used(static_pair: StaticPair, tmp_path: Path) -> None:
     template = tmp_path / "house.docx"
     base = docx.Document()
     base.styles["Normal"].font.name = "Georgia"
     base.add_paragraph("Template boilerplate that must not leak into the memo.")
     base.save(str(template))
-    out, _ = arec_offline
     path = run.render(
-        out / "draft.json", out / "facts.json", tmp_path / "r", False, template, dt.date(2025, 1, 2)
+        static_pair.draft, static_pair.facts, tmp_path / "r", False, template, dt.date(2025, 1, 2)
     )
     document = docx.Document(str(path))
     assert document.styles["Normal"].font.name == "Georgia"
@@ -46,27 +43,23 @@ def test_user_template_styles_are_used(
     assert "Citation" in [s.name for s in document.styles]
 
 
-def test_unusable_template_is_a_clear_error(
-    arec_offline: tuple[Path, Completed], tmp_path: Path
-) -> None:
-    out, _ = arec_offline
+def test_unusable_template_is_a_clear_error(static_pair: StaticPair, tmp_path: Path) -> None:
     bad = tmp_path / "bad.docx"
     bad.write_bytes(b"not a zip")
     with pytest.raises(InputFileError, match=r"not a usable \.docx"):
         run.render(
-            out / "draft.json", out / "facts.json", tmp_path / "r", False, bad, dt.date(2025, 1, 2)
+            static_pair.draft, static_pair.facts, tmp_path / "r", False, bad, dt.date(2025, 1, 2)
         )
     assert not (tmp_path / "r" / "memo.docx").exists()
 
 
 @pytest.mark.slow
-def test_libreoffice_renders_the_memo(arec_offline: tuple[Path, Completed], tmp_path: Path) -> None:
+def test_libreoffice_renders_the_memo(static_pair: StaticPair, tmp_path: Path) -> None:
     if SOFFICE is None:
         if os.environ.get("CI") == "true":
             pytest.fail("LibreOffice is required in CI: .ci/run installs libreoffice-writer-nogui")
         pytest.skip("LibreOffice (soffice) is not installed")
-    out, _ = arec_offline
-    shutil.copy(out / "memo.docx", tmp_path / "memo.docx")
+    run.render(static_pair.draft, static_pair.facts, tmp_path, False, None, dt.date(2025, 1, 2))
     subprocess.run(
         [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
          "--convert-to", "txt:Text", "--outdir", str(tmp_path), str(tmp_path / "memo.docx")],

@@ -5,37 +5,33 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Completed, run_cli
+from conftest import StaticPair, run_cli
 
 
-def _draft_with(out: Path, tmp_path: Path, text: str, cites: list[str]) -> Path:
-    draft = json.loads((out / "draft.json").read_text())
+def _draft_with(pair: StaticPair, tmp_path: Path, text: str, cites: list[str]) -> Path:
+    draft = json.loads(pair.draft.read_text())
     draft["sections"][2]["paragraphs"][1]["sentences"][0] = {"text": text, "cites": cites}
     path = tmp_path / "draft.json"
     path.write_text(json.dumps(draft))
     return path
 
 
-def test_clean_draft_exits_0(arec_offline: tuple[Path, Completed], tmp_path: Path) -> None:
-    out, _ = arec_offline
+def test_clean_draft_exits_0(static_pair: StaticPair, tmp_path: Path) -> None:
     result = run_cli(
-        "validate", out / "draft.json", "--facts", out / "facts.json", "--json", cwd=tmp_path
+        "validate", static_pair.draft, "--facts", static_pair.facts, "--json", cwd=tmp_path
     )
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout) == {"ok": True, "violations": []}
 
 
-def test_violations_exit_1_with_json_shape(
-    arec_offline: tuple[Path, Completed], tmp_path: Path
-) -> None:
-    out, _ = arec_offline
+def test_violations_exit_1_with_json_shape(static_pair: StaticPair, tmp_path: Path) -> None:
     draft = _draft_with(
-        out,
+        static_pair,
         tmp_path,
         "Contracts are worth $240 million and cover 5 million motors.",
         ["F13", "F99"],
     )
-    result = run_cli("validate", draft, "--facts", out / "facts.json", "--json", cwd=tmp_path)
+    result = run_cli("validate", draft, "--facts", static_pair.facts, "--json", cwd=tmp_path)
     assert result.code == 1, result.stderr
     payload = json.loads(result.stdout)
     assert payload["ok"] is False
@@ -54,29 +50,25 @@ def test_violations_exit_1_with_json_shape(
     assert "$900 million" in payload["violations"][1]["message"]
 
 
-def test_plain_output_lists_violations(
-    arec_offline: tuple[Path, Completed], tmp_path: Path
-) -> None:
-    out, _ = arec_offline
-    draft = _draft_with(out, tmp_path, "Demand rises 250% by 2030.", [])
-    result = run_cli("validate", draft, "--facts", out / "facts.json", cwd=tmp_path)
+def test_plain_output_lists_violations(static_pair: StaticPair, tmp_path: Path) -> None:
+    draft = _draft_with(static_pair, tmp_path, "Demand rises 250% by 2030.", [])
+    result = run_cli("validate", draft, "--facts", static_pair.facts, cwd=tmp_path)
     assert result.code == 1
     assert "uncited_number" in result.stdout and "FAILED" in result.stdout
 
 
-def test_unusable_inputs_exit_2(arec_offline: tuple[Path, Completed], tmp_path: Path) -> None:
-    out, _ = arec_offline
+def test_unusable_inputs_exit_2(static_pair: StaticPair, tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     extra = tmp_path / "extra.json"
-    draft = json.loads((out / "draft.json").read_text())
+    draft = json.loads(static_pair.draft.read_text())
     draft["sections"][0]["paragraphs"][0]["sentences"][0]["confidence"] = "high"
     extra.write_text(json.dumps(draft))
     cases = [
-        (broken, out / "facts.json", "is not valid JSON"),
-        (tmp_path / "missing.json", out / "facts.json", "does not exist"),
-        (extra, out / "facts.json", "unknown key 'confidence'"),
-        (out / "draft.json", broken, "is not valid JSON"),
+        (broken, static_pair.facts, "is not valid JSON"),
+        (tmp_path / "missing.json", static_pair.facts, "does not exist"),
+        (extra, static_pair.facts, "unknown key 'confidence'"),
+        (static_pair.draft, broken, "is not valid JSON"),
     ]
     for draft_path, facts_path, needle in cases:
         result = run_cli("validate", draft_path, "--facts", facts_path, "--json", cwd=tmp_path)
@@ -85,14 +77,13 @@ def test_unusable_inputs_exit_2(arec_offline: tuple[Path, Completed], tmp_path: 
 
 
 def test_render_rerenders_a_valid_draft_and_refuses_a_bad_one(
-    arec_offline: tuple[Path, Completed], tmp_path: Path
+    static_pair: StaticPair, tmp_path: Path
 ) -> None:
-    out, _ = arec_offline
     result = run_cli(
         "render",
-        out / "draft.json",
+        static_pair.draft,
         "--facts",
-        out / "facts.json",
+        static_pair.facts,
         "--out",
         tmp_path / "r",
         cwd=tmp_path,
@@ -102,18 +93,18 @@ def test_render_rerenders_a_valid_draft_and_refuses_a_bad_one(
 
     again = run_cli(
         "render",
-        out / "draft.json",
+        static_pair.draft,
         "--facts",
-        out / "facts.json",
+        static_pair.facts,
         "--out",
         tmp_path / "r",
         cwd=tmp_path,
     )
     assert again.code == 2 and "already exists" in again.stderr
 
-    bad = _draft_with(out, tmp_path, "Contracts are worth $240 million.", ["F13"])
+    bad = _draft_with(static_pair, tmp_path, "Contracts are worth $240 million.", ["F13"])
     refused = run_cli(
-        "render", bad, "--facts", out / "facts.json", "--out", tmp_path / "b", cwd=tmp_path
+        "render", bad, "--facts", static_pair.facts, "--out", tmp_path / "b", cwd=tmp_path
     )
     assert refused.code == 1 and "$240 million" in refused.stderr
     assert not (tmp_path / "b").exists()
