@@ -256,12 +256,16 @@ def is_recording(path: Path) -> bool:
         return False
 
 
-def load_recordings(folder: Path) -> list[Recording]:
-    """The recordings in ``folder``, found by name, so they may share a folder with a memo."""
+def recording_files(folder: Path) -> list[Path]:
+    """Recordings are found by name, so they may share a folder with a memo."""
     if not folder.is_dir():
         return []
+    return sorted(p for pattern in RECORDING_GLOBS for p in folder.glob(pattern))
+
+
+def load_recordings(folder: Path) -> list[Recording]:
     out: list[Recording] = []
-    for path in sorted(p for pattern in RECORDING_GLOBS for p in folder.glob(pattern)):
+    for path in recording_files(folder):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT:

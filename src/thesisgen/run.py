@@ -45,7 +45,7 @@ from .models import (
 from .outputs import OutputSet
 from .progress import Progress
 from .prompts import load_outline, templates_sha256
-from .recording import is_recording
+from .recording import is_recording, recording_files
 from .render import MemoContext
 from .render.docx import check_template, render_docx
 from .render.markdown import render_markdown
@@ -264,6 +264,12 @@ def _recordings_set(
     if llm_settings.mode != "record" or folder is None:
         yield llm_settings, None
         return
+    foreign = [p for p in recording_files(folder) if not is_recording(p)]
+    if foreign:
+        raise UsageError(
+            f"{foreign[0]} is not a thesisgen recording and --record would replace it: move it "
+            "away or choose another --recordings folder"
+        )
     if folder.resolve() == out.folder.resolve():
         yield replace(llm_settings, recordings_dir=out.staging / "recordings"), out
         return
