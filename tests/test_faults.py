@@ -7,6 +7,7 @@ The stub serves the hand-written AREC answers, with the faults of each test's pl
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import time
 from pathlib import Path
@@ -18,8 +19,11 @@ from conftest import AREC, run_cli
 from stub_openai import Reply, Script, authored_script, completion, faulty, serve
 from thesisgen import run
 from thesisgen.config import FIELDS
-from thesisgen.errors import ModelServiceError, ThesisgenError, UsageError
+from thesisgen.draft import SectionDraft
+from thesisgen.errors import BudgetExceededError, ModelServiceError, ThesisgenError, UsageError
+from thesisgen.llm import LLM, Budget, LLMSettings, RetryPolicy
 from thesisgen.progress import PlainProgress
+from thesisgen.recording import CallLabel
 
 pytestmark = pytest.mark.enable_socket
 
@@ -315,3 +319,98 @@ def test_no_grounded_fact_stops_with_exit_1_and_the_reasons(tmp_path: Path) -> N
     ]
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["ok"] is False and "does not occur" in report["dropped_facts"][0]["reason"]
+
+
+# --- transient errors are not missing capabilities ---------------------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 429])
+def test_one_transient_error_on_the_probe_keeps_json_schema(tmp_path: Path, status: int) -> None:
+    """The first call of an auto run probes json_schema; a plain 5xx or 429 there is retried,
+    and the run keeps json_schema instead of dropping to json_object for good."""
+    waits: list[float] = []
+    plan = {"*": [Reply(status, {"error": {"message": "busy, try again"}})]}
+    outcome, requests = _draft(tmp_path, plan, retry=RetryPolicy(sleep=waits.append))
+    assert outcome.report.ok
+    assert outcome.manifest.structured_output == "json_schema"
+    assert {r["body"]["response_format"]["type"] for r in requests} == {"json_schema"}
+    assert waits and min(waits) >= 1.0, "every retry backs off"
+
+
+def test_repeated_500s_back_off_then_exit_3_without_blaming_the_format(tmp_path: Path) -> None:
+    waits: list[float] = []
+    plan = {"*": [Reply(500, {"error": {"message": "internal error"}})] * 50}
+    policy = RetryPolicy(attempts=6, initial_wait_s=0.5, max_wait_s=30, sleep=waits.append)
+    with pytest.raises(ModelServiceError) as caught:
+        _draft(tmp_path, plan, retry=policy)
+    message = str(caught.value)
+    assert "HTTP 500" in message and "after 6 attempt(s)" in message
+    assert "rejected every structured-output format" not in message
+    # The call that gave up waited five times, longer each time (a call that was waiting for the
+    # probe's result may have begun its own tries before the failure cancelled the run).
+    assert len(waits) >= 5
+    assert all(b > a for a, b in itertools.pairwise(waits[:5]))
+    _assert_failure_set(tmp_path / "out")
+
+
+def test_a_format_refusal_in_a_500_body_still_falls_back(tmp_path: Path) -> None:
+    """llama.cpp servers refuse json_schema with a 500 that names the format: that is a refusal."""
+
+    def refuses(label: str, body: dict[str, Any]) -> Reply:
+        if body.get("response_format", {}).get("type") == "json_schema":
+            message = 'response_format type must be one of "text" or "json_object"'
+            return Reply(500, {"error": {"message": message}})
+        return AUTHORED(label, body)
+
+    outcome, requests = _draft(tmp_path, refuses, retry=RetryPolicy(sleep=lambda s: None))
+    assert outcome.manifest.structured_output == "json_object"
+    assert [r["body"]["response_format"]["type"] for r in requests].count("json_schema") == 1
+
+
+def test_a_corrupt_cache_entry_is_fetched_again(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with serve(AUTHORED) as server:
+        args = ["draft", "--ticker", "AREC", "--base-url", server.base_url,
+                "--model", "handwritten-fixture"]  # fmt: skip
+        first = run_cli(
+            *args, "--out", tmp_path / "a", cwd=tmp_path, THESISGEN_CACHE_DIR=str(cache)
+        )
+        assert first.code == 0, first.stderr
+        entries = sorted(cache.glob("*.json"))
+        entries[0].write_text('{"choices": []}')  # valid JSON, not a completion
+        entries[1].write_bytes(entries[1].read_bytes()[:50])  # cut short
+        before = len(server.requests)
+        second = run_cli(
+            *args, "--out", tmp_path / "b", cwd=tmp_path, THESISGEN_CACHE_DIR=str(cache)
+        )
+        fetched = len(server.requests) - before
+    assert second.code == 0, second.stderr
+    assert fetched == 2, "exactly the two bad entries were asked for again"
+    assert json.loads(entries[0].read_text())["choices"]
+
+
+# --- budgets -----------------------------------------------------------------------------------
+
+
+def test_a_run_over_max_calls_stops_before_the_first_call(tmp_path: Path) -> None:
+    with pytest.raises(BudgetExceededError, match="--max-calls 3") as caught:
+        _draft(tmp_path, {}, max_calls=3)
+    assert caught.value.exit_code == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_hard_limit_holds_while_the_run_works(tmp_path: Path) -> None:
+    """--yes skips the estimate; the runtime guard still stops a run at --max-calls when --yes is
+    not given, so an estimate that was too low cannot overspend."""
+    llm = LLM(LLMSettings(mode="live", model="m", base_url="http://127.0.0.1:9/v1",
+                          budget=Budget(max_calls=0)))  # fmt: skip
+    with pytest.raises(BudgetExceededError, match="--max-calls 0"):
+        llm.call(
+            [{"role": "user", "content": "x"}], SectionDraft, CallLabel("AREC", "draft", "x", 1)
+        )
+    llm.close()
+
+
+def test_yes_goes_past_the_limits(tmp_path: Path) -> None:
+    outcome, requests = _draft(tmp_path, {}, max_calls=3, yes=True)
+    assert outcome.report.ok and len(requests) > 3
