@@ -9,7 +9,7 @@ keeps while it works are in :class:`thesisgen.llm.Budget`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .cost import cost_usd
 from .errors import BudgetExceededError
@@ -38,6 +38,16 @@ class Estimate:
     worst_calls: int
     worst_prompt_tokens: int
     cost_usd: float | None
+
+    def after(self, calls: int, prompt_tokens: int) -> Estimate:
+        """This estimate on top of what the run has already spent."""
+        return replace(
+            self,
+            calls=self.calls + calls,
+            prompt_tokens=self.prompt_tokens + prompt_tokens,
+            worst_calls=self.worst_calls + calls,
+            worst_prompt_tokens=self.worst_prompt_tokens + prompt_tokens,
+        )
 
     def describe(self) -> str:
         cost = "" if self.cost_usd is None else f", about ${self.cost_usd:.2f}"

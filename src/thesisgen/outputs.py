@@ -119,6 +119,8 @@ class OutputSet:
         folder = self.folder
         if folder.exists() and not folder.is_dir():
             raise UsageError(f"{self.what} {folder} is a file, not a folder: choose a folder")
+        if folder.is_dir():
+            self._check_free()  # a refusal touches nothing; checked again under the lock
         self._make_folder()
         try:
             self._lock()

@@ -246,6 +246,7 @@ def _wire_format(body: dict[str, Any]) -> str:
 
 
 RECORDING_GLOBS = ("facts-*.json", "draft-*.json")
+MAX_RECORDING_BYTES = 16 * 1024 * 1024  # one exchange; far above any real answer
 
 
 def is_recording(path: Path) -> bool:
@@ -267,6 +268,8 @@ def load_recordings(folder: Path) -> list[Recording]:
     out: list[Recording] = []
     for path in recording_files(folder):
         try:
+            if path.stat().st_size > MAX_RECORDING_BYTES:
+                raise ValueError(f"over {MAX_RECORDING_BYTES // 1024 // 1024} MB")
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT:
                 raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT!r}")
@@ -282,7 +285,7 @@ def load_recordings(folder: Path) -> list[Recording]:
                     body=data["response"]["body"],
                 )
             )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise RecordingError(
                 f"recording {path} is unusable ({exc}): re-record it with `thesisgen record`"
             ) from exc

@@ -28,7 +28,7 @@ from .errors import (
     ThesisgenError,
     UsageError,
 )
-from .facts import DEFAULT_CHUNK_CHARS, check_factset, chunk, extract_facts, reground
+from .facts import check_factset, chunk, extract_facts, reground
 from .files import dump_model, load_model
 from .llm import LLM, Budget, LLMSettings, Mode, RetryPolicy
 from .models import (
@@ -239,9 +239,7 @@ def _plan(
     facts_only: bool,
 ) -> budget.Estimate:
     chunks = [
-        len(c.text)
-        for s in sources
-        for c in chunk(s, settings.chunk_chars or DEFAULT_CHUNK_CHARS, settings.chunk_overlap)
+        len(c.text) for s in sources for c in chunk(s, settings.chunk_chars, settings.chunk_overlap)
     ]
     return budget.estimate(
         chunks,
@@ -419,9 +417,8 @@ class _DraftJob:
                 [], len(factset.facts), len(outline.sections), settings.max_repairs,
                 self.llm_settings.reasks, settings.model, settings.prices,
             )  # fmt: skip
-            left_calls = max(0, settings.max_calls - self.llm.live_calls)
-            left_tokens = max(1, settings.max_prompt_tokens - self.llm.spent.prompt_tokens)
-            budget.check(plan, left_calls, left_tokens)
+            spent = plan.after(self.llm.live_calls, self.llm.spent.prompt_tokens)
+            budget.check(spent, settings.max_calls, settings.max_prompt_tokens)
         self.progress.stage(
             f"Drafting {len(outline.sections)} sections",
             [(s.key, f"draft {s.key}") for s in outline.sections],

@@ -8,6 +8,7 @@ prints through :class:`RedactingStream`, so no code path can forget to call it.
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from typing import TextIO
@@ -46,6 +47,14 @@ def register_from(key: str, value: str) -> None:
         if part:
             register(part)
             register(unquote(part))
+    if parts.username is not None:
+        # The HTTP client sends URL user-info as "Authorization: Basic base64(user:password)";
+        # a server that echoes that value would otherwise reveal the password.
+        for user, password in (
+            (parts.username, parts.password or ""),
+            (unquote(parts.username), unquote(parts.password or "")),
+        ):
+            register(base64.b64encode(f"{user}:{password}".encode()).decode())
 
 
 def redact(text: str) -> str:
