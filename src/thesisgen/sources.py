@@ -275,17 +275,21 @@ def _metadata(meta: Mapping[Any, Any], where: str, warn: Warn) -> dict[str, Any]
 def _withhold_injected(fields: dict[str, Any], path: Path, warn: Warn) -> None:
     """A title or other text field that addresses the model never reaches a prompt or the memo:
     the title becomes the file name, other fields are dropped, and the source is marked."""
-    withheld = []
+    withheld: list[str] = []
+    signals: dict[str, None] = {}
     for key in ("title", "publisher", "author", "note"):
         value = fields.get(key)
-        if isinstance(value, str) and injection_score(value).flagged:
+        verdict = injection_score(value) if isinstance(value, str) else None
+        if verdict is not None and verdict.flagged:
             withheld.append(key)
+            signals.update(dict.fromkeys(verdict.why().split(", ")))
             fields[key] = path.name if key == "title" else None
     if withheld:
         fields["note"] = WITHHELD_NOTE
+        shown = "the file name is shown instead" if "title" in withheld else "left out"
         warn(
             f"warning: {path}: {' and '.join(withheld)} addressed the model (possible prompt "
-            f"injection): {'the file name is shown instead' if 'title' in withheld else 'left out'}"
+            f"injection: {', '.join(signals)}): {shown}"
         )
 
 
