@@ -20,7 +20,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .grounding import Folded, injection_spans, normalise, overlaps, references, secondary_for
+from .grounding import Folded, normalise, overlaps, references, secondary_for
+from .injection import Scan, scan
 from .llm import LLM, CallResult, map_concurrently
 from .models import (
     CallRecord,
@@ -36,7 +37,7 @@ from .models import (
 from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract
 from .prompts import Topic, facts_messages
 from .recording import CallLabel
-from .sources import read_source
+from .sources import WITHHELD_NOTE, read_source
 from .validate import ground_statement
 
 DEFAULT_CHUNK_CHARS = 12_000
@@ -105,15 +106,35 @@ def chunk(
 class _SourceIndex:
     folded: Folded
     refs: dict[str, str]
-    injected: list[tuple[int, int]]
+    injection: Scan
+
+    @property
+    def injected(self) -> tuple[tuple[int, int], ...]:
+        return self.injection.tainted
 
     @classmethod
     def of(cls, source: Source) -> _SourceIndex:
         return cls(
             Folded.of(source.text, source.page_starts),
             references(source.text),
-            injection_spans(source.text),
+            scan(source.text),
         )
+
+    def warnings(self, source: Source) -> list[str]:
+        """What the reviewer must know about this source's text and metadata."""
+        found = []
+        if self.injection.findings:
+            count = len(self.injection.findings)
+            found.append(
+                f"{source.id} contains text addressed to the model (possible prompt injection: "
+                f"{count} sentence{'s' if count > 1 else ''}; {self.injection.why()}): facts quoting it are dropped"
+            )
+        if source.note == WITHHELD_NOTE:
+            found.append(
+                f"{source.id}'s title or metadata addressed the model (possible prompt injection): "
+                f"shown as {source.title}"
+            )
+        return found
 
 
 def ground(
@@ -127,8 +148,8 @@ def ground(
         return f"quote does not occur in {source.id}", []
     if any(overlaps(loc, index.injected) for loc in locators):
         return (
-            f"quote comes from text in {source.id} that addresses the model, not the reader "
-            "(possible prompt injection)",
+            f"quote comes from text in {source.id} that addresses the model, not the reader, "
+            "or sits beside such text (possible prompt injection)",
             locators,
         )
     return ground_statement(proposed.statement, proposed.quote, identifiers), locators
@@ -302,11 +323,7 @@ def extract_facts(
     kept: list[_Candidate] = []
     dropped: list[DroppedFact] = []
     calls: list[CallRecord] = []
-    warnings = [
-        f"{s.id} contains text addressed to the model (possible prompt injection): facts quoting it are dropped"
-        for s in sources
-        if indexes[s.id].injected
-    ]
+    warnings = [w for s in sources for w in indexes[s.id].warnings(s)]
     for part, result in zip(chunks, results, strict=True):
         calls.append(
             CallRecord(

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .injection import scan
 from .models import Locator, Secondary
 
 _FOLDS = {
@@ -154,33 +155,11 @@ def secondary_for(text: str, locator: Locator, refs: dict[str, str]) -> list[Sec
 
 # --- text that addresses the model ---------------------------------------------------------------
 
-_INJECTION = re.compile(
-    r"ignore\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier)\s+(?:instructions|prompts?|rules)"
-    r"|disregard\s+(?:all\s+|the\s+)?(?:previous|prior|above)"
-    r"|(?:new|updated)\s+instructions\s*:"
-    r"|system\s+prompt"
-    r"|you\s+are\s+now\b"
-    r"|\b(?:rate|rating|recommend)\b[^.\n]{0,30}\b(?:strong\s+)?(?:buy|sell)\b"
-    r"|\bassistant\s*:"
-    r"|do\s+not\s+(?:mention|cite)\s+(?:this|the\s+(?:risks?|sources?))\b",
-    re.IGNORECASE,
-)
-
 
 def injection_spans(text: str) -> list[tuple[int, int]]:
-    """Paragraphs of a source that speak to the model ('ignore previous instructions', 'rate it
-    a BUY'). The whole paragraph is tainted: a payload's figures usually sit beside its orders."""
-    spans: list[tuple[int, int]] = []
-    for match in _INJECTION.finditer(text):
-        start = text.rfind("\n\n", 0, match.start())
-        start = 0 if start == -1 else start + 2
-        end = text.find("\n\n", match.end())
-        end = len(text) if end == -1 else end
-        if spans and start <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
-        else:
-            spans.append((start, end))
-    return spans
+    """Spans of a source that speak to the model ('ignore previous instructions', 'rate it a
+    BUY'), sentence by sentence with their neighbours: see :mod:`thesisgen.injection`."""
+    return list(scan(text).tainted)
 
 
 def overlaps(locator: Locator, spans: Sequence[tuple[int, int]]) -> bool:

@@ -39,6 +39,7 @@ class SourceInfo(Contract):
     title: str
     publisher: str | None = None
     published: dt.date | None = None
+    author: str | None = None
     url: str | None = None
     path: str | None = None
     sha256: str | None = None

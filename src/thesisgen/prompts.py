@@ -2,11 +2,14 @@
 
 ``StrictUndefined`` makes a missing variable an error instead of an empty string. Source text and
 facts enter only as variable values, which Jinja2 never renders as templates, so a "{{" in a source
-stays text.
+stays text. Everything taken from a source or a ledger (text, titles, statements, labels) sits
+inside ``<source>`` or ``<fact>`` tags and passes through the ``data`` or ``attr`` filter, which
+escape what could close or open a tag or a chat turn, so the data cannot end early.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -17,7 +20,9 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import UsageError
-from .models import Contract, Fact, FactSet, Source, Violation
+from .injection import remove_invisible
+from .injection import score as injection_score
+from .models import Contract, Fact, FactSet, Source, SourceInfo, Violation
 from .resources import data_dir, tree_sha256
 
 Topic = Literal["market", "company", "partnership", "contracts", "policy", "esg", "risk", "other"]
@@ -45,15 +50,41 @@ def load_outline(path: Path | None = None) -> Outline:
         raise UsageError(f"outline {path} is unusable ({exc}): fix the YAML") from exc
 
 
+# "<" (or a full-width or small look-alike) opening one of our data tags, a chat-role tag or a
+# chat-template token (<|im_start|>, <s>, <<SYS>>), and the "[" of [INST].
+_TAG_OPENER = re.compile(
+    r"[<\uff1c\ufe64](?=\s*[/<|]?\s*(?:sources?\b|facts?\b|system\b|user\b|assistant\b|tool\b"
+    r"|im_|start_of_turn|end_of_turn|/?s>|sys>>|\|))",
+    re.IGNORECASE,
+)
+_INST = re.compile(r"\[(?=\s*/?\s*inst\s*\])", re.IGNORECASE)
+
+
+def escape_data(value: object) -> str:
+    """Text for inside a data tag: tag and chat-template openers escaped (``&lt;``, ``&#91;``),
+    invisible characters removed."""
+    text = remove_invisible(str(value))
+    return _INST.sub("&#91;", _TAG_OPENER.sub("&lt;", text))
+
+
+def escape_attr(value: object) -> str:
+    """Text for a tag attribute: one line, no quote or angle bracket that could end it."""
+    text = " ".join(escape_data(value).split())
+    return text.replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 @cache
 def _environment(folder: Path) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,
         trim_blocks=False,
     )
+    env.filters["data"] = escape_data
+    env.filters["attr"] = escape_attr
+    return env
 
 
 def _render(name: str, **values: Any) -> str:
@@ -83,6 +114,7 @@ def facts_messages(
         company=company,
         ticker=ticker,
         source=source,
+        title=_title(source),
         text=source.text if text is None else text,
         part=part,
         parts=parts,
@@ -91,9 +123,17 @@ def facts_messages(
     return [_system(company, ticker), {"role": "user", "content": user}]
 
 
+def _title(source: SourceInfo) -> str:
+    """The title, unless it addresses the model: sources.py withholds such titles as it reads
+    them, but an edited ledger or a Source built elsewhere did not pass through it."""
+    if injection_score(source.title).flagged:
+        return source.path or "untitled"
+    return source.title
+
+
 def _fact_view(fact: Fact, factset: FactSet) -> dict[str, str | None]:
     source = factset.source(fact.source_id)
-    label = fact.source_id if source is None else f"{source.id} {source.title}"
+    label = fact.source_id if source is None else f"{source.id} {_title(source)}"
     if fact.source_id == "analyst":
         label = "analyst-supplied"
     return {"id": fact.id, "topic": fact.topic, "statement": fact.statement, "source": label}

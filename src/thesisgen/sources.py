@@ -3,22 +3,32 @@
 Formats: Markdown and plain text (optionally with a YAML front-matter block), HTML (main text and
 meta tags by trafilatura, which drops scripts, navigation and boilerplate), and PDF (text per page
 by pypdf, so facts can cite a page). Metadata (``id``, ``title``, ``publisher``, ``published``,
-``url``, ``note``) comes from front matter, HTML meta tags or PDF info, and a sidecar file
-``NAME.meta.yaml`` (or ``.meta.json``) beside the source overrides any of it.
+``author``, ``url``, ``note``) comes from front matter, HTML meta tags or PDF info, and a sidecar
+file ``NAME.meta.yaml`` (or ``.meta.json``) beside the source overrides any of it. Front matter as
+blogging tools write it is accepted: ``date`` means ``published``, keys such as ``tags`` are
+ignored, and a value of the wrong type is a warning, never a lost source.
+
+Invisible characters (zero-width spaces and joiners, bidi controls, Unicode tag characters, soft
+hyphens) are removed from text and metadata as they are read, so every later check, every quote
+and every locator sees the text a reader sees. A title or metadata value that addresses the model
+is withheld (the title becomes the file name) and the source carries :data:`WITHHELD_NOTE`.
 
 Every failure is an :class:`InputFileError` naming the file and the fix. A file named on the
 command line that cannot be read stops the run (exit 2); a bad file found inside a folder is
-skipped with a warning as long as other sources remain.
+skipped with a warning as long as other sources remain, and so is a symlink in a folder that
+points outside it.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
+import difflib
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +38,9 @@ from pydantic import ValidationError
 
 from .errors import InputFileError
 from .files import describe_validation_error
-from .models import Source
+from .injection import is_invisible
+from .injection import score as injection_score
+from .models import SOURCE_ID, Source
 
 TEXT_SUFFIXES = (".md", ".markdown", ".txt")
 HTML_SUFFIXES = (".html", ".htm")
@@ -38,6 +50,12 @@ MAX_SOURCE_BYTES = 20 * 1024 * 1024
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml", ".meta.json")
 
 Warn = Callable[[str], None]
+
+WITHHELD_NOTE = "metadata withheld: it addressed the model (possible prompt injection)"
+
+
+def _ignore(_: str) -> None:
+    """A warn callback that drops the warning."""
 
 
 @dataclass(frozen=True)
@@ -154,13 +172,147 @@ def _read_pdf(raw: bytes, path: Path) -> _Read:
     return _Read(text, meta, tuple(starts))
 
 
-def _sidecar(path: Path) -> dict[str, Any]:
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def visible(text: str, page_starts: Sequence[int] = ()) -> tuple[str, tuple[int, ...]]:
+    """``text`` without invisible characters, and ``page_starts`` moved to match."""
+    removed = [m.start() for m in _NON_ASCII.finditer(text) if is_invisible(m.group())]
+    if not removed:
+        return text, tuple(page_starts)
+    kept: list[str] = []
+    last = 0
+    for at in removed:
+        kept.append(text[last:at])
+        last = at + 1
+    kept.append(text[last:])
+    return "".join(kept), tuple(s - bisect.bisect_left(removed, s) for s in page_starts)
+
+
+_TEXT_KEYS = ("title", "publisher", "url", "note", "author")
+_KEYS = ("id", "published", *_TEXT_KEYS)
+_ALIASES = {"date": "published", "authors": "author"}
+# What static-site generators and note apps put in front matter; none of it is a citation.
+_QUIET_KEYS = frozenset(
+    {"tags", "categories", "keywords", "draft", "layout", "slug", "description", "summary", "lang"}
+)
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y")
+_SOURCE_ID = re.compile(SOURCE_ID)
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(text[:10])
+        for fmt in _DATE_FORMATS:
+            with contextlib.suppress(ValueError):
+                return dt.datetime.strptime(text, fmt).date()
+    return None
+
+
+def _text(value: Any) -> str | None:
+    """A text field's value: strings as they are, scalars (a year, a number) as text."""
+    if isinstance(value, str):
+        return visible(value)[0].strip() or None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | dt.date):
+        return str(value)
+    return None
+
+
+def _metadata(meta: Mapping[Any, Any], where: str, warn: Warn) -> dict[str, Any]:
+    """The citation fields of one metadata block, each checked; problems become warnings."""
+    fields: dict[str, Any] = {}
+    for raw_key, value in meta.items():
+        key = str(raw_key).strip().lower()
+        key = _ALIASES.get(key, key)
+        if key in _QUIET_KEYS or value is None:
+            continue
+        if key not in _KEYS:
+            # A misspelt citation field would silently lose the title or date: that is an error.
+            typo = difflib.get_close_matches(key, _KEYS, n=1, cutoff=0.8)
+            if typo:
+                raise InputFileError(
+                    f"{where}: unknown key '{raw_key}': did you mean '{typo[0]}'? fix the key"
+                )
+            warn(f"warning: {where}: unknown key '{raw_key}' ignored (known: {', '.join(_KEYS)})")
+            continue
+        if key in fields and str(raw_key).lower() in _ALIASES:
+            continue  # 'published' wins over 'date'
+        if key == "published":
+            date = _date(value)
+            if date is None:
+                warn(
+                    f"warning: {where}: '{raw_key}: {value}' is not a date (use YYYY-MM-DD): ignored"
+                )
+            else:
+                fields[key] = date
+        elif key == "id":
+            text = _text(value)
+            if text is None or not _SOURCE_ID.match(text):
+                warn(f"warning: {where}: 'id: {value}' is not a source ID like S1: ignored")
+            else:
+                fields[key] = text
+        elif key == "author" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            fields[key] = ", ".join(v.strip() for v in value if v.strip()) or None
+        else:
+            text = _text(value)
+            if text is None:
+                warn(f"warning: {where}: '{raw_key}' must be text: ignored")
+            else:
+                if not isinstance(value, str):
+                    warn(f"warning: {where}: '{raw_key}: {value}' read as the text '{text}'")
+                fields[key] = text
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _withhold_injected(fields: dict[str, Any], path: Path, warn: Warn) -> None:
+    """A title or other text field that addresses the model never reaches a prompt or the memo:
+    the title becomes the file name, other fields are dropped, and the source is marked."""
+    withheld: list[str] = []
+    signals: dict[str, None] = {}
+    for key in ("title", "publisher", "author", "note"):
+        value = fields.get(key)
+        verdict = injection_score(value) if isinstance(value, str) else None
+        if verdict is not None and verdict.flagged:
+            withheld.append(key)
+            signals.update(dict.fromkeys(verdict.why().split(", ")))
+            fields[key] = path.name if key == "title" else None
+    if withheld:
+        fields["note"] = WITHHELD_NOTE
+        shown = "the file name is shown instead" if "title" in withheld else "left out"
+        warn(
+            f"warning: {path}: {' and '.join(withheld)} addressed the model (possible prompt "
+            f"injection: {', '.join(signals)}): {shown}"
+        )
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def _sidecar(path: Path, folder: Path | None, warn: Warn) -> dict[str, Any]:
     for suffix in SIDECAR_SUFFIXES:
         candidate = path.with_name(path.name + suffix)
-        if candidate.is_file():
-            return _yaml_mapping(
-                candidate.read_text(encoding="utf-8"), candidate, "sidecar metadata"
-            )
+        if not candidate.is_file():
+            continue
+        if folder is not None and not _inside(candidate, folder):
+            warn(f"warning: ignored {candidate}: a symlink to a file outside {folder}")
+            return {}
+        try:
+            text = candidate.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputFileError(
+                f"sidecar {candidate} cannot be read as UTF-8 text ({exc}): fix or remove it"
+            ) from exc
+        meta = _yaml_mapping(text, candidate, "sidecar metadata")
+        return _metadata(meta, f"{candidate}", warn)
     return {}
 
 
@@ -171,7 +323,22 @@ def _default_title(body: str, path: Path) -> str:
     return path.stem.replace("-", " ").replace("_", " ")
 
 
-def read_source(path: Path, default_id: str) -> Source:
+def _size(n: int) -> str:
+    mib = 1024 * 1024
+    return f"{n // mib} MB" if n >= mib else f"{n // 1024} KB" if n >= 1024 else f"{n} bytes"
+
+
+def read_source(
+    path: Path,
+    default_id: str,
+    *,
+    max_bytes: int = MAX_SOURCE_BYTES,
+    warn: Warn | None = None,
+    folder: Path | None = None,
+) -> Source:
+    """Read one source file. ``folder`` is the --source folder it was found in, if any: a sidecar
+    outside it is not read. Warnings (odd metadata) go to ``warn``; failures raise."""
+    warn = warn or _ignore
     if not path.exists():
         raise InputFileError(f"source {path} does not exist: check the path")
     if path.is_dir():
@@ -185,10 +352,12 @@ def read_source(path: Path, default_id: str) -> Source:
         )
     try:
         size = path.stat().st_size
-        if size > MAX_SOURCE_BYTES:
+        if size > max_bytes:
+            big, limit = _size(size), _size(max_bytes)
+            if big == limit:
+                big, limit = f"{size:,} bytes", f"{max_bytes:,}-byte"
             raise InputFileError(
-                f"source {path} is {size // (1024 * 1024)} MB, over the {MAX_SOURCE_BYTES // (1024 * 1024)} MB "
-                "limit: split it or pass an excerpt"
+                f"source {path} is {big}, over the {limit} limit: split it or pass an excerpt"
             )
         raw = path.read_bytes()
     except OSError as exc:
@@ -197,25 +366,25 @@ def read_source(path: Path, default_id: str) -> Source:
         ) from exc
     if suffix in PDF_SUFFIXES:
         read = _read_pdf(raw, path)
+        where = f"{path} (PDF info)"
     elif suffix in HTML_SUFFIXES:
         read = _read_html(raw, path)
+        where = f"{path} (HTML meta tags)"
     else:
         read = _read_text(raw, path)
-    if not read.text.strip():
+        where = f"{path} front matter"
+    text, page_starts = visible(read.text, read.page_starts)
+    if not text.strip():
         raise InputFileError(f"source {path} has no text: remove it or fill it")
-    fields: dict[str, Any] = {"id": default_id, "title": _default_title(read.text, path)}
-    fields |= read.meta | _sidecar(path)
+    fields: dict[str, Any] = {"id": default_id, "title": _default_title(text, path)}
+    fields |= _metadata(read.meta, where, warn) | _sidecar(path, folder, warn)
+    _withhold_injected(fields, path, warn)
     fields.update(
         path=path.name,
-        text=read.text,
+        text=text,
         sha256=hashlib.sha256(raw).hexdigest(),
-        page_starts=list(read.page_starts),
+        page_starts=list(page_starts),
     )
-    if isinstance(fields.get("published"), str):
-        try:
-            fields["published"] = dt.date.fromisoformat(fields["published"][:10])
-        except ValueError:
-            fields["published"] = None
     try:
         return Source.model_validate(fields)
     except ValidationError as exc:
@@ -224,43 +393,63 @@ def read_source(path: Path, default_id: str) -> Source:
         ) from exc
 
 
-def _folder_files(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file()
-        and p.suffix.lower() in SUPPORTED_SUFFIXES
-        and not p.name.endswith(SIDECAR_SUFFIXES)
-    )
+def _folder_files(folder: Path) -> tuple[list[Path], list[str]]:
+    """Supported files in ``folder``, and why symlinks pointing outside it were passed over: a
+    folder is the user's choice of what to read, not whatever its links reach."""
+    found: list[Path] = []
+    outside: list[str] = []
+    for p in sorted(folder.iterdir()):
+        if (
+            not p.is_file()
+            or p.suffix.lower() not in SUPPORTED_SUFFIXES
+            or p.name.endswith(SIDECAR_SUFFIXES)
+        ):
+            continue
+        if p.is_symlink() and not _inside(p, folder):
+            outside.append(
+                f"source {p} is a symlink to {p.resolve()}, outside {folder}: copy the file in"
+            )
+        else:
+            found.append(p)
+    return found, outside
 
 
-def load_sources(paths: Sequence[Path], warn: Warn | None = None) -> list[Source]:
+def load_sources(
+    paths: Sequence[Path], warn: Warn | None = None, *, max_bytes: int = MAX_SOURCE_BYTES
+) -> list[Source]:
     """Files as given (a bad one stops the run), folders as their supported files in name order
     (a bad one is skipped with a warning while others remain)."""
     if not paths:
         raise InputFileError("no sources given: pass --source PATH")
-    entries: list[tuple[Path, bool]] = []
+    say = warn or _ignore
+    entries: list[tuple[Path, Path | None]] = []
+    skipped: list[str] = []
     for path in paths:
         if path.is_dir():
-            found = _folder_files(path)
-            if not found:
+            found, outside = _folder_files(path)
+            if not found and not outside:
                 raise InputFileError(
                     f"source folder {path} holds no {'/'.join(SUPPORTED_SUFFIXES)} file: check the path"
                 )
-            entries.extend((p, True) for p in found)
+            for reason in outside:
+                skipped.append(reason)
+                say(f"warning: skipped {reason}")
+            entries.extend((p, path) for p in found)
         else:
-            entries.append((path, False))
+            entries.append((path, None))
     sources: list[Source] = []
-    skipped: list[str] = []
-    for path, from_folder in entries:
+    for path, folder in entries:
         try:
-            sources.append(read_source(path, f"S{len(sources) + 1}"))
+            source = read_source(
+                path, f"S{len(sources) + 1}", max_bytes=max_bytes, warn=say, folder=folder
+            )
         except InputFileError as exc:
-            if not from_folder:
+            if folder is None:
                 raise
             skipped.append(str(exc))
-            if warn is not None:
-                warn(f"warning: skipped {exc}")
+            say(f"warning: skipped {exc}")
+            continue
+        sources.append(source)
     if not sources:
         raise InputFileError(f"no usable source: {skipped[0] if skipped else 'none given'}")
     # Sources are numbered by their IDs (S1, S2, ...), not by file name, so facts keep stable IDs.

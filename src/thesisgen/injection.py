@@ -1,0 +1,311 @@
+"""Find the sentences of a source that speak to the model instead of the reader (prompt injection).
+
+A small scored classifier: each sentence is checked for several signals, each with a weight, and
+is flagged when the sum reaches :data:`THRESHOLD`. One signal is not always enough on its own: a
+rating ("a strong buy", "a $50 target") is ordinary in a source, an order to analysts ("analysts
+should treat ...") is ordinary in a disclaimer; together they are an attempt to steer the memo. A
+sentence that addresses the model, asks it to ignore its instructions or carries prompt-structure
+tokens is flagged by itself. A rating a named third party gives ("Morgan Stanley rates it
+overweight") counts against a flag: it is a fact to keep, attributed.
+
+The detector looks at a folded copy of each sentence (NFKC, so full-width letters read as ASCII;
+invisible characters, curly quotes and common Cyrillic look-alikes folded), never at the text the
+offsets refer to.
+
+Neighbour rule, for payloads split from their orders: when a sentence is flagged, the sentence
+after it is tainted too (the figure usually sits next to the order); when the order points forward
+(it ends with ':' or says 'below', 'following', 'next paragraph'), everything up to the end of the
+next paragraph is tainted; when it points back ('this figure', 'the above'), the sentence before it
+is tainted. Text after a token that closes our data tags (``</source>``, ``<|im_end|>``) is tainted
+up to the next ``<source`` or the end, since only an attacker writes a close tag into a document.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .sentences import Sentence, segment
+
+THRESHOLD = 1.0
+
+# --- folding ------------------------------------------------------------------------------------
+
+# Format characters (zero-width space and joiners, BOM, bidi controls, Unicode tag characters,
+# soft hyphen, ...) are category Cf; these others draw nothing either.
+_INVISIBLE_OTHER = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+)
+
+
+def is_invisible(ch: str) -> bool:
+    """True for characters that render as nothing and can hide words from a reader."""
+    return (
+        unicodedata.category(ch) == "Cf"
+        or ch in _INVISIBLE_OTHER
+        or 0xE0100 <= ord(ch) <= 0xE01EF  # variation selectors supplement
+    )
+
+
+def remove_invisible(text: str) -> str:
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if not is_invisible(ch))
+
+
+_HOMOGLYPHS = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0410\u0412\u0415\u041a\u041c\u041d"
+    "\u041e\u0420\u0421\u0422\u0425\u0406\u2018\u2019\u201c\u201d",
+    "aeopcyxijABEKMHOPCTXI''\"\"",
+)
+
+
+def fold_for_detection(text: str) -> str:
+    """The copy the detector reads: invisible characters out, NFKC, look-alikes to ASCII."""
+    return unicodedata.normalize("NFKC", remove_invisible(text)).translate(_HOMOGLYPHS)
+
+
+# --- signals ------------------------------------------------------------------------------------
+
+_MODEL = (
+    r"(?:ai|a\.i\.|artificial\s+intelligence|assistants?|llms?|(?:large\s+)?language\s+models?"
+    r"|chat\s*bots?|bots?|gpt|chatgpt|claude|gemini|copilot|models?|agents?|summari[sz]ers?)"
+)
+_OUTPUT = r"(?:summar(?:y|ies)|memos?|answers?|responses?|outputs?|write-?ups?|analys[ie]s)"
+_VERB = (
+    r"(?:rate|treat|recommend|describe|state|say|write|present|characteri[sz]e|classify|label"
+    r"|call|conclude|omit|exclude|ignore|mention|emphasi[sz]e|highlight|assign|upgrade|downgrade"
+    r"|portray|frame|report|list|give|use|cite|repeat|include)"
+)
+_MODAL = (
+    r"(?:should|must|shall|will|need\s+to|needs\s+to|have\s+to|has\s+to|are\s+to|is\s+to"
+    r"|ought\s+to|are\s+(?:required|instructed|asked|expected)\s+to)"
+)
+_ADVERB = r"(?:\s+(?:\w+ly|also|now|always|then|instead))?"
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    weight: float
+    pattern: re.Pattern[str]
+
+
+def _signal(name: str, weight: float, *patterns: str, flags: int = re.IGNORECASE) -> Signal:
+    return Signal(name, weight, re.compile("|".join(f"(?:{p})" for p in patterns), flags))
+
+
+SIGNALS: tuple[Signal, ...] = (
+    _signal(
+        "addresses the model",
+        2.0,
+        rf"\b(?:note|message|instructions?|attention|reminder|warning|memo)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?{_MODEL}\b",
+        rf"\bif\s+you\s+(?:are|'re)\s+(?:an?\s+|the\s+)?(?:automated\s+|ai\s+)?{_MODEL}\b",
+        rf"\b(?:dear|attention|hey|hello|hi)\s*,?\s+{_MODEL}\b",
+        r"\b(?:ai|llm|gpt|chatbot|language\s+model)s?(?:\s+(?:assistants?|models?|systems?|agents?|tools?))?\s+(?:reading|processing|summari[sz]ing|analy[sz]ing|parsing|ingesting|reviewing)\s+(?:this|these)\b",
+        rf"\b(?:any|every|all)\s+{_MODEL}\s+(?:that\s+|which\s+|who\s+)?(?:reads?|process(?:es)?|summari[sz]es?|analy[sz]es?)\b",
+        r"\byou\s+are\s+(?:now\s+)?(?:an?\s+|the\s+)?(?:ai|assistant|language\s+model|llm|chatbot|model)\b",
+        r"\bwho(?:ever)?\s+(?:is\s+)?(?:summari[sz]|process|pars|ingest)\w*\s+this\s+(?:document|page|article|text|report|file|source)",
+        rf"^\W*{_MODEL}\s*[:,]\s*(?:you|please|ignore|rate|note|the\s+following)\b",
+    ),
+    _signal(
+        "asks to ignore or override instructions",
+        2.0,
+        r"\b(?:ignore|disregard|forget|override|overrule|bypass|skip|drop|set\s+aside)\s+(?:all\s+|any\s+|the\s+|your\s+|these\s+|those\s+|of\s+)*(?:previous|prior|above|earlier|preceding|original|initial|system|other|existing|old)?\s*(?:instructions?|prompts?|rules|guidelines|directions|directives|guidance|constraints|context|orders)\b",
+        r"\b(?:new|updated|revised|real|actual|additional|hidden)\s+(?:system\s+)?instructions?\s*(?::|follow|are|for)",
+        r"\bsystem\s+prompt\b",
+        r"\byou\s+are\s+now\b",
+        r"\bfrom\s+now\s+on\s*,?\s+(?:you|rate|treat|describe|only)\b",
+        r"\b(?:ignor|n'?ignor)\w*\s+(?:toutes?\s+)?(?:les\s+)?(?:consignes|instructions)\s+pr[ée]c[ée]dentes",
+        r"\bignorier\w*\s+(?:alle\s+)?(?:vorherigen|bisherigen|obigen)\s+(?:anweisungen|instruktionen)",
+        r"\bignor[ae]\w*\s+(?:todas\s+)?(?:las\s+)?instrucciones\s+(?:anteriores|previas)",
+        r"(?:忽略|无视|忽视|無視).{0,12}(?:指令|指示|说明|命令)",
+        r"(?:以前|前)の指示を無視",
+    ),
+    _signal(
+        "prompt-structure token",
+        2.0,
+        r"</?\s*(?:source|fact|sources|facts)\b",
+        r"<\|[a-z_]{2,30}\|>",
+        r"\[/?inst\]",
+        r"<</?sys>>",
+        r"</?(?:start|end)_of_turn>",
+        r"(?:^|\n)\s*(?:system|assistant|user|human)\s*:",
+        r"#{2,}\s*(?:instruction|system|response)s?\b",
+    ),
+    _signal(
+        "orders the model's output",
+        1.0,
+        rf"\b(?:any|every|each|your|the|all)\s+{_OUTPUT}\s+(?:of\s+this\s+\w+\s+)?{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
+        rf"\byour\s+(?:rating|recommendation|stance|verdict|conclusion)\s+{_MODAL}\b",
+    ),
+    _signal(
+        "orders the reader",
+        0.6,
+        rf"\b(?:you|analysts?|investors?|readers?|reviewers?|the\s+(?:reader|analyst|reviewer)){_ADVERB}\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
+    ),
+    # "You" told what to write is the model being told, in a document that reaches it.
+    _signal(
+        "tells you what to write",
+        0.5,
+        rf"\byou{_ADVERB}\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?(?:rate|recommend|describe|state|say|write|present|call|conclude|report|mention|omit|label|classify|portray|characteri[sz]e|emphasi[sz]e|highlight)\b",
+    ),
+    # Orders at the start of a sentence; the ticker must be in capitals ("Rate AREC a BUY", not
+    # "Rate cuts lifted the stock").
+    _signal(
+        "imperative to the writer",
+        1.0,
+        r"^\W*(?:please\s+)?(?:now\s+)?(?:rate|recommend|upgrade|downgrade|classify|label)\s+(?:it|this|them|the\s+(?:stock|company|shares?|name)|(?-i:[A-Z]{2,6}))\s+(?:a|an|as|to|at)\b",
+        r"^\W*(?:please\s+)?(?:describe|present|portray|characteri[sz]e|treat|frame)\s+(?:it|this|them|the\s+\w+|(?-i:[A-Z][\w&.-]*))\s+as\b",
+        r"^\W*(?:please\s+)?(?:state|say|write|conclude|claim|assert)\s+that\b",
+        r"^\W*(?:make\s+sure|be\s+sure|ensure|remember|always)\s+(?:to\s+|that\s+)?(?:you\s+)?(?:rate|state|say|describe|call|treat|recommend|present)\b",
+    ),
+    _signal(
+        "hides something from the reader",
+        1.0,
+        r"\b(?:do\s+not|don't|never|avoid|refrain\s+from)\s+(?:mention|mentioning|disclos\w*|discuss\w*|cit\w+|reveal\w*|report\w*|includ\w*|flag\w*|note|noting|highlight\w*|bring\s+up)\s+(?:any\s+|the\s+|these\s+|its\s+|their\s+)?(?:\w+\s+)?(?:risks?|downsides?|concerns?|losses|weakness\w*|negatives?|caveats?|lawsuits?|litigation|debts?|problems?|issues|this\s+(?:note|instruction|sentence|paragraph))\b",
+        r"^\W*(?:please\s+)?(?:do\s+not|don't|never)\s+(?:mention|disclose|discuss|reveal|cite|report|flag|highlight|bring\s+up)\b",
+        r"^\W*(?:omit|hide|suppress|leave\s+out|remove)\s+(?:any|all|the|every)\s+(?:\w+\s+)?(?:risks?|downsides?|concerns?|negatives?|caveats?|mention)",
+    ),
+    _signal(
+        "rating or target",
+        0.5,
+        r"\bstrong\s+(?:buy|sell)\b",
+        r"\b(?:buy|sell|hold)\s+rating\b",
+        r"\b(?:rate|rating|rated|recommend\w*)\b[^.\n]{0,40}\b(?:buy|sell|outperform|overweight|underweight)\b",
+        r"\bprice\s+target\b|\btarget\s+price\b",
+        r"\$\s?[\d.,]+\s*(?:[mb]n|billion|million|trillion|[bmk])?\s+(?:price\s+)?target\b",
+        r"\b(?:outperform|overweight|top\s+pick|must[-\s]own|can't[-\s]miss|risk[-\s]free|guaranteed\s+returns?)\b",
+    ),
+    # A named party as the subject of a rating verb: "Morgan Stanley rates it overweight",
+    # "according to Jefferies". Case matters here: the name is what makes it an attribution.
+    _signal(
+        "attributed to a named third party",
+        -0.6,
+        r"\b[A-Z][\w&.'-]*(?:\s+(?:&\s+)?[A-Z][\w&.'-]*){0,3}(?:'s)?\s+(?:analysts?\s+)?(?:rates|rated|reiterate[sd]?|maintains|maintained|upgraded|downgraded|initiated|assigns|assigned|sets|set|raised|cut|lowered|has|have|says|said|recommends|recommended|expects|sees)\b",
+        r"\b(?:according\s+to|analysts?\s+at|per)\s+[A-Z]",
+        flags=0,
+    ),
+)
+_SECOND_PERSON = re.compile(r"\byou(?:r)?\b", re.IGNORECASE)
+_FORWARD = re.compile(
+    r":\s*$|\b(?:below|as\s+follows|the\s+following|next\s+(?:paragraph|sentence|section|line))\b",
+    re.IGNORECASE,
+)
+_BACKWARD = re.compile(
+    r"\b(?:th(?:is|at|ese|ose)\s+(?:figures?|numbers?|amounts?|values?|statements?|claims?|estimates?)"
+    r"|the\s+(?:above|preceding|previous|prior)\b|(?:figures?|numbers?|statements?)\s+above)",
+    re.IGNORECASE,
+)
+_CLOSERS = re.compile(
+    r"<\s*/\s*(?:source|sources|fact|facts)\s*>|<\|(?:im_end|eot_id|endoftext)\|>", re.IGNORECASE
+)
+_OPENER = re.compile(r"<\s*source\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a piece of text scored and which signals fired."""
+
+    score: float
+    signals: tuple[str, ...]
+
+    @property
+    def flagged(self) -> bool:
+        return self.score >= THRESHOLD
+
+    def why(self) -> str:
+        return ", ".join(s for s in self.signals if not s.startswith("attributed"))
+
+
+def score(text: str) -> Verdict:
+    """Score one sentence (or a title): the sum of the weights of the signals it shows."""
+    folded = fold_for_detection(text).strip()
+    fired: list[Signal] = []
+    for signal in SIGNALS:
+        if signal.pattern.search(folded):
+            fired.append(signal)
+    if _SECOND_PERSON.search(folded):  # "you must ..." is never a third party's view
+        fired = [s for s in fired if s.weight > 0]
+    total = round(sum(s.weight for s in fired), 3)
+    return Verdict(total, tuple(s.name for s in fired))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A flagged sentence: where it is, its score and why."""
+
+    start: int
+    end: int
+    score: float
+    signals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What the detector found in a text: flagged sentences, and the spans they taint."""
+
+    findings: tuple[Finding, ...]
+    tainted: tuple[tuple[int, int], ...]
+
+    def why(self) -> str:
+        """The signals that fired anywhere in the text, for a warning."""
+        seen: dict[str, None] = {}
+        for finding in self.findings:
+            for name in finding.signals:
+                if not name.startswith("attributed"):
+                    seen.setdefault(name, None)
+        return ", ".join(seen)
+
+
+def scan(text: str, sentences: Sequence[Sentence] | None = None) -> Scan:
+    """Flag the sentences of ``text`` and taint them and their neighbours (module docstring)."""
+    sentences = segment(text) if sentences is None else sentences
+    findings: list[Finding] = []
+    spans: list[tuple[int, int]] = []
+    for i, sentence in enumerate(sentences):
+        verdict = score(sentence.text)
+        if not verdict.flagged:
+            continue
+        findings.append(Finding(sentence.start, sentence.end, verdict.score, verdict.signals))
+        spans.append((sentence.start, sentence.end))
+        folded = fold_for_detection(sentence.text)
+        if i + 1 < len(sentences):
+            spans.append((sentences[i + 1].start, sentences[i + 1].end))
+        if _FORWARD.search(folded):
+            following = [s for s in sentences[i + 1 :] if s.paragraph <= sentence.paragraph + 1]
+            if following:
+                spans.append((sentence.start, following[-1].end))
+        if i > 0 and _BACKWARD.search(folded):
+            spans.append((sentences[i - 1].start, sentences[i - 1].end))
+    same_length = _fold_in_place(text)
+    for closer in _CLOSERS.finditer(same_length):
+        opener = _OPENER.search(same_length, closer.end())
+        spans.append((closer.start(), opener.start() if opener else len(text)))
+    return Scan(tuple(findings), tuple(_merge(spans, text)))
+
+
+def _fold_in_place(text: str) -> str:
+    """NFKC character by character where that keeps one character ("\uff1c" to "<"), so
+    offsets into the result are offsets into ``text``."""
+    if text.isascii():
+        return text
+    out = []
+    for ch in text:
+        folded = unicodedata.normalize("NFKC", ch) if not ch.isascii() else ch
+        out.append(folded if len(folded) == 1 else ch)
+    return "".join(out)
+
+
+def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Overlapping spans, and spans apart by whitespace only, as one."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and (start <= merged[-1][1] or not text[merged[-1][1] : start].strip()):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

@@ -1,0 +1,92 @@
+"""The project's sentence segmenter: exact offsets that cover the text, on made-up text and on
+the real 10-K (HTML through our own reader) and seed article when ../shared is there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import ROOT
+from thesisgen.sentences import Sentence, segment
+from thesisgen.sources import read_source
+
+SHARED = ROOT.parent / "shared"
+AAPL = SHARED / "edgar" / "AAPL" / "aapl-20240928.htm"
+SEED = SHARED / "seed" / "posco-reelement-article.txt"
+
+
+def assert_exact_cover(text: str, sentences: list[Sentence]) -> None:
+    """In order, no overlap, no outer whitespace, and only whitespace between sentences."""
+    position = 0
+    for sentence in sentences:
+        assert sentence.start >= position, "in order, no overlap"
+        assert not text[position : sentence.start].strip(), "nothing but whitespace is skipped"
+        assert sentence.text == text[sentence.start : sentence.end]
+        assert sentence.text and sentence.text == sentence.text.strip()
+        position = sentence.end
+    assert not text[position:].strip()
+
+
+def texts(sentences: list[Sentence]) -> list[str]:
+    return [s.text for s in sentences]
+
+
+def test_abbreviations_amounts_and_numbers_do_not_end_a_sentence() -> None:
+    text = "Apple Inc. paid $3.85 per share in the U.S. last year. See Exhibit No. 5 for terms. It grew."
+    assert texts(segment(text)) == [
+        "Apple Inc. paid $3.85 per share in the U.S. last year.",
+        "See Exhibit No. 5 for terms.",
+        "It grew.",
+    ]
+
+
+def test_initialism_glued_to_a_word_stays_whole() -> None:
+    text = "Exposure relates to non\u2013U.S. dollar sales. Next one."
+    assert texts(segment(text)) == ["Exposure relates to non\u2013U.S. dollar sales.", "Next one."]
+
+
+def test_single_newlines_end_paragraphs_but_not_wrapped_lines() -> None:
+    text = (
+        "China controls roughly 80% of the\nworld's processing. POSCO signed.\n"
+        "| Total | $ | 57 |\n(1) Includes Hong Kong.\nThe growth was driven by headcount."
+    )
+    found = segment(text)
+    assert texts(found) == [
+        "China controls roughly 80% of the\nworld's processing.",
+        "POSCO signed.",
+        "| Total | $ | 57 |",
+        "(1) Includes Hong Kong.",
+        "The growth was driven by headcount.",
+    ]
+    assert [s.paragraph for s in found] == [0, 0, 1, 2, 3]
+
+
+def test_blank_lines_number_paragraphs() -> None:
+    found = segment("  One. Two.\n\n\n  Three.\n\nFour")
+    assert [(s.text, s.paragraph) for s in found] == [
+        ("One.", 0),
+        ("Two.", 0),
+        ("Three.", 1),
+        ("Four", 2),
+    ]
+
+
+@given(
+    st.text(alphabet=st.sampled_from(list("ab .!?\n\t|-(1)$U.S\u2013\u00e9\u65e5")), max_size=200)
+)
+def test_offsets_are_exact_and_cover_any_text(text: str) -> None:
+    assert_exact_cover(text, segment(text))
+
+
+@pytest.mark.parametrize("path", [AAPL, SEED], ids=["aapl-10k", "seed"])
+def test_real_documents_are_covered_in_sentence_sized_pieces(path: Path) -> None:
+    if not path.is_file():
+        pytest.skip(f"{path} is not beside the checkout")
+    text = read_source(path, "S1").text
+    found = segment(text)
+    assert_exact_cover(text, found)
+    assert len(found) > (1000 if path == AAPL else 40)
+    assert max(len(s.text) for s in found) < 2000, "no page-long 'sentence'"
