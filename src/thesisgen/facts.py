@@ -37,7 +37,7 @@ from .models import (
 from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract
 from .prompts import Topic, facts_messages
 from .recording import CallLabel
-from .sources import WITHHELD_NOTE, read_source
+from .sources import MAX_SOURCE_BYTES, WITHHELD_NOTE, read_source
 from .validate import ground_statement
 
 DEFAULT_CHUNK_CHARS = 12_000
@@ -402,7 +402,9 @@ def _secondary(candidate: _Candidate, index: _SourceIndex) -> list[Secondary]:
     return list(seen.values())
 
 
-def reground(factset: FactSet, files: dict[str, Path]) -> tuple[FactSet, list[str], list[str]]:
+def reground(
+    factset: FactSet, files: dict[str, Path], max_bytes: int = MAX_SOURCE_BYTES
+) -> tuple[FactSet, list[str], list[str]]:
     """Check an edited ledger against the source files that can be found: every quote must still
     occur in its source. Returns the ledger with fresh locators, problems, and notes to show."""
     problems: list[str] = []
@@ -415,7 +417,7 @@ def reground(factset: FactSet, files: dict[str, Path]) -> tuple[FactSet, list[st
                 f"note: source {info.id} ({info.path or 'no path'}) not found: its quotes are not re-checked"
             )
             continue
-        source = read_source(path, info.id)
+        source = read_source(path, info.id, max_bytes=max_bytes)
         if info.sha256 and source.sha256 != info.sha256:
             notes.append(
                 f"note: source {info.id} changed since the facts were extracted: re-checking its quotes"

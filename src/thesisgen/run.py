@@ -91,6 +91,10 @@ class DraftOutcome:
     factset: FactSet | None = None
 
 
+def _mb(megabytes: float) -> int:
+    return int(megabytes * MB)
+
+
 def _bundle_or_none(ticker: str) -> Bundle | None:
     return load_bundle(ticker) if ticker in bundled_tickers() else None
 
@@ -170,7 +174,11 @@ def _inputs(
     if not paths and bundle is not None:
         paths = [bundle.sources_dir]
     company = request.company or (bundle.company if bundle else ticker)
-    return None, company, load_sources(paths, warn=progress.note)
+    return (
+        None,
+        company,
+        load_sources(paths, warn=progress.note, max_bytes=_mb(settings.max_source_mb)),
+    )
 
 
 def _folders(request: DraftRequest, bundle: Bundle | None) -> list[Path]:
@@ -194,14 +202,15 @@ def _load_ledger(
     A source that cannot be found is named in the ledger's warnings, which the memo shows, so a
     quote that was not re-checked is never presented as verified.
     """
-    factset = load_model(path, FactSet, "facts file", int(settings.max_json_mb * MB))
+    factset = load_model(path, FactSet, "facts file", _mb(settings.max_json_mb))
     if ticker is not None and factset.ticker.upper() != ticker:
         raise UsageError(
             f"facts file {path} is for {factset.ticker}, not {ticker}: pass the matching --ticker"
         )
     problems = check_factset(factset, identifiers)
     if not problems:
-        factset, problems, notes = reground(factset, _source_files(factset, folders))
+        files = _source_files(factset, folders)
+        factset, problems, notes = reground(factset, files, _mb(settings.max_source_mb))
         for note in notes:
             if progress is not None:
                 progress.note(note)
@@ -597,7 +606,7 @@ def _pair(
 ) -> tuple[Memo, FactSet, list[str]]:
     """A draft and its ledger, size-capped, the ledger re-grounded against the sources beside it."""
     settings = resolve({}, config_path=config).settings
-    memo = load_model(draft_path, Memo, "draft", int(settings.max_json_mb * MB))
+    memo = load_model(draft_path, Memo, "draft", _mb(settings.max_json_mb))
     ticker = check_ticker(memo.ticker)
     bundle = _bundle_or_none(ticker)
     identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]

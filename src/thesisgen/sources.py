@@ -357,7 +357,8 @@ def read_source(
             if big == limit:
                 big, limit = f"{size:,} bytes", f"{max_bytes:,}-byte"
             raise InputFileError(
-                f"source {path} is {big}, over the {limit} limit: split it or pass an excerpt"
+                f"source {path} is {big}, over the {limit} limit: split it, pass an excerpt, "
+                "or raise max_source_mb (env THESISGEN_MAX_SOURCE_MB)"
             )
         raw = path.read_bytes()
     except OSError as exc:
