@@ -34,7 +34,9 @@ def hung(label: str, body: dict[str, Any]) -> Reply:
     return Reply(200, {"never": "sent"}, delay_s=600)
 
 
-def interrupt_once(base_url: str, requests: list[dict[str, Any]], concurrency: int) -> dict[str, Any]:
+def interrupt_once(
+    base_url: str, requests: list[dict[str, Any]], concurrency: int
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "THESISGEN_"))}
@@ -77,10 +79,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
     with serve(hung) as server:
-        results = [interrupt_once(server.base_url, server.requests, args.concurrency) for _ in range(args.runs)]
+        results = [
+            interrupt_once(server.base_url, server.requests, args.concurrency)
+            for _ in range(args.runs)
+        ]
     times = [r["seconds"] for r in results]
     for r in results:
-        print(f"exit {r['code']} after {r['seconds']:.2f} s; left in --out: {r['left']}; status {r['status']}; {r['stderr']}")
+        print(
+            f"exit {r['code']} after {r['seconds']:.2f} s; left in --out: {r['left']}; status {r['status']}; {r['stderr']}"
+        )
     worst = max(times)
     print(
         f"Ctrl-C to exit: median {statistics.median(times):.2f} s, worst {worst:.2f} s over "

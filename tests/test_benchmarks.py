@@ -28,3 +28,8 @@ def test_validate_benchmark_runs() -> None:
 def test_latency_benchmark_runs() -> None:
     out = _run("benchmarks/latency_bench.py", "--latency", "0.05")
     assert "7-section draft" in out and "tokens per AREC memo" in out
+
+
+def test_interrupt_benchmark_runs() -> None:
+    out = _run("benchmarks/interrupt_bench.py", "--runs", "1")
+    assert "Ctrl-C to exit" in out and "exit 130 and a clean --out in every run" in out
