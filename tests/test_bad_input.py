@@ -47,6 +47,8 @@ def snapshot(root: Path) -> Snapshot:
                 entries[rel] = ("link", str(path.readlink()))
             elif path.is_dir():
                 entries[rel] = ("dir", info.st_mtime_ns)
+            elif not path.is_file():  # a FIFO or socket: reading it would block
+                entries[rel] = ("special", info.st_mode, info.st_mtime_ns)
             else:
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 entries[rel] = ("file", info.st_size, info.st_mtime_ns, digest)
@@ -220,6 +222,28 @@ def proc_out_not_created(c: Ctx) -> None:
     assert not Path("/proc/thesisgen-x").exists()
 
 
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def _link(path: Path, target: Path) -> Path:
+    path.symlink_to(target)
+    return path
+
+
+def _notes(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "note.md").write_text("AREC sold 10 units in 2024.\n")
+    return folder
+
+
+def _escaping_ledger(c: Ctx) -> Path:
+    data = json.loads((c.static() / "facts.json").read_text())
+    data["sources"][0]["path"] = "../../etc/passwd.txt"
+    return c.write("escaping.json", json.dumps(data))
+
+
 CASES = [
     # --- flags ---
     Case("timeout-negative", draft("--timeout", "-5"), ("--timeout", "-5", "greater than 0")),
@@ -380,6 +404,31 @@ CASES = [
         env={"THESISGEN_MAX_JSON_MB": "1"},
     ),
     Case("render-forged-quote", forged_render, ("F1's quote", "does not occur")),
+    # --- found by an adversarial review ------------------------------------------------------
+    Case(
+        "source-fifo",
+        draft_with(lambda c: ["--source", _fifo(c.work / "pipe.md")]),
+        ("pipe.md", "not a regular file"),
+        max_seconds=30,
+    ),
+    Case(
+        "source-link-to-dev-zero",
+        draft_with(lambda c: ["--source", _link(c.work / "zero.txt", Path("/dev/zero"))]),
+        ("zero.txt", "not a regular file"),
+        max_seconds=30,
+    ),
+    Case(
+        "out-is-a-source-folder",
+        lambda c: ["draft", "--ticker", "AREC", "--source", _notes(c.out), "--out", c.out],
+        ("--out", "--source folder"),
+    ),
+    Case(
+        "facts-source-path-escapes",
+        draft_with(lambda c: ["--facts", _escaping_ledger(c)]),
+        ("path", "not a file name"),
+    ),
+    Case("template-dev-null", draft("--template", "/dev/null"), ("/dev/null", "not a regular")),
+    Case("config-is-a-folder", draft_with(lambda c: ["--config", c.work]), ("is a folder",)),
 ]
 
 

@@ -414,3 +414,15 @@ def test_the_hard_limit_holds_while_the_run_works(tmp_path: Path) -> None:
 def test_yes_goes_past_the_limits(tmp_path: Path) -> None:
     outcome, requests = _draft(tmp_path, {}, max_calls=3, yes=True)
     assert outcome.report.ok and len(requests) > 3
+
+
+def test_a_bare_400_on_the_probe_tries_the_next_format(tmp_path: Path) -> None:
+    """A 4xx is the request's fault, not the moment's: auto tries json_object next."""
+
+    def bare_400(label: str, body: dict[str, Any]) -> Reply:
+        if body.get("response_format", {}).get("type") == "json_schema":
+            return Reply(400, {"error": {"message": "Bad Request"}})
+        return AUTHORED(label, body)
+
+    outcome, _ = _draft(tmp_path, bare_400, retry=RetryPolicy(sleep=lambda s: None))
+    assert outcome.report.ok and outcome.manifest.structured_output == "json_object"

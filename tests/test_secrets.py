@@ -250,3 +250,26 @@ def test_successful_recorded_and_cached_runs_hold_no_canary(
     assert _count(recordings) >= 10 and _count(cache) >= 1
     assert grep.zips >= 2 * 5, grep
     assert grep.files >= 2 * 6 + 10 + 1 + grep.zips
+
+
+def test_query_string_credentials_are_masked_and_registered() -> None:
+    from thesisgen import secrets
+
+    key = "qs-canary-" + "7" * 12
+    secrets.register_from("base_url", f"http://127.0.0.1:9/v1?api-key={key}&deployment=x")
+    for text in (
+        f"could not reach http://127.0.0.1:9/v1?api-key={key}",
+        f"GET /v1?token={key}&x=1",
+        f"the server said: key {key} is bad",  # the bare value, registered from the URL
+        f"https://h/v1?code={key}",
+    ):
+        shown = secrets.redact(text)
+        assert key not in shown and "***" in shown, shown
+    assert secrets.redact("?deployment=prod&region=eu") == "?deployment=prod&region=eu"
+
+
+def test_config_shows_no_query_string_key(tmp_path: Path) -> None:
+    key = "qs-canary-" + "8" * 12
+    result = run_cli("config", "--base-url", f"http://127.0.0.1:9/v1?key={key}", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert key not in result.stdout + result.stderr

@@ -221,6 +221,8 @@ def _read_file(path: Path, table: str | None) -> dict[str, Any]:
 def find_config(explicit: Path | None, cwd: Path) -> tuple[Path | None, str | None]:
     """The config file to use and the table in it (None for a whole thesisgen.toml)."""
     if explicit is not None:
+        if explicit.is_dir():
+            raise UsageError(f"config file {explicit} is a folder: pass the .toml file in it")
         if not explicit.is_file():
             raise UsageError(f"config file {explicit} does not exist: check --config")
         return explicit, ("thesisgen" if explicit.name == "pyproject.toml" else None)

@@ -277,7 +277,8 @@ class LLM:
             return result
         raise ModelServiceError(
             f"the model service rejected every structured-output format during {label.describe()} "
-            f"({'; '.join(tried)}): check --base-url and --model"
+            f"({'; '.join(tried)}): check --base-url and --model, or choose a format with "
+            "--structured-output"
         )
 
     def _call_with_reasks(
@@ -493,15 +494,16 @@ def _mentions_format(exc: BaseException) -> bool:
 def _refuses_format(exc: BaseException) -> bool:
     """'I do not do this response_format', as opposed to 'try again later'.
 
-    Servers say it with 400, 422 or 501, and some (llama.cpp's servers) with a 500 whose message
-    names the format. A 500, 502, 503 or 429 that does not name the format is transient: it is
-    retried with backoff and never makes ``auto`` give up a format for the whole run.
+    Servers say it with a 4xx (400, 404, 415, 422) or 501, and some (llama.cpp's servers) with a
+    500 whose message names the format. A 500, 502, 503 or 429 that does not name the format is
+    transient: it is retried with backoff and never makes ``auto`` give up a format for the run.
+    When every format is refused, the error lists each server message.
     """
     if not isinstance(exc, openai.APIStatusError):
         return False
-    if exc.status_code in (415, 501):
-        return True
-    return exc.status_code in (400, 404, 422, 500) and _mentions_format(exc)
+    if exc.status_code in (400, 404, 415, 422, 501):
+        return True  # the request's fault, not the moment's: try the next format
+    return exc.status_code == 500 and _mentions_format(exc)
 
 
 def _retried(retrying: Retrying) -> str:

@@ -30,7 +30,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -180,8 +180,8 @@ class OutputSet:
         # We hold the lock, so any staging folder here belongs to a run that was killed.
         for stale in self.folder.glob(STAGING_PREFIX + "*"):
             shutil.rmtree(stale, ignore_errors=True)
-        for stale in self.folder.glob(".*.tmp"):  # atomic writes of earlier versions
-            if stale.is_file() and stale.name.count(".") >= 3:
+        for name in self.names:  # temporary files of our own earlier versions: .memo.docx.*.tmp
+            for stale in self.folder.glob(f".{name}.*.tmp"):
                 stale.unlink(missing_ok=True)
 
     def _check_free(self) -> None:
@@ -240,9 +240,9 @@ class OutputSet:
         return sha256_bytes((self.staging / name).read_bytes())
 
     def holds_complete_set(self) -> bool:
-        return read_status(self.folder) == "complete" and (self.folder / MANIFEST).is_file()
+        return read_status(self.folder) == "complete"
 
-    def commit(self, names: Iterable[str], manifest: Mapping[str, object] | bytes | None) -> None:
+    def commit(self, names: Iterable[str], manifest: bytes | None) -> None:
         """Move the staged ``names`` into place as one set, the manifest (bytes) last."""
         names = [n for n in names if n != MANIFEST]
         checkpoint("staged")
@@ -257,8 +257,7 @@ class OutputSet:
                 (self.staging / name).replace(self.folder / name)
                 checkpoint(f"moved:{name}")
             if manifest is not None:
-                data = manifest if isinstance(manifest, bytes) else json.dumps(manifest).encode()
-                self.stage(MANIFEST, data)
+                self.stage(MANIFEST, manifest)
                 (self.staging / MANIFEST).replace(self.folder / MANIFEST)
                 checkpoint(f"moved:{MANIFEST}")
         except OSError as exc:

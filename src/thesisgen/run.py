@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, budget
-from .config import Resolved, Settings, public_url, resolve
+from .config import Settings, public_url, resolve
 from .cost import cost_usd
 from .draft import DraftResult, draft_memo
 from .errors import (
@@ -44,7 +44,7 @@ from .models import (
 )
 from .outputs import OutputSet
 from .progress import Progress
-from .prompts import load_outline, templates_sha256
+from .prompts import Outline, load_outline, templates_sha256
 from .recording import is_recording, recording_files
 from .render import MemoContext
 from .render.docx import check_template, render_docx
@@ -231,6 +231,11 @@ def _source_files(factset: FactSet, folders: Sequence[Path]) -> dict[str, Path]:
     for info in factset.sources:
         if not info.path:
             continue
+        if Path(info.path).name != info.path or info.path in (".", ".."):
+            raise InputFileError(
+                f"facts file: source {info.id}'s path '{info.path}' is not a file name; the "
+                "ledger names its sources by file name, found beside it: fix the 'path'"
+            )
         for folder in folders:
             candidate = folder / info.path
             if candidate.is_file():
@@ -311,8 +316,7 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             f"no bundle for ticker {ticker} (bundled: {known}): pass its documents with "
             "--source PATH, or a facts file with --facts FACTS.json"
         )
-    resolved = resolve(request.flags, config_path=request.config)
-    settings = resolved.settings
+    settings = resolve(request.flags, config_path=request.config).settings
     llm_settings, announcement = _llm_settings(request, ticker, bundle, settings)
     check_template(request.template)
     identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
@@ -327,8 +331,15 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             budget.check(plan, settings.max_calls, settings.max_prompt_tokens)
 
     names = FACTS_OUTPUTS if request.facts_only else DRAFT_OUTPUTS
+    out_folder = request.out or Path("out") / ticker
+    source_folders = [p for p in request.sources if p.is_dir()]
+    if any(out_folder.resolve() == p.resolve() for p in source_folders):
+        raise UsageError(
+            f"--out {out_folder} is also a --source folder: the memo would be read back as a "
+            "source next time; choose another --out"
+        )
     with (
-        OutputSet(request.out or Path("out") / ticker, names, request.force) as out,
+        OutputSet(out_folder, names, request.force) as out,
         _recordings_set(llm_settings, out) as (llm_settings, recordings),
     ):
         if out.replacing:
@@ -336,7 +347,7 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
         if announcement:
             progress.note(announcement)
         job = _DraftJob(
-            request, ticker, company, resolved, llm_settings, identifiers, out, progress
+            request, ticker, company, settings, llm_settings, identifiers, out, progress
         )
         try:
             outcome = job.run(factset, sources, outline)
@@ -372,7 +383,7 @@ class _DraftJob:
         request: DraftRequest,
         ticker: str,
         company: str,
-        resolved: Resolved,
+        settings: Settings,
         llm_settings: LLMSettings,
         identifiers: Sequence[str],
         out: OutputSet,
@@ -381,8 +392,7 @@ class _DraftJob:
         self.request = request
         self.ticker = ticker
         self.company = company
-        self.resolved = resolved
-        self.settings = resolved.settings
+        self.settings = settings
         self.llm_settings = llm_settings
         self.identifiers = identifiers
         self.out = out
@@ -393,7 +403,9 @@ class _DraftJob:
         self.gate_message = ""
         self._kept_complete = False
 
-    def run(self, factset: FactSet | None, sources: Sequence[Source], outline: Any) -> DraftOutcome:
+    def run(
+        self, factset: FactSet | None, sources: Sequence[Source], outline: Outline
+    ) -> DraftOutcome:
         settings = self.settings
         if factset is None:
             self.progress.stage(
@@ -503,8 +515,6 @@ class _DraftJob:
             self._kept_complete = True
             return
         files = {"facts.json": dump_model(self.factset)} if self.factset is not None else {}
-        if self.request.facts_only:
-            files = {}
         self._commit(files, self._manifest(status, error))
 
     def kept_note(self) -> str:

@@ -12,7 +12,7 @@ import base64
 import re
 import threading
 from typing import TextIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 MASK = "***"
 _known: set[str] = set()
@@ -25,6 +25,12 @@ _KEYED = re.compile(
     r"([\"']?\s*[:=]\s*[\"']?)(?!bearer\b|basic\b)([^\s\"',;]{6,})"
 )
 _SK = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}")
+# Credentials in a URL's query string (?api-key=..., &token=..., ?code=...).
+_QUERY = re.compile(
+    r"([?&;][\w.-]*(?:key|token|secret|auth|code|sig|signature|password|passwd|pwd|credential)"
+    r"[\w.-]*=)([^&#\s\"',;]+)",
+    re.IGNORECASE,
+)
 
 
 def register(secret: str | None) -> None:
@@ -47,6 +53,8 @@ def register_from(key: str, value: str) -> None:
         if part:
             register(part)
             register(unquote(part))
+    for _name, query_value in parse_qsl(parts.query, keep_blank_values=False):
+        register(query_value)  # a key passed as ?api-key=... is as secret as the header
     if parts.username is not None:
         # The HTTP client sends URL user-info as "Authorization: Basic base64(user:password)";
         # a server that echoes that value would otherwise reveal the password.
@@ -65,6 +73,7 @@ def redact(text: str) -> str:
     text = _USERINFO.sub(rf"\1{MASK}@", text)
     text = _BEARER.sub(rf"\1\2{MASK}", text)
     text = _KEYED.sub(rf"\1\2{MASK}", text)
+    text = _QUERY.sub(rf"\1{MASK}", text)
     return _SK.sub(f"sk-{MASK}", text)
 
 

@@ -28,6 +28,7 @@ import difflib
 import hashlib
 import logging
 import re
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ HTML_SUFFIXES = (".html", ".htm")
 PDF_SUFFIXES = (".pdf",)
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
+MAX_SKIP_WARNINGS = 20  # then one line counts the rest
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml", ".meta.json")
 
 Warn = Callable[[str], None]
@@ -351,7 +353,12 @@ def read_source(
             f"source {path} has an unsupported type '{path.suffix}': use one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO, a device (/dev/zero), a socket
+            raise InputFileError(
+                f"source {path} is not a regular file: pass a saved .md, .txt, .html or .pdf file"
+            )
+        size = info.st_size
         if size > max_bytes:
             big, limit = _size(size), _size(max_bytes)
             if big == limit:
@@ -360,7 +367,13 @@ def read_source(
                 f"source {path} is {big}, over the {limit} limit: split it, pass an excerpt, "
                 "or raise max_source_mb (env THESISGEN_MAX_SOURCE_MB)"
             )
-        raw = path.read_bytes()
+        with path.open("rb") as handle:  # bounded: a file may grow after the size check
+            raw = handle.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise InputFileError(
+                f"source {path} grew past the {_size(max_bytes)} limit while it was read: "
+                "pass a file that is not being written"
+            )
     except OSError as exc:
         raise InputFileError(
             f"source {path} cannot be read ({exc.strerror}): check its permissions"
@@ -425,6 +438,12 @@ def load_sources(
     say = warn or _ignore
     entries: list[tuple[Path, Path | None]] = []
     skipped: list[str] = []
+
+    def skip(reason: str) -> None:
+        skipped.append(reason)
+        if len(skipped) <= MAX_SKIP_WARNINGS:
+            say(f"warning: skipped {reason}")
+
     for path in paths:
         if path.is_dir():
             found, outside = _folder_files(path)
@@ -433,8 +452,7 @@ def load_sources(
                     f"source folder {path} holds no {'/'.join(SUPPORTED_SUFFIXES)} file: check the path"
                 )
             for reason in outside:
-                skipped.append(reason)
-                say(f"warning: skipped {reason}")
+                skip(reason)
             entries.extend((p, path) for p in found)
         else:
             entries.append((path, None))
@@ -447,10 +465,13 @@ def load_sources(
         except InputFileError as exc:
             if folder is None:
                 raise
-            skipped.append(str(exc))
-            say(f"warning: skipped {exc}")
+            skip(str(exc))
             continue
         sources.append(source)
+    if len(skipped) > MAX_SKIP_WARNINGS:
+        say(
+            f"warning: skipped {len(skipped) - MAX_SKIP_WARNINGS} more file(s) for the same reasons"
+        )
     if not sources:
         raise InputFileError(f"no usable source: {skipped[0] if skipped else 'none given'}")
     # Sources are numbered by their IDs (S1, S2, ...), not by file name, so facts keep stable IDs.

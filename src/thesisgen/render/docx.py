@@ -41,11 +41,19 @@ def default_template() -> Path:
     return data_dir("templates") / "memo-base.docx"
 
 
+MAX_TEMPLATE_BYTES = 50 * 1024 * 1024
+
+
 def check_template(template: Path | None) -> None:
     """Refuse an unusable ``--template`` before any model call, with the same message as later."""
     if template is not None:
-        if not template.is_file():
+        if not template.exists():
             raise InputFileError(f"template {template} does not exist: pass a .docx file")
+        if not template.is_file() or template.stat().st_size > MAX_TEMPLATE_BYTES:
+            raise InputFileError(
+                f"template {template} is not a regular .docx file of at most "
+                f"{MAX_TEMPLATE_BYTES // 1024 // 1024} MB: pass a Word .docx file"
+            )
         _open_template(template)
 
 
