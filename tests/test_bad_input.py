@@ -419,7 +419,15 @@ CASES = [
     ),
     Case(
         "out-is-a-source-folder",
-        lambda c: ["draft", "--ticker", "AREC", "--source", _notes(c.out), "--out", c.out],
+        lambda c: [
+            "draft",
+            "--ticker",
+            "AREC",
+            "--source",
+            _notes(c.work / "notes"),
+            "--out",
+            c.work / "notes",
+        ],
         ("--out", "--source folder"),
     ),
     Case(

@@ -74,17 +74,35 @@ _MODEL = (
     r"(?:ai|a\.i\.|artificial\s+intelligence|assistants?|llms?|(?:large\s+)?language\s+models?"
     r"|chat\s*bots?|bots?|gpt|chatgpt|claude|gemini|copilot|models?|agents?|summari[sz]ers?)"
 )
-_OUTPUT = r"(?:summar(?:y|ies)|memos?|answers?|responses?|outputs?|write-?ups?|analys[ie]s)"
+# Automated readers as a group: "AI systems", "summarization systems", "machine readers".
+_READER = (
+    r"(?:(?:ai|a\.i\.|automated|machine|llm|gpt|summari[sz]ation|language[- ]model)"
+    r"(?:[- ](?:based|powered|driven))?\s+(?:systems?|tools?|readers?|pipelines?|agents?"
+    r"|assistants?|models?|summari[sz]ers?|crawlers?|bots?|services?)"
+    rf"|machine\s+readers?|{_MODEL})"
+)
+# Names that are only ever a model (not "model portfolio", "assistant treasurer").
+_AI_ONLY = r"(?:ai|a\.i\.|llms?|gpt|chatgpt|claude|gemini|copilot|chat\s*bots?|assistant)"
+_OUTPUT = (
+    r"(?:summar(?:y|ies)|memos?|answers?|responses?|outputs?|write-?ups?|analys[ie]s|theses"
+    r"|thesis|reports?|notes?|coverage|research|recommendations?|ratings?|valuations?)"
+)
+_DOCUMENT = (
+    r"(?:page|document|article|text|report|file|source|content|note|release|filing|passage"
+    r"|site|post|company|stock|shares?|issuer)"
+)
 _VERB = (
     r"(?:rate|treat|recommend|describe|state|say|write|present|characteri[sz]e|classify|label"
     r"|call|conclude|omit|exclude|ignore|mention|emphasi[sz]e|highlight|assign|upgrade|downgrade"
-    r"|portray|frame|report|list|give|use|cite|repeat|include)"
+    r"|portray|frame|report|list|give|use|cite|repeat|include|carry|reflect|show|adopt|assume"
+    r"|quote|value|put|set|feature|contain|read|express|endorse)"
 )
 _MODAL = (
     r"(?:should|must|shall|will|need\s+to|needs\s+to|have\s+to|has\s+to|are\s+to|is\s+to"
-    r"|ought\s+to|are\s+(?:required|instructed|asked|expected)\s+to)"
+    r"|ought\s+to|(?:are|is)\s+(?:required|instructed|asked|expected|supposed|meant)\s+to)"
 )
 _ADVERB = r"(?:\s+(?:\w+ly|also|now|always|then|instead))?"
+_WRITE = r"(?:write|writ(?:es|ing)|draft\w*|summari[sz]\w*|prepar\w+|generat\w+|produc\w+|compil\w+|compos\w+)"
 
 
 @dataclass(frozen=True)
@@ -102,19 +120,33 @@ SIGNALS: tuple[Signal, ...] = (
     _signal(
         "addresses the model",
         2.0,
-        rf"\b(?:note|message|instructions?|attention|reminder|warning|memo)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?{_MODEL}\b",
-        rf"\bif\s+you\s+(?:are|'re)\s+(?:an?\s+|the\s+)?(?:automated\s+|ai\s+)?{_MODEL}\b",
-        rf"\b(?:dear|attention|hey|hello|hi)\s*,?\s+{_MODEL}\b",
-        r"\b(?:ai|llm|gpt|chatbot|language\s+model)s?(?:\s+(?:assistants?|models?|systems?|agents?|tools?))?\s+(?:reading|processing|summari[sz]ing|analy[sz]ing|parsing|ingesting|reviewing)\s+(?:this|these)\b",
-        rf"\b(?:any|every|all)\s+{_MODEL}\s+(?:that\s+|which\s+|who\s+)?(?:reads?|process(?:es)?|summari[sz]es?|analy[sz]es?)\b",
+        rf"\b(?:note|message|instructions?|attention|reminder|warning|memo|directive|request)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?{_READER}\b",
+        rf"\bif\s+you(?:\s+are|'re|\s+were|\s+happen\s+to\s+be)\s+(?:an?\s+|the\s+)?(?:automated\s+|ai\s+)?{_READER}\b",
+        rf"^\W*to\s+(?:the|any|all|every|each)\s+{_READER}\b",
+        rf"\b{_READER}\s+(?:instructions?|directives?|notes?|notice|guidance|orders?)\s*:",
+        rf"\b(?:dear|attention|hey|hello|hi)\s*,?\s+{_READER}\b",
+        rf"\b(?:ai|llm|gpt|chatbot|language\s+model|automated|machine)\w*(?:\s+\w+)?\s+(?:that\s+(?:is|are)\s+)?(?:reading|processing|summari[sz]ing|analy[sz]ing|parsing|ingesting|reviewing|crawling|indexing)\s+(?:this|the)\s+{_DOCUMENT}\b",
+        rf"\b(?:any|every|all)\s+{_READER}\s+(?:that\s+|which\s+|who\s+)?(?:reads?|process(?:es)?|summari[sz]es?|analy[sz]es?)\b",
         r"\byou\s+are\s+(?:now\s+)?(?:an?\s+|the\s+)?(?:ai|assistant|language\s+model|llm|chatbot|model)\b",
         r"\bwho(?:ever)?\s+(?:is\s+)?(?:summari[sz]|process|pars|ingest)\w*\s+this\s+(?:document|page|article|text|report|file|source)",
-        rf"^\W*{_MODEL}\s*[:,]\s*(?:you|please|ignore|rate|note|the\s+following)\b",
+        rf"^\W*{_READER}\s*[:,]\s*(?:you|please|ignore|rate|note|the|treat|report|say|state|use|remember)\b",
+        rf"^\W*{_READER}\s*:",
+        rf"[\"'(\[]\s*{_AI_ONLY}\s*[:,]",
+        rf"^\W*{_AI_ONLY}\s*,\s*(?:please\s+)?{_VERB}\b",
+    ),
+    _signal(
+        "an automated reader is told what to do",
+        1.0,
+        rf"\b{_READER}(?:\s+[\w'-]+){{0,3}}?\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
     ),
     _signal(
         "asks to ignore or override instructions",
         2.0,
-        r"\b(?:ignore|disregard|forget|override|overrule|bypass|skip|drop|set\s+aside)\s+(?:all\s+|any\s+|the\s+|your\s+|these\s+|those\s+|of\s+)*(?:previous|prior|above|earlier|preceding|original|initial|system|other|existing|old)?\s*(?:instructions?|prompts?|rules|guidelines|directions|directives|guidance|constraints|context|orders)\b",
+        r"\b(?:ignore|disregard|forget|override|overrule|bypass|skip|set\s+aside|discard)\s+(?:all\s+|any\s+|the\s+|your\s+|these\s+|those\s+|of\s+)*(?:previous|prior|above|earlier|preceding|original|initial|system|other|existing|old\s+)?\s*(?:instructions?|prompts?|directives)\b",
+        r"\b(?:ignore|disregard|forget|override|overrule|bypass|set\s+aside|discard)\s+(?:all\s+|any\s+|the\s+|your\s+|these\s+|those\s+|of\s+)*(?:previous|prior|above|earlier|preceding|original|initial|system|existing)\s+(?:rules|guidelines|directions|guidance|constraints|context|orders|figures?|numbers?|data|facts?|text|statements?)\b",
+        r"\b(?:ignore|disregard|forget|discard)\s+(?:all\s+|any\s+|the\s+)?(?:figures?|numbers?|data|facts?|text|statements?|content|everything|anything)\s+(?:above|before|earlier|previously|stated|you\s+(?:read|saw|were\s+told))\b",
+        r"\b(?:ignore|disregard|forget|override|bypass|discard)\s+your\s+(?:rules|guidelines|guidance|constraints|training|programming|instructions|system\s+prompt|policies)\b",
+        r"\b(?:ignore|disregard|forget|discard)\s+(?:everything|anything|all|what(?:ever)?)\s+(?:(?:that\s+)?(?:came|comes|was|is|you've|you\s+have|you\s+were)\s+)?(?:above|before|else|prior|previously|earlier|said|stated|written|told)\b",
         r"\b(?:new|updated|revised|real|actual|additional|hidden)\s+(?:system\s+)?instructions?\s*(?::|follow|are|for)",
         r"\bsystem\s+prompt\b",
         r"\byou\s+are\s+now\b",
@@ -126,6 +158,13 @@ SIGNALS: tuple[Signal, ...] = (
         r"(?:以前|前)の指示を無視",
     ),
     _signal(
+        "hides its order in an encoding",
+        2.0,
+        r"\b(?:decode|decrypt|deobfuscate|unscramble)\s+(?:this|it|the\s+(?:following|text|message|string|line)\s+)?\s*(?:and|then|,)\s*(?:follow|obey|execute|run|apply|do\s+(?:it|this|what))\b",
+        r"\b(?:rot-?13|base-?64)\b[^.\n]{0,40}\b(?:follow|obey|execute|instructions?|for\s+(?:the\s+)?(?:ai|model|assistant|llm|you))\b",
+        r"\b(?:the\s+(?:next|following)\s+(?:line|sentence|text|paragraph)\s+is\s+(?:in\s+)?(?:rot-?13|base-?64|encoded|cipher))",
+    ),
+    _signal(
         "prompt-structure token",
         2.0,
         r"</?\s*(?:source|fact|sources|facts)\b",
@@ -133,14 +172,28 @@ SIGNALS: tuple[Signal, ...] = (
         r"\[/?inst\]",
         r"<</?sys>>",
         r"</?(?:start|end)_of_turn>",
-        r"(?:^|\n)\s*(?:system|assistant|user|human)\s*:",
-        r"#{2,}\s*(?:instruction|system|response)s?\b",
+        r"(?:^|\n)\s*(?:system|assistant)\s*:",
+        r"(?:^|\n)\s*#{2,}\s*(?:instruction|system|response|input)s?\s*:?\s*(?:$|\n)",
+    ),
+    _signal(
+        "a chat turn",
+        0.5,
+        r"(?:^|\n)\s*(?:user|human)\s*:",
     ),
     _signal(
         "orders the model's output",
         1.0,
-        rf"\b(?:any|every|each|your|the|all)\s+{_OUTPUT}\s+(?:of\s+this\s+\w+\s+)?{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
+        rf"\b(?:your|any\s+(?:automated|ai|machine)[\w-]*|(?:automated|ai[- ]generated|machine[- ]generated))\s+{_OUTPUT}(?:\s+[\w'$.,-]+){{0,4}}?\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
+        rf"\b{_OUTPUT}\s+(?:of|on|about|for|covering)\s+(?:this|the)\s+{_DOCUMENT}(?:\s+[\w'$.,-]+){{0,3}}?\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
         rf"\byour\s+(?:rating|recommendation|stance|verdict|conclusion)\s+{_MODAL}\b",
+        rf"\b(?:any|every|each|all)\s+{_OUTPUT}\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
+        rf"\bwho(?:ever)?\s+{_WRITE}\s+(?:the|this|any|a|your)\s+{_OUTPUT}\b",
+        rf"\b(?:when|while|as|before)\s+(?:you\s+)?{_WRITE}\s+(?:the|this|your|a|any)\s+(?:\w+\s+)?{_OUTPUT}\b",
+    ),
+    _signal(
+        "orders what the text it feeds must say",
+        0.6,
+        rf"\bthe\s+{_OUTPUT}\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
     ),
     _signal(
         "orders the reader",
@@ -151,22 +204,28 @@ SIGNALS: tuple[Signal, ...] = (
     _signal(
         "tells you what to write",
         0.5,
-        rf"\byou{_ADVERB}\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?(?:rate|recommend|describe|state|say|write|present|call|conclude|report|mention|omit|label|classify|portray|characteri[sz]e|emphasi[sz]e|highlight)\b",
+        rf"\byou{_ADVERB}\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?(?:rate|recommend|describe|state|say|write|present|call|conclude|report|mention|omit|label|classify|portray|characteri[sz]e|emphasi[sz]e|highlight|use|carry)\b",
     ),
-    # Orders at the start of a sentence; the ticker must be in capitals ("Rate AREC a BUY", not
-    # "Rate cuts lifted the stock").
+    # Orders at the start of a sentence (or of a clause after "When ..., "); the ticker must be
+    # in capitals ("Rate AREC a BUY", not "Rate cuts lifted the stock").
     _signal(
         "imperative to the writer",
         1.0,
         r"^\W*(?:please\s+)?(?:now\s+)?(?:rate|recommend|upgrade|downgrade|classify|label)\s+(?:it|this|them|the\s+(?:stock|company|shares?|name)|(?-i:[A-Z]{2,6}))\s+(?:a|an|as|to|at)\b",
-        r"^\W*(?:please\s+)?(?:describe|present|portray|characteri[sz]e|treat|frame)\s+(?:it|this|them|the\s+\w+|(?-i:[A-Z][\w&.-]*))\s+as\b",
         r"^\W*(?:please\s+)?(?:state|say|write|conclude|claim|assert)\s+that\b",
+        r"^\W*please\s+(?:describe|present|portray|characteri[sz]e|treat|frame)\s+",
         r"^\W*(?:make\s+sure|be\s+sure|ensure|remember|always)\s+(?:to\s+|that\s+)?(?:you\s+)?(?:rate|state|say|describe|call|treat|recommend|present)\b",
+        r",\s*(?:please\s+)?(?:say|state|write|report|claim|assert)\s+(?:that\s+)?(?:the\s+|its\s+)?(?:revenue|sales|earnings|profit|income|value|price|target|shares?|stock|company|rating)\b",
+    ),
+    _signal(
+        "frames the subject for the writer",
+        0.6,
+        r"^\W*(?:please\s+)?(?:describe|present|portray|characteri[sz]e|treat|frame)\s+(?:it|this|them|the\s+\w+|(?-i:[A-Z][\w&.-]*))\s+as\b",
     ),
     _signal(
         "hides something from the reader",
         1.0,
-        r"\b(?:do\s+not|don't|never|avoid|refrain\s+from)\s+(?:mention|mentioning|disclos\w*|discuss\w*|cit\w+|reveal\w*|report\w*|includ\w*|flag\w*|note|noting|highlight\w*|bring\s+up)\s+(?:any\s+|the\s+|these\s+|its\s+|their\s+)?(?:\w+\s+)?(?:risks?|downsides?|concerns?|losses|weakness\w*|negatives?|caveats?|lawsuits?|litigation|debts?|problems?|issues|this\s+(?:note|instruction|sentence|paragraph))\b",
+        r"\b(?:do\s+not|don't|never|avoid|refrain\s+from|must\s+not|should\s+not|shall\s+not)\s+(?:mention|mentioning|disclos\w*|discuss\w*|cit\w+|reveal\w*|report\w*|includ\w*|flag\w*|note|noting|highlight\w*|bring\s+up)\s+(?:any\s+|the\s+|these\s+|its\s+|their\s+)?(?:\w+\s+)?(?:risks?|downsides?|concerns?|losses|weakness\w*|negatives?|caveats?|lawsuits?|litigation|debts?|problems?|issues|this\s+(?:note|instruction|sentence|paragraph))\b",
         r"^\W*(?:please\s+)?(?:do\s+not|don't|never)\s+(?:mention|disclose|discuss|reveal|cite|report|flag|highlight|bring\s+up)\b",
         r"^\W*(?:omit|hide|suppress|leave\s+out|remove)\s+(?:any|all|the|every)\s+(?:\w+\s+)?(?:risks?|downsides?|concerns?|negatives?|caveats?|mention)",
     ),
@@ -175,8 +234,10 @@ SIGNALS: tuple[Signal, ...] = (
         0.5,
         r"\bstrong\s+(?:buy|sell)\b",
         r"\b(?:buy|sell|hold)\s+rating\b",
+        r"\b(?:a|an)\s+(?-i:BUY|SELL|Buy|Sell)\b",
         r"\b(?:rate|rating|rated|recommend\w*)\b[^.\n]{0,40}\b(?:buy|sell|outperform|overweight|underweight)\b",
-        r"\bprice\s+target\b|\btarget\s+price\b",
+        r"\bprice\s+(?:target|objective)\b|\btarget\s+price\b|\bfair\s+value\b",
+        r"\b(?:worth|valued\s+at)\s+\$",
         r"\$\s?[\d.,]+\s*(?:[mb]n|billion|million|trillion|[bmk])?\s+(?:price\s+)?target\b",
         r"\b(?:outperform|overweight|top\s+pick|must[-\s]own|can't[-\s]miss|risk[-\s]free|guaranteed\s+returns?)\b",
     ),
@@ -185,14 +246,15 @@ SIGNALS: tuple[Signal, ...] = (
     _signal(
         "attributed to a named third party",
         -0.6,
-        r"\b[A-Z][\w&.'-]*(?:\s+(?:&\s+)?[A-Z][\w&.'-]*){0,3}(?:'s)?\s+(?:analysts?\s+)?(?:rates|rated|reiterate[sd]?|maintains|maintained|upgraded|downgraded|initiated|assigns|assigned|sets|set|raised|cut|lowered|has|have|says|said|recommends|recommended|expects|sees)\b",
+        r"\b[A-Z][\w&.'-]*(?:\s+(?:&\s+)?[A-Z][\w&.'-]*){0,3}(?:'s)?\s+(?:analysts?\s+)?(?:rates|rated|reiterate[sd]?|maintains|maintained|upgraded|downgraded|initiated|assigns|assigned|sets|set|raised|cut|lowered|has|have|says|said|recommends|recommended|expects|sees|estimates|estimated)\b",
         r"\b(?:according\s+to|analysts?\s+at|per)\s+[A-Z]",
         flags=0,
     ),
 )
 _SECOND_PERSON = re.compile(r"\byou(?:r)?\b", re.IGNORECASE)
 _FORWARD = re.compile(
-    r":\s*$|\b(?:below|as\s+follows|the\s+following|next\s+(?:paragraph|sentence|section|line))\b",
+    r":\s*$|\b(?:below|as\s+follows|the\s+following|follows|comes?\s+(?:later|next|after)"
+    r"|later\s+(?:on|in\s+this)|further\s+(?:down|on)|next\s+(?:paragraph|sentence|section|line))\b",
     re.IGNORECASE,
 )
 _BACKWARD = re.compile(
