@@ -198,8 +198,13 @@ def public_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def _read_file(path: Path, table: str | None) -> dict[str, Any]:
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise UsageError(f"config file {path} is over 1 MB: is it the right file?")
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"config file {path} cannot be read ({exc}): fix or remove it") from exc
