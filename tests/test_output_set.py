@@ -20,8 +20,7 @@ import pytest
 
 from conftest import AREC, clean_env, run_cli
 from stub_openai import Reply, authored_script, serve
-from thesisgen.outputs import LOCK_NAME, STAGING_PREFIX
-from thesisgen.run import DRAFT_OUTPUTS
+from thesisgen.outputs import DRAFT_OUTPUTS, LOCK_NAME, STAGING_PREFIX
 
 POINTS = [
     "locked",
@@ -253,3 +252,19 @@ def test_a_failed_record_leaves_nothing_and_deletes_nothing(tmp_path: Path) -> N
     assert refused.code == 2 and "not a thesisgen recording" in refused.stderr
     assert not (tmp_path / "out2").exists()
     assert (recordings / "facts-S1-1.json").read_text() == "not a recording: the user's file"
+
+
+def test_replacing_a_set_removes_what_the_new_set_lacks_and_nothing_else(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert _draft(out, tmp_path).code == 0
+    (out / "notes.txt").write_text("the analyst's own file")
+    # A crash mid-commit of a smaller set (the facts command) must not strand the old memo.
+    crashed = run_cli(
+        "facts", "--ticker", "AREC", "--out", out, "--force", cwd=tmp_path,
+        THESISGEN_TEST_HOOK="crash@writing",
+    )  # fmt: skip
+    assert crashed.code == 86
+    facts = run_cli("facts", "--ticker", "AREC", "--out", out, cwd=tmp_path)
+    assert facts.code == 0, facts.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["facts.json", "manifest.json", "notes.txt"]
+    assert (out / "notes.txt").read_text() == "the analyst's own file"

@@ -37,6 +37,11 @@ from types import TracebackType
 from .errors import OutputExistsError, UsageError
 from .files import sha256_bytes
 
+# The files each command writes; only these are ever replaced or removed by a later run.
+DRAFT_OUTPUTS = ("memo.docx", "memo.md", "draft.json", "facts.json", "report.json", "manifest.json")
+FACTS_OUTPUTS = ("facts.json", "manifest.json")
+RENDER_OUTPUTS = ("memo.docx", "memo.md")
+ALL_OUTPUTS = frozenset(DRAFT_OUTPUTS + FACTS_OUTPUTS + RENDER_OUTPUTS)
 LOCK_NAME = ".thesisgen.lock"
 STAGING_PREFIX = ".thesisgen-staging-"
 MANIFEST = "manifest.json"
@@ -90,12 +95,13 @@ def read_status(folder: Path) -> str | None:
 
 
 def _listed_outputs(folder: Path) -> list[str]:
+    """The files a manifest says its run wrote, among the names thesisgen writes."""
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        outputs = data.get("outputs", {})
-        return [n for n in outputs if isinstance(n, str) and "/" not in n and not n.startswith(".")]
-    except (OSError, ValueError, AttributeError):
+        names = [*data.get("outputs", {}), *data.get("replacing", [])]
+    except (OSError, ValueError, AttributeError, TypeError):
         return []
+    return [n for n in dict.fromkeys(names) if n in ALL_OUTPUTS]
 
 
 class OutputSet:
@@ -248,10 +254,11 @@ class OutputSet:
         checkpoint("staged")
         try:
             if manifest is not None:
-                self._mark_writing()
+                previous = _listed_outputs(self.folder)
+                self._mark_writing(previous)
                 checkpoint("writing")
-                for old in _listed_outputs(self.folder):
-                    if old not in names and old != MANIFEST and old in self.names:
+                for old in previous:  # files of the set being replaced that the new set lacks
+                    if old not in names and old != MANIFEST:
                         (self.folder / old).unlink(missing_ok=True)
             for name in names:
                 (self.staging / name).replace(self.folder / name)
@@ -264,8 +271,10 @@ class OutputSet:
             raise _write_error(self.folder, exc) from None
         checkpoint("committed")
 
-    def _mark_writing(self) -> None:
-        marker = json.dumps({"status": "writing", "outputs": {}}).encode()
+    def _mark_writing(self, previous: list[str]) -> None:
+        """The set is unfinished from here on; the marker names the old set's files, so a run
+        that replaces a crashed commit still removes them."""
+        marker = json.dumps({"status": "writing", "outputs": {}, "replacing": previous}).encode()
         self.stage(MANIFEST, marker)
         (self.staging / MANIFEST).replace(self.folder / MANIFEST)
 

@@ -42,7 +42,7 @@ from .models import (
     Source,
     Usage,
 )
-from .outputs import OutputSet
+from .outputs import DRAFT_OUTPUTS, FACTS_OUTPUTS, RENDER_OUTPUTS, OutputSet
 from .progress import Progress
 from .prompts import Outline, load_outline, templates_sha256
 from .recording import is_recording, recording_files
@@ -53,9 +53,6 @@ from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
 from .sources import load_sources
 from .validate import validate_memo
 
-DRAFT_OUTPUTS = ("memo.docx", "memo.md", "draft.json", "facts.json", "report.json", "manifest.json")
-FACTS_OUTPUTS = ("facts.json", "manifest.json")
-RENDER_OUTPUTS = ("memo.docx", "memo.md")
 MB = 1024 * 1024
 
 
