@@ -627,11 +627,6 @@ def _pair(
     return memo, factset, identifiers
 
 
-def load_pair(draft_path: Path, facts_path: Path) -> tuple[Memo, FactSet]:
-    memo, factset, _ = _pair(draft_path, facts_path, None, None)
-    return memo, factset
-
-
 def validate(
     draft_path: Path, facts_path: Path, config: Path | None = None, progress: Progress | None = None
 ) -> Report:
