@@ -12,6 +12,7 @@ import functools
 import inspect
 import json
 import os
+import signal
 import sys
 import typing
 from collections.abc import Callable
@@ -357,12 +358,18 @@ def render_command(
     typer.echo(f"Wrote {path}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Run the CLI. Everything it prints passes through the secret filter; a usage mistake is one
     line and exit 2; after an interrupt or a service failure the process exits without waiting for
     model calls still in flight on other threads."""
     sys.stdout = RedactingStream(sys.stdout)
     sys.stderr = RedactingStream(sys.stderr)
+    # `kill` (SIGTERM) ends a run the way Ctrl-C does: calls abandoned, the set marked.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         code = app(standalone_mode=False)
     except KeyboardInterrupt:
