@@ -406,16 +406,21 @@ def reground(
     factset: FactSet, files: dict[str, Path], max_bytes: int = MAX_SOURCE_BYTES
 ) -> tuple[FactSet, list[str], list[str]]:
     """Check an edited ledger against the source files that can be found: every quote must still
-    occur in its source. Returns the ledger with fresh locators, problems, and notes to show."""
+    occur in its source. Returns the ledger with fresh locators, problems, and notes to show.
+
+    A source that cannot be found is also named in the ledger's warnings, which the memo shows,
+    so a quote that was not re-checked is never presented as verified."""
     problems: list[str] = []
     notes: list[str] = []
+    unchecked: list[str] = []
     sources: dict[str, tuple[Source, _SourceIndex]] = {}
     for info in factset.sources:
         path = files.get(info.id)
         if path is None:
-            notes.append(
-                f"note: source {info.id} ({info.path or 'no path'}) not found: its quotes are not re-checked"
+            unchecked.append(
+                f"source {info.id} ({info.path or 'no path'}) not found: its quotes are not re-checked"
             )
+            notes.append(f"note: {unchecked[-1]}")
             continue
         source = read_source(path, info.id, max_bytes=max_bytes)
         if info.sha256 and source.sha256 != info.sha256:
@@ -436,7 +441,8 @@ def reground(
                 )
             fact = fact.model_copy(update={"locators": locators})
         facts.append(fact)
-    return factset.model_copy(update={"facts": facts}), problems, notes
+    warnings = list(dict.fromkeys([*factset.warnings, *unchecked]))
+    return factset.model_copy(update={"facts": facts, "warnings": warnings}), problems, notes
 
 
 def check_factset(factset: FactSet, identifiers: Sequence[str] = ()) -> list[str]:

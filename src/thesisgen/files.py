@@ -65,18 +65,12 @@ def load_model(path: Path, model: type[M], what: str, max_bytes: int = DEFAULT_M
             f"{what} {path} cannot be read ({exc.strerror}): check permissions"
         ) from exc
     try:
-        data = json.loads(text)
+        return model.model_validate(json.loads(text))
     except json.JSONDecodeError as exc:
         raise InputFileError(
             f"{what} {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}): fix the file"
         ) from exc
-    except RecursionError:
-        raise InputFileError(
-            f"{what} {path} is nested too deeply to be a {model.__name__}: fix the file"
-        ) from None
-    try:
-        return model.model_validate(data)
-    except RecursionError:
+    except RecursionError:  # from the parser or from validation
         raise InputFileError(
             f"{what} {path} is nested too deeply to be a {model.__name__}: fix the file"
         ) from None

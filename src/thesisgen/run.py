@@ -194,11 +194,7 @@ def _load_ledger(
     settings: Settings,
     progress: Progress | None,
 ) -> FactSet:
-    """A facts file, checked and re-grounded: every quote must still occur in its source.
-
-    A source that cannot be found is named in the ledger's warnings, which the memo shows, so a
-    quote that was not re-checked is never presented as verified.
-    """
+    """A facts file, checked and re-grounded: every quote must still occur in its source."""
     factset = load_model(path, FactSet, "facts file", _mb(settings.max_json_mb))
     if ticker is not None and factset.ticker.upper() != ticker:
         raise UsageError(
@@ -211,9 +207,6 @@ def _load_ledger(
         for note in notes:
             if progress is not None:
                 progress.note(note)
-        missing = [n.removeprefix("note: ") for n in notes if "not found" in n]
-        if missing:
-            factset = factset.model_copy(update={"warnings": [*factset.warnings, *missing]})
     if problems:
         raise InputFileError(
             f"facts file {path}: {problems[0]}"
