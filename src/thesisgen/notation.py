@@ -1,0 +1,162 @@
+"""How a memo writes its provenance in text, in one place for the renderers and the reader of an
+edited memo: citation markers, calculation notes, the names of bookmarks and styles, the
+validation line and the hash of the checked text.
+
+A rendered memo must read back as the memo it was rendered from, so everything the renderer writes
+that the reader parses (a marker, a note, the validation line) is written and parsed here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+
+from .models import Calculation, Memo, Paragraph
+
+# --- citation markers ----------------------------------------------------------------------------
+
+MARKER = re.compile(r"\[(F[1-9][0-9]*)\]")
+
+
+def cite_marker(cites: Iterable[str]) -> str:
+    return "".join(f"[{c}]" for c in cites)
+
+
+def markers_in(text: str) -> list[str]:
+    return MARKER.findall(text)
+
+
+def paragraph_text(paragraph: Paragraph) -> str:
+    """A paragraph as the memo prints it: each sentence followed by its markers."""
+    parts = [f"{s.text} {cite_marker(s.cites)}".strip() for s in paragraph.sentences]
+    return " ".join(parts)
+
+
+# --- calculation notes ---------------------------------------------------------------------------
+
+# In a formula a fact's figure is written {F13:$900 million}; in a printed note, "$900 million [F13]",
+# with every operator and parenthesis standing alone between spaces so the note reads back.
+_FORMULA_TOKEN = re.compile(r"\s*(?:\{(F[1-9][0-9]*)\s*:\s*([^}]+)\}|([-+*/()])|([^\s{}()*/+]+))")
+_WORD_MARKER = re.compile(r"^\[(F[1-9][0-9]*)\]$")
+_OPERATOR = re.compile(r"^[-+*/()]$")
+_NUMBER = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
+NOTE_LINE = re.compile(r"^(?P<number>[1-9][0-9]*)[.)] (?P<figure>[^=]+?) = (?P<formula>.+)$")
+
+
+def printed_formula(formula: str) -> str:
+    """The formula as a reader checks it by hand: each operand is the figure with its fact ID."""
+    words: list[str] = []
+    for match in _FORMULA_TOKEN.finditer(formula):
+        fact_id, figure, op, other = match.groups()
+        if fact_id:
+            words.append(f"{figure.strip()} [{fact_id}]")
+        else:
+            words.append(op or other)
+    return " ".join(words)
+
+
+def note_text(number: int, calculation: Calculation) -> str:
+    """One printed calculation note, e.g. ``1. $234 = $900 million [F13] / 3.85 million [F14]``."""
+    return f"{number}. {calculation.figure} = {printed_formula(calculation.formula)}"
+
+
+def parse_note(text: str) -> tuple[int, Calculation] | None:
+    """A printed note back to its number and calculation; None when the text is not a note."""
+    match = NOTE_LINE.match(normalise(text))
+    if match is None:
+        return None
+    parts: list[str] = []
+    operand: list[str] = []
+    words = match.group("formula").split(" ")
+    for i, word in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else ")"
+        # A number stands alone (a constant) only where an operator or the end follows it.
+        standalone = _OPERATOR.match(word) or (_NUMBER.match(word) and _OPERATOR.match(after))
+        marker = _WORD_MARKER.match(word)
+        if marker:
+            if not operand:
+                return None
+            parts.append(f"{{{marker.group(1)}:{' '.join(operand)}}}")
+            operand = []
+        elif not operand and standalone:
+            parts.append(word)
+        else:
+            operand.append(word)
+    if operand or not any(p.startswith("{") for p in parts):
+        return None
+    figure = match.group("figure").strip()
+    return int(match.group("number")), Calculation(figure=figure, formula=" ".join(parts))
+
+
+def numbered_notes(memo: Memo) -> dict[tuple[str, int, int], list[int]]:
+    """The note numbers of each sentence's calculations, numbered through the memo in order."""
+    numbers: dict[tuple[str, int, int], list[int]] = {}
+    n = 0
+    for section in memo.sections:
+        for p, paragraph in enumerate(section.paragraphs):
+            for s, sentence in enumerate(paragraph.sentences):
+                for _ in sentence.calculations:
+                    n += 1
+                    numbers.setdefault((section.key, p, s), []).append(n)
+    return numbers
+
+
+# --- names the renderer gives and the reader looks for -------------------------------------------
+
+CITATION_STYLE = "Citation"  # character style of the [F#] markers
+NOTE_REFERENCE_STYLE = "Calculation Reference"  # superscript note number after a sentence
+NOTE_STYLE = "Calculation Note"  # paragraph style of a printed calculation note
+APPENDICES_HEADING = "Appendices"  # the Heading 1 after which nothing is memo text
+KEY_FIGURES_HEADER = ("Figure", "What it is", "Fact")
+KEY_FIGURES_SECTION = "key_figures"  # the section name violations in the key-figures table carry
+
+
+def key_figure_text(figure: str, what: str, fact_ids: Iterable[str]) -> str:
+    """A key-figures row as one checked sentence (and one paragraph of the checked text)."""
+    return normalise(f"{figure}: {what} {cite_marker(fact_ids)}")
+
+
+def fact_bookmark(fact_id: str) -> str:
+    return f"fact_{fact_id}"
+
+
+def source_bookmark(source_id: str) -> str:
+    return f"source_{source_id}"
+
+
+def section_bookmark(key: str) -> str:
+    return f"section_{key}"
+
+
+SECTION_BOOKMARK = re.compile(r"^section_([a-z][a-z0-9_]{0,31})$")
+
+
+# --- the validation line and the checked text ----------------------------------------------------
+
+HASH_CHARS = 16
+VALIDATION_LINE = re.compile(
+    r"checked on (?P<date>\d{4}-\d{2}-\d{2}).*?text hash (?P<hash>[0-9a-f]{"
+    + str(HASH_CHARS)
+    + r"})"
+)
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def text_hash(sections: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """A hash of the memo text the gate checked: each section's key and its paragraphs as printed
+    (whitespace collapsed), so the rendered memo and the same memo read back hash alike, and any
+    edit to a sentence or a marker changes it."""
+    digest = hashlib.sha256()
+    for key, paragraphs in sections:
+        digest.update(key.encode() + b"\x1e")
+        for text in paragraphs:
+            digest.update(normalise(text).encode() + b"\x1f")
+    return digest.hexdigest()[:HASH_CHARS]
+
+
+def memo_hash(memo: Memo) -> str:
+    return text_hash([(s.key, [paragraph_text(p) for p in s.paragraphs]) for s in memo.sections])
