@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import docx
@@ -10,6 +11,7 @@ import pytest
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.shared import Pt, RGBColor
 
 from thesisgen.render import ooxml
 
@@ -163,3 +165,155 @@ def test_external_links_resolve_urls_and_fall_back_to_direct_formatting(tmp_path
         ("https://example.net/", "bare"),
     ]
     assert ooxml.internal_links(reopened.element.body) == []
+
+
+def add_page_footer(document: Any, placeholder: str = "1") -> None:
+    header = document.sections[0].header.paragraphs[0]
+    header.add_run("Page ")
+    ooxml.field(header, "PAGE", placeholder)
+    footer = document.sections[0].footer.paragraphs[0]
+    footer.add_run("Page ")
+    ooxml.field(footer, "PAGE", placeholder)
+    footer.add_run(" of ")
+    ooxml.field(footer, " NUMPAGES ", placeholder)
+
+
+def test_page_fields_in_header_and_footer(tmp_path: Path) -> None:
+    document = docx.Document()
+    add_page_footer(document)
+    footer_p = document.sections[0].footer.paragraphs[0]._p
+    kinds = [
+        local(run[0]) + ":" + (run[0].get(qn("w:fldCharType")) or run[0].text or "")
+        for run in footer_p.iter(qn("w:r"))
+    ]
+    assert kinds[:6] == [
+        "t:Page ",
+        "fldChar:begin",
+        "instrText: PAGE ",
+        "fldChar:separate",
+        "t:1",
+        "fldChar:end",
+    ]
+    assert not [c for c in footer_p.iter(qn("w:fldChar")) if c.get(qn("w:dirty")) is not None]
+
+    section = reopen(document, tmp_path).sections[0]
+    assert ooxml.fields(section.header.part.element) == ["PAGE"]
+    assert ooxml.fields(section.footer.part.element) == ["PAGE", "NUMPAGES"]
+    assert section.footer.paragraphs[0].text == "Page 1 of 1"
+
+
+def test_fields_reader_takes_simple_split_and_nested_fields() -> None:
+    begin, sep, end = (
+        f'<w:r><w:fldChar w:fldCharType="{kind}"/></w:r>' for kind in ("begin", "separate", "end")
+    )
+    p = parse_xml(
+        f'<w:p {nsdecls("w")}><w:fldSimple w:instr=" DATE \\@ &quot;d MMMM yyyy&quot; ">'
+        "<w:r><w:t>1 May</w:t></w:r></w:fldSimple>"
+        f"{begin}<w:r><w:instrText> IF </w:instrText></w:r>"
+        f"{begin}<w:r><w:instrText>PAGE</w:instrText></w:r>{sep}<w:r><w:t>1</w:t></w:r>{end}"
+        f'<w:r><w:instrText> = 1 "first" "" </w:instrText></w:r>{sep}{end}'
+        f"{begin}<w:r><w:instrText> REF fact_F13</w:instrText></w:r>"
+        f"<w:r><w:instrText> \\h </w:instrText></w:r>{sep}<w:r><w:t>x</w:t></w:r>{end}</w:p>"
+    )
+    assert ooxml.fields(p) == [
+        'DATE \\@ "d MMMM yyyy"',
+        'IF  = 1 "first" ""',
+        "PAGE",
+        "REF fact_F13 \\h",
+    ]
+
+
+def test_row_flags_sit_in_schema_order_around_an_existing_height(tmp_path: Path) -> None:
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=2)
+    header, body, _ = table.rows
+    header.height = Pt(18)
+    ooxml.repeat_header_row(header)
+    ooxml.keep_row_together(header)
+    ooxml.repeat_header_row(header)  # twice is still once
+    ooxml.keep_row_together(body)
+
+    rows = reopen(document, tmp_path).tables[0].rows
+    assert [local(c) for c in rows[0]._tr.trPr] == ["cantSplit", "trHeight", "tblHeader"]
+    assert [local(c) for c in rows[1]._tr.trPr] == ["cantSplit"]
+    assert rows[2]._tr.trPr is None
+
+
+def test_row_flag_set_false_by_a_template_becomes_true() -> None:
+    document = docx.Document()
+    row = document.add_table(rows=1, cols=1).rows[0]
+    row._tr.get_or_add_trPr().append(parse_xml(f'<w:tblHeader {nsdecls("w")} w:val="0"/>'))
+    ooxml.repeat_header_row(row)
+    flags = list(row._tr.trPr)
+    assert len(flags) == 1
+    assert flags[0].get(qn("w:val")) is None
+
+
+def assert_schema_order(props: Any) -> None:
+    order = [ooxml.RPR_ORDER.index("w:" + local(c)) for c in props]
+    assert order == sorted(order), [local(c) for c in props]
+
+
+def test_highlight_goes_where_the_schema_puts_it(tmp_path: Path) -> None:
+    document = docx.Document()
+    paragraph = document.add_paragraph()
+    run = paragraph.add_run("12%")
+    run.underline = True
+    run.bold = True
+    run.font.size = Pt(10)
+    run.font.color.rgb = RGBColor(0x1F, 0x4E, 0x79)
+    run.style = "Strong"
+    ooxml.highlight(run)
+    assert [local(c) for c in run._r.rPr] == ["rStyle", "b", "color", "sz", "highlight", "u"]
+    ooxml.highlight(run, "lightGray")  # changes the value, adds no second element
+    bare = paragraph.add_run("plain")
+    ooxml.highlight(bare, "green")
+    with pytest.raises(ValueError, match="not one of"):
+        ooxml.highlight(bare, "FFFF00")
+
+    runs = reopen(document, tmp_path).paragraphs[0].runs
+    assert_schema_order(runs[0]._r.rPr)
+    assert [h.get(qn("w:val")) for h in runs[0]._r.rPr.iter(qn("w:highlight"))] == ["lightGray"]
+    assert runs[1]._r.rPr.find(qn("w:highlight")).get(qn("w:val")) == "green"
+
+
+def test_highlight_before_vertalign_and_lang() -> None:
+    document = docx.Document()
+    run = document.add_paragraph().add_run("x")
+    run.font.superscript = True
+    run._r.rPr.append(parse_xml(f'<w:lang {nsdecls("w")} w:val="en-GB"/>'))
+    run.font.name = "Arial"
+    ooxml.highlight(run)
+    assert [local(c) for c in run._r.rPr] == ["rFonts", "highlight", "vertAlign", "lang"]
+
+
+def app_xml(document: Any) -> str:
+    for part in document.part.package.iter_parts():
+        if part.content_type == ooxml.EXTENDED_PROPERTIES:
+            return str(part.blob.decode("utf-8"))
+    raise AssertionError("no app.xml")
+
+
+def test_reset_app_properties_leaves_only_application_and_security(tmp_path: Path) -> None:
+    document = docx.Document()
+    stale = app_xml(document)
+    assert "<Company/>" in stale
+    assert "Microsoft Macintosh Word" in stale
+    ooxml.reset_app_properties(document, application="thesisgen & co")
+
+    xml = app_xml(reopen(document, tmp_path))
+    assert "<Application>thesisgen &amp; co</Application>" in xml
+    assert "<DocSecurity>0</DocSecurity>" in xml
+    for stale_name in ("Company", "Template", "TotalTime", "Pages", "Words", "AppVersion"):
+        assert stale_name not in xml
+    root = parse_xml(xml.encode("utf-8"))
+    assert [local(c) for c in root] == ["Application", "DocSecurity"]
+
+
+def test_reset_app_properties_without_the_part_does_nothing() -> None:
+    core = SimpleNamespace(
+        content_type="application/vnd.openxmlformats-package.core-properties+xml"
+    )
+    package = SimpleNamespace(iter_parts=lambda: iter([core]))
+    ooxml.reset_app_properties(SimpleNamespace(part=SimpleNamespace(package=package)))
+    assert not hasattr(core, "_blob")

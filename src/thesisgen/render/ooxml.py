@@ -1,7 +1,9 @@
-"""WordprocessingML that python-docx 1.2 has no API for: bookmarks and links.
+"""WordprocessingML that python-docx 1.2 has no API for: bookmarks, links, fields, row properties.
 
-Everything here edits the lxml tree under python-docx's objects. The readers at the bottom exist so
-tests, ours and the memo's, can check a saved document without unzipping it by hand.
+Everything here edits the lxml tree under python-docx's objects. Word refuses (or "repairs") a file
+whose property children are out of schema order, so new children are inserted at their schema
+position rather than appended. The readers at the bottom exist so tests, ours and the memo's, can
+check a saved document without unzipping it by hand.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import escape
 
 from docx.enum.style import WD_STYLE_TYPE
 from docx.opc.constants import RELATIONSHIP_TYPE
-from docx.oxml import OxmlElement
+from docx.opc.part import XmlPart
+from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 
 __all__ = [
@@ -22,12 +26,44 @@ __all__ = [
     "bookmarks",
     "external_link",
     "external_links",
+    "field",
+    "fields",
+    "highlight",
     "internal_link",
     "internal_links",
+    "keep_row_together",
+    "repeat_header_row",
+    "reset_app_properties",
 ]
 
+# CT_RPr's child sequence (ECMA-376 Part 1, 17.3.2.28 and 17.3.2.27).
+RPR_ORDER = (
+    "w:rStyle", "w:rFonts", "w:b", "w:bCs", "w:i", "w:iCs", "w:caps", "w:smallCaps", "w:strike",
+    "w:dstrike", "w:outline", "w:shadow", "w:emboss", "w:imprint", "w:noProof", "w:snapToGrid",
+    "w:vanish", "w:webHidden", "w:color", "w:spacing", "w:w", "w:kern", "w:position", "w:sz",
+    "w:szCs", "w:highlight", "w:u", "w:effect", "w:bdr", "w:shd", "w:fitText", "w:vertAlign",
+    "w:rtl", "w:cs", "w:em", "w:lang", "w:eastAsianLayout", "w:specVanish", "w:oMath",
+    "w:rPrChange",
+)  # fmt: skip
+# CT_TrPr's children (17.4.82): the schema allows any order; this is the one Word writes.
+TRPR_ORDER = (
+    "w:cnfStyle", "w:divId", "w:gridBefore", "w:gridAfter", "w:wBefore", "w:wAfter",
+    "w:cantSplit", "w:trHeight", "w:tblHeader", "w:tblCellSpacing", "w:jc", "w:hidden", "w:ins",
+    "w:del", "w:trPrChange",
+)  # fmt: skip
+# ST_HighlightColor (17.18.40): w:highlight takes only these names, not RGB.
+HIGHLIGHT_COLORS = frozenset(
+    (
+        "black", "blue", "cyan", "green", "magenta", "red", "yellow", "white", "darkBlue",
+        "darkCyan", "darkGreen", "darkMagenta", "darkRed", "darkYellow", "darkGray", "lightGray",
+        "none",
+    )
+)  # fmt: skip
 # Word's own colour for its built-in Hyperlink style, for documents that lack the style.
 LINK_COLOR = "0563C1"
+EXTENDED_PROPERTIES = "application/vnd.openxmlformats-officedocument.extended-properties+xml"
+_EP_NS = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+_VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 # Word's Insert > Bookmark dialog: a letter first, then letters, digits, underscores; 40 at most.
 _BOOKMARK_NAME = re.compile(r"[^\W\d_]\w{0,39}")
 
@@ -170,6 +206,90 @@ def external_link(paragraph: Any, url: str, text: str, style: str | None = "Hype
     return link
 
 
+def field(paragraph: Any, instruction: str, placeholder: str = "1") -> None:
+    """A complex field, the form Word itself writes for PAGE and NUMPAGES.
+
+    Not marked dirty: Word and LibreOffice recompute PAGE and NUMPAGES at layout anyway, and a dirty
+    field makes Word ask on opening whether to update fields.
+    """
+    p = paragraph._p
+
+    def add_run(child: Any) -> None:
+        run = OxmlElement("w:r")
+        run.append(child)
+        p.append(run)
+
+    add_run(OxmlElement("w:fldChar", {qn("w:fldCharType"): "begin"}))
+    instr = OxmlElement("w:instrText", {qn("xml:space"): "preserve"})
+    instr.text = f" {instruction.strip()} "
+    add_run(instr)
+    add_run(OxmlElement("w:fldChar", {qn("w:fldCharType"): "separate"}))
+    shown = OxmlElement("w:t", {qn("xml:space"): "preserve"})
+    shown.text = placeholder
+    add_run(shown)
+    add_run(OxmlElement("w:fldChar", {qn("w:fldCharType"): "end"}))
+
+
+def _get_or_insert(parent: Any, tag: str, order: Sequence[str]) -> Any:
+    """The `tag` child, added if missing before the first sibling the schema puts after it."""
+    existing = parent.find(qn(tag))
+    if existing is not None:
+        return existing
+    child = OxmlElement(tag)
+    successors = {qn(t) for t in order[order.index(tag) + 1 :]}
+    for sibling in parent:
+        if sibling.tag in successors:
+            sibling.addprevious(child)
+            break
+    else:
+        parent.append(child)
+    return child
+
+
+def _set_row_flag(row: Any, tag: str) -> None:
+    flag = _get_or_insert(row._tr.get_or_add_trPr(), tag, TRPR_ORDER)
+    # Bare on/off element means true; drop a w:val="0" a template may have left.
+    flag.attrib.pop(qn("w:val"), None)
+
+
+def repeat_header_row(row: Any) -> None:
+    """Repeat the row at the top of each page a long table runs onto."""
+    _set_row_flag(row, "w:tblHeader")
+
+
+def keep_row_together(row: Any) -> None:
+    """Stop a page break from splitting the row's text across pages."""
+    _set_row_flag(row, "w:cantSplit")
+
+
+def highlight(run: Any, color: str = "yellow") -> None:
+    """Marker-pen highlight; Word knows only the ST_HighlightColor names, so others are errors."""
+    if color not in HIGHLIGHT_COLORS:
+        raise ValueError(f"highlight colour {color!r} is not one of {sorted(HIGHLIGHT_COLORS)}")
+    _get_or_insert(run._r.get_or_add_rPr(), "w:highlight", RPR_ORDER).set(qn("w:val"), color)
+
+
+def reset_app_properties(document: Any, application: str = "thesisgen") -> None:
+    """Drop the base template's stale app.xml (author's company, 2013 word counts, "Mac Word").
+
+    File > Properties would show them as the memo's; Word recounts on save, so nothing is lost.
+    python-docx loads app.xml as an opaque blob, hence the blob swap.
+    """
+    xml = (
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+        f'<Properties xmlns="{_EP_NS}" xmlns:vt="{_VT_NS}">'
+        f"<Application>{escape(application)}</Application><DocSecurity>0</DocSecurity>"
+        "</Properties>"
+    )
+    for part in document.part.package.iter_parts():
+        if part.content_type == EXTENDED_PROPERTIES:
+            if isinstance(part, XmlPart):
+                part._element = parse_xml(xml.encode("utf-8"))
+            else:
+                part._blob = xml.encode("utf-8")
+            return
+
+
 # --- reading -------------------------------------------------------------------------------------
 
 
@@ -211,3 +331,30 @@ def external_links(document_part: Any) -> list[tuple[str, str]]:
         for link in document_part.element.iter(qn("w:hyperlink"))
         if link.get(qn("r:id")) is not None
     ]
+
+
+def fields(part_element: Any) -> list[str]:
+    """Instructions of simple and complex fields, stripped, in the order the fields begin.
+
+    Complex fields nest (an IF around a PAGE), so instruction text goes to the innermost field
+    still collecting its instruction.
+    """
+    found: list[list[str]] = []
+    stack: list[tuple[int, bool]] = []  # (index into found, still reading the instruction)
+    tags = (qn("w:fldSimple"), qn("w:fldChar"), qn("w:instrText"))
+    for el in part_element.iter(*tags):
+        if el.tag == qn("w:fldSimple"):
+            found.append([el.get(qn("w:instr"), "")])
+        elif el.tag == qn("w:instrText"):
+            if stack and stack[-1][1]:
+                found[stack[-1][0]].append(el.text or "")
+        else:
+            kind = el.get(qn("w:fldCharType"))
+            if kind == "begin":
+                found.append([])
+                stack.append((len(found) - 1, True))
+            elif kind == "separate" and stack:
+                stack[-1] = (stack[-1][0], False)
+            elif kind == "end" and stack:
+                stack.pop()
+    return ["".join(parts).strip() for parts in found]
