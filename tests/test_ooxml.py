@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -9,11 +12,14 @@ from typing import Any
 import docx
 import pytest
 from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_BREAK
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Pt, RGBColor
 
 from thesisgen.render import ooxml
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
 def reopen(document: Any, tmp_path: Path, name: str = "doc.docx") -> Any:
@@ -317,3 +323,57 @@ def test_reset_app_properties_without_the_part_does_nothing() -> None:
     package = SimpleNamespace(iter_parts=lambda: iter([core]))
     ooxml.reset_app_properties(SimpleNamespace(part=SimpleNamespace(package=package)))
     assert not hasattr(core, "_blob")
+
+
+def two_page_document() -> Any:
+    """Every helper once, across a page break, so LibreOffice has something to lay out."""
+    document = docx.Document()
+    ooxml.reset_app_properties(document)
+    add_page_footer(document, placeholder="9")
+    table = document.add_table(rows=2, cols=2)
+    table.style = "Table Grid"
+    table.cell(0, 0).text = "Fact"
+    table.cell(1, 0).text = "F13"
+    ooxml.repeat_header_row(table.rows[0])
+    ooxml.keep_row_together(table.rows[1])
+    intro = document.add_paragraph("Revenue rose 12% ")
+    ooxml.highlight(intro.runs[0])
+    ooxml.internal_link(intro, "appendix", "[see appendix]", style="Strong")
+    ooxml.external_link(intro, "https://example.com/", " source")
+    intro.add_run().add_break(WD_BREAK.PAGE)
+    appendix = document.add_heading("Appendix", level=1)
+    ooxml.bookmark(appendix, "appendix")
+    return document
+
+
+@pytest.mark.slow
+def test_libreoffice_fills_in_page_numbers(tmp_path: Path) -> None:
+    if SOFFICE is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is required in CI: .ci/run installs libreoffice-writer-nogui")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    source = tmp_path / "pages.docx"
+    two_page_document().save(str(source))
+    subprocess.run(
+        [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    pdf = tmp_path / "pages.pdf"
+    assert pdf.stat().st_size > 0
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(pdf)
+    pages = [" ".join(page.extract_text().split()) for page in reader.pages]
+    assert len(pages) == 2
+    for number, text in enumerate(pages, start=1):
+        # The placeholder was 9: anything else means LibreOffice computed the fields.
+        assert f"Page {number} of 2" in text, text
+    assert "[see appendix]" in pages[0]
+    assert "Appendix" in pages[1]
+    # The internal link became a PDF link whose destination is the bookmarked page.
+    links = [a.get_object() for a in reader.pages[0].get("/Annots", [])]
+    (link,) = [a for a in links if a.get("/Contents") == "[see appendix]"]
+    dest = link["/Dest"] if "/Dest" in link else link["/A"]["/D"]
+    if not isinstance(dest, list):  # a named destination
+        dest = [reader.named_destinations[str(dest)].page]
+    assert dest[0] == reader.pages[1].indirect_reference
