@@ -186,6 +186,7 @@ class Violation(Contract):
     token: str
     message: str
     fact_figures: list[str] = Field(default_factory=list)
+    text: str = ""  # the sentence as written, so a reader of report.json sees what was rejected
 
 
 class Repair(Contract):
@@ -245,7 +246,13 @@ class ManifestSource(Contract):
 
 
 RunStatus = Literal[
-    "writing", "complete", "gate_failed", "service_failed", "budget_exceeded", "interrupted"
+    "writing",
+    "complete",
+    "flagged",  # --allow-flagged: the memo was written although the gate failed
+    "gate_failed",
+    "service_failed",
+    "budget_exceeded",
+    "interrupted",
 ]
 
 
@@ -261,6 +268,8 @@ class Manifest(Contract):
     mode: Literal["live", "record", "replay"]
     model: str
     base_url: str | None
+    # Where replayed answers came from ("hand-written", "captured"); empty for a live run.
+    provenance: list[str] = Field(default_factory=list)
     parameters: dict[str, float | int | str]
     prompt_templates_sha256: str
     sources: list[ManifestSource]

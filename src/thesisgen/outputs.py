@@ -38,10 +38,14 @@ from .errors import OutputExistsError, UsageError
 from .files import sha256_bytes
 
 # The files each command writes; only these are ever replaced or removed by a later run.
-DRAFT_OUTPUTS = ("memo.docx", "memo.md", "draft.json", "facts.json", "report.json", "manifest.json")
+DRAFT_OUTPUTS = (
+    "memo.docx", "memo.md", "draft.json", "facts.json", "report.json", "report.md", "manifest.json"
+)  # fmt: skip
 FACTS_OUTPUTS = ("facts.json", "manifest.json")
 RENDER_OUTPUTS = ("memo.docx", "memo.md")
 ALL_OUTPUTS = frozenset(DRAFT_OUTPUTS + FACTS_OUTPUTS + RENDER_OUTPUTS)
+# Sets that hold a memo a reviewer may be reading or editing: replaced only with --force.
+MEMO_STATUSES = ("complete", "flagged")
 LOCK_NAME = ".thesisgen.lock"
 STAGING_PREFIX = ".thesisgen-staging-"
 MANIFEST = "manifest.json"
@@ -195,7 +199,7 @@ class OutputSet:
         existing = [n for n in self.names if (self.folder / n).exists()]
         if not existing:
             return
-        if status is not None and status not in ("complete", "unreadable"):
+        if status is not None and status not in (*MEMO_STATUSES, "unreadable"):
             self.replacing = status
             return
         if not self.force:
@@ -246,7 +250,7 @@ class OutputSet:
         return sha256_bytes((self.staging / name).read_bytes())
 
     def holds_complete_set(self) -> bool:
-        return read_status(self.folder) == "complete"
+        return read_status(self.folder) in MEMO_STATUSES
 
     def commit(self, names: Iterable[str], manifest: bytes | None) -> None:
         """Move the staged ``names`` into place as one set, the manifest (bytes) last."""

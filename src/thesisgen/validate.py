@@ -236,6 +236,7 @@ def check_section(section: Section, ledger: Ledger) -> tuple[list[Violation], in
                     token=f.token,
                     message=f.message,
                     fact_figures=list(f.fact_figures),
+                    text=sentence.text,
                 )
                 for f in findings
             )
@@ -243,12 +244,19 @@ def check_section(section: Section, ledger: Ledger) -> tuple[list[Violation], in
 
 
 def validate_memo(memo: Memo, factset: FactSet, extra_identifiers: Iterable[str] = ()) -> Report:
+    return validate_sections(memo.sections, factset, extra_identifiers)
+
+
+def validate_sections(
+    sections: Sequence[Section], factset: FactSet, extra_identifiers: Iterable[str] = ()
+) -> Report:
+    """The gate over a memo's sections: a draft's, or an edited .docx's as read back."""
     ledger = Ledger.of(factset, extra_identifiers)
     violations: list[Violation] = []
     figures = 0
     sentences = 0
     cited: set[str] = set()
-    for section in memo.sections:
+    for section in sections:
         found, count = check_section(section, ledger)
         violations.extend(found)
         figures += count
