@@ -159,4 +159,16 @@ def text_hash(sections: Sequence[tuple[str, Sequence[str]]]) -> str:
 
 
 def memo_hash(memo: Memo) -> str:
-    return text_hash([(s.key, [paragraph_text(p) for p in s.paragraphs]) for s in memo.sections])
+    """The hash of a checked memo's text, each key-figures row as a reader of the .docx reads it."""
+    sections = []
+    for section in memo.sections:
+        if section.key == KEY_FIGURES_SECTION:
+            texts = []
+            for paragraph in section.paragraphs:
+                sentence = paragraph.sentences[0]
+                figure, _, what = sentence.text.partition(": ")
+                texts.append(key_figure_text(figure, what, sentence.cites))
+        else:
+            texts = [paragraph_text(p) for p in section.paragraphs]
+        sections.append((section.key, texts))
+    return text_hash(sections)

@@ -1,93 +1,388 @@
-"""Renderers: a validated memo and its facts to files a reviewer reads (DOCX) or diffs (Markdown)."""
+"""Renderers: a validated memo and its facts to files a reviewer reads (DOCX) or diffs (Markdown).
+
+What the two renderers share is decided here, once: the decision page's content, the key figures,
+the comments a reviewer should act on, the appendices' rows and the generation record. The
+renderers only lay it out.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from ..models import Calculation, Fact, FactSet, Memo, Report
+from ..models import Fact, FactSet, Manifest, Memo, Paragraph, Report, Section, Sentence, SourceInfo
+from ..notation import (
+    KEY_FIGURES_SECTION,
+    cite_marker,
+    memo_hash,
+    normalise,
+    note_text,
+    numbered_notes,
+    printed_formula,
+)
+from ..numbers import Mention, backs, extract
+from ..validate import Ledger
+
+MAX_KEY_FIGURES = (
+    3  # "the two or three figures that matter": the decision page has room for no more
+)
+STALE_SOURCE_DAYS = 365
+Key = tuple[str, int, int]  # (section key, paragraph, sentence)
 
 
 @dataclass(frozen=True)
 class MemoContext:
-    """What the first page reports besides the memo itself."""
+    """What the memo reports besides its text: the date it speaks for, the gate's report, and how
+    the answers were produced (``manifest`` may be missing for a draft rendered on its own)."""
 
-    model: str
-    mode: str
-    generated: dt.date
+    as_of: dt.date
     report: Report
+    model: str
+    mode: str  # "live", "record", "replay", or "unknown"
+    provenance: str = ""  # e.g. "hand-written": where replayed answers came from
+    manifest: Manifest | None = None
+    flagged: bool = False  # --allow-flagged: the memo is written although the gate failed
 
 
-def first_page_rows(memo: Memo, context: MemoContext) -> list[tuple[str, str]]:
-    """The facts of the memo's first page, in order, for every renderer."""
-    return [
-        ("Company", memo.company or "(not given)"),
-        ("Ticker", memo.ticker),
-        ("Date", context.generated.isoformat()),
-        ("Stance", memo.stance),
-        ("Model", f"{context.model} ({context.mode})"),
-        ("Validation", summary_line(context.report)),
-    ]
+# --- the decision page ---------------------------------------------------------------------------
 
 
-def cited_facts(memo: Memo, factset: FactSet) -> list[Fact]:
-    """The facts the memo cites, in ledger order (the appendix lists exactly these)."""
-    cited = {c for s in memo.sections for p in s.paragraphs for t in p.sentences for c in t.cites}
-    return [f for f in factset.facts if f.id in cited]
+@dataclass(frozen=True)
+class KeyFigure:
+    figure: str
+    what: str
+    fact_id: str
 
 
-def summary_line(report: Report) -> str:
-    repaired = sorted({r.section for r in report.repairs})
-    parts = [
-        f"{report.figures_checked} figures in {report.sentences} sentences checked against "
-        f"{report.facts_cited} cited facts",
-        "gate passed" if report.ok else f"{len(report.violations)} violation(s) remain",
-    ]
-    if repaired:
-        parts.append(f"{len(report.repairs)} rejected draft(s) repaired in: {', '.join(repaired)}")
-    else:
-        parts.append("no repairs needed")
-    if report.dropped_facts:
-        parts.append(f"{len(report.dropped_facts)} proposed fact(s) dropped in grounding")
-    return "; ".join(parts) + "."
+def key_figures(memo: Memo, ledger: Ledger, limit: int = MAX_KEY_FIGURES) -> list[KeyFigure]:
+    """The first figures of the bottom line (the memo's first section) that a cited fact backs,
+    one per fact, with that fact's statement as what the figure is. Years and dates are context,
+    not figures that matter."""
+    if not memo.sections:
+        return []
+    found: list[KeyFigure] = []
+    for paragraph in memo.sections[0].paragraphs:
+        for sentence in paragraph.sentences:
+            for said in extract(sentence.text, ledger.identifiers):
+                if said.kind in ("year", "date", "period") or len(found) >= limit:
+                    continue
+                taken = {k.fact_id for k in found}
+                for fid in sentence.cites:
+                    if fid in ledger.facts and fid not in taken and _backed(said, fid, ledger):
+                        found.append(KeyFigure(said.text, ledger.facts[fid].statement, fid))
+                        break
+    return found
 
 
-_OPERAND = re.compile(r"\{(F\d+)\s*:\s*([^}]+)\}")
+def _backed(said: Mention, fact_id: str, ledger: Ledger) -> bool:
+    return any(backs(m, said) for m in ledger.figures[fact_id])
 
 
-def calculation_note(calculation: Calculation) -> str:
-    """A calculated figure in words a reviewer can check by hand."""
-    facts = sorted(set(_OPERAND.findall(calculation.formula)), key=lambda f: int(f[0][1:]))
-    readable = _OPERAND.sub(lambda m: m.group(2).strip(), calculation.formula)
-    ids = ", ".join(dict.fromkeys(fid for fid, _ in facts))
+def checked_memo(memo: Memo, figures: Sequence[KeyFigure]) -> Memo:
+    """The memo as printed and checked: the key-figures table is a section of its own after the
+    bottom line, so the gate, the hash and the reader of an edited memo all see it."""
+    if not figures:
+        return memo
+    rows = Section(
+        key=KEY_FIGURES_SECTION,
+        heading="Key figures",
+        paragraphs=[
+            Paragraph(sentences=[Sentence(text=f"{k.figure}: {k.what}", cites=[k.fact_id])])
+            for k in figures
+        ],
+    )
+    return memo.model_copy(update={"sections": [memo.sections[0], rows, *memo.sections[1:]]})
+
+
+def validation_line(memo: Memo, context: MemoContext) -> str:
+    """One line that says what the gate covered: when, how much, the outcome and the text's hash,
+    so an edited copy never seems to carry a check it did not pass."""
+    report = context.report
+    outcome = "gate passed" if report.ok else f"{len(report.violations)} sentence problem(s) remain"
+    repaired = (
+        f"{len(report.repairs)} rejected draft(s) repaired" if report.repairs else "no repairs"
+    )
     return (
-        f"Calculated figure: {calculation.figure} = {readable} (from {ids}). "
-        "The validator recomputed it from the cited facts."
+        f"Validation: {report.figures_checked} figures in {report.sentences} sentences checked on "
+        f"{context.as_of.isoformat()} against {report.facts_cited} cited facts; {outcome}; "
+        f"{repaired}; text hash {memo_hash(memo)}."
     )
 
 
-def attribution(fact: Fact, factset: FactSet) -> str:
-    """Where a fact comes from: its source, the page, and any reference the source cites for it."""
-    if fact.source_id == "analyst":
-        return "analyst-supplied (no source document)"
-    source = factset.source(fact.source_id)
-    text = fact.source_id if source is None else f"{source.id}: {source.title}"
-    pages = sorted({loc.page for loc in fact.locators if loc.page})
-    if pages:
-        text += f", p. {', '.join(map(str, pages))}"
-    if fact.secondary:
-        cited = "; ".join(f"[{s.ref}] {s.title}" for s in fact.secondary)
-        text += f" (the source cites {cited})"
-    return text
+def provenance_line(context: MemoContext) -> str | None:
+    """Said on page 1 whenever the answers were not a live model's."""
+    if context.mode == "live" or context.mode == "record":
+        return None
+    if context.mode == "replay":
+        origin = f"{context.provenance} " if context.provenance else ""
+        return (
+            f"Not a live run: the model's answers were replayed from {origin}recordings "
+            f"({context.model or 'model not named'})."
+        )
+    return "Rendered from a saved draft; how its answers were produced is not recorded here."
 
 
-def review_notes(factset: FactSet) -> list[str]:
-    """What the reviewer must know about the ledger: conflicting figures, suspicious sources."""
-    notes = [f"Conflicting figures: {c.note}." for c in factset.conflicts]
-    notes += [f"Warning: {w}." for w in factset.warnings]
+def flagged_banner(report: Report) -> str:
+    sentences = {(v.section, v.paragraph, v.sentence) for v in report.violations}
+    return (
+        f"This memo FAILED the validator gate: {len(sentences)} sentence(s) hold figures their "
+        "cited facts do not back. They are highlighted and commented; do not rely on them."
+    )
+
+
+# --- comments ------------------------------------------------------------------------------------
+
+# Words promotional sources use to sell rather than report. Matched in a cited fact's quote, so the
+# reviewer knows the memo's neutral sentence rests on promotional wording.
+_PROMOTIONAL = re.compile(
+    r"\b(game[- ]chang\w*|transformative|unprecedented|revolutionar\w*|breakthrough|"
+    r"world[- ]class|best[- ]in[- ]class|cutting[- ]edge|massive|explosive|skyrocket\w*|"
+    r"soar\w*|huge|unmatched|unparalleled|low[- ]risk|risk[- ]free|guaranteed|must[- ]own|"
+    r"once[- ]in[- ]a[- ]generation|next[- ]big|lucrative|dominan\w*|strategic masterstroke|"
+    r"poised to|positioned to (?:capture|dominate|benefit)|first[- ]mover|pivotal|"
+    r"unique opportunity|compelling opportunity|significant upside)\b",
+    re.IGNORECASE,
+)
+_AI_GENERATED = re.compile(r"\bAI[- ]generated\b|\bgenerated by AI\b", re.IGNORECASE)
+_ANALYST_NOTES = re.compile(r"\banalyst(?:'s|s')? notes?\b", re.IGNORECASE)
+
+
+def promotional_terms(text: str) -> list[str]:
+    return list(dict.fromkeys(m.group(0).lower() for m in _PROMOTIONAL.finditer(text)))
+
+
+def source_labels(source: SourceInfo) -> list[str]:
+    """Labels the source's own metadata justifies."""
+    text = " ".join(t for t in (source.title, source.publisher or "", source.note or "") if t)
+    labels = []
+    if _AI_GENERATED.search(text):
+        labels.append("AI-generated")
+    if _ANALYST_NOTES.search(text):
+        labels.append("analyst notes")
+    return labels
+
+
+def _similarity(a: str, b: str) -> float:
+    wa, wb = set(a.lower().split()), set(b.lower().split())
+    return len(wa & wb) / max(1, len(wa | wb))
+
+
+@dataclass
+class Comments:
+    """Review comments by sentence (never a heading), in the order a reviewer should read them."""
+
+    by_sentence: dict[Key, list[str]] = field(default_factory=dict)
+
+    def add(self, key: Key, text: str) -> None:
+        notes = self.by_sentence.setdefault(key, [])
+        if text not in notes:
+            notes.append(text)
+
+
+def _sentences(memo: Memo) -> Iterable[tuple[Key, Sentence]]:
+    for section in memo.sections:
+        for p, paragraph in enumerate(section.paragraphs):
+            for s, sentence in enumerate(paragraph.sentences):
+                yield (section.key, p, s), sentence
+
+
+def review_comments(memo: Memo, factset: FactSet, context: MemoContext) -> Comments:
+    comments = Comments()
+    facts = factset.by_id()
+    report = context.report
+    for v in report.violations:
+        comments.add(
+            (v.section, v.paragraph, v.sentence),
+            f"FAILED the gate ({v.kind}): {v.message}. Do not rely on this sentence.",
+        )
+    _repair_comments(memo, report, comments)
+    conflicts = {fid: c for c in factset.conflicts for fid in c.facts}
+    seen_sources: set[str] = set()
+    seen: set[tuple[str, str]] = set()  # (what, fact ID): each note once, on the first citation
+
+    def first(what: str, fact: Fact) -> bool:
+        if (what, fact.id) in seen:
+            return False
+        seen.add((what, fact.id))
+        return True
+
+    for key, sentence in _sentences(memo):
+        cited = [facts[c] for c in sentence.cites if c in facts]
+        for fact in cited:
+            if fact.source_id == "analyst":
+                comments.add(
+                    key,
+                    f"{fact.id} is analyst-supplied, with no source document: confirm the figure "
+                    "before sign-off.",
+                )
+            if fact.secondary and first("secondary", fact):
+                refs = "; ".join(f"[{s.ref}] {s.title}" for s in fact.secondary)
+                comments.add(
+                    key,
+                    f"{fact.id} is reported second-hand: {fact.source_id} attributes it to {refs}. "
+                    "Check the primary source.",
+                )
+            conflict = conflicts.get(fact.id)
+            if conflict is not None and first("conflict", fact):
+                others = [
+                    f"{fid} says {fig}"
+                    for fid, fig in zip(conflict.facts, conflict.figures, strict=False)
+                    if fid != fact.id
+                ]
+                comments.add(
+                    key,
+                    f"Sources disagree on this measure: {'; '.join(others)} "
+                    f"(against {fact.id}). {conflict.note}.",
+                )
+            terms = promotional_terms(fact.quote)
+            if terms and first("promotional", fact):
+                comments.add(
+                    key,
+                    f"{fact.id}'s source uses promotional language ({', '.join(terms)}): keep the "
+                    "claim attributed, not stated as fact.",
+                )
+            source = factset.source(fact.source_id)
+            if (
+                source is not None
+                and source.published is not None
+                and source.id not in seen_sources
+                and (context.as_of - source.published).days > STALE_SOURCE_DAYS
+            ):
+                seen_sources.add(source.id)
+                age = (context.as_of - source.published).days
+                comments.add(
+                    key,
+                    f"{source.id} was published {source.published.isoformat()}, {age} days before "
+                    f"this memo's date ({context.as_of.isoformat()}): check that its figures still hold.",
+                )
+    return comments
+
+
+def _repair_comments(memo: Memo, report: Report, comments: Comments) -> None:
+    """Each rejected sentence's comment sits on the final sentence most like it, saying what the
+    rejected text was and why it was rejected."""
+    by_section = {s.key: s for s in memo.sections}
+    for repair in report.repairs:
+        section = by_section.get(repair.section)
+        if section is None:
+            continue
+        candidates = [
+            ((repair.section, p, s), t)
+            for p, paragraph in enumerate(section.paragraphs)
+            for s, t in enumerate(paragraph.sentences)
+        ]
+        if not candidates:
+            continue
+        for v in repair.violations:
+            rejected = v.text or "(text not recorded)"
+            key, _ = max(candidates, key=lambda c: _similarity(c[1].text, rejected))
+            comments.add(
+                key,
+                f"Repaired: draft attempt {repair.attempt} said \u201c{rejected}\u201d, which the "
+                f"validator rejected ({v.kind}): {v.message}. Check that the repair kept the meaning.",
+            )
+
+
+# --- notes, appendices, generation record --------------------------------------------------------
+
+
+def calculation_notes(memo: Memo) -> dict[str, list[str]]:
+    """The printed calculation notes of each section, numbered through the memo."""
+    numbers = numbered_notes(memo)
+    notes: dict[str, list[str]] = {}
+    for key, sentence in _sentences(memo):
+        for number, calculation in zip(numbers.get(key, []), sentence.calculations, strict=True):
+            notes.setdefault(key[0], []).append(note_text(number, calculation))
     return notes
 
 
-def cite_marker(cites: list[str]) -> str:
-    return "".join(f"[{c}]" for c in cites)
+def cited_facts(memo: Memo, factset: FactSet) -> list[Fact]:
+    """The facts the memo cites, in ledger order (Appendix A lists exactly these)."""
+    cited = {c for _, t in _sentences(memo) for c in t.cites}
+    return [f for f in factset.facts if f.id in cited]
+
+
+def locator(fact: Fact) -> str:
+    """Where the quote is in its source: pages for a PDF, else the character span."""
+    pages = sorted({loc.page for loc in fact.locators if loc.page})
+    if pages:
+        return ("p. " if len(pages) == 1 else "pp. ") + ", ".join(map(str, pages))
+    if fact.locators:
+        first = fact.locators[0]
+        return f"chars {first.start}\u2013{first.end}"
+    return ""
+
+
+def secondary_note(fact: Fact) -> str:
+    """The source's own reference numbers for the fact; their titles are in the fact's comment."""
+    if not fact.secondary:
+        return ""
+    return "via ref. " + ", ".join(f"[{s.ref}]" for s in fact.secondary)
+
+
+def short_sha(source: SourceInfo) -> str:
+    return source.sha256[:12] if source.sha256 else ""
+
+
+def generation_record(context: MemoContext) -> list[tuple[str, str]]:
+    """Appendix D: how the memo was made, for the reviewer who must reproduce or question it."""
+    rows: list[tuple[str, str]] = [
+        ("Model", context.model or "unknown"),
+        ("Mode", context.mode + (f" ({context.provenance})" if context.provenance else "")),
+        ("Memo date (as of)", context.as_of.isoformat()),
+    ]
+    manifest = context.manifest
+    report = context.report
+    if manifest is not None:
+        params = ", ".join(f"{k} {v}" for k, v in sorted(manifest.parameters.items()))
+        rows += [
+            ("Server", manifest.base_url or "none (no network)"),
+            ("Parameters", params),
+            ("Structured output", manifest.structured_output or "not recorded"),
+            ("Prompt templates sha256", manifest.prompt_templates_sha256[:16]),
+            ("thesisgen", manifest.thesisgen_version),
+        ]
+        attempts: dict[str, int] = {}
+        for call in manifest.calls:
+            if call.stage == "draft":
+                attempts[call.target] = max(attempts.get(call.target, 0), call.attempt)
+        if attempts:
+            rows.append(
+                ("Attempts per section", ", ".join(f"{k} {n}" for k, n in attempts.items()))
+            )
+        usage = manifest.usage
+        rows.append(
+            (
+                "Tokens",
+                f"{usage.prompt_tokens:,} prompt, {usage.completion_tokens:,} completion in "
+                f"{len(manifest.calls)} call(s) ({manifest.model_calls} to a live model)",
+            )
+        )
+        rows.append(
+            ("Cost", "none (replayed)" if manifest.mode == "replay" else _cost(manifest.cost_usd))
+        )
+    for repair in report.repairs:
+        fixed = "; ".join(f"{v.token} ({v.kind})" for v in repair.violations)
+        rows.append((f"Repair: {repair.section}, attempt {repair.attempt}", f"rejected {fixed}"))
+    for conflict in report.conflicts:
+        rows.append(("Conflict", conflict.note))
+    for warning in report.warnings:
+        rows.append(("Warning", warning))
+    return rows
+
+
+def _cost(cost: float | None) -> str:
+    return "unknown (no price for this model)" if cost is None else f"${cost:.4f}"
+
+
+__all__ = [
+    "KeyFigure",
+    "MemoContext",
+    "checked_memo",
+    "cite_marker",
+    "key_figures",
+    "normalise",
+    "printed_formula",
+]

@@ -1,47 +1,77 @@
-"""The memo as a Word document an analyst reviews: visible citations, fact appendix, comments.
+"""The memo as a Word document an analyst reviews, edits and signs off.
 
-Built on a styled base document (``templates/memo-base.docx`` or the user's ``--template``). Each
-sentence is its own run followed by a run of citation markers in the "Citation" character style,
-so a reviewer (or a test) can tell prose from provenance. Anything the reviewer should look at is a
-Word comment anchored on the runs concerned.
+Page 1 is the decision page (title, company, ticker, date, stance, validation line, the bottom
+line and its key figures); the sections follow, then the appendices (A cited facts, B sources,
+C dropped facts, D the generation record). Each sentence is its own run, then its ``[F#]``
+markers as internal links to the fact's bookmark in Appendix A; a calculated figure carries a
+superscript note number and its formula is printed at the section's end. Anything the reviewer
+should act on is a Word comment on the sentence concerned. The layout is the one
+:mod:`thesisgen.readback` reads back: the names it relies on live in :mod:`thesisgen.notation`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.text import WD_BREAK
-from docx.opc.constants import RELATIONSHIP_TYPE
-from docx.oxml import OxmlElement
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from ..errors import InputFileError
-from ..models import FactSet, Memo, Repair, Sentence
+from ..models import FactSet, Memo, Sentence
+from ..notation import (
+    APPENDICES_HEADING,
+    CITATION_STYLE,
+    KEY_FIGURES_HEADER,
+    KEY_FIGURES_SECTION,
+    NOTE_REFERENCE_STYLE,
+    NOTE_STYLE,
+    fact_bookmark,
+    numbered_notes,
+    section_bookmark,
+    source_bookmark,
+)
 from ..resources import data_dir
 from . import (
+    Comments,
     MemoContext,
-    attribution,
-    calculation_note,
-    cite_marker,
+    calculation_notes,
     cited_facts,
-    first_page_rows,
-    review_notes,
+    flagged_banner,
+    generation_record,
+    locator,
+    provenance_line,
+    review_comments,
+    secondary_note,
+    short_sha,
+    source_labels,
+    validation_line,
+)
+from .ooxml import (
+    bookmark,
+    external_link,
+    field,
+    highlight,
+    internal_link,
+    keep_row_together,
+    repeat_header_row,
+    reset_app_properties,
 )
 
 AUTHOR = "thesisgen"
-CITATION_STYLE = "Citation"
+INITIALS = "TG"
+MAX_TEMPLATE_BYTES = 50 * 1024 * 1024
+_MUTED = RGBColor(0x59, 0x59, 0x59)
+_ALERT = RGBColor(0xC0, 0x00, 0x00)
 
 
 def default_template() -> Path:
     return data_dir("templates") / "memo-base.docx"
-
-
-MAX_TEMPLATE_BYTES = 50 * 1024 * 1024
 
 
 def check_template(template: Path | None) -> None:
@@ -61,26 +91,47 @@ def _open_template(template: Path | None) -> Any:
     path = template or default_template()
     try:
         document = docx.Document(str(path))
+        # Start from the template's styles, not its content.
+        body = document.element.body
+        for child in list(body):
+            if child.tag != qn("w:sectPr"):
+                body.remove(child)
+        _ensure_styles(document)
     except Exception as exc:  # python-docx raises several unrelated types for a bad package
         raise InputFileError(
             f"template {path} is not a usable .docx ({type(exc).__name__}): pass a Word .docx file"
         ) from exc
-    # Start from the template's styles, not its content.
-    body = document.element.body
-    for child in list(body):
-        if child.tag != qn("w:sectPr"):
-            body.remove(child)
-    _ensure_citation_style(document)
     return document
 
 
-def _ensure_citation_style(document: Any) -> None:
+def _ensure_styles(document: Any) -> None:
+    """Our character and paragraph styles, added when the template lacks them."""
     styles = document.styles
-    if CITATION_STYLE in [s.name for s in styles]:
-        return
-    style = styles.add_style(CITATION_STYLE, WD_STYLE_TYPE.CHARACTER)
-    style.font.size = Pt(8)
-    style.font.color.rgb = RGBColor(0x1F, 0x4E, 0x79)
+    names = {s.name for s in styles}
+    if CITATION_STYLE not in names:
+        style = styles.add_style(CITATION_STYLE, WD_STYLE_TYPE.CHARACTER)
+        style.font.size = Pt(8)
+        style.font.color.rgb = RGBColor(0x1F, 0x4E, 0x79)
+    if NOTE_REFERENCE_STYLE not in names:
+        style = styles.add_style(NOTE_REFERENCE_STYLE, WD_STYLE_TYPE.CHARACTER)
+        style.font.superscript = True
+        style.font.color.rgb = RGBColor(0x1F, 0x4E, 0x79)
+    if NOTE_STYLE not in names:
+        style = styles.add_style(NOTE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = styles["Normal"]
+        style.font.size = Pt(8.5)
+        style.font.color.rgb = _MUTED
+        style.paragraph_format.space_before = Pt(2)
+        style.paragraph_format.space_after = Pt(2)
+        # A paragraph typed after a note is prose again, so the reader checks it.
+        style.next_paragraph_style = styles["Normal"]
+    for name in ("Heading 1", "Heading 2", "Title", "Table Grid", "List Bullet"):
+        if name not in names:
+            kind = WD_STYLE_TYPE.TABLE if name == "Table Grid" else WD_STYLE_TYPE.PARAGRAPH
+            styles.add_style(name, kind)
+
+
+# --- small layout helpers ------------------------------------------------------------------------
 
 
 def _set_widths(table: Any, widths: Sequence[Any]) -> None:
@@ -93,78 +144,274 @@ def _set_widths(table: Any, widths: Sequence[Any]) -> None:
             cell.width = width
 
 
-def _add_hyperlink(paragraph: Any, url: str, text: str) -> None:
-    """python-docx has no hyperlink API; this is the documented oxml route."""
-    rel_id = paragraph.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
-    link = OxmlElement("w:hyperlink")
-    link.set(qn("r:id"), rel_id)
-    run = OxmlElement("w:r")
-    props = OxmlElement("w:rPr")
-    style = OxmlElement("w:rStyle")
-    style.set(qn("w:val"), "Hyperlink")
-    props.append(style)
-    underline = OxmlElement("w:u")
-    underline.set(qn("w:val"), "single")
-    props.append(underline)
-    run.append(props)
-    text_el = OxmlElement("w:t")
-    text_el.text = text
-    text_el.set(qn("xml:space"), "preserve")
-    run.append(text_el)
-    link.append(run)
-    paragraph._p.append(link)
-
-
-def _first_page(document: Any, memo: Memo, factset: FactSet, context: MemoContext) -> None:
-    document.add_heading(memo.title, level=0)
-    table = document.add_table(rows=0, cols=2)
+def _table(document: Any, header: Sequence[str]) -> Any:
+    """A grid table whose header row repeats on every page and whose rows never split."""
+    table = document.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
-    for key, value in first_page_rows(memo, context):
-        cells = table.add_row().cells
-        cells[0].text = key
-        cells[1].text = value
-        for run in cells[0].paragraphs[0].runs:
+    for cell, title in zip(table.rows[0].cells, header, strict=True):
+        cell.text = title
+        for run in cell.paragraphs[0].runs:
             run.bold = True
-    _set_widths(table, (Cm(3.2), Cm(13.4)))
-    document.add_paragraph(
-        "Every sentence is followed by the IDs of the facts it relies on, such as [F3]. "
-        "Appendix A gives each cited fact with its verbatim quote and source; every figure in "
-        "the text was checked against the facts its sentence cites."
-    )
-    for note in review_notes(factset):
-        document.add_paragraph(note).runs[0].bold = True
-    if not context.report.ok:
-        warning = document.add_paragraph()
-        run = warning.add_run(
-            "This memo did not pass validation: sentences the validator rejected are marked "
-            "with comments and must not be relied on."
-        )
+    repeat_header_row(table.rows[0])
+    keep_row_together(table.rows[0])
+    return table
+
+
+def _row(table: Any) -> Any:
+    row = table.add_row()
+    keep_row_together(row)
+    return row
+
+
+def _small(paragraph: Any, size: float = 9) -> None:
+    for run in paragraph.runs:
+        run.font.size = Pt(size)
+
+
+def _markers(paragraph: Any, cites: Sequence[str]) -> None:
+    """The sentence's ``[F#]`` markers, each a link to its fact's entry in Appendix A."""
+    if not cites:
+        return
+    paragraph.add_run(" ")
+    for fid in cites:
+        internal_link(
+            paragraph, fact_bookmark(fid), f"[{fid}]", style=CITATION_STYLE,
+            tooltip=f"Fact {fid} in Appendix A",
+        )  # fmt: skip
+
+
+def _comment(document: Any, runs: Sequence[Any], notes: Sequence[str]) -> None:
+    comment = document.add_comment(list(runs), text=notes[0], author=AUTHOR, initials=INITIALS)
+    for note in notes[1:]:
+        comment.add_paragraph(note)
+
+
+# --- page furniture ------------------------------------------------------------------------------
+
+
+def _furniture(document: Any, memo: Memo, context: MemoContext) -> None:
+    section = document.sections[0]
+    header = section.header
+    header.is_linked_to_previous = False
+    head = header.paragraphs[0]
+    head.text = ""
+    head.add_run(f"{memo.company or memo.ticker} ({memo.ticker})").bold = True
+    head.add_run("  \u2022  Draft for internal review")
+    _small(head)
+    footer = section.footer
+    footer.is_linked_to_previous = False
+    foot = footer.paragraphs[0]
+    foot.text = ""
+    foot.add_run(f"As of {context.as_of.isoformat()}  \u2022  Page ")
+    field(foot, "PAGE")
+    foot.add_run(" of ")
+    field(foot, "NUMPAGES")
+    foot.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for run in foot.runs:
+        run.font.size = Pt(8)
+
+
+def _properties(document: Any, memo: Memo, context: MemoContext) -> None:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+    props = document.core_properties
+    props.title = memo.title
+    props.subject = f"Investment thesis: {memo.company or memo.ticker} ({memo.ticker})"
+    props.author = AUTHOR
+    props.last_modified_by = AUTHOR
+    props.keywords = f"{memo.ticker}; investment thesis; {memo.stance}"
+    props.category = "Investment memo (draft)"
+    props.comments = f"Generated by thesisgen for {context.as_of.isoformat()}."
+    props.created = now
+    props.modified = now
+    props.revision = 1
+    for stale in props._element.findall(qn("cp:lastPrinted")):  # the template's, not ours
+        props._element.remove(stale)
+    props.content_status = "Draft"
+    props.identifier = ""
+    props.language = ""
+    props.version = ""
+    reset_app_properties(document)
+
+
+# --- the memo ------------------------------------------------------------------------------------
+
+
+def _decision_page(document: Any, memo: Memo, factset: FactSet, context: MemoContext) -> None:
+    document.add_heading(memo.title, level=0)
+    table = document.add_table(rows=2, cols=4)
+    table.style = "Table Grid"
+    values = (memo.company or "(not given)", memo.ticker, context.as_of.isoformat(), memo.stance)
+    for cell, label in zip(
+        table.rows[0].cells, ("Company", "Ticker", "As of", "Stance"), strict=True
+    ):
+        cell.text = label
+        _small(cell.paragraphs[0], 8)
+        for run in cell.paragraphs[0].runs:
+            run.font.color.rgb = _MUTED
+    for cell, value in zip(table.rows[1].cells, values, strict=True):
+        cell.text = value
+        for run in cell.paragraphs[0].runs:
+            run.bold = True
+    _set_widths(table, (Cm(7.0), Cm(2.6), Cm(3.0), Cm(4.0)))
+    lines = []
+    provenance = provenance_line(context)
+    if context.flagged:
+        lines.append((flagged_banner(context.report), _ALERT))
+    if provenance:
+        lines.append((provenance, _ALERT))
+    for text, colour in lines:
+        para = document.add_paragraph()
+        run = para.add_run(text)
         run.bold = True
-    document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        run.font.color.rgb = colour
+        run.font.size = Pt(9.5)
+    check = document.add_paragraph(validation_line(memo, context))
+    _small(check, 8.5)
+    for run in check.runs:
+        run.font.color.rgb = _MUTED
+    if context.report.warnings or context.report.conflicts:
+        notes = len(context.report.warnings) + len(context.report.conflicts)
+        para = document.add_paragraph(
+            f"{notes} review note(s) on the sources (conflicts, warnings): see Appendix D."
+        )
+        _small(para, 8.5)
 
 
-def _repair_note(repairs: list[Repair]) -> str:
-    attempts = ", ".join(str(r.attempt) for r in repairs)
-    tokens = sorted({v.token for r in repairs for v in r.violations})
-    return (
-        f"The validator rejected draft attempt(s) {attempts} of this section "
-        f"(figures: {', '.join(tokens)}); the text below is the repaired version that passed. "
-        "Check that the repair kept the meaning."
-    )
-
-
-def _add_sentence(
-    document: Any, paragraph: Any, sentence: Sentence, first: bool, flag: str | None
+def _sentence(
+    document: Any,
+    paragraph: Any,
+    sentence: Sentence,
+    first: bool,
+    notes: Sequence[int],
+    comment: Sequence[str],
+    failed: bool,
 ) -> None:
     run = paragraph.add_run(("" if first else " ") + sentence.text)
-    marker = None
-    if sentence.cites:
-        marker = paragraph.add_run(" " + cite_marker(sentence.cites))
-        marker.style = CITATION_STYLE
-    if flag:
-        document.add_comment(
-            [run, marker] if marker is not None else run, text=flag, author=AUTHOR, initials="TG"
-        )
+    anchored = [run]
+    if failed:
+        highlight(run, "yellow")
+    for number in notes:
+        ref = paragraph.add_run(str(number))
+        ref.style = NOTE_REFERENCE_STYLE
+        anchored.append(ref)
+    _markers(paragraph, sentence.cites)
+    if comment:
+        _comment(document, anchored, comment)
+
+
+def _key_figures(document: Any, memo: Memo, index: int) -> None:
+    section = memo.sections[index]
+    table = _table(document, KEY_FIGURES_HEADER)
+    for paragraph in section.paragraphs:
+        sentence = paragraph.sentences[0]
+        figure, what = sentence.text.split(": ", 1)
+        cells = _row(table).cells
+        cells[0].text = figure
+        for run in cells[0].paragraphs[0].runs:
+            run.bold = True
+        cells[1].text = what
+        _markers(cells[2].paragraphs[0], sentence.cites)
+    _set_widths(table, (Cm(3.0), Cm(11.6), Cm(2.0)))
+
+
+def _sections(document: Any, memo: Memo, comments: Comments, context: MemoContext) -> None:
+    numbers = numbered_notes(memo)
+    notes = calculation_notes(memo)
+    failed = {(v.section, v.paragraph, v.sentence) for v in context.report.violations}
+    for i, section in enumerate(memo.sections):
+        if section.key == KEY_FIGURES_SECTION:
+            _key_figures(document, memo, i)
+            continue
+        heading = document.add_heading(section.heading, level=1)
+        bookmark(heading, section_bookmark(section.key))
+        if i > 0 and (i == 1 or memo.sections[i - 1].key == KEY_FIGURES_SECTION):
+            heading.paragraph_format.page_break_before = True  # page 1 ends with the bottom line
+        for p, paragraph in enumerate(section.paragraphs):
+            para = document.add_paragraph()
+            for s, sentence in enumerate(paragraph.sentences):
+                key = (section.key, p, s)
+                _sentence(
+                    document, para, sentence, s == 0, numbers.get(key, []),
+                    comments.by_sentence.get(key, []), key in failed,
+                )  # fmt: skip
+        for note in notes.get(section.key, []):
+            document.add_paragraph(note, style=NOTE_STYLE)
+
+
+def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContext) -> None:
+    heading = document.add_heading(APPENDICES_HEADING, level=1)
+    heading.paragraph_format.page_break_before = True
+
+    document.add_heading("A. Cited facts", level=2)
+    table = _table(document, ("ID", "Statement", "Quote (verbatim)", "Source"))
+    for fact in cited_facts(memo, factset):
+        cells = _row(table).cells
+        cells[0].text = fact.id
+        bookmark(cells[0].paragraphs[0], fact_bookmark(fact.id))
+        cells[1].text = fact.statement
+        cells[2].text = f"\u201c{fact.quote}\u201d"
+        where = cells[3].paragraphs[0]
+        if fact.source_id == "analyst":
+            where.add_run("analyst-supplied")
+        elif factset.source(fact.source_id) is not None:
+            internal_link(
+                where, source_bookmark(fact.source_id), fact.source_id, style=CITATION_STYLE
+            )
+        else:
+            where.add_run(fact.source_id)
+        extra = ", ".join(t for t in (locator(fact), secondary_note(fact)) if t)
+        if extra:
+            where.add_run(f", {extra}")
+        for cell in cells:
+            for para in cell.paragraphs:
+                _small(para)
+    _set_widths(table, (Cm(1.3), Cm(5.4), Cm(7.0), Cm(2.9)))
+
+    document.add_heading("B. Sources", level=2)
+    table = _table(document, ("ID", "Source", "Date", "sha256"))
+    for source in factset.sources:
+        cells = _row(table).cells
+        cells[0].text = source.id
+        bookmark(cells[0].paragraphs[0], source_bookmark(source.id))
+        about = cells[1].paragraphs[0]
+        about.add_run(source.title).bold = True
+        if source.publisher:
+            about.add_run(f". {source.publisher}")
+        labels = source_labels(source)
+        if labels:
+            label = about.add_run(f" [{'; '.join(labels)}]")
+            label.italic = True
+        if source.url:
+            link = cells[1].add_paragraph()
+            external_link(link, source.url, source.url)
+        if source.note:
+            cells[1].add_paragraph(f"Note: {source.note}")
+        cells[2].text = source.published.isoformat() if source.published else "undated"
+        cells[3].text = short_sha(source)
+        for cell in cells:
+            for para in cell.paragraphs:
+                _small(para)
+    _set_widths(table, (Cm(1.3), Cm(10.8), Cm(2.3), Cm(2.2)))
+
+    document.add_heading("C. Proposed facts dropped in grounding", level=2)
+    if not factset.dropped:
+        document.add_paragraph("None: every proposed fact was found in its source.")
+    for dropped in factset.dropped:
+        para = document.add_paragraph(style="List Bullet")
+        para.add_run(f"{dropped.source_id}: ").bold = True
+        para.add_run(f"{dropped.statement} ")
+        para.add_run(f"Reason: {dropped.reason}.").italic = True
+        _small(para)
+
+    document.add_heading("D. Generation record", level=2)
+    table = _table(document, ("Item", "Value"))
+    for item, value in generation_record(context):
+        cells = _row(table).cells
+        cells[0].text = item
+        cells[1].text = value
+        for cell in cells:
+            _small(cell.paragraphs[0])
+    _set_widths(table, (Cm(4.6), Cm(12.0)))
 
 
 def render_docx(
@@ -174,79 +421,12 @@ def render_docx(
     path: Path,
     template: Path | None = None,
 ) -> None:
-    """Write the memo to ``path`` (the caller makes it atomic)."""
+    """Write the checked memo (see :func:`thesisgen.render.checked_memo`) to ``path``; the caller
+    makes the write atomic."""
     document = _open_template(template)
-    _first_page(document, memo, factset, context)
-    by_id = factset.by_id()
-    flagged = {(v.section, v.paragraph, v.sentence): v.message for v in context.report.violations}
-    for section in memo.sections:
-        heading = document.add_heading(section.heading, level=1)
-        repairs = [r for r in context.report.repairs if r.section == section.key]
-        if repairs and heading.runs:
-            document.add_comment(
-                heading.runs, text=_repair_note(repairs), author=AUTHOR, initials="TG"
-            )
-        for p, paragraph in enumerate(section.paragraphs):
-            para = document.add_paragraph()
-            for s, sentence in enumerate(paragraph.sentences):
-                flag = flagged.get((section.key, p, s))
-                if flag is None and sentence.calculations:
-                    flag = " ".join(calculation_note(c) for c in sentence.calculations)
-                elif flag is None and not sentence.cites:
-                    flag = "No fact cited: this sentence states no figure, but check the claim."
-                elif flag is None and any(
-                    by_id[c].source_id == "analyst" for c in sentence.cites if c in by_id
-                ):
-                    flag = "Cites an analyst-supplied fact with no source document."
-                _add_sentence(document, para, sentence, s == 0, flag)
-
-    _appendix(document, memo, factset)
-    document.core_properties.title = memo.title
-    document.core_properties.author = AUTHOR
-    document.core_properties.comments = (
-        "Generated by thesisgen; figures validated against cited facts."
-    )
+    _furniture(document, memo, context)
+    _decision_page(document, memo, factset, context)
+    _sections(document, memo, review_comments(memo, factset, context), context)
+    _appendices(document, memo, factset, context)
+    _properties(document, memo, context)
     document.save(str(path))
-
-
-def _appendix(document: Any, memo: Memo, factset: FactSet) -> None:
-    document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-    document.add_heading("Appendix A: Facts cited", level=1)
-    table = document.add_table(rows=1, cols=4)
-    table.style = "Table Grid"
-    for cell, title in zip(
-        table.rows[0].cells, ("ID", "Statement", "Quote (verbatim)", "Source"), strict=True
-    ):
-        cell.text = title
-        for run in cell.paragraphs[0].runs:
-            run.bold = True
-    for fact in cited_facts(memo, factset):
-        cells = table.add_row().cells
-        cells[0].text = fact.id
-        cells[1].text = fact.statement
-        cells[2].text = f"\u201c{fact.quote}\u201d"
-        cells[3].text = attribution(fact, factset)
-    _set_widths(table, (Cm(1.3), Cm(5.0), Cm(5.8), Cm(4.5)))
-
-    document.add_heading("Appendix B: Sources", level=1)
-    for source in factset.sources:
-        para = document.add_paragraph(style="List Bullet")
-        para.add_run(f"{source.id} ").bold = True
-        details = [source.title]
-        details += [
-            d for d in (source.publisher, source.published and source.published.isoformat()) if d
-        ]
-        para.add_run(", ".join(details))
-        if source.url:
-            para.add_run(". ")
-            _add_hyperlink(para, source.url, source.url)
-        if source.note:
-            document.add_paragraph(f"Note: {source.note}", style="List Bullet 2")
-
-    if factset.dropped:
-        document.add_heading("Appendix C: Proposed facts dropped in grounding", level=1)
-        for dropped in factset.dropped:
-            document.add_paragraph(
-                f"({dropped.source_id}) {dropped.statement} Reason: {dropped.reason}.",
-                style="List Bullet",
-            )

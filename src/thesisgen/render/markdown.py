@@ -1,16 +1,26 @@
-"""The memo as Markdown: the same content as the DOCX, for diffs and quick reading."""
+"""The memo as Markdown: the same content as the DOCX, in the same order, for diffs and quick reading.
+
+Comments become a "Review notes" list under each section (Markdown has no comments); calculation
+notes are numbered as in the DOCX.
+"""
 
 from __future__ import annotations
 
-from ..models import FactSet, Memo
+from ..models import FactSet, Memo, Report, Violation
+from ..notation import KEY_FIGURES_HEADER, KEY_FIGURES_SECTION, cite_marker, numbered_notes
 from . import (
     MemoContext,
-    attribution,
-    calculation_note,
-    cite_marker,
+    calculation_notes,
     cited_facts,
-    first_page_rows,
-    review_notes,
+    flagged_banner,
+    generation_record,
+    locator,
+    provenance_line,
+    review_comments,
+    secondary_note,
+    short_sha,
+    source_labels,
+    validation_line,
 )
 
 
@@ -18,53 +28,133 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
 def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
+    """Render the checked memo (see :func:`thesisgen.render.checked_memo`)."""
     lines = [
         f"# {memo.title}",
         "",
-        *(f"- {key}: {value}" for key, value in first_page_rows(memo, context)),
-        *(f"- {note}" for note in review_notes(factset)),
-        "",
-    ]
-    notes: list[str] = []
-    for section in memo.sections:
-        lines += [f"## {section.heading}", ""]
-        for paragraph in section.paragraphs:
-            parts = []
-            for sentence in paragraph.sentences:
-                part = f"{sentence.text} {cite_marker(sentence.cites)}".rstrip()
-                for calculation in sentence.calculations:
-                    notes.append(calculation_note(calculation))
-                    part += f"[^{len(notes)}]"
-                parts.append(part)
-            lines += [" ".join(parts), ""]
-    lines += [f"[^{i}]: {note}" for i, note in enumerate(notes, 1)]
-    if notes:
-        lines.append("")
-    lines += [
-        "## Appendix A: Facts cited",
-        "",
-        "| ID | Statement | Quote | Source |",
+        _row(["Company", "Ticker", "As of", "Stance"]),
         "|---|---|---|---|",
+        _row([memo.company or "(not given)", memo.ticker, context.as_of.isoformat(), memo.stance]),
+        "",
     ]
+    if context.flagged:
+        lines += [f"**{flagged_banner(context.report)}**", ""]
+    provenance = provenance_line(context)
+    if provenance:
+        lines += [f"**{provenance}**", ""]
+    lines += [f"*{validation_line(memo, context)}*", ""]
+
+    comments = review_comments(memo, factset, context)
+    numbers = numbered_notes(memo)
+    notes = calculation_notes(memo)
+    failed = {(v.section, v.paragraph, v.sentence) for v in context.report.violations}
+    for section in memo.sections:
+        if section.key == KEY_FIGURES_SECTION:
+            lines += [_row(list(KEY_FIGURES_HEADER)), "|---|---|---|"]
+            for paragraph in section.paragraphs:
+                sentence = paragraph.sentences[0]
+                figure, what = sentence.text.split(": ", 1)
+                lines.append(_row([f"**{figure}**", what, cite_marker(sentence.cites)]))
+            lines.append("")
+            continue
+        lines += [f"## {section.heading}", ""]
+        review: list[str] = []
+        for p, paragraph in enumerate(section.paragraphs):
+            parts = []
+            for s, sentence in enumerate(paragraph.sentences):
+                key = (section.key, p, s)
+                text = f"=={sentence.text}==" if key in failed else sentence.text
+                refs = "".join(f"<sup>{n}</sup>" for n in numbers.get(key, []))
+                parts.append(f"{text}{refs} {cite_marker(sentence.cites)}".rstrip())
+                review += [
+                    f"- ¶{p + 1} s{s + 1}: {note}" for note in comments.by_sentence.get(key, [])
+                ]
+            lines += [" ".join(parts), ""]
+        for note in notes.get(section.key, []):
+            lines += [f"<small>{note}</small>", ""]
+        if review:
+            lines += ["Review notes:", "", *review, ""]
+
+    lines += ["## Appendices", "", "### A. Cited facts", ""]
+    lines += [_row(["ID", "Statement", "Quote (verbatim)", "Source"]), "|---|---|---|---|"]
     for fact in cited_facts(memo, factset):
-        where = attribution(fact, factset)
-        lines.append(
-            f"| {fact.id} | {_cell(fact.statement)} | \u201c{_cell(fact.quote)}\u201d | {_cell(where)} |"
-        )
-    lines += ["", "## Appendix B: Sources", ""]
+        where = "analyst-supplied" if fact.source_id == "analyst" else fact.source_id
+        extra = ", ".join(t for t in (locator(fact), secondary_note(fact)) if t)
+        where += f", {extra}" if extra else ""
+        lines.append(_row([fact.id, fact.statement, f"\u201c{fact.quote}\u201d", where]))
+    lines += ["", "### B. Sources", ""]
+    lines += [_row(["ID", "Source", "Date", "sha256"]), "|---|---|---|---|"]
     for source in factset.sources:
-        bits = [f"**{source.id}** {source.title}"]
-        bits += [
-            b for b in (source.publisher, source.published and source.published.isoformat()) if b
+        about = f"**{source.title}**"
+        about += f". {source.publisher}" if source.publisher else ""
+        labels = source_labels(source)
+        about += f" *[{'; '.join(labels)}]*" if labels else ""
+        about += f" <{source.url}>" if source.url else ""
+        about += f" Note: {source.note}" if source.note else ""
+        date = source.published.isoformat() if source.published else "undated"
+        lines.append(_row([source.id, about, date, short_sha(source)]))
+    lines += ["", "### C. Proposed facts dropped in grounding", ""]
+    if not factset.dropped:
+        lines.append("None: every proposed fact was found in its source.")
+    for dropped in factset.dropped:
+        lines.append(f"- **{dropped.source_id}:** {dropped.statement} *Reason: {dropped.reason}.*")
+    lines += ["", "### D. Generation record", "", "| Item | Value |", "|---|---|"]
+    lines += [_row([item, value]) for item, value in generation_record(context)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_report(report: Report, memo_written: bool) -> str:
+    """``report.md``: what the gate found, sentence by sentence, for a person rather than a tool."""
+    if report.ok:
+        verdict = "The memo passed the validator gate."
+    else:
+        verdict = "The memo did NOT pass the validator gate" + (
+            ": it was written with --allow-flagged, failing sentences highlighted."
+            if memo_written
+            else ", so no memo was written (pass --allow-flagged to write it anyway, flagged)."
+        )
+    lines = [
+        "# Validation report",
+        "",
+        verdict,
+        "",
+        f"- Sentences checked: {report.sentences}",
+        f"- Figures checked: {report.figures_checked}",
+        f"- Facts cited: {report.facts_cited}",
+        f"- Violations: {len(report.violations)}",
+        "",
+    ]
+    by_sentence: dict[tuple[str, int, int], list[Violation]] = {}
+    for v in report.violations:
+        by_sentence.setdefault((v.section, v.paragraph, v.sentence), []).append(v)
+    if by_sentence:
+        lines += ["## Sentences that failed", ""]
+    for (section, p, s), found in by_sentence.items():
+        lines.append(f"### {section}, paragraph {p + 1}, sentence {s + 1}")
+        lines.append("")
+        if found[0].text:
+            lines += [f"> {found[0].text}", ""]
+        lines += [f"- **{v.token}** ({v.kind}): {v.message}" for v in found]
+        lines.append("")
+    if report.repairs:
+        lines += ["## Rejected drafts that the model repaired", ""]
+        for repair in report.repairs:
+            lines.append(f"- {repair.section}, attempt {repair.attempt}:")
+            lines += [f"  - \u201c{v.text}\u201d: {v.message}" for v in repair.violations]
+        lines.append("")
+    if report.dropped_facts:
+        lines += ["## Proposed facts dropped in grounding", ""]
+        lines += [
+            f"- ({d.source_id}) {d.statement} Reason: {d.reason}." for d in report.dropped_facts
         ]
-        if source.url:
-            bits.append(f"<{source.url}>")
-        lines.append("- " + ", ".join(bits))
-        if source.note:
-            lines.append(f"  - Note: {source.note}")
-    if factset.dropped:
-        lines += ["", "## Appendix C: Proposed facts dropped in grounding", ""]
-        for dropped in factset.dropped:
-            lines.append(f"- ({dropped.source_id}) {dropped.statement} — {dropped.reason}")
+        lines.append("")
+    notes = [f"- Conflict: {c.note}." for c in report.conflicts]
+    notes += [f"- Warning: {w}." for w in report.warnings]
+    if notes:
+        lines += ["## Review notes on the sources", "", *notes, ""]
     return "\n".join(lines).rstrip() + "\n"
