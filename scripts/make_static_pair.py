@@ -3,7 +3,7 @@
     python scripts/make_static_pair.py
 
 Replays the AREC recordings offline (the hand-written answers of fixtures/AREC/authored), then
-copies the run's draft.json, facts.json and manifest.json into tests/data/static/, with the source
+copies the run's draft.json, facts.json, report.json and manifest.json into tests/data/static/, with the source
 files facts.json names (fixtures/AREC/sources/, our paraphrases), so `draft --facts` re-grounds
 against them. Run it after changing an authored answer or the draft or facts format; a prompt
 change alone needs only `python scripts/record_fixtures.py AREC`. Then update the date in
@@ -34,7 +34,7 @@ def main() -> None:
         outcome = run.draft(request, PlainProgress(io.StringIO()))
         if not outcome.report.ok:
             sys.exit("the AREC replay did not pass the gate: fix that before re-making the pair")
-        names = ["draft.json", "facts.json", "manifest.json"]
+        names = ["draft.json", "facts.json", "report.json", "manifest.json"]
         facts = json.loads((outcome.folder / "facts.json").read_text())
         sources = [s["path"] for s in facts["sources"] if s.get("path")]
         for stale in STATIC.iterdir():

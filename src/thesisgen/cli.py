@@ -103,6 +103,21 @@ Recordings = Annotated[
         "--recordings", help="Recordings folder to replay from, or to write with --record."
     ),
 ]
+AsOf = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        metavar="YYYY-MM-DD",
+        help="The memo's date, and the reference for sources' age [default: today].",
+    ),
+]
+
+
+def _date(value: dt.datetime | None) -> dt.date:
+    return value.date() if value is not None else dt.date.today()
+
+
 Yes = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Go past --max-calls and --max-prompt-tokens."),
@@ -193,13 +208,22 @@ def draft_command(
     yes: Yes = False,
     config: Config = None,
     template: Template = None,
+    as_of: AsOf = None,
+    allow_flagged: Annotated[
+        bool,
+        typer.Option(
+            "--allow-flagged",
+            help="Write the memo even if the gate fails, failing sentences highlighted (exit 1).",
+        ),
+    ] = False,
 ) -> None:
     """Extract facts, draft the memo section by section, validate every figure, write the DOCX."""
     outcome = _run_draft(
         run.DraftRequest(
             ticker=ticker, out=out, facts_file=facts, sources=source or [], company=company,
             offline=offline, record=record, recordings=recordings, force=force, yes=yes,
-            config=config, template=template, flags=flags,
+            config=config, template=template, flags=flags, as_of=_date(as_of),
+            allow_flagged=allow_flagged,
         )
     )  # fmt: skip
     _print_outcome(outcome)
@@ -308,15 +332,19 @@ def _print_outcome(outcome: run.DraftOutcome) -> None:
 
 @app.command("validate")
 def validate_command(
-    draft: Annotated[Path, typer.Argument(help="draft.json to check.")],
-    facts: Annotated[Path, typer.Option("--facts", help="facts.json the draft cites.")],
+    draft: Annotated[
+        Path, typer.Argument(help="draft.json, or memo.docx as a reviewer edited it in Word.")
+    ],
+    facts: Annotated[Path, typer.Option("--facts", help="facts.json the memo cites.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     config: Config = None,
 ) -> None:
-    """Check every figure of a draft against the facts it cites. Exit 0 clean, 1 violations."""
-    report = _guard(lambda: run.validate(draft, facts, config, make_progress(sys.stderr)))
+    """Check every figure of a draft or an edited memo against the facts it cites. Exit 0 clean,
+    1 violations."""
+    checked = _guard(lambda: run.validate(draft, facts, config, make_progress(sys.stderr)))
+    report = checked.report
     if as_json:
-        payload = {
+        payload: dict[str, Any] = {
             "ok": report.ok,
             "violations": [
                 v.model_dump(
@@ -325,10 +353,14 @@ def validate_command(
                 for v in report.violations
             ],
         }
+        if checked.stale is not None:
+            payload["stale"] = checked.stale
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         for v in report.violations:
             typer.echo(f"{v.section} ¶{v.paragraph} s{v.sentence} {v.kind}: {v.message}")
+        if checked.stale is not None:
+            typer.echo(f"STALE: {checked.stale['message']}")
         typer.echo(
             f"{'OK' if report.ok else 'FAILED'}: {report.figures_checked} figures in "
             f"{report.sentences} sentences, {len(report.violations)} violation(s)."
@@ -348,11 +380,12 @@ def render_command(
     force: Force = False,
     template: Template = None,
     config: Config = None,
+    as_of: AsOf = None,
 ) -> None:
     """Render a validated draft as memo.docx and memo.md (refuses a draft that fails the gate)."""
     path = _guard(
         lambda: run.render(
-            draft, facts, out, force, template, dt.date.today(), config, make_progress(sys.stderr)
+            draft, facts, out, force, template, _date(as_of), config, make_progress(sys.stderr)
         )
     )
     typer.echo(f"Wrote {path}")

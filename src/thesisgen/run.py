@@ -46,12 +46,12 @@ from .outputs import DRAFT_OUTPUTS, FACTS_OUTPUTS, RENDER_OUTPUTS, OutputSet
 from .progress import Progress
 from .prompts import Outline, load_outline, templates_sha256
 from .recording import is_recording, recording_files
-from .render import MemoContext
+from .render import MemoContext, checked_memo, key_figures
 from .render.docx import check_template, render_docx
-from .render.markdown import render_markdown
+from .render.markdown import render_markdown, render_report
 from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
 from .sources import load_sources
-from .validate import validate_memo
+from .validate import Ledger, validate_memo, validate_sections
 
 MB = 1024 * 1024
 
@@ -77,7 +77,8 @@ class DraftRequest:
     flags: Mapping[str, Any] = field(default_factory=dict)
     retry: RetryPolicy | None = None  # replaces the configured retry policy (tests: no waiting)
     facts_only: bool = False  # `thesisgen facts`: stop after the ledger
-    today: dt.date = field(default_factory=dt.date.today)
+    as_of: dt.date = field(default_factory=dt.date.today)  # the memo's date, and sources' age
+    allow_flagged: bool = False  # write the memo, flagged, even when the gate fails
 
 
 @dataclass(frozen=True)
@@ -464,6 +465,7 @@ class _DraftJob:
             mode=self.llm_settings.mode,
             model=self.llm.model,
             base_url=public_url(self.llm_settings.base_url) if live else None,
+            provenance=list(self.llm.replay.provenance) if self.llm.replay else [],
             parameters={
                 "temperature": self.llm_settings.temperature,
                 "seed": self.llm_settings.seed,
@@ -533,47 +535,55 @@ class _DraftJob:
         return DraftOutcome(self.out.folder, report, manifest, factset)
 
     def _write_draft(self, factset: FactSet, result: DraftResult) -> DraftOutcome:
-        report = validate_memo(result.memo, factset, self.identifiers).model_copy(
+        memo = checked_memo(
+            result.memo, key_figures(result.memo, Ledger.of(factset, self.identifiers))
+        )
+        report = validate_memo(memo, factset, self.identifiers).model_copy(
             update={"repairs": result.repairs}
         )
+        write_memo = report.ok or self.request.allow_flagged
         files: dict[str, bytes] = {
             "facts.json": dump_model(factset),
             "report.json": dump_model(report),
+            "report.md": render_report(report, write_memo).encode("utf-8"),
         }
-        if result.passed:
-            context = MemoContext(
-                model=self.llm.model,
-                mode=_mode_label(self.llm_settings.mode, self.llm),
-                generated=self.request.today,
-                report=report,
-            )
-            files["draft.json"] = dump_model(result.memo)
-            files["memo.md"] = render_markdown(result.memo, factset, context).encode("utf-8")
-            render_docx(
-                result.memo,
-                factset,
-                context,
-                self.out.staged_path("memo.docx"),
-                self.request.template,
-            )
-            manifest = self._manifest("complete")
-        else:
-            failed = [s.section.key for s in result.sections if not s.passed]
+        status: RunStatus = "complete"
+        if not report.ok:
+            failed = sorted({v.section for v in report.violations})
+            where = f"see {self.out.folder / 'report.md'}"
             self.gate_message = (
                 f"the memo did not pass the gate: {len(report.violations)} violation(s) remain in "
-                f"{', '.join(failed)} after {self.settings.max_repairs} repair(s); see "
-                f"{self.out.folder / 'report.json'} (no memo was written)"
-            )
-            manifest = self._manifest("gate_failed", self.gate_message)
-            if self.out.holds_complete_set():
-                self._kept_complete = True
-                self.gate_message = (
-                    self.gate_message.replace(
-                        f"see {self.out.folder / 'report.json'}", "the report was not written"
-                    )
-                    + self.kept_note()
+                f"{', '.join(failed)} after {self.settings.max_repairs} repair(s); {where}"
+                + (
+                    " (the memo was written with those sentences flagged)"
+                    if write_memo
+                    else " (no memo was written; --allow-flagged writes it, flagged)"
                 )
-                return DraftOutcome(self.out.folder, report, manifest)
+            )
+            status = "flagged" if write_memo else "gate_failed"
+        manifest = self._manifest(status, self.gate_message or None)
+        if write_memo:
+            context = MemoContext(
+                as_of=self.request.as_of,
+                report=report,
+                model=self.llm.model,
+                mode=self.llm_settings.mode,
+                provenance=", ".join(manifest.provenance),
+                manifest=manifest,
+                flagged=not report.ok,
+            )
+            files["draft.json"] = dump_model(result.memo)
+            files["memo.md"] = render_markdown(memo, factset, context).encode("utf-8")
+            render_docx(
+                memo, factset, context, self.out.staged_path("memo.docx"), self.request.template
+            )
+        elif self.out.holds_complete_set():
+            self._kept_complete = True
+            self.gate_message = (
+                self.gate_message.replace(f"; see {self.out.folder / 'report.md'}", "")
+                + self.kept_note()
+            )
+            return DraftOutcome(self.out.folder, report, manifest)
         self._commit(files, manifest)
         return DraftOutcome(self.out.folder, report, manifest)
 
@@ -590,12 +600,6 @@ def _ledger_report(factset: FactSet, ok: bool) -> Report:
         conflicts=factset.conflicts,
         warnings=factset.warnings,
     )
-
-
-def _mode_label(mode: str, llm: LLM) -> str:
-    if mode == "replay" and llm.replay is not None:
-        return f"replayed recordings ({', '.join(llm.replay.provenance)})"
-    return {"live": "live", "record": "live, recorded"}.get(mode, mode)
 
 
 # --- validate and render -------------------------------------------------------------------------
@@ -620,11 +624,70 @@ def _pair(
     return memo, factset, identifiers
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What `thesisgen validate` found: the gate's report and, for an edited .docx whose page-1
+    validation line does not match its text, why that line no longer holds."""
+
+    report: Report
+    stale: dict[str, str] | None = None
+
+
 def validate(
-    draft_path: Path, facts_path: Path, config: Path | None = None, progress: Progress | None = None
-) -> Report:
-    memo, factset, identifiers = _pair(draft_path, facts_path, config, progress)
-    return validate_memo(memo, factset, identifiers)
+    path: Path,
+    facts_path: Path,
+    config: Path | None = None,
+    progress: Progress | None = None,
+) -> Checked:
+    """Check a draft.json, or a memo.docx as a reviewer left it, against the ledger."""
+    if path.suffix.lower() == ".docx":
+        return _validate_docx(path, facts_path, config, progress)
+    memo, factset, identifiers = _pair(path, facts_path, config, progress)
+    return Checked(validate_memo(memo, factset, identifiers))
+
+
+def _validate_docx(
+    path: Path, facts_path: Path, config: Path | None, progress: Progress | None
+) -> Checked:
+    from . import readback  # python-docx is imported only for a .docx
+
+    settings = resolve({}, config_path=config).settings
+    facts_preview = load_model(facts_path, FactSet, "facts file", _mb(settings.max_json_mb))
+    edited = readback.read_memo(path, _mb(settings.max_source_mb))
+    ticker = check_ticker(facts_preview.ticker)
+    if edited.ticker is not None and edited.ticker.upper() != ticker:
+        raise UsageError(
+            f"memo {path} is for {edited.ticker} but facts {facts_path} are for {ticker}: "
+            "pass the matching facts file"
+        )
+    bundle = _bundle_or_none(ticker)
+    identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
+    folders = [facts_path.parent, *([bundle.sources_dir] if bundle else [])]
+    factset = _load_ledger(facts_path, None, folders, identifiers, settings, progress)
+    report = validate_sections(edited.sections, factset, identifiers)
+    return Checked(report, _staleness(edited))
+
+
+def _staleness(edited: Any) -> dict[str, str] | None:
+    """Does the page-1 validation line still describe this text?"""
+    if edited.recorded_hash is None:
+        return {
+            "reason": "no_validation_line",
+            "message": "the memo has no validation line on page 1, so it carries no record of a "
+            "check; this run's result is the only one that applies",
+            "current_hash": edited.current_hash,
+        }
+    if edited.recorded_hash != edited.current_hash:
+        when = edited.recorded_date.isoformat() if edited.recorded_date else "an unknown date"
+        return {
+            "reason": "edited",
+            "message": f"the text was edited after the check on page 1 ({when}, text hash "
+            f"{edited.recorded_hash}); that line no longer applies: this run's result does",
+            "recorded_hash": edited.recorded_hash,
+            "recorded_date": edited.recorded_date.isoformat() if edited.recorded_date else "",
+            "current_hash": edited.current_hash,
+        }
+    return None
 
 
 def render(
@@ -633,12 +696,13 @@ def render(
     out: Path | None,
     force: bool,
     template: Path | None,
-    today: dt.date,
+    as_of: dt.date,
     config: Path | None = None,
     progress: Progress | None = None,
 ) -> Path:
-    memo, factset, identifiers = _pair(draft_path, facts_path, config, progress)
+    draft, factset, identifiers = _pair(draft_path, facts_path, config, progress)
     check_template(template)
+    memo = checked_memo(draft, key_figures(draft, Ledger.of(factset, identifiers)))
     report = validate_memo(memo, factset, identifiers)
     if not report.ok:
         first = report.violations[0]
@@ -647,8 +711,17 @@ def render(
             f"paragraph {first.paragraph} sentence {first.sentence}: {first.message}; "
             "run `thesisgen validate` for all of them (no memo was written)"
         )
-    model, mode = _recorded_model(draft_path.parent)
-    context = MemoContext(model=model, mode=mode, generated=today, report=report)
+    manifest = _recorded_manifest(draft_path.parent)
+    if manifest is not None:
+        report = report.model_copy(update={"repairs": _recorded_repairs(draft_path.parent)})
+    context = MemoContext(
+        as_of=as_of,
+        report=report,
+        model=manifest.model if manifest else "unknown",
+        mode=manifest.mode if manifest else "unknown",
+        provenance=", ".join(manifest.provenance) if manifest else "",
+        manifest=manifest,
+    )
     with OutputSet(out or draft_path.parent, RENDER_OUTPUTS, force) as folder:
         render_docx(memo, factset, context, folder.staged_path("memo.docx"), template)
         folder.stage("memo.md", render_markdown(memo, factset, context).encode())
@@ -656,13 +729,22 @@ def render(
         return folder.folder / "memo.docx"
 
 
-def _recorded_model(folder: Path) -> tuple[str, str]:
-    """The model and mode from a manifest beside the draft, when there is one."""
+def _recorded_manifest(folder: Path) -> Manifest | None:
+    """The manifest of the run that wrote the draft, when it is beside it."""
     path = folder / "manifest.json"
     if path.is_file():
         try:
-            manifest = load_model(path, Manifest, "manifest", 10 * MB)
-            return manifest.model, f"{manifest.mode}, re-rendered"
-        except (InputFileError, ThesisgenError):
+            return load_model(path, Manifest, "manifest", 10 * MB)
+        except ThesisgenError:
             pass
-    return "unknown", "re-rendered from draft.json"
+    return None
+
+
+def _recorded_repairs(folder: Path) -> list[Any]:
+    path = folder / "report.json"
+    if path.is_file():
+        try:
+            return list(load_model(path, Report, "report", 10 * MB).repairs)
+        except ThesisgenError:
+            pass
+    return []
