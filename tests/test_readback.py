@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import shutil
 import subprocess
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,10 +22,12 @@ import pytest
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from thesisgen import notation
 from thesisgen.errors import InputFileError
-from thesisgen.models import Calculation, Fact, FactSet, Section
+from thesisgen.models import Calculation, Fact, FactSet, Memo, Paragraph, Section, Sentence
 from thesisgen.readback import EditedMemo, read_memo, slug
 from thesisgen.validate import Ledger, check_section
 
@@ -475,8 +478,8 @@ def test_note_references_map_to_calculations_and_are_not_text(tmp_path: Path) ->
     note_ref(para, "1")
     cite(para, "F2")
     para.add_run(" Capex is about 22% of revenue.")
-    note_ref(para, "2,")
-    note_ref(para, "9")  # no such note: adds nothing
+    note_ref(para, "(2,")
+    note_ref(para, "9)")  # no such note: adds nothing
     cite(para, "F15", "F5")
     para.add_run(" Plain sentence.")
     note(document, 1, "$234", PER_MOTOR)
@@ -650,6 +653,58 @@ def test_current_hash_matches_the_rendered_text_and_changes_with_one_character(
             run.text = run.text.replace("80%", "81%")
     (tmp_path / "b").mkdir()
     assert read(edited, tmp_path / "b").current_hash != expected
+
+
+WORDS = st.text(
+    st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")), min_size=1, max_size=30
+).filter(lambda t: t.strip() != "")
+SENTENCES = st.builds(
+    lambda text, cites, noted: (text, cites, noted),
+    WORDS,
+    st.lists(st.sampled_from(["F1", "F2", "F13", "F250"]), max_size=3, unique=True),
+    st.booleans(),
+)
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.lists(st.lists(SENTENCES, min_size=1, max_size=3), max_size=3), min_size=1, max_size=3
+    )
+)
+def test_rendered_text_reads_back_with_the_renderers_hash(
+    sections: list[list[list[tuple[str, list[str], bool]]]],
+) -> None:
+    """Whatever the sentences say, the memo as rendered hashes alike when read back."""
+    document = new_document()
+    front_matter(document)
+    memo_sections = []
+    for k, paragraphs in enumerate(sections):
+        key = f"s{k}"
+        heading(document, f"Heading {k}", key)
+        for sentences_ in paragraphs:
+            para = document.add_paragraph()
+            for i, (text, cites, noted) in enumerate(sentences_):
+                para.add_run(text if i == 0 else " " + text)
+                if noted:
+                    note_ref(para, str(i + 1))
+                if cites:
+                    cite(para, *cites)
+        memo_sections.append(
+            Section(
+                key=key,
+                heading=f"Heading {k}",
+                paragraphs=[
+                    Paragraph(sentences=[Sentence(text=t, cites=c) for t, c, _ in sentences_])
+                    for sentences_ in paragraphs
+                ],
+            )
+        )
+    memo = Memo(ticker="AREC", title="t", stance="neutral", sections=memo_sections)
+    with tempfile.TemporaryDirectory() as folder:
+        got = read(document, Path(folder))
+    assert got.current_hash == notation.memo_hash(memo)
+    assert [s.key for s in got.sections] == [s.key for s in memo_sections]
 
 
 def test_comments_do_not_change_the_text_or_the_hash(tmp_path: Path) -> None:

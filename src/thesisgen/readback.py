@@ -61,8 +61,9 @@ _ZIP_BOUND_FACTOR = 20
 _ZIP_BOUND_CAP = 500 * 1024 * 1024
 KEY_FIGURES_HEADING = "Key figures"
 
-# A note reference as printed: numbers separated by commas, semicolons or spaces.
-_NOTE_NUMBERS = re.compile(r"\s*[1-9][0-9]*(?:\s*[,;]?\s*[1-9][0-9]*)*\s*")
+# A note reference as printed: numbers separated by commas, semicolons or spaces, perhaps in
+# brackets. Anything else typed in the note-reference style is read as text, so it is checked.
+_NOTE_NUMBERS = re.compile(r"\s*[\[(]?\s*[1-9][0-9]*(?:\s*[,;]?\s*[1-9][0-9]*)*\s*[\])]?[,;]?\s*")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[F[1-9][0-9]*\])+\s*")
 _MARKER_RUN = re.compile(r"\s*(?:\[F[1-9][0-9]*\]\s*)+")
 _CLOSING = frozenset(".,;:!?)]}%\u201d\u2019")
