@@ -1,0 +1,698 @@
+"""Read an edited memo.docx back into sections the gate can check again.
+
+The renderer writes the layout that ``notation`` describes; an analyst then edits the memo in Word,
+possibly with tracked changes. This module reads what Word shows with every tracked change
+accepted, section by section, and turns each paragraph back into sentences with their cited fact
+IDs and calculations, so ``validate.check_section`` can re-apply the gate to the edited text:
+
+- front matter (everything before the first Heading 1) is not memo text, except the validation
+  line, which gives the hash and date of the text the gate last checked;
+- each Heading 1 starts a section (key from its ``section_*`` bookmark, else a slug of its text),
+  up to the Heading 1 "Appendices", after which nothing is read;
+- in a section, a "Calculation Note" paragraph that parses is a numbered calculation, a key-figures
+  table gives one sentence per row (in a section of its own), and everything else, including any
+  other table and the text of text boxes, is prose;
+- citation markers belong to the sentence they follow; note references (runs in the "Calculation
+  Reference" style) are not text and attach the section's numbered notes to their sentence.
+
+Every problem with the file is an ``InputFileError`` with one line naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docx
+from docx.enum.style import WD_STYLE_TYPE
+
+from . import notation
+from .errors import InputFileError
+from .models import Calculation, Paragraph, Section, Sentence
+from .sentences import segment
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_M = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+
+P, R, T, TBL, TR, TC = (_W + t for t in ("p", "r", "t", "tbl", "tr", "tc"))
+SDT, SDT_CONTENT, CUSTOM_XML = _W + "sdt", _W + "sdtContent", _W + "customXml"
+DEL, MOVE_FROM, FLD_CHAR = _W + "del", _W + "moveFrom", _W + "fldChar"
+TXBX_CONTENT, BOOKMARK_START = _W + "txbxContent", _W + "bookmarkStart"
+VAL, NAME = _W + "val", _W + "name"
+
+# Containers whose runs Word shows (tracked insertions and moves included).
+_SHOWN = frozenset(
+    _W + t
+    for t in (
+        *("hyperlink", "ins", "moveTo", "smartTag", "customXml", "fldSimple", "sdtContent"),
+        *("dir", "bdo"),
+    )
+)
+_SPACE = frozenset(_W + t for t in ("tab", "br", "cr", "ptab"))
+_OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+_ZIP_BOUND_FACTOR = 20
+_ZIP_BOUND_CAP = 500 * 1024 * 1024
+KEY_FIGURES_HEADING = "Key figures"
+
+# A note reference as printed: numbers separated by commas, semicolons or spaces, perhaps in
+# brackets. Anything else typed in the note-reference style is read as text, so it is checked.
+_NOTE_NUMBERS = re.compile(r"\s*[\[(]?\s*[1-9][0-9]*(?:\s*[,;]?\s*[1-9][0-9]*)*\s*[\])]?[,;]?\s*")
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[F[1-9][0-9]*\])+\s*")
+_MARKER_RUN = re.compile(r"\s*(?:\[F[1-9][0-9]*\]\s*)+")
+_CLOSING = frozenset(".,;:!?)]}%\u201d\u2019")
+
+
+@dataclass(frozen=True)
+class EditedMemo:
+    """An edited memo as read back: its checkable sections and what its first page recorded."""
+
+    sections: list[Section]
+    ticker: str | None
+    title: str | None
+    recorded_hash: str | None
+    recorded_date: dt.date | None
+    current_hash: str
+
+
+def read_memo(path: Path, max_bytes: int) -> EditedMemo:
+    """Read ``path`` (a memo.docx, possibly edited in Word) into sections the gate can check."""
+    _check_package(path, max_bytes)
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # python-docx raises several unrelated types for a bad package
+        raise InputFileError(
+            f"memo {_shown(path)} is not a Word document ({_why(exc)}): "
+            "save it from Word as a Word Document (.docx)"
+        ) from exc
+    try:
+        return _Reader(document).read(path)
+    except InputFileError:
+        raise
+    except RecursionError:
+        raise InputFileError(
+            f"memo {_shown(path)} is nested too deeply to read: "
+            "open it in Word and save it again as .docx"
+        ) from None
+    except Exception as exc:  # a package python-docx opened but whose parts are malformed
+        raise InputFileError(
+            f"memo {_shown(path)} could not be read ({_why(exc)}): "
+            "open it in Word and save it again as a Word Document (.docx)"
+        ) from exc
+
+
+# --- the file before python-docx sees it ---------------------------------------------------------
+
+
+def _shown(path: Path) -> str:
+    return str(path).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _why(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if len(text) > 120:
+        text = text[:117] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _check_package(path: Path, max_bytes: int) -> None:
+    """Refuse what is not a reasonably sized, unencrypted Word package, before it is parsed."""
+    name = _shown(path)
+    if not path.exists():
+        raise InputFileError(f"memo {name} does not exist: check the path")
+    if path.is_dir():
+        raise InputFileError(f"memo {name} is a folder: pass the memo .docx file inside it")
+    if not path.is_file():
+        raise InputFileError(f"memo {name} is not a regular file: pass the memo .docx file")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputFileError(
+                f"memo {name} is {size / 1024 / 1024:.1f} MB, over the "
+                f"{max_bytes / 1024 / 1024:g} MB limit: check that it is the memo, or raise the limit"
+            )
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise InputFileError(
+            f"memo {name} cannot be read ({exc.strerror or type(exc).__name__}): check permissions"
+        ) from exc
+    if head.startswith(_OLE_MAGIC):
+        raise InputFileError(
+            f"memo {name} is encrypted or a legacy .doc: save it as .docx without a password"
+        )
+    not_word = (
+        f"memo {name} is not a Word document (not a .docx package: an empty, renamed or "
+        "truncated file?): save it from Word as a Word Document (.docx)"
+    )
+    if size == 0:
+        raise InputFileError(not_word)
+    try:
+        with zipfile.ZipFile(path) as package:
+            entries = package.infolist()
+    except Exception as exc:  # BadZipFile, OSError, ValueError, EOFError for broken archives
+        raise InputFileError(not_word) from exc
+    if any(e.flag_bits & 0x1 for e in entries):
+        raise InputFileError(
+            f"memo {name} is encrypted or a legacy .doc: save it as .docx without a password"
+        )
+    bound = min(_ZIP_BOUND_FACTOR * max_bytes, _ZIP_BOUND_CAP)
+    unpacked = sum(e.file_size for e in entries)
+    if unpacked > bound:
+        raise InputFileError(
+            f"memo {name} would unpack to {unpacked / 1024 / 1024:.0f} MB, over the "
+            f"{bound / 1024 / 1024:g} MB a memo may unpack to (a zip bomb?): "
+            "pass the .docx that Word saved"
+        )
+    if "[Content_Types].xml" not in {e.filename for e in entries}:
+        raise InputFileError(
+            f"memo {name} is a zip archive but not a Word document: "
+            "save it from Word as a Word Document (.docx)"
+        )
+
+
+# --- document structure --------------------------------------------------------------------------
+
+
+def _blocks(container: Any) -> Iterator[Any]:
+    """The paragraphs and tables of a body, cell or text box, through content controls."""
+    for child in container:
+        if child.tag in (P, TBL):
+            yield child
+        elif child.tag == SDT:
+            content = child.find(SDT_CONTENT)
+            if content is not None:
+                yield from _blocks(content)
+        elif child.tag == CUSTOM_XML:
+            yield from _blocks(child)
+
+
+def _children(element: Any, tag: str) -> Iterator[Any]:
+    """Children with ``tag``, through content controls and custom XML."""
+    for child in element:
+        if child.tag == tag:
+            yield child
+        elif child.tag == SDT:
+            content = child.find(SDT_CONTENT)
+            if content is not None:
+                yield from _children(content, tag)
+        elif child.tag == CUSTOM_XML:
+            yield from _children(child, tag)
+
+
+def _rows(table: Any) -> Iterator[Any]:
+    """A table's rows as Word shows them: rows deleted as tracked changes are gone."""
+    for row in _children(table, TR):
+        if row.find(f"{_W}trPr/{DEL}") is None:
+            yield row
+
+
+def _cells(row: Any) -> list[Any]:
+    return list(_children(row, TC))
+
+
+def _mark_deleted(p: Any) -> bool:
+    return p.find(f"{_W}pPr/{_W}rPr/{DEL}") is not None
+
+
+def _text_boxes(p: Any) -> list[Any]:
+    """The outermost text boxes anchored in a paragraph, once each (not the VML fallback copy)."""
+    boxes = []
+    for box in p.iter(TXBX_CONTENT):
+        ancestor = box.getparent()
+        hidden = False
+        while ancestor is not None and ancestor is not p:
+            if ancestor.tag in (_MC + "Fallback", DEL, MOVE_FROM, TXBX_CONTENT):
+                hidden = True
+                break
+            ancestor = ancestor.getparent()
+        if not hidden:
+            boxes.append(box)
+    return boxes
+
+
+@dataclass
+class _Accepted:
+    """Text collected from runs: raw pieces, note numbers at raw offsets, open fields."""
+
+    pieces: list[str] = field(default_factory=list)
+    length: int = 0
+    notes: list[tuple[int, int]] = field(default_factory=list)
+    reference: str = ""
+    fields: list[bool] = field(default_factory=list)  # per open field: showing its result yet?
+
+    def text(self, text: str) -> None:
+        self.flush()
+        self.pieces.append(text)
+        self.length += len(text)
+
+    def flush(self) -> None:
+        """End a note reference: numbers are notes; anything else typed in that style is text."""
+        reference, self.reference = self.reference, ""
+        if not reference:
+            return
+        if _NOTE_NUMBERS.fullmatch(reference):
+            self.notes.extend((self.length, int(n)) for n in re.findall(r"[0-9]+", reference))
+        else:
+            self.pieces.append(reference)
+            self.length += len(reference)
+
+
+@dataclass
+class _Para:
+    """One paragraph as Word shows it (paragraphs whose mark was deleted already joined)."""
+
+    style: str  # style ID
+    raw: str
+    notes: list[tuple[int, int]]  # (offset in raw, note number)
+    bookmarks: list[str]
+    boxes: list[Any]
+
+    def joined(self, following: _Para) -> _Para:
+        """This paragraph run into the next, as Word does when this one's mark is deleted."""
+        shift = len(self.raw)
+        return _Para(
+            style=following.style,
+            raw=self.raw + following.raw,
+            notes=self.notes + [(at + shift, n) for at, n in following.notes],
+            bookmarks=self.bookmarks + following.bookmarks,
+            boxes=self.boxes + following.boxes,
+        )
+
+    def normalised(self) -> tuple[str, list[tuple[int, int]]]:
+        """The text with whitespace collapsed as ``notation.normalise`` does, and each note's
+        offset in it."""
+        chars: list[str] = []
+        where: list[int] = []
+        gap = False
+        for ch in self.raw:
+            where.append(len(chars))
+            if ch.isspace():
+                gap = bool(chars)
+                continue
+            if gap:
+                chars.append(" ")
+                where[-1] = len(chars)
+                gap = False
+            chars.append(ch)
+        where.append(len(chars))
+        text = "".join(chars)
+        return text, [(min(where[at], len(text)), n) for at, n in self.notes]
+
+    @property
+    def text(self) -> str:
+        return notation.normalise(self.raw)
+
+
+# --- sentences -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Draft:
+    """A sentence before its section's notes are known."""
+
+    start: int  # where its own text begins in the paragraph (after markers it hands back)
+    text: str
+    cites: list[str]
+    notes: list[int] = field(default_factory=list)
+
+
+def _strip_markers(text: str) -> str:
+    """Sentence text without citation markers (and without the space that set them off)."""
+
+    def replace(match: re.Match[str]) -> str:
+        before, after = text[: match.start()], text[match.end() :]
+        if not before.strip() or not after or after[0] in _CLOSING:
+            return ""
+        return " "
+
+    return notation.normalise(_MARKER_RUN.sub(replace, text))
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _drafts(text: str, notes: list[tuple[int, int]]) -> list[_Draft]:
+    """A paragraph's sentences: markers go to the sentence they follow, notes to the sentence
+    they sit in (a note at a boundary to the sentence before it)."""
+    drafts: list[_Draft] = []
+    pending: list[str] = []  # markers before the first sentence stay with it
+    for piece in segment(text):
+        lead = _LEADING_MARKERS.match(piece.text)
+        offset = lead.end() if lead else 0
+        handed = notation.markers_in(lead.group()) if lead else []
+        if drafts:
+            drafts[-1].cites.extend(handed)
+        else:
+            pending.extend(handed)
+        body = piece.text[offset:]
+        clean = _strip_markers(body)
+        own = notation.markers_in(body)
+        if not any(ch.isalnum() for ch in clean):
+            # Nothing but markers and punctuation: not a sentence; its markers go back.
+            if drafts:
+                drafts[-1].cites.extend(own)
+            else:
+                pending.extend(own)
+            continue
+        drafts.append(_Draft(piece.start + offset, clean, pending + own))
+        pending = []
+    for at, number in notes:
+        if not drafts:
+            break
+        owner = drafts[0]
+        for draft in drafts:
+            if draft.start < at:
+                owner = draft
+        owner.notes.append(number)
+    return drafts
+
+
+# --- sections ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SectionDraft:
+    key: str
+    heading: str
+    paragraphs: list[tuple[str, list[_Draft]]] = field(default_factory=list)
+    notes: dict[int, Calculation] = field(default_factory=dict)
+    key_figures: list[tuple[str, list[_Draft]]] | None = None
+
+    def sections(self) -> list[tuple[Section, list[str]]]:
+        """This section (and its key-figures section), each with its paragraphs as hashed."""
+        out = [(self._section(self.key, self.heading, self.paragraphs), self.paragraphs)]
+        if self.key_figures is not None:
+            section = self._section(
+                notation.KEY_FIGURES_SECTION, KEY_FIGURES_HEADING, self.key_figures
+            )
+            out.append((section, self.key_figures))
+        return [(s, [text for text, _ in paragraphs]) for s, paragraphs in out]
+
+    def _section(
+        self, key: str, heading: str, paragraphs: list[tuple[str, list[_Draft]]]
+    ) -> Section:
+        return Section(
+            key=key,
+            heading=heading,
+            paragraphs=[
+                Paragraph(sentences=[self._sentence(d) for d in drafts]) for _, drafts in paragraphs
+            ],
+        )
+
+    def _sentence(self, draft: _Draft) -> Sentence:
+        numbers = list(dict.fromkeys(draft.notes))
+        return Sentence(
+            text=draft.text,
+            cites=_unique(draft.cites),
+            calculations=[self.notes[n] for n in numbers if n in self.notes],
+        )
+
+
+def slug(heading: str) -> str:
+    """A section key from a heading a reviewer typed: ``"Risks & mitigants"`` -> ``risks_mitigants``."""
+    plain = unicodedata.normalize("NFKD", heading)
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
+    key = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")[:32].strip("_")
+    return key or "section"
+
+
+class _Reader:
+    def __init__(self, document: Any) -> None:
+        self.document = document
+        self.names: dict[str, str] = {}
+        based_on: dict[str, str] = {}
+        outline: dict[str, str] = {}
+        for style in document.styles:
+            style_id = style.style_id
+            if not style_id:
+                continue
+            self.names[style_id] = style.name or ""
+            element = style.element
+            parent = element.find(f"{_W}basedOn")
+            if parent is not None and parent.get(VAL):
+                based_on[style_id] = parent.get(VAL)
+            level = element.find(f"{_W}pPr/{_W}outlineLvl")
+            if level is not None:
+                outline[style_id] = level.get(VAL) or ""
+        default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
+        self.default_style = default.style_id if default is not None else ""
+        self.headings = {
+            s
+            for s in self.names
+            if self._name(s).casefold() == "heading 1"
+            or (self._name(s) != "Title" and _outline_level(s, outline, based_on) == "0")
+        }
+
+    def _name(self, style_id: str) -> str:
+        return self.names.get(style_id, style_id)
+
+    def _is(self, style_id: str, name: str) -> bool:
+        return self._name(style_id) == name or style_id == name.replace(" ", "")
+
+    # --- runs and paragraphs ---
+
+    def paragraph(self, p: Any) -> _Para:
+        style = p.find(f"{_W}pPr/{_W}pStyle")
+        style_id = style.get(VAL) if style is not None else None
+        if not style_id or style_id not in self.names:
+            style_id = self.default_style
+        accepted = _Accepted()
+        self._walk(p, accepted)
+        accepted.flush()
+        bookmarks = [b.get(NAME) or "" for b in p.iter(BOOKMARK_START)]
+        return _Para(style_id, "".join(accepted.pieces), accepted.notes, bookmarks, _text_boxes(p))
+
+    def _walk(self, element: Any, out: _Accepted) -> None:
+        for child in element:
+            tag = child.tag
+            if not isinstance(tag, str):  # comments and processing instructions
+                continue
+            if tag == R:
+                self._run(child, out)
+            elif tag == SDT:
+                content = child.find(SDT_CONTENT)
+                if content is not None:
+                    self._walk(content, out)
+            elif tag in _SHOWN:
+                self._walk(child, out)
+            elif tag.startswith(_M):  # an equation: its m:t text is shown text
+                if tag == _M + "t":
+                    if all(out.fields):
+                        out.text(child.text or "")
+                else:
+                    self._walk(child, out)
+            # w:del, w:moveFrom, w:pPr, bookmarks, comment ranges, alternate content: not shown
+
+    def _run(self, run: Any, out: _Accepted) -> None:
+        style = run.find(f"{_W}rPr/{_W}rStyle")
+        reference = style is not None and self._is(
+            style.get(VAL) or "", notation.NOTE_REFERENCE_STYLE
+        )
+        for child in run:
+            tag = child.tag
+            if tag == FLD_CHAR:
+                kind = child.get(_W + "fldCharType")
+                if kind == "begin":
+                    out.fields.append(False)
+                elif kind == "separate" and out.fields:
+                    out.fields[-1] = True
+                elif kind == "end" and out.fields:
+                    out.fields.pop()
+                continue
+            if tag == T:
+                text = child.text or ""
+            elif tag in _SPACE:
+                text = " "
+            elif tag == _W + "noBreakHyphen":
+                text = "-"
+            else:  # delText, instrText, softHyphen, note and comment references, drawings
+                continue
+            if not all(out.fields):  # inside a field's code, before its result
+                continue
+            if reference:
+                out.reference += text
+            else:
+                out.text(text)
+
+    def items(self, container: Any) -> list[_Para | Any]:
+        """Paragraphs (joined across deleted paragraph marks) and tables, in order."""
+        items: list[_Para | Any] = []
+        carry: _Para | None = None
+        for element in _blocks(container):
+            if element.tag == TBL:
+                if carry is not None:
+                    items.append(carry)
+                    carry = None
+                items.append(element)
+                continue
+            para = self.paragraph(element)
+            if carry is not None:
+                para = carry.joined(para)
+                carry = None
+            if _mark_deleted(element):
+                carry = para
+            else:
+                items.append(para)
+        if carry is not None:
+            items.append(carry)
+        return items
+
+    def all_paragraphs(self, item: _Para | Any) -> Iterator[_Para]:
+        """Every paragraph in an item: itself and its text boxes, or a table's cells."""
+        if isinstance(item, _Para):
+            yield item
+            for box in item.boxes:
+                for inner in self.items(box):
+                    yield from self.all_paragraphs(inner)
+            return
+        for row in _rows(item):
+            for cell in _cells(row):
+                for inner in self.items(cell):
+                    yield from self.all_paragraphs(inner)
+
+    # --- the document ---
+
+    def read(self, path: Path) -> EditedMemo:
+        body = self.document.element.body
+        drafts: list[_SectionDraft] = []
+        title: str | None = None
+        recorded: tuple[str, dt.date | None] | None = None
+        for item in self.items(body) if body is not None else []:
+            if isinstance(item, _Para):
+                if title is None and self._is(item.style, "Title") and item.text:
+                    title = item.text
+                if item.style in self.headings:
+                    heading = item.text
+                    if heading.casefold() == notation.APPENDICES_HEADING.casefold():
+                        break
+                    drafts.append(_SectionDraft(self._key(item, drafts), heading))
+                    continue
+            if not drafts:
+                if recorded is None:
+                    recorded = self._validation_line(item)
+                continue
+            self._section_item(drafts[-1], item)
+        if not drafts:
+            raise InputFileError(
+                f"memo {_shown(path)} does not look like a thesisgen memo: no section heading "
+                f"before '{notation.APPENDICES_HEADING}': pass the memo.docx thesisgen rendered "
+                "(sections start with Heading 1)"
+            )
+        read = [pair for d in drafts for pair in d.sections()]
+        return EditedMemo(
+            sections=[section for section, _ in read],
+            ticker=self._ticker(),
+            title=title,
+            recorded_hash=recorded[0] if recorded else None,
+            recorded_date=recorded[1] if recorded else None,
+            current_hash=notation.text_hash([(s.key, texts) for s, texts in read]),
+        )
+
+    def _ticker(self) -> str | None:
+        keywords = self.document.core_properties.keywords or ""
+        words = [w for w in re.split(r"[\s;,]+", keywords) if w]
+        return words[0].upper() if words else None
+
+    def _validation_line(self, item: _Para | Any) -> tuple[str, dt.date | None] | None:
+        for para in self.all_paragraphs(item):
+            match = notation.VALIDATION_LINE.search(para.text)
+            if match:
+                try:
+                    date: dt.date | None = dt.date.fromisoformat(match.group("date"))
+                except ValueError:
+                    date = None
+                return match.group("hash"), date
+        return None
+
+    def _key(self, heading: _Para, earlier: list[_SectionDraft]) -> str:
+        key = next(
+            (
+                m.group(1)
+                for m in map(notation.SECTION_BOOKMARK.match, heading.bookmarks)
+                if m is not None
+            ),
+            slug(heading.text),
+        )
+        taken = {d.key for d in earlier}
+        base, n = key, 1
+        while key in taken:  # a reviewer's heading that slugs to a key already used
+            n += 1
+            suffix = f"_{n}"
+            key = base[: 32 - len(suffix)].rstrip("_") + suffix
+        return key
+
+    def _section_item(self, section: _SectionDraft, item: _Para | Any) -> None:
+        if isinstance(item, _Para):
+            if self._is(item.style, notation.NOTE_STYLE):
+                parsed = notation.parse_note(item.text)
+                if parsed is not None:
+                    number, calculation = parsed
+                    section.notes.setdefault(number, calculation)
+                    for box in item.boxes:
+                        for inner in self.items(box):
+                            self._prose(section, inner)
+                    return
+            self._prose(section, item)
+            return
+        rows = list(_rows(item))
+        header = (
+            tuple(notation.normalise(self._cell_text(c)[0]) for c in _cells(rows[0]))
+            if rows
+            else ()
+        )
+        if tuple(h.casefold() for h in header) == tuple(
+            h.casefold() for h in notation.KEY_FIGURES_HEADER
+        ):
+            if section.key_figures is None:
+                section.key_figures = []
+            for row in rows[1:]:
+                self._key_figure(section.key_figures, row)
+            return
+        self._prose(section, item)
+
+    def _prose(self, section: _SectionDraft, item: _Para | Any) -> None:
+        for para in self.all_paragraphs(item):
+            text, notes = para.normalised()
+            if text:
+                section.paragraphs.append((text, _drafts(text, notes)))
+
+    def _cell_text(self, cell: Any) -> tuple[str, list[int]]:
+        texts: list[str] = []
+        numbers: list[int] = []
+        for item in self.items(cell):
+            for para in self.all_paragraphs(item):
+                text, notes = para.normalised()
+                texts.append(text)
+                numbers.extend(n for _, n in notes)
+        return notation.normalise(" ".join(texts)), numbers
+
+    def _key_figure(self, rows: list[tuple[str, list[_Draft]]], row: Any) -> None:
+        cells = [self._cell_text(c) for c in _cells(row)]
+        figure = _strip_markers(cells[0][0]) if cells else ""
+        what = _strip_markers(cells[1][0]) if len(cells) > 1 else ""
+        if not (figure or what):
+            return
+        cites = _unique([c for text, _ in cells for c in notation.markers_in(text)])
+        draft = _Draft(0, notation.normalise(f"{figure}: {what}"), cites)
+        draft.notes = [n for _, numbers in cells for n in numbers]
+        rows.append((notation.key_figure_text(figure, what, cites), [draft]))
+
+
+def _outline_level(style_id: str, outline: dict[str, str], based_on: dict[str, str]) -> str | None:
+    """A paragraph style's outline level, inherited through ``basedOn``."""
+    seen: set[str] = set()
+    current: str | None = style_id
+    while current is not None and current not in seen:
+        if current in outline:
+            return outline[current]
+        seen.add(current)
+        current = based_on.get(current)
+    return None
