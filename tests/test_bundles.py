@@ -42,6 +42,10 @@ def test_pkx_conflict_is_linked_prompted_and_shown(tmp_path: Path) -> None:
     cited = {c for p in market["paragraphs"] for s in p["sentences"] for c in s["cites"]}
     assert set(conflict["facts"]) <= cited, "the market section cites both sides"
     # The reviewer sees the disagreement where a sentence relies on it: a comment naming both.
-    comments = [c.text for c in docx.Document(str(tmp_path / "o" / "memo.docx")).comments]
-    disagree = [c for c in comments if c.startswith("Sources disagree")]
-    assert disagree and all("80%" in c and "90%" in c for c in disagree)
+    document = docx.Document(str(tmp_path / "o" / "memo.docx"))
+    notes = [p.text for c in document.comments for p in c.paragraphs]
+    disagree = [n for n in notes if n.startswith("Sources disagree")]
+    assert disagree and all("80%" in n and "90%" in n for n in disagree)
+    assert not any("cite both" in n for n in notes), (
+        "the drafter's instruction is not for the reader"
+    )

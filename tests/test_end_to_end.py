@@ -23,7 +23,9 @@ import yaml
 
 from conftest import ROOT, Completed, StaticPair, run_cli
 
-OUTPUTS = {"memo.docx", "memo.md", "draft.json", "facts.json", "report.json", "manifest.json"}
+OUTPUTS = {
+    "memo.docx", "memo.md", "draft.json", "facts.json", "report.json", "report.md", "manifest.json"
+}  # fmt: skip
 
 
 def _outline_headings() -> list[str]:
@@ -35,40 +37,45 @@ Body = list[tuple[str, str, list[str], list[str]]]
 
 
 def _body_sentences(document: docx.document.Document) -> Body:
-    """(heading, sentence, cited IDs, comments on its paragraph) for every outline-section sentence."""
-    comments = {str(c.comment_id): c.text for c in document.comments}
+    """(heading, sentence, cited IDs, calculation notes printed under its section) for every
+    outline-section sentence, read from the runs: a sentence run, an optional superscript note
+    number, then its [F#] links."""
     headings = set(_outline_headings())
     current: str | None = None
     out: Body = []
+    notes: dict[str, list[str]] = {}
     for para in document.paragraphs:
         if para.style.name.startswith("Heading"):
             current = para.text if para.text in headings else None
             continue
         if current is None:
             continue
-        starts = para._p.findall(".//" + docx.oxml.ns.qn("w:commentRangeStart"))
-        notes = [comments[el.get(docx.oxml.ns.qn("w:id"))] for el in starts]
+        if para.style.name == "Calculation Note":
+            notes.setdefault(current, []).append(para.text)
+            continue
         pending: str | None = None
-        for run in para.runs:
-            if run.style.name == "Citation":
-                assert pending is not None, f"citation run without a sentence in {current}"
-                out.append((current, pending.strip(), re.findall(r"\[(F\d+)\]", run.text), notes))
-                pending = None
+        cites: list[str] = []
+        for item in para.iter_inner_content():
+            if isinstance(item, docx.text.hyperlink.Hyperlink):
+                assert pending is not None, f"citation link without a sentence in {current}"
+                cites += re.findall(r"\[(F\d+)\]", item.text)
+            elif item.style.name == "Calculation Reference" or not item.text.strip():
+                continue
             else:
                 if pending is not None:
-                    out.append((current, pending.strip(), [], notes))
-                pending = run.text
+                    out.append((current, pending.strip(), cites, notes.setdefault(current, [])))
+                pending, cites = item.text, []
         if pending is not None and pending.strip():
-            out.append((current, pending.strip(), [], notes))
+            out.append((current, pending.strip(), cites, notes.setdefault(current, [])))
     return out
 
 
 def _recompute(note: str) -> tuple[str, Decimal] | None:
-    """Independently recompute 'Calculated figure: $234 = $900 million / 3.85 million (from F13)'."""
-    match = re.match(r"Calculated figure: (.+?) = (.+?) \(from", note)
+    """Independently recompute a printed note: '1. $234 = $900 million [F13] / 3.85 million [F13]'."""
+    match = re.match(r"\d+\. (.+?) = (.+)$", note)
     if match is None:
         return None
-    expression = match.group(2)
+    expression = re.sub(r"\[F\d+\]", "", match.group(2))
     arithmetic = _NUMBER.sub(lambda m: str(_values(m.group(0))[0][0]), expression.replace("$", ""))
     assert re.fullmatch(r"[\d.\s()+*/-]+", arithmetic), arithmetic
     return match.group(1), Decimal(str(eval(arithmetic)))
@@ -125,7 +132,7 @@ def test_memo_has_every_heading_cited_figures_and_appendix(rendered: Path) -> No
     assert len(sentences) >= 25
     assert {h for h, _, _, _ in sentences} == set(_outline_headings())
 
-    appendix = document.tables[-1]
+    appendix = next(t for t in document.tables if t.rows[0].cells[0].text == "ID")
     assert [c.text for c in appendix.rows[0].cells] == [
         "ID",
         "Statement",
@@ -162,7 +169,7 @@ def test_citation_markers_are_visible_text(rendered: Path) -> None:
     body = "\n".join(p.text for p in document.paragraphs)
     assert re.search(r"\[F\d+\]", body)
     markdown = (rendered / "memo.md").read_text()
-    assert "[F13]" in markdown and "## Appendix A: Facts cited" in markdown
+    assert "[F13]" in markdown and "### A. Cited facts" in markdown
 
 
 def test_quotes_in_appendix_occur_in_their_sources(arec_offline: tuple[Path, Completed]) -> None:
@@ -216,19 +223,21 @@ def test_repaired_section_is_commented_and_dropped_facts_are_in_the_ledger(
 def test_dropped_facts_are_listed_in_appendix_c(rendered: Path) -> None:
     document = docx.Document(str(rendered / "memo.docx"))
     body = "\n".join(p.text for p in document.paragraphs)
-    assert "Appendix C: Proposed facts dropped in grounding" in body
+    assert "C. Proposed facts dropped in grounding" in body
     assert "quote does not occur in S1" in body
 
 
-def test_first_page_reports_model_stance_and_validation(
+def test_first_page_reports_stance_provenance_and_validation(
     arec_offline: tuple[Path, Completed],
 ) -> None:
     out, _ = arec_offline
     document = docx.Document(str(out / "memo.docx"))
-    first = {row.cells[0].text: row.cells[1].text for row in document.tables[0].rows}
+    labels, values = ([c.text for c in row.cells] for row in document.tables[0].rows)
+    first = dict(zip(labels, values, strict=True))
     assert first["Ticker"] == "AREC"
     assert first["Company"] == "American Resources Corporation"
-    assert first["Stance"] in {"constructive", "neutral", "cautious"}
-    assert "hand-written" in first["Model"]
-    assert "gate passed" in first["Validation"]
-    assert re.match(r"\d{4}-\d{2}-\d{2}$", first["Date"])
+    assert first["Stance"] in {"constructive", "neutral", "cautious", "not rated"}
+    assert re.match(r"\d{4}-\d{2}-\d{2}$", first["As of"])
+    page_one = [p.text for p in document.paragraphs[:8]]
+    assert any("hand-written" in t for t in page_one)
+    assert any("gate passed" in t and "text hash" in t for t in page_one)

@@ -105,7 +105,8 @@ def test_analyst_fact_is_marked_wherever_it_is_cited(
     assert outcome.report.ok
     assert 'source="analyst-supplied">AREC had 80 employees' in prompt
     document = docx.Document(str(tmp_path / "o" / "memo.docx"))
-    appendix = {row.cells[0].text: row.cells[3].text for row in document.tables[-1].rows[1:]}
+    table = next(t for t in document.tables if t.rows[0].cells[0].text == "ID")
+    appendix = {row.cells[0].text: row.cells[3].text for row in table.rows[1:]}
     assert appendix["F26"].startswith("analyst-supplied")
     assert any("analyst-supplied" in c.text for c in document.comments)
 
@@ -194,8 +195,17 @@ def test_injected_source_cannot_steer_the_memo_recorded_then_replayed(tmp_path: 
         assert facts["sources"][0]["title"] == "update.md"
         assert any("title or metadata addressed the model" in w for w in facts["warnings"])
         memo = (out / "memo.md").read_text()
-        body = memo.split("## Appendix A")[0]
-        assert "$10B" not in body and "STRONG BUY" not in body
+        # The prose never carries the injected figure or rating; a review note may quote the
+        # rejected attempt, saying it was rejected.
+        prose = [
+            line for line in memo.split("## Appendices")[0].splitlines()
+            if not line.startswith("- \u00b6")
+        ]  # fmt: skip
+        assert not [line for line in prose if "$10B" in line or "STRONG BUY" in line]
+        notes = [line for line in memo.splitlines() if "$10B" in line]
+        assert notes and all(
+            "Repaired: draft attempt" in line or line.startswith("| Repair: ") for line in notes
+        )
         draft = json.loads((out / "draft.json").read_text())
         assert draft["stance"] in ("constructive", "neutral", "cautious")
         assert "possible prompt injection" in memo

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..models import Fact, FactSet, Manifest, Memo, Paragraph, Report, Section, Sentence, SourceInfo
+from ..models import (
+    Conflict,
+    Fact,
+    FactSet,
+    Manifest,
+    Memo,
+    Paragraph,
+    Report,
+    Section,
+    Sentence,
+    SourceInfo,
+)
 from ..notation import (
     KEY_FIGURES_SECTION,
     cite_marker,
@@ -225,16 +236,10 @@ def review_comments(memo: Memo, factset: FactSet, context: MemoContext) -> Comme
                     "Check the primary source.",
                 )
             conflict = conflicts.get(fact.id)
-            if conflict is not None and first("conflict", fact):
-                others = [
-                    f"{fid} says {fig}"
-                    for fid, fig in zip(conflict.facts, conflict.figures, strict=False)
-                    if fid != fact.id
-                ]
+            if conflict is not None and ("conflict", conflict.note) not in seen:
+                seen.add(("conflict", conflict.note))
                 comments.add(
-                    key,
-                    f"Sources disagree on this measure: {'; '.join(others)} "
-                    f"(against {fact.id}). {conflict.note}.",
+                    key, f"Sources disagree on this measure: {conflict_text(conflict, facts)}."
                 )
             terms = promotional_terms(fact.quote)
             if terms and first("promotional", fact):
@@ -258,6 +263,15 @@ def review_comments(memo: Memo, factset: FactSet, context: MemoContext) -> Comme
                     f"this memo's date ({context.as_of.isoformat()}): check that its figures still hold.",
                 )
     return comments
+
+
+def conflict_text(conflict: Conflict, facts: Mapping[str, Fact]) -> str:
+    """Who says what, without the drafting instruction the ledger's note carries for the model."""
+    said = []
+    for fid, figure in zip(conflict.facts, conflict.figures, strict=False):
+        fact = facts.get(fid)
+        said.append(f"{fid} ({fact.source_id if fact else 'unknown source'}) says {figure}")
+    return "; ".join(said)
 
 
 def _repair_comments(memo: Memo, report: Report, comments: Comments) -> None:
@@ -326,7 +340,7 @@ def short_sha(source: SourceInfo) -> str:
     return source.sha256[:12] if source.sha256 else ""
 
 
-def generation_record(context: MemoContext) -> list[tuple[str, str]]:
+def generation_record(context: MemoContext, factset: FactSet) -> list[tuple[str, str]]:
     """Appendix D: how the memo was made, for the reviewer who must reproduce or question it."""
     rows: list[tuple[str, str]] = [
         ("Model", context.model or "unknown"),
@@ -335,6 +349,7 @@ def generation_record(context: MemoContext) -> list[tuple[str, str]]:
     ]
     manifest = context.manifest
     report = context.report
+    facts = factset.by_id()
     if manifest is not None:
         params = ", ".join(f"{k} {v}" for k, v in sorted(manifest.parameters.items()))
         rows += [
@@ -367,7 +382,7 @@ def generation_record(context: MemoContext) -> list[tuple[str, str]]:
         fixed = "; ".join(f"{v.token} ({v.kind})" for v in repair.violations)
         rows.append((f"Repair: {repair.section}, attempt {repair.attempt}", f"rejected {fixed}"))
     for conflict in report.conflicts:
-        rows.append(("Conflict", conflict.note))
+        rows.append(("Conflict", conflict_text(conflict, facts)))
     for warning in report.warnings:
         rows.append(("Warning", warning))
     return rows

@@ -290,8 +290,8 @@ def _sentence(
     anchored = [run]
     if failed:
         highlight(run, "yellow")
-    for number in notes:
-        ref = paragraph.add_run(str(number))
+    if notes:  # one run: the reader takes adjacent reference runs as one number
+        ref = paragraph.add_run(",".join(map(str, notes)))
         ref.style = NOTE_REFERENCE_STYLE
         anchored.append(ref)
     _markers(paragraph, sentence.cites)
@@ -405,7 +405,7 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
 
     document.add_heading("D. Generation record", level=2)
     table = _table(document, ("Item", "Value"))
-    for item, value in generation_record(context):
+    for item, value in generation_record(context, factset):
         cells = _row(table).cells
         cells[0].text = item
         cells[1].text = value

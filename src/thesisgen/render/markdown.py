@@ -104,7 +104,7 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
     for dropped in factset.dropped:
         lines.append(f"- **{dropped.source_id}:** {dropped.statement} *Reason: {dropped.reason}.*")
     lines += ["", "### D. Generation record", "", "| Item | Value |", "|---|---|"]
-    lines += [_row([item, value]) for item, value in generation_record(context)]
+    lines += [_row([item, value]) for item, value in generation_record(context, factset)]
     return "\n".join(lines).rstrip() + "\n"
 
 
