@@ -175,7 +175,7 @@ def test_comments_sit_on_sentences_and_say_what_to_check(
             assert len(mine) == 1, rejected.text
             assert rejected.token in comments[mine[0]]
             assert normalise(anchors[mine[0]][0]) in in_section
-    assert len(repaired) == sum(len(r.violations) for r in report)
+    assert len(repaired) == len({(r.attempt, v.text) for r in report for v in r.violations})
     # A source older than a year at the memo's date is commented once, on its first citation.
     old = [text for text in comments.values() if "days before this memo's date" in text]
     factset = FactSet.model_validate_json(static_pair.facts.read_text())

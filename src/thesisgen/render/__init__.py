@@ -289,13 +289,17 @@ def _repair_comments(memo: Memo, report: Report, comments: Comments) -> None:
         ]
         if not candidates:
             continue
+        by_text: dict[str, list[str]] = {}
         for v in repair.violations:
-            rejected = v.text or "(text not recorded)"
+            by_text.setdefault(v.text or "(text not recorded)", []).append(
+                f"{v.message} ({v.kind})"
+            )
+        for rejected, reasons in by_text.items():
             key, _ = max(candidates, key=lambda c: _similarity(c[1].text, rejected))
             comments.add(
                 key,
                 f"Repaired: draft attempt {repair.attempt} said \u201c{rejected}\u201d, which the "
-                f"validator rejected ({v.kind}): {v.message}. Check that the repair kept the meaning.",
+                f"validator rejected: {'; '.join(reasons)}. Check that the repair kept the meaning.",
             )
 
 
