@@ -47,7 +47,6 @@ from .progress import Progress
 from .prompts import Outline, load_outline, templates_sha256
 from .recording import is_recording, recording_files
 from .render import MemoContext, checked_memo, key_figures
-from .render.docx import check_template, render_docx
 from .render.markdown import render_markdown, render_report
 from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
 from .sources import load_sources
@@ -309,6 +308,8 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
         )
     settings = resolve(request.flags, config_path=request.config).settings
     llm_settings, announcement = _llm_settings(request, ticker, bundle, settings)
+    from .render.docx import check_template  # python-docx only where a .docx is written or read
+
     check_template(request.template)
     identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
     factset, company, sources = _inputs(request, ticker, bundle, identifiers, settings, progress)
@@ -563,6 +564,8 @@ class _DraftJob:
             status = "flagged" if write_memo else "gate_failed"
         manifest = self._manifest(status, self.gate_message or None)
         if write_memo:
+            from .render.docx import render_docx
+
             context = MemoContext(
                 as_of=self.request.as_of,
                 report=report,
@@ -700,6 +703,8 @@ def render(
     config: Path | None = None,
     progress: Progress | None = None,
 ) -> Path:
+    from .render.docx import check_template, render_docx
+
     draft, factset, identifiers = _pair(draft_path, facts_path, config, progress)
     check_template(template)
     memo = checked_memo(draft, key_figures(draft, Ledger.of(factset, identifiers)))

@@ -1,0 +1,221 @@
+"""A reviewer edits the memo in Word; `thesisgen validate memo.docx` applies the same gate again.
+
+The edits are made with python-docx and lxml as Word would store them: a changed figure in a
+sentence run, a new paragraph with no marker, a marker link deleted, and tracked changes (an
+insertion that counts, a deletion that does not).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import docx
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+
+from conftest import StaticPair, run_cli
+from thesisgen import run
+from thesisgen.numbers import extract
+
+AS_OF = dt.date(2026, 11, 27)
+
+
+def _render(pair: StaticPair, folder: Path) -> Path:
+    return run.render(pair.draft, pair.facts, folder, False, None, AS_OF)
+
+
+def _validate(memo: Path, facts: Path, cwd: Path) -> tuple[int, dict[str, Any]]:
+    result = run_cli("validate", memo, "--facts", facts, "--json", cwd=cwd)
+    assert result.stderr.count("\n") <= 1 and "Traceback" not in result.stderr, result.stderr
+    return result.code, json.loads(result.stdout)
+
+
+def _section_paragraphs(document: Any, heading: str) -> list[Any]:
+    out: list[Any] = []
+    inside = False
+    for paragraph in document.paragraphs:
+        if paragraph.style.name == "Heading 1":
+            inside = paragraph.text == heading
+            continue
+        if inside and paragraph.style.name != "Calculation Note" and paragraph.text.strip():
+            out.append(paragraph)
+    return out
+
+
+def _run(text: str, deleted: bool = False) -> Any:
+    run_el = OxmlElement("w:r")
+    t = OxmlElement("w:delText" if deleted else "w:t")
+    t.text = text
+    t.set(qn("xml:space"), "preserve")
+    run_el.append(t)
+    return run_el
+
+
+def _tracked(kind: str, text: str, change_id: str) -> Any:
+    change = OxmlElement(f"w:{kind}")
+    change.set(qn("w:id"), change_id)
+    change.set(qn("w:author"), "Reviewer")
+    change.set(qn("w:date"), "2026-11-28T09:00:00Z")
+    change.append(_run(text, deleted=kind == "del"))
+    return change
+
+
+def _text(element: Any) -> str:
+    return "".join(t.text or "" for t in element.iter(qn("w:t")))
+
+
+def _sentence_with_one_marker(document: Any) -> tuple[str, Any]:
+    """A body sentence run with a figure whose markers are exactly one link."""
+    for paragraph in document.paragraphs:
+        if paragraph.style.name != "Normal":
+            continue
+        children = [c for c in paragraph._p if c.tag in (qn("w:r"), qn("w:hyperlink"))]
+        for i, child in enumerate(children[:-2]):
+            text = _text(child)
+            if child.tag != qn("w:r") or not text.strip() or not extract(text, ()):
+                continue
+            if _text(children[i + 1]) != " " or children[i + 2].tag != qn("w:hyperlink"):
+                continue
+            after = children[i + 3] if i + 3 < len(children) else None
+            if after is None or after.tag != qn("w:hyperlink"):
+                return text.strip(), children[i + 2]
+    raise AssertionError("no sentence with a figure and a single marker")
+
+
+def test_untouched_memo_validates_clean_and_is_not_stale(
+    static_pair: StaticPair, tmp_path: Path
+) -> None:
+    memo = _render(static_pair, tmp_path / "m")
+    code, result = _validate(memo, static_pair.facts, tmp_path)
+    assert (code, result) == (0, {"ok": True, "violations": []})
+
+
+def test_reviewer_edits_are_reported_exactly(static_pair: StaticPair, tmp_path: Path) -> None:
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    expected: set[tuple[str, str]] = set()
+
+    # 1. A cited figure changed in place: "9.5%" typed over as "9.9%".
+    changed = next(
+        r for p in document.paragraphs for r in p.runs if "9.5%" in r.text and "[F" not in r.text
+    )
+    changed.text = changed.text.replace("9.5%", "9.9%")
+    expected.add(("unsupported_number", "9.9%"))
+
+    # 2. A new paragraph with a figure and no marker, typed under Risks.
+    risks = _section_paragraphs(document, "Risks")
+    risks[-1].insert_paragraph_before("Management expects $1.9 billion of revenue next year.")
+    expected.add(("uncited_number", "$1.9 billion"))
+
+    # 3. A marker deleted: the only link after a body sentence that states a figure.
+    sentence, link = _sentence_with_one_marker(document)
+    link.getparent().remove(link)
+    expected |= {("uncited_number", m.text) for m in extract(sentence, ())}
+
+    # 4. Tracked changes in a Market paragraph: an inserted sentence with a figure and no marker
+    #    counts; a deleted sentence with a figure does not.
+    market = _section_paragraphs(document, "Market")[0]._p
+    market.append(_tracked("ins", " Capacity will reach 12,000 tonnes.", "901"))
+    market.append(_tracked("del", " Revenue was $7 billion.", "902"))
+    expected.add(("uncited_number", "12,000"))
+
+    edited = tmp_path / "edited.docx"
+    document.save(str(edited))
+    code, result = _validate(edited, static_pair.facts, tmp_path)
+    assert code == 1
+    found = {(v["kind"], v["token"]) for v in result["violations"]}
+    assert found == expected
+    assert not any("$7 billion" in v["token"] for v in result["violations"])
+    assert set(result) == {"ok", "violations", "stale"}
+    assert result["stale"]["reason"] == "edited"
+    for v in result["violations"]:
+        assert set(v) == {"section", "paragraph", "sentence", "kind", "token", "message"}
+
+
+def test_stale_line_when_the_text_changed_but_still_passes(
+    static_pair: StaticPair, tmp_path: Path
+) -> None:
+    """A figure-free edit passes the gate, but the page-1 line no longer describes the text."""
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    paragraph = _section_paragraphs(document, "Risks")[0]
+    paragraph.insert_paragraph_before("The reviewer adds a caution with no figure in it.")
+    document.save(str(memo))
+    code, result = _validate(memo, static_pair.facts, tmp_path)
+    assert code == 0 and result["ok"] is True
+    assert result["stale"]["reason"] == "edited"
+    assert result["stale"]["recorded_date"] == AS_OF.isoformat()
+
+
+def test_memo_without_a_validation_line_is_stale(static_pair: StaticPair, tmp_path: Path) -> None:
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    line = next(p for p in document.paragraphs if p.text.startswith("Validation:"))
+    line._p.getparent().remove(line._p)
+    document.save(str(memo))
+    code, result = _validate(memo, static_pair.facts, tmp_path)
+    assert code == 0 and result["stale"]["reason"] == "no_validation_line"
+
+
+def test_validate_text_output_names_the_stale_line(static_pair: StaticPair, tmp_path: Path) -> None:
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    _section_paragraphs(document, "Risks")[0].insert_paragraph_before("A sentence, no figure.")
+    document.save(str(memo))
+    result = run_cli("validate", memo, "--facts", static_pair.facts, cwd=tmp_path)
+    assert result.code == 0
+    assert "STALE: the text was edited after the check on page 1" in result.stdout
+
+
+def test_memo_for_another_ticker_is_refused(static_pair: StaticPair, tmp_path: Path) -> None:
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    document.core_properties.keywords = "PKX; investment thesis"
+    document.save(str(memo))
+    result = run_cli("validate", memo, "--facts", static_pair.facts, cwd=tmp_path)
+    assert result.code == 2 and "is for PKX" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_bad_docx_is_one_line_exit_2(static_pair: StaticPair, tmp_path: Path) -> None:
+    for name, data in (
+        ("text.docx", b"plain text"),
+        ("legacy.docx", b"\xd0\xcf\x11\xe0" + b"0" * 600),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = run_cli("validate", path, "--facts", static_pair.facts, cwd=tmp_path)
+        assert result.code == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_python_docx_is_imported_only_for_a_docx(static_pair: StaticPair, tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from thesisgen import cli\n"
+        f"sys.argv = ['thesisgen', 'validate', {str(static_pair.draft)!r}, '--facts', "
+        f"{str(static_pair.facts)!r}]\n"
+        "try:\n    cli.main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+        "assert 'docx' not in sys.modules, 'python-docx was imported for a draft.json'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, timeout=120)
+
+
+def test_tracked_insertion_of_a_marker_cites(static_pair: StaticPair, tmp_path: Path) -> None:
+    """A reviewer's uncited figure, then a tracked insertion of the right marker: clean again."""
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    facts = json.loads(static_pair.facts.read_text())
+    fact = next(f for f in facts["facts"] if "9.5%" in f["statement"])
+    risks = _section_paragraphs(document, "Risks")[-1]
+    added = risks.insert_paragraph_before("The forecast rate is 9.5% a year.")
+    added._p.append(copy.deepcopy(_tracked("ins", f" [{fact['id']}]", "903")))
+    document.save(str(memo))
+    code, result = _validate(memo, static_pair.facts, tmp_path)
+    assert code == 0 and result["ok"] is True, result
