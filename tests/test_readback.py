@@ -501,7 +501,10 @@ def test_note_references_map_to_calculations_and_are_not_text(tmp_path: Path) ->
                 "summary",
                 [
                     "Contracts average about $234 per motor. [F2] Capex is about 22% of revenue. "
-                    "[F15][F5] Plain sentence."
+                    "[F15][F5] Plain sentence.",
+                    # the printed notes are part of the checked text
+                    notation.note_text(1, got[0].calculations[0]),
+                    notation.note_text(2, got[1].calculations[0]),
                 ],
             )
         ]

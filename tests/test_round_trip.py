@@ -219,3 +219,23 @@ def test_tracked_insertion_of_a_marker_cites(static_pair: StaticPair, tmp_path: 
     document.save(str(memo))
     code, result = _validate(memo, static_pair.facts, tmp_path)
     assert code == 0 and result["ok"] is True, result
+
+
+def test_an_edited_calculation_note_is_checked_and_makes_the_line_stale(
+    static_pair: StaticPair, tmp_path: Path
+) -> None:
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    note = next(p for p in document.paragraphs if p.style.name == "Calculation Note")
+    figure = note.text.split(" = ")[0].split(". ", 1)[1]
+    for run in note.runs:  # the reviewer "corrects" the result in the note and in the sentence
+        run.text = run.text.replace(figure, "$250")
+    for paragraph in document.paragraphs:
+        for run in paragraph.runs:
+            if figure in run.text and paragraph.style.name == "Normal":
+                run.text = run.text.replace(figure, "$250")
+    document.save(str(memo))
+    code, result = _validate(memo, static_pair.facts, tmp_path)
+    assert code == 1
+    assert {(v["kind"], v["token"]) for v in result["violations"]} == {("bad_calculation", "$250")}
+    assert result["stale"]["reason"] == "edited"

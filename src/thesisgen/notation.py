@@ -159,7 +159,9 @@ def text_hash(sections: Sequence[tuple[str, Sequence[str]]]) -> str:
 
 
 def memo_hash(memo: Memo) -> str:
-    """The hash of a checked memo's text, each key-figures row as a reader of the .docx reads it."""
+    """The hash of a checked memo's text and its printed calculation notes, each key-figures row
+    as a reader of the .docx reads it."""
+    numbers = numbered_notes(memo)
     sections = []
     for section in memo.sections:
         if section.key == KEY_FIGURES_SECTION:
@@ -170,5 +172,13 @@ def memo_hash(memo: Memo) -> str:
                 texts.append(key_figure_text(figure, what, sentence.cites))
         else:
             texts = [paragraph_text(p) for p in section.paragraphs]
+            texts += [
+                note_text(number, calculation)
+                for p, paragraph in enumerate(section.paragraphs)
+                for s, sentence in enumerate(paragraph.sentences)
+                for number, calculation in zip(
+                    numbers.get((section.key, p, s), []), sentence.calculations, strict=True
+                )
+            ]
         sections.append((section.key, texts))
     return text_hash(sections)

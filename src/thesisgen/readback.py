@@ -394,7 +394,10 @@ class _SectionDraft:
                 notation.KEY_FIGURES_SECTION, KEY_FIGURES_HEADING, self.key_figures
             )
             out.append((section, self.key_figures))
-        return [(s, [text for text, _ in paragraphs]) for s, paragraphs in out]
+        hashed = [(s, [text for text, _ in paragraphs]) for s, paragraphs in out]
+        # The printed notes are part of the checked text: editing a formula makes the line stale.
+        hashed[0][1].extend(notation.note_text(n, c) for n, c in sorted(self.notes.items()))
+        return hashed
 
     def _section(
         self, key: str, heading: str, paragraphs: list[tuple[str, list[_Draft]]]
