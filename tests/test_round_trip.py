@@ -228,12 +228,12 @@ def test_an_edited_calculation_note_is_checked_and_makes_the_line_stale(
     document = docx.Document(str(memo))
     note = next(p for p in document.paragraphs if p.style.name == "Calculation Note")
     figure = note.text.split(" = ")[0].split(". ", 1)[1]
-    for run in note.runs:  # the reviewer "corrects" the result in the note and in the sentence
-        run.text = run.text.replace(figure, "$250")
+    for piece in note.runs:  # the reviewer "corrects" the result in the note and the sentence
+        piece.text = piece.text.replace(figure, "$250")
     for paragraph in document.paragraphs:
-        for run in paragraph.runs:
-            if figure in run.text and paragraph.style.name == "Normal":
-                run.text = run.text.replace(figure, "$250")
+        for piece in paragraph.runs:
+            if figure in piece.text and paragraph.style.name == "Normal":
+                piece.text = piece.text.replace(figure, "$250")
     document.save(str(memo))
     code, result = _validate(memo, static_pair.facts, tmp_path)
     assert code == 1
