@@ -15,6 +15,7 @@ import pytest
 from conftest import StaticPair
 from thesisgen import run
 from thesisgen.errors import InputFileError
+from thesisgen.models import Memo
 from thesisgen.progress import PlainProgress
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -55,22 +56,40 @@ def test_unusable_template_is_a_clear_error(static_pair: StaticPair, tmp_path: P
 
 @pytest.mark.slow
 def test_libreoffice_renders_the_memo(static_pair: StaticPair, tmp_path: Path) -> None:
+    """LibreOffice lays the memo out as a reader sees it: every heading, the markers as links,
+    the appendices, page X of Y, and a page count in proportion to the text."""
     if SOFFICE is None:
         if os.environ.get("CI") == "true":
             pytest.fail("LibreOffice is required in CI: .ci/run installs libreoffice-writer-nogui")
         pytest.skip("LibreOffice (soffice) is not installed")
+    pypdf = pytest.importorskip("pypdf")
     run.render(static_pair.draft, static_pair.facts, tmp_path, False, None, dt.date(2025, 1, 2))
     subprocess.run(
         [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
-         "--convert-to", "txt:Text", "--outdir", str(tmp_path), str(tmp_path / "memo.docx")],
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(tmp_path / "memo.docx")],
         check=True, capture_output=True, timeout=180,
     )  # fmt: skip
-    text = (tmp_path / "memo.txt").read_text(encoding="utf-8-sig")
-    for needle in (
-        "Investment thesis",
-        "What would change our view",
-        "[F13]",
-        "Appendix A: Facts cited",
-        "nearly $900 million",
-    ):
-        assert needle in text, needle
+    reader = pypdf.PdfReader(str(tmp_path / "memo.pdf"))
+    pages = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+    text = " ".join(pages)
+    memo = Memo.model_validate_json(static_pair.draft.read_text())
+    for heading in [s.heading for s in memo.sections] + [
+        "Appendices", "A. Cited facts", "B. Sources", "C. Proposed facts", "D. Generation record"
+    ]:  # fmt: skip
+        assert heading in text, heading
+    assert "[F13]" in text and "nearly $900 million" in text
+    # Page 1 is the decision page: the bottom line, its key figures and the validation line.
+    assert memo.sections[0].heading in pages[0]
+    assert "What it is" in pages[0] and "text hash" in pages[0]
+    assert (
+        f"Page 1 of {len(pages)}" in pages[0] and f"Page {len(pages)} of {len(pages)}" in pages[-1]
+    )
+    words = len(text.split())
+    assert 4 <= len(pages) <= 4 + words // 250, (len(pages), words)
+    # The [F#] markers survive as links inside the PDF (internal GoTo or named destinations).
+    links = [
+        a.get_object() for page in reader.pages for a in (page.get("/Annots") or [])
+        if a.get_object().get("/Subtype") == "/Link"
+    ]  # fmt: skip
+    cited = {c for s in memo.sections for p in s.paragraphs for t in p.sentences for c in t.cites}
+    assert len(links) >= len(cited)
