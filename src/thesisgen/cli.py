@@ -338,10 +338,13 @@ def validate_command(
     facts: Annotated[Path, typer.Option("--facts", help="facts.json the memo cites.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     config: Config = None,
+    as_of: AsOf = None,
 ) -> None:
     """Check every figure of a draft or an edited memo against the facts it cites. Exit 0 clean,
     1 violations."""
-    checked = _guard(lambda: run.validate(draft, facts, config, make_progress(sys.stderr)))
+    checked = _guard(
+        lambda: run.validate(draft, facts, config, make_progress(sys.stderr), _date(as_of))
+    )
     report = checked.report
     if as_json:
         payload: dict[str, Any] = {

@@ -46,7 +46,7 @@ from .outputs import DRAFT_OUTPUTS, FACTS_OUTPUTS, RENDER_OUTPUTS, OutputSet
 from .progress import Progress
 from .prompts import Outline, load_outline, templates_sha256
 from .recording import is_recording, recording_files
-from .render import MemoContext, checked_memo, key_figures
+from .render import MemoContext, checked_memo, key_figures, old_sources
 from .render.markdown import render_markdown, render_report
 from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
 from .sources import load_sources
@@ -641,17 +641,24 @@ def validate(
     facts_path: Path,
     config: Path | None = None,
     progress: Progress | None = None,
+    as_of: dt.date | None = None,
 ) -> Checked:
-    """Check a draft.json, or a memo.docx as a reviewer left it, against the ledger."""
+    """Check a draft.json, or a memo.docx as a reviewer left it, against the ledger; sources
+    older than a year at ``as_of`` are noted on stderr, as the memo comments them."""
     if path.suffix.lower() == ".docx":
-        return _validate_docx(path, facts_path, config, progress)
-    memo, factset, identifiers = _pair(path, facts_path, config, progress)
-    return Checked(validate_memo(memo, factset, identifiers))
+        checked, factset = _validate_docx(path, facts_path, config, progress)
+    else:
+        memo, factset, identifiers = _pair(path, facts_path, config, progress)
+        checked = Checked(validate_memo(memo, factset, identifiers))
+    if progress is not None:
+        for note in old_sources(factset, as_of or dt.date.today()).values():
+            progress.note(note)
+    return checked
 
 
 def _validate_docx(
     path: Path, facts_path: Path, config: Path | None, progress: Progress | None
-) -> Checked:
+) -> tuple[Checked, FactSet]:
     from . import readback  # python-docx is imported only for a .docx
 
     settings = resolve({}, config_path=config).settings
@@ -668,7 +675,7 @@ def _validate_docx(
     folders = [facts_path.parent, *([bundle.sources_dir] if bundle else [])]
     factset = _load_ledger(facts_path, None, folders, identifiers, settings, progress)
     report = validate_sections(edited.sections, factset, identifiers)
-    return Checked(report, _staleness(edited))
+    return Checked(report, _staleness(edited)), factset
 
 
 def _staleness(edited: Any) -> dict[str, str] | None:

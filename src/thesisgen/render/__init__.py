@@ -210,6 +210,7 @@ def review_comments(memo: Memo, factset: FactSet, context: MemoContext) -> Comme
         )
     _repair_comments(memo, report, comments)
     conflicts = {fid: c for c in factset.conflicts for fid in c.facts}
+    old = old_sources(factset, context.as_of)
     seen_sources: set[str] = set()
     seen: set[tuple[str, str]] = set()  # (what, fact ID): each note once, on the first citation
 
@@ -248,20 +249,10 @@ def review_comments(memo: Memo, factset: FactSet, context: MemoContext) -> Comme
                     f"{fact.id}'s source uses promotional language ({', '.join(terms)}): keep the "
                     "claim attributed, not stated as fact.",
                 )
-            source = factset.source(fact.source_id)
-            if (
-                source is not None
-                and source.published is not None
-                and source.id not in seen_sources
-                and (context.as_of - source.published).days > STALE_SOURCE_DAYS
-            ):
-                seen_sources.add(source.id)
-                age = (context.as_of - source.published).days
-                comments.add(
-                    key,
-                    f"{source.id} was published {source.published.isoformat()}, {age} days before "
-                    f"this memo's date ({context.as_of.isoformat()}): check that its figures still hold.",
-                )
+            note = old.get(fact.source_id)
+            if note is not None and fact.source_id not in seen_sources:
+                seen_sources.add(fact.source_id)
+                comments.add(key, note)
     return comments
 
 
@@ -272,6 +263,19 @@ def conflict_text(conflict: Conflict, facts: Mapping[str, Fact]) -> str:
         fact = facts.get(fid)
         said.append(f"{fid} ({fact.source_id if fact else 'unknown source'}) says {figure}")
     return "; ".join(said)
+
+
+def old_sources(factset: FactSet, as_of: dt.date) -> dict[str, str]:
+    """Sources published more than a year before the memo's date, each with a note saying so."""
+    notes = {}
+    for source in factset.sources:
+        if source.published is not None and (as_of - source.published).days > STALE_SOURCE_DAYS:
+            age = (as_of - source.published).days
+            notes[source.id] = (
+                f"{source.id} was published {source.published.isoformat()}, {age} days before "
+                f"this memo's date ({as_of.isoformat()}): check that its figures still hold."
+            )
+    return notes
 
 
 def _repair_comments(memo: Memo, report: Report, comments: Comments) -> None:
