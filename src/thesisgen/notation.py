@@ -136,7 +136,7 @@ SECTION_BOOKMARK = re.compile(r"^section_([a-z][a-z0-9_]{0,31})$")
 
 HASH_CHARS = 16
 VALIDATION_LINE = re.compile(
-    r"checked on (?P<date>\d{4}-\d{2}-\d{2}).*?text hash (?P<hash>[0-9a-f]{"
+    r"checked on (?P<date>\d{4}-\d{2}-\d{2}).*?text hash (?P<hash>[0-9a-fA-F]{"
     + str(HASH_CHARS)
     + r"})"
 )
@@ -146,21 +146,23 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def text_hash(sections: Sequence[tuple[str, Sequence[str]]]) -> str:
-    """A hash of the memo text the gate checked: each section's key and its paragraphs as printed
-    (whitespace collapsed), so the rendered memo and the same memo read back hash alike, and any
-    edit to a sentence or a marker changes it."""
-    digest = hashlib.sha256()
-    for key, paragraphs in sections:
-        digest.update(key.encode() + b"\x1e")
+def text_hash(front: str, sections: Sequence[tuple[str, str, Sequence[str]]]) -> str:
+    """A hash of everything the memo says before the appendices: page 1 above the first section
+    (``front``: its text in document order, the validation line left out), then each section's
+    key, heading and paragraphs as printed (whitespace collapsed). The rendered memo and the same
+    memo read back hash alike, and any edit to a sentence, a marker, a heading or page 1 changes it."""
+    digest = hashlib.sha256(b"front\x1e" + normalise(front).encode() + b"\x1e")
+    for key, heading, paragraphs in sections:
+        digest.update(key.encode() + b"\x1e" + normalise(heading).encode() + b"\x1e")
         for text in paragraphs:
             digest.update(normalise(text).encode() + b"\x1f")
     return digest.hexdigest()[:HASH_CHARS]
 
 
-def memo_hash(memo: Memo) -> str:
-    """The hash of a checked memo's text and its printed calculation notes, each key-figures row
-    as a reader of the .docx reads it."""
+def memo_hash(memo: Memo, front: str) -> str:
+    """The hash of a checked memo as printed: ``front`` (see :func:`text_hash`), then its
+    sections with their printed calculation notes, each key-figures row as a reader of the .docx
+    reads it."""
     numbers = numbered_notes(memo)
     sections = []
     for section in memo.sections:
@@ -180,5 +182,5 @@ def memo_hash(memo: Memo) -> str:
                     numbers.get((section.key, p, s), []), sentence.calculations, strict=True
                 )
             ]
-        sections.append((section.key, texts))
-    return text_hash(sections)
+        sections.append((section.key, section.heading, texts))
+    return text_hash(front, sections)

@@ -19,6 +19,7 @@ from ..models import (
     Manifest,
     Memo,
     Paragraph,
+    Repair,
     Report,
     Section,
     Sentence,
@@ -107,19 +108,70 @@ def checked_memo(memo: Memo, figures: Sequence[KeyFigure]) -> Memo:
     return memo.model_copy(update={"sections": [memo.sections[0], rows, *memo.sections[1:]]})
 
 
+@dataclass(frozen=True)
+class FrontMatter:
+    """Page 1 above the bottom line, as both renderers print it, in document order."""
+
+    title: str
+    labels: tuple[str, ...]
+    values: tuple[str, ...]
+    banners: tuple[str, ...]  # --allow-flagged's warning, then the provenance line
+    notes_line: str | None  # how many review notes on the sources Appendix D lists
+
+    def text(self) -> str:
+        """What the checked-text hash covers of page 1 (the validation line is not in it)."""
+        parts = [self.title, *self.labels, *self.values, *self.banners]
+        return " ".join(parts + ([self.notes_line] if self.notes_line else []))
+
+
+def front_matter(memo: Memo, context: MemoContext) -> FrontMatter:
+    banners = [flagged_banner(context.report)] if context.flagged else []
+    provenance = provenance_line(context)
+    if provenance:
+        banners.append(provenance)
+    notes = len(context.report.warnings) + len(context.report.conflicts)
+    return FrontMatter(
+        title=memo.title,
+        labels=("Company", "Ticker", "As of", "Stance"),
+        values=(memo.company or "(not given)", memo.ticker, context.as_of.isoformat(), memo.stance),
+        banners=tuple(banners),
+        notes_line=(
+            f"{notes} review note(s) on the sources (conflicts, warnings): see Appendix D."
+            if notes
+            else None
+        ),
+    )
+
+
 def validation_line(memo: Memo, context: MemoContext) -> str:
-    """One line that says what the gate covered: when, how much, the outcome and the text's hash,
-    so an edited copy never seems to carry a check it did not pass."""
+    """One line that says what the gate covered: when, how much, the outcome and the hash of the
+    text it covered, so an edited copy never seems to carry a check it did not pass."""
     report = context.report
     outcome = "gate passed" if report.ok else f"{len(report.violations)} sentence problem(s) remain"
-    repaired = (
-        f"{len(report.repairs)} rejected draft(s) repaired" if report.repairs else "no repairs"
-    )
+    repaired = repaired_count(report)
+    repairs = f"{repaired} rejected draft(s) repaired" if repaired else "no repairs"
+    digest = memo_hash(memo, front_matter(memo, context).text())
     return (
         f"Validation: {report.figures_checked} figures in {report.sentences} sentences checked on "
         f"{context.as_of.isoformat()} against {report.facts_cited} cited facts; {outcome}; "
-        f"{repaired}; text hash {memo_hash(memo)}."
+        f"{repairs}; text hash {digest}."
     )
+
+
+def repaired_count(report: Report) -> int:
+    return len(repaired_attempts(report))
+
+
+def repaired_attempts(report: Report) -> list[Repair]:
+    """Rejected attempts that a later attempt replaced: a section's last rejected attempt is not
+    "repaired" when the section still fails (--allow-flagged)."""
+    failing = {v.section for v in report.violations}
+    last: dict[str, int] = {}
+    for repair in report.repairs:
+        last[repair.section] = max(last.get(repair.section, 0), repair.attempt)
+    return [
+        r for r in report.repairs if not (r.section in failing and r.attempt == last[r.section])
+    ]
 
 
 def provenance_line(context: MemoContext) -> str | None:
@@ -282,7 +334,7 @@ def _repair_comments(memo: Memo, report: Report, comments: Comments) -> None:
     """Each rejected sentence's comment sits on the final sentence most like it, saying what the
     rejected text was and why it was rejected."""
     by_section = {s.key: s for s in memo.sections}
-    for repair in report.repairs:
+    for repair in repaired_attempts(report):
         section = by_section.get(repair.section)
         if section is None:
             continue

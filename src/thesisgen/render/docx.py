@@ -42,10 +42,9 @@ from . import (
     MemoContext,
     calculation_notes,
     cited_facts,
-    flagged_banner,
+    front_matter,
     generation_record,
     locator,
-    provenance_line,
     review_comments,
     secondary_note,
     short_sha,
@@ -236,45 +235,32 @@ def _properties(document: Any, memo: Memo, context: MemoContext) -> None:
 # --- the memo ------------------------------------------------------------------------------------
 
 
-def _decision_page(document: Any, memo: Memo, factset: FactSet, context: MemoContext) -> None:
-    document.add_heading(memo.title, level=0)
-    table = document.add_table(rows=2, cols=4)
+def _decision_page(document: Any, memo: Memo, context: MemoContext) -> None:
+    front = front_matter(memo, context)
+    document.add_heading(front.title, level=0)
+    table = document.add_table(rows=2, cols=len(front.labels))
     table.style = "Table Grid"
-    values = (memo.company or "(not given)", memo.ticker, context.as_of.isoformat(), memo.stance)
-    for cell, label in zip(
-        table.rows[0].cells, ("Company", "Ticker", "As of", "Stance"), strict=True
-    ):
+    for cell, label in zip(table.rows[0].cells, front.labels, strict=True):
         cell.text = label
         _small(cell.paragraphs[0], 8)
         for run in cell.paragraphs[0].runs:
             run.font.color.rgb = _MUTED
-    for cell, value in zip(table.rows[1].cells, values, strict=True):
+    for cell, value in zip(table.rows[1].cells, front.values, strict=True):
         cell.text = value
         for run in cell.paragraphs[0].runs:
             run.bold = True
     _set_widths(table, (Cm(7.0), Cm(2.6), Cm(3.0), Cm(4.0)))
-    lines = []
-    provenance = provenance_line(context)
-    if context.flagged:
-        lines.append((flagged_banner(context.report), _ALERT))
-    if provenance:
-        lines.append((provenance, _ALERT))
-    for text, colour in lines:
-        para = document.add_paragraph()
-        run = para.add_run(text)
+    for text in front.banners:
+        run = document.add_paragraph().add_run(text)
         run.bold = True
-        run.font.color.rgb = colour
+        run.font.color.rgb = _ALERT
         run.font.size = Pt(9.5)
     check = document.add_paragraph(validation_line(memo, context))
     _small(check, 8.5)
     for run in check.runs:
         run.font.color.rgb = _MUTED
-    if context.report.warnings or context.report.conflicts:
-        notes = len(context.report.warnings) + len(context.report.conflicts)
-        para = document.add_paragraph(
-            f"{notes} review note(s) on the sources (conflicts, warnings): see Appendix D."
-        )
-        _small(para, 8.5)
+    if front.notes_line:
+        _small(document.add_paragraph(front.notes_line), 8.5)
 
 
 def _sentence(
@@ -425,7 +411,7 @@ def render_docx(
     makes the write atomic."""
     document = _open_template(template)
     _furniture(document, memo, context)
-    _decision_page(document, memo, factset, context)
+    _decision_page(document, memo, context)
     _sections(document, memo, review_comments(memo, factset, context), context)
     _appendices(document, memo, factset, context)
     _properties(document, memo, context)

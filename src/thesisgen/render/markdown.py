@@ -12,10 +12,9 @@ from . import (
     MemoContext,
     calculation_notes,
     cited_facts,
-    flagged_banner,
+    front_matter,
     generation_record,
     locator,
-    provenance_line,
     review_comments,
     secondary_note,
     short_sha,
@@ -34,20 +33,19 @@ def _row(cells: list[str]) -> str:
 
 def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
     """Render the checked memo (see :func:`thesisgen.render.checked_memo`)."""
+    front = front_matter(memo, context)
     lines = [
-        f"# {memo.title}",
+        f"# {front.title}",
         "",
-        _row(["Company", "Ticker", "As of", "Stance"]),
-        "|---|---|---|---|",
-        _row([memo.company or "(not given)", memo.ticker, context.as_of.isoformat(), memo.stance]),
+        _row(list(front.labels)),
+        "|" + "---|" * len(front.labels),
+        _row(list(front.values)),
         "",
     ]
-    if context.flagged:
-        lines += [f"**{flagged_banner(context.report)}**", ""]
-    provenance = provenance_line(context)
-    if provenance:
-        lines += [f"**{provenance}**", ""]
+    lines += [line for banner in front.banners for line in (f"**{banner}**", "")]
     lines += [f"*{validation_line(memo, context)}*", ""]
+    if front.notes_line:
+        lines += [front.notes_line, ""]
 
     comments = review_comments(memo, factset, context)
     numbers = numbered_notes(memo)
