@@ -114,8 +114,23 @@ AsOf = Annotated[
 ]
 
 
+EARLIEST_AS_OF = dt.date(1990, 1, 1)
+
+
 def _date(value: dt.datetime | None) -> dt.date:
-    return value.date() if value is not None else dt.date.today()
+    """The memo's date: no earlier than 1990, no later than a year from today (a typo, not a plan)."""
+    today = dt.date.today()
+    if value is None:
+        return today
+    date = value.date()
+    latest = today + dt.timedelta(days=366)
+    if not EARLIEST_AS_OF <= date <= latest:
+        raise typer.BadParameter(
+            f"{date.isoformat()} is not a plausible memo date: use a date from "
+            f"{EARLIEST_AS_OF.isoformat()} to {latest.isoformat()}",
+            param_hint="'--as-of'",
+        )
+    return date
 
 
 Yes = Annotated[
@@ -419,7 +434,8 @@ def main() -> None:
         else:  # a click usage error (unknown option, missing --ticker, bad value)
             ctx = getattr(exc, "ctx", None)
             where = getattr(ctx, "command_path", "thesisgen")
-            _error(f"{exc.format_message()}: see `{where} --help`")
+            message = exc.format_message().replace("Value error, ", "").rstrip(". ")
+            _error(f"{message}: see `{where} --help`")
         code = int(exc.exit_code)
     code = code if isinstance(code, int) else 0
     sys.stdout.flush()

@@ -645,7 +645,7 @@ def validate(
 ) -> Checked:
     """Check a draft.json, or a memo.docx as a reviewer left it, against the ledger; sources
     older than a year at ``as_of`` are noted on stderr, as the memo comments them."""
-    if path.suffix.lower() == ".docx":
+    if _is_word_document(path):
         checked, factset = _validate_docx(path, facts_path, config, progress)
     else:
         memo, factset, identifiers = _pair(path, facts_path, config, progress)
@@ -654,6 +654,19 @@ def validate(
         for note in old_sources(factset, as_of or dt.date.today()).values():
             progress.note(note)
     return checked
+
+
+def _is_word_document(path: Path) -> bool:
+    """A .docx by name, or a Word package (zip) or legacy/encrypted file (OLE) by its first bytes,
+    so a memo saved as .docm or .dotx gets the Word document's checks and messages."""
+    if path.suffix.lower() == ".docx":
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return False  # the JSON path reports the file problem in its own words
+    return head in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
 
 def _validate_docx(
