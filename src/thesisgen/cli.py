@@ -103,6 +103,13 @@ Recordings = Annotated[
         "--recordings", help="Recordings folder to replay from, or to write with --record."
     ),
 ]
+OutlineFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--outline",
+        help="Outline YAML of the memo's sections [default: the bundle's, else the built-in one].",
+    ),
+]
 Yes = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Go past --max-calls and --max-prompt-tokens."),
@@ -193,13 +200,14 @@ def draft_command(
     yes: Yes = False,
     config: Config = None,
     template: Template = None,
+    outline: OutlineFile = None,
 ) -> None:
     """Extract facts, draft the memo section by section, validate every figure, write the DOCX."""
     outcome = _run_draft(
         run.DraftRequest(
             ticker=ticker, out=out, facts_file=facts, sources=source or [], company=company,
             offline=offline, record=record, recordings=recordings, force=force, yes=yes,
-            config=config, template=template, flags=flags,
+            config=config, template=template, flags=flags, outline=outline,
         )
     )  # fmt: skip
     _print_outcome(outcome)
@@ -216,12 +224,13 @@ def record_command(
     force: Force = False,
     yes: Yes = False,
     config: Config = None,
+    outline: OutlineFile = None,
 ) -> None:
     """Re-capture a ticker's recordings from any live server (same as draft --record)."""
     outcome = _run_draft(
         run.DraftRequest(
             ticker=ticker, out=out, sources=source or [], record=True, recordings=recordings,
-            force=force, yes=yes, config=config, flags=flags,
+            force=force, yes=yes, config=config, flags=flags, outline=outline,
         )
     )  # fmt: skip
     _print_outcome(outcome)
