@@ -51,7 +51,7 @@ def test_section_prompt_snapshot() -> None:
     outline = load_outline()
     messages = section_messages(factset, outline.sections[0])
     _check_snapshot(
-        "section-thesis.txt", "\n\n---\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
+        "section-bottom_line.txt", "\n\n---\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
     )
 
 

@@ -67,7 +67,8 @@ def test_libreoffice_renders_the_memo(static_pair: StaticPair, tmp_path: Path) -
     )  # fmt: skip
     text = (tmp_path / "memo.txt").read_text(encoding="utf-8-sig")
     for needle in (
-        "Investment thesis",
+        "Bottom line",
+        "Financials and valuation",
         "What would change our view",
         "[F13]",
         "Appendix A: Facts cited",
