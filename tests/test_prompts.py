@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from conftest import AREC
+from conftest import AREC, THIRD_COMPANY
 from thesisgen import run
 from thesisgen.models import STANCES, Fact, FactSet, Source
 from thesisgen.progress import PlainProgress
@@ -223,3 +224,12 @@ def test_pkx_prompts_carry_no_arec_words_outside_its_facts(tmp_path: Path) -> No
     match = AREC_WORDS.search(text)
     assert match is None, match.group(0)
     assert AREC_WORDS.search(_prompt_text(outcome.factset, data=True)), "the check sees the facts"
+
+
+@pytest.mark.enable_socket
+def test_third_company_prompts_carry_no_bundled_company_words(third_company_run: Path) -> None:
+    factset = FactSet.model_validate(json.loads((third_company_run / "facts.json").read_text()))
+    text = _prompt_text(factset, data=True)
+    assert THIRD_COMPANY in text
+    match = AREC_WORDS.search(text) or re.search(r"POSCO|PKX", text)
+    assert match is None, match.group(0)
