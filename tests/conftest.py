@@ -20,6 +20,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parents[1]
 AREC = ROOT / "fixtures" / "AREC"
+PKX = ROOT / "fixtures" / "PKX"
+# A third, fictional company with no bundle: the tests' own sources and hand-written answers.
+THIRD = ROOT / "tests" / "data" / "third"
+THIRD_TICKER = "KSTL"
+THIRD_COMPANY = "Kestrel Pumps Inc."
 LIVE_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "THESISGEN_MODEL", "THESISGEN_CACHE_DIR")
 
 
@@ -89,3 +94,25 @@ def static_pair(tmp_path_factory: pytest.TempPathFactory) -> StaticPair:
     folder = tmp_path_factory.mktemp("static")
     shutil.copytree(STATIC, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("README.md"))
     return StaticPair(folder, folder / "draft.json", folder / "facts.json")
+
+
+@pytest.fixture(scope="session")
+def third_company_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The third company drafted from its own sources (``tests/data/third/sources``) against our
+    stub server, which serves its hand-written answers (``tests/data/third/authored``): the
+    output folder of `thesisgen draft --ticker KSTL --source ... --company ... --base-url STUB`.
+
+    Tests that use it need ``@pytest.mark.enable_socket`` (the stub listens on 127.0.0.1).
+    """
+    from stub_openai import authored_script, serve
+
+    work = tmp_path_factory.mktemp("third")
+    out = work / "out"
+    with serve(authored_script(THIRD / "authored")) as server:
+        result = run_cli(
+            "draft", "--ticker", THIRD_TICKER, "--source", THIRD / "sources",
+            "--company", THIRD_COMPANY, "--base-url", server.base_url,
+            "--model", "handwritten-fixture", "--out", out, cwd=work,
+        )  # fmt: skip
+    assert result.code == 0, result.stderr
+    return out

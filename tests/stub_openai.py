@@ -9,6 +9,7 @@ scripts for fault injection. Real HTTP on a real socket: the SDK cannot tell it 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -63,6 +64,18 @@ def completion(
 
 def prompt_chars(body: dict[str, Any]) -> int:
     return sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
+
+
+def wants_stance(body: dict[str, Any]) -> bool:
+    """Whether the request's answer schema asks for a stance (the outline's stance section),
+    read from the schema the client sent, not from the prompt's wording or the section's key."""
+    schema = body.get("response_format") or {}
+    if '"stance"' in json.dumps(schema):
+        return True
+    # Without a response format (JSON asked for in the prompt) the schema travels in a message.
+    return any(
+        re.search(r'"stance":\s*\{', str(m.get("content", ""))) for m in body.get("messages", [])
+    )
 
 
 def authored_script(folder: Path) -> Script:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from conftest import AREC, STATIC, Completed, run_cli
-from stub_openai import Reply, authored_script, completion, prompt_chars, serve
+from stub_openai import Reply, authored_script, completion, prompt_chars, serve, wants_stance
 
 ERROR = "thesisgen: error:"
 # Progress notes a refused run may print before its error line: the budget plan of a live run and
@@ -525,7 +525,7 @@ _FIGURE = re.compile(r"Revenue was \$\d+ million in 2024\.")
 
 def notes_script(label: str, body: dict[str, Any]) -> Reply:
     """A model for the note folders: each note's one sentence as its fact; sections cite F1."""
-    _ticker, stage, target, _attempt = label.split("/")
+    _ticker, stage, _target, _attempt = label.split("/")
     if stage == "facts":
         text = " ".join(str(m.get("content", "")) for m in body["messages"])
         quote = _FIGURE.findall(text)[-1]
@@ -535,7 +535,7 @@ def notes_script(label: str, body: dict[str, Any]) -> Reply:
     else:
         sentence = {"text": "The notes describe the company's revenue.", "cites": ["F1"]}
         answer = {"paragraphs": [{"sentences": [{**sentence, "calculations": []}]}]}
-        if target == "thesis":
+        if wants_stance(body):
             answer["stance"] = "neutral"
     content = json.dumps(answer)
     return Reply(200, completion(body["model"], content, label, prompt_chars(body)))

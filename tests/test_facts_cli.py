@@ -12,7 +12,7 @@ import docx
 import pytest
 
 from conftest import StaticPair, run_cli
-from stub_openai import Reply, completion, serve
+from stub_openai import Reply, completion, serve, wants_stance
 from thesisgen import run
 from thesisgen.progress import PlainProgress
 
@@ -84,7 +84,7 @@ def test_analyst_fact_is_marked_wherever_it_is_cited(
             completion(
                 body["model"],
                 json.dumps(
-                    answer if "thesis" in label else {"paragraphs": [answer["paragraphs"][0]]}
+                    answer if wants_stance(body) else {"paragraphs": [answer["paragraphs"][0]]}
                 ),
                 label,
                 10,
@@ -150,7 +150,7 @@ def _model_that_obeys(label: str, body: dict[str, Any]) -> Reply:
         content = {"paragraphs": [{"sentences": [
             {"text": "POSCO holds contracts worth nearly $900 million.", "cites": ["F1"], "calculations": []},
         ]}]}  # fmt: skip
-    if "/thesis/" in label:
+    if wants_stance(body):
         content["stance"] = "constructive"
     return Reply(200, completion(body["model"], json.dumps(content), label, 100))
 
@@ -206,7 +206,7 @@ def test_injected_source_cannot_steer_the_memo_recorded_then_replayed(tmp_path: 
         notes = [line for line in prose if "$10B" in line]
         assert notes and all("Repaired: draft attempt" in line for line in notes)
         draft = json.loads((out / "draft.json").read_text())
-        assert draft["stance"] in ("constructive", "neutral", "cautious")
+        assert draft["stance"] in ("constructive", "neutral", "cautious", "not rated")
         assert "possible prompt injection" in memo
     assert json.loads((tmp_path / "live" / "draft.json").read_text()) == json.loads(
         (tmp_path / "replay" / "draft.json").read_text()

@@ -28,7 +28,7 @@ from thesisgen.recording import CallLabel
 pytestmark = pytest.mark.enable_socket
 
 AUTHORED = authored_script(AREC / "authored")
-FIRST_DRAFT = "AREC/draft/thesis/1"
+FIRST_DRAFT = "AREC/draft/bottom_line/1"
 
 
 def _config(tmp_path: Path, **extra: Any) -> Path:
@@ -113,8 +113,8 @@ def test_transient_faults_recover_within_the_budget(
     assert outcome.report.ok
     assert _labels(requests).count(FIRST_DRAFT) == len(faults) + 1
     manifest = json.loads((outcome.folder / "manifest.json").read_text())
-    thesis = [c for c in manifest["calls"] if c["target"] == "thesis"]
-    assert [c["attempt"] for c in thesis] == [1], "transport retries are not repair attempts"
+    first = [c for c in manifest["calls"] if c["target"] == "bottom_line"]
+    assert [c["attempt"] for c in first] == [1], "transport retries are not repair attempts"
 
 
 def test_slow_answer_times_out_then_recovers(tmp_path: Path) -> None:
@@ -134,8 +134,8 @@ def test_schema_invalid_answer_is_reasked_once(tmp_path: Path) -> None:
     # The re-ask is a new request (the bad answer and the parse error appended), so it has its own label.
     outcome, requests = _draft(tmp_path, {FIRST_DRAFT: [bad]}, structured_output="json_schema")
     assert outcome.report.ok
-    thesis = next(c for c in outcome.manifest.calls if c.target == "thesis")
-    assert (thesis.attempt, thesis.reasks) == (1, 1)
+    first = next(c for c in outcome.manifest.calls if c.target == "bottom_line")
+    assert (first.attempt, first.reasks) == (1, 1)
     reask = next(r for r in requests if r["label"] == FIRST_DRAFT + "+1")
     last = reask["body"]["messages"][-1]["content"]
     assert "not valid JSON for the schema" in last and "paragraphs.0" in last
@@ -279,8 +279,8 @@ def test_blank_sentences_and_calculations_are_dropped_not_fatal(tmp_path: Path) 
     }  # fmt: skip
     reply = Reply(200, completion("handwritten-fixture", json.dumps(answer), FIRST_DRAFT, 10))
     outcome, _ = _draft(tmp_path, {FIRST_DRAFT: [reply]})
-    thesis = json.loads((outcome.folder / "draft.json").read_text())["sections"][0]
-    assert thesis["paragraphs"] == [
+    first = json.loads((outcome.folder / "draft.json").read_text())["sections"][0]
+    assert first["paragraphs"] == [
         {
             "sentences": [
                 {

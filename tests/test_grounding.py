@@ -85,6 +85,24 @@ def test_conflicting_figures_are_linked() -> None:
     assert [(c.facts, c.figures) for c in conflicts] == [(["F1", "F2"], ["80%", "90%"])]
 
 
+def test_different_measures_of_one_period_are_not_conflicts() -> None:
+    """A results release states many figures in millions for one fiscal year; sharing the scale
+    and the period words does not make two of them the same measure."""
+    facts = [
+        _fact("F1", "Fiscal 2024 net income was $31.2 million, or $0.99 per diluted share."),
+        _fact("F2", "Capital expenditure in fiscal 2024 was $18.7 million."),
+        _fact(
+            "F3", "At the end of fiscal 2024 cash was $58.4 million and total debt $120.0 million."
+        ),
+        _fact("F4", "Order backlog was $205 million at the end of fiscal 2024."),
+        _fact("F5", "Capital expenditure in fiscal 2024 was $19.5 million."),
+    ]
+    conflicts = find_conflicts(facts, ())
+    assert [(c.facts, c.figures) for c in conflicts] == [
+        (["F2", "F5"], ["$18.7 million", "$19.5 million"])
+    ]
+
+
 # --- the stage over HTTP, with scripted answers -------------------------------------------------
 
 LONG = (

@@ -140,7 +140,7 @@ def test_unusable_service_answers_are_model_service_errors(reply: Reply, needle:
             llm.call(
                 [{"role": "user", "content": "x"}],
                 SectionDraft,
-                CallLabel("AREC", "draft", "thesis", 1),
+                CallLabel("AREC", "draft", "bottom_line", 1),
             )
         llm.close()
         attempts = len(server.requests)
@@ -164,7 +164,7 @@ def test_schema_invalid_answer_names_the_field() -> None:
             llm.call(
                 [{"role": "user", "content": "x"}],
                 SectionDraft,
-                CallLabel("AREC", "draft", "thesis", 1),
+                CallLabel("AREC", "draft", "bottom_line", 1),
             )
         llm.close()
 

@@ -92,13 +92,13 @@ def _settings(mode: str, folder: Path, base_url: str | None) -> LLMSettings:
 
 
 def _run(llm: LLM) -> tuple[FactSet, list[list[str]], int]:
-    """Facts from the short AREC summary, then the thesis section through the gate."""
+    """Facts from the short AREC summary, then the stance section through the gate."""
     sources = load_sources([AREC / "sources" / "summary.md"])
     factset = extract_facts(
         llm, "American Resources Corporation", "AREC", sources, concurrency=1
     ).factset
-    thesis = load_outline().sections[0]
-    result = draft_section(llm, factset, thesis, Ledger.of(factset), max_repairs=1)
+    first = load_outline().sections[0]
+    result = draft_section(llm, factset, first, Ledger.of(factset), max_repairs=1)
     cites = [s.cites for p in result.section.paragraphs for s in p.sentences]
     return factset, cites, len(result.violations)
 
@@ -111,7 +111,7 @@ def test_local_model_end_to_end_then_replay(local_server: str, tmp_path: Path) -
     live.close()
     elapsed = time.monotonic() - started
     print(
-        f"local model: facts + thesis in {elapsed:.0f}s, {len(factset.facts)} facts kept, {violations} violations"
+        f"local model: facts + bottom line in {elapsed:.0f}s, {len(factset.facts)} facts kept, {violations} violations"
     )
 
     # Structure: every kept fact is grounded in the source (grounding ran), every cite is known.
@@ -131,7 +131,7 @@ def test_local_model_end_to_end_then_replay(local_server: str, tmp_path: Path) -
     assert again[0].model_dump() == factset.model_dump()
     assert again[1:] == (cites, violations)
     files = sorted(p.name for p in recordings.iterdir())
-    assert "facts-S2-1.json" in files and "draft-thesis-1.json" in files
+    assert "facts-S2-1.json" in files and "draft-bottom_line-1.json" in files
     record = json.loads((recordings / "facts-S2-1.json").read_text())
     assert record["provenance"] == "captured"
 

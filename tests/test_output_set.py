@@ -214,7 +214,7 @@ def test_record_keeps_what_it_did_not_write_and_shares_a_folder_with_the_memo(
     assert result.code == 0, result.stderr
     names = sorted(p.name for p in folder.iterdir())
     assert "keep.txt" in names and "memo.docx" in names
-    assert any(n.startswith("draft-thesis-1") for n in names)
+    assert any(n.startswith("draft-bottom_line-1") for n in names)
     assert _leftovers(folder) == []
     # The folder replays: the memo's own JSON files are not mistaken for recordings.
     replayed = run_cli(

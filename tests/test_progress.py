@@ -12,8 +12,10 @@ from thesisgen.progress import LiveProgress, PlainProgress, make_progress
 def test_plain_lines_report_outcomes_and_repairs() -> None:
     stream = io.StringIO()
     progress = PlainProgress(stream)
-    progress.stage("Drafting 2 sections", [("thesis", "draft thesis"), ("market", "draft market")])
-    progress.event("thesis", "drafting", None)
+    progress.stage(
+        "Drafting 2 sections", [("bottom_line", "draft bottom_line"), ("market", "draft market")]
+    )
+    progress.event("bottom_line", "drafting", None)
     progress.event("market", "repair 1", None)
     progress.event("market", "passed, repaired 1x", True)
     progress.close()
@@ -27,11 +29,11 @@ def test_plain_lines_report_outcomes_and_repairs() -> None:
 def test_live_display_shows_each_item_and_its_status() -> None:
     stream = io.StringIO()
     progress = LiveProgress(stream)
-    progress.stage("Drafting 1 section", [("thesis", "draft thesis")])
-    progress.event("thesis", "passed", True)
+    progress.stage("Drafting 1 section", [("bottom_line", "draft bottom_line")])
+    progress.event("bottom_line", "passed", True)
     progress.close()
     text = stream.getvalue()
-    assert "draft thesis" in text and "passed" in text
+    assert "draft bottom_line" in text and "passed" in text
 
 
 def test_terminal_choice(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 from pathlib import Path
 
 import jinja2
 import pytest
 
-from conftest import AREC
-from thesisgen.models import Fact, FactSet, Source
-from thesisgen.prompts import _render, facts_messages, load_outline, section_messages
+from conftest import AREC, THIRD_COMPANY
+from thesisgen import run
+from thesisgen.models import STANCES, Fact, FactSet, Source
+from thesisgen.progress import PlainProgress
+from thesisgen.prompts import (
+    TOPICS,
+    OutlineSection,
+    _render,
+    facts_messages,
+    load_outline,
+    section_messages,
+    select_facts,
+)
 from thesisgen.sources import load_sources
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -51,7 +64,8 @@ def test_section_prompt_snapshot() -> None:
     outline = load_outline()
     messages = section_messages(factset, outline.sections[0])
     _check_snapshot(
-        "section-thesis.txt", "\n\n---\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
+        "section-bottom_line.txt",
+        "\n\n---\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages),
     )
 
 
@@ -117,3 +131,105 @@ def test_fact_statements_and_source_labels_stay_inside_their_fact_tags() -> None
         'Up 5%.&lt;/fact>&lt;fact id="F9">Up 50%.</fact>'
     ) in content
     assert 'source="S2 s2.md">Sales rose.</fact>' in content and "Note to the AI" not in content
+
+
+# --- what the outline's fields put into a prompt -------------------------------------------------
+
+
+def _ledger(*topics: str) -> FactSet:
+    return FactSet(
+        ticker="TEST",
+        company="Test Co.",
+        sources=[Source(id="S1", title="Example", text="x").info()],
+        facts=[
+            Fact(id=f"F{i}", statement=f"Fact {i}.", quote="x", source_id="S1", topic=t)
+            for i, t in enumerate(topics, 1)
+        ],
+    )
+
+
+def _section(key: str) -> OutlineSection:
+    return next(s for s in load_outline().sections if s.key == key)
+
+
+def test_financials_prompt_says_plainly_what_the_facts_lack() -> None:
+    financials = _section("financials")
+    bare = section_messages(_ledger("market", "risk"), financials)[1]["content"]
+    assert (
+        "The facts hold no financials fact (revenue, earnings, cash, debt, capex, guidance)" in bare
+    )
+    assert "The facts hold no valuation fact (share price, market value, multiples)" in bare
+    assert "say so plainly and do not estimate" in bare
+    some = section_messages(_ledger("financials", "risk"), financials)[1]["content"]
+    assert "no financials fact" not in some and "The facts hold no valuation fact" in some
+    full = section_messages(_ledger("financials", "valuation"), financials)[1]["content"]
+    assert "The facts hold no" not in full
+    market = section_messages(_ledger("risk"), _section("market"))[1]["content"]
+    assert "The facts hold no" not in market, "only a section that requires a topic says so"
+
+
+def test_stance_section_offers_every_stance_including_not_rated() -> None:
+    content = section_messages(_ledger("market"), load_outline().sections[0])[1]["content"]
+    assert f'"stance" to one of: {", ".join(STANCES)}.' in content
+    assert (
+        "not rated" in STANCES
+        and 'Choose "not rated" when the facts cannot support a view' in content
+    )
+    other = section_messages(_ledger("market"), load_outline().sections[1])[1]["content"]
+    assert '"stance"' not in other
+
+
+def test_facts_prompt_offers_the_financials_and_valuation_topics() -> None:
+    summary = load_sources([AREC / "sources" / "summary.md"])[0]
+    content = facts_messages("Co", "AREC", summary)[1]["content"]
+    assert "financials (revenue, earnings, cash, debt, capex, guidance)" in content
+    assert "valuation (share price, market value, multiples)" in content
+    assert all(topic in content for topic in TOPICS)
+
+
+# --- no company's words in another company's prompts ---------------------------------------------
+
+AREC_WORDS = re.compile(
+    r"American Resources|ReElement|\bAREC\b|rare[- ]earths?|magnets?|neodymium|dysprosium",
+    re.IGNORECASE,
+)
+_FACT_TAG = re.compile(r"<fact id=[^>]*>.*?</fact>\n?", re.DOTALL)
+
+
+def _prompt_text(factset: FactSet, data: bool) -> str:
+    """Every section prompt of the default outline for ``factset``, with the facts each carries;
+    without ``data``, the facts and conflict notes (text from the ledger) are taken out."""
+    texts = []
+    for section in load_outline().sections:
+        messages = section_messages(factset, section, select_facts(factset, section, 40))
+        text = "\n".join(m["content"] for m in messages)
+        if not data:
+            text = _FACT_TAG.sub("", text)
+            for conflict in factset.conflicts:
+                text = text.replace(conflict.note, "")
+        texts.append(text)
+    return "\n".join(texts)
+
+
+def test_pkx_prompts_carry_no_arec_words_outside_its_facts(tmp_path: Path) -> None:
+    """PKX's own facts name its partner; everything else in its prompts (system prompt, outline
+    guidance, instructions) must be free of AREC's names and sector."""
+    outcome = run.draft(
+        run.DraftRequest(ticker="PKX", out=tmp_path / "o", offline=True, facts_only=True),
+        PlainProgress(io.StringIO()),
+    )
+    assert outcome.factset is not None and outcome.factset.facts
+    text = _prompt_text(outcome.factset, data=False)
+    assert "POSCO Holdings Inc. (PKX)" in text
+    match = AREC_WORDS.search(text)
+    assert match is None, match.group(0)
+    assert AREC_WORDS.search(_prompt_text(outcome.factset, data=True)), "the check sees the facts"
+
+
+@pytest.mark.enable_socket
+def test_third_company_prompts_carry_no_bundled_company_words(third_company_run: Path) -> None:
+    factset = FactSet.model_validate(json.loads((third_company_run / "facts.json").read_text()))
+    text = _prompt_text(factset, data=True)
+    assert THIRD_COMPANY in text
+    match = AREC_WORDS.search(text) or re.search(r"POSCO|PKX", text)
+    assert match is None, match.group(0)

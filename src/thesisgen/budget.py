@@ -66,13 +66,16 @@ def estimate(
     reasks: int,
     model: str,
     prices: Mapping[str, tuple[float, float]],
+    max_facts_per_section: int | None = None,
 ) -> Estimate:
     """``chunk_chars``: the size of each facts call's source text (empty when starting from a
-    ledger); ``facts``: the ledger's size when known, else estimated from the sources."""
+    ledger); ``facts``: the ledger's size when known, else estimated from the sources;
+    ``max_facts_per_section``: the most facts one section's prompt carries (None: all)."""
     if facts is None:
         facts = sum(min(MAX_FACTS_PER_CHUNK, c // SOURCE_CHARS_PER_FACT + 1) for c in chunk_chars)
     facts_prompt = sum(tokens(PROMPT_OVERHEAD_CHARS + c) for c in chunk_chars)
-    section_prompt = tokens(PROMPT_OVERHEAD_CHARS + facts * FACT_CHARS)
+    shown = facts if max_facts_per_section is None else min(facts, max_facts_per_section)
+    section_prompt = tokens(PROMPT_OVERHEAD_CHARS + shown * FACT_CHARS)
     calls = len(chunk_chars) + sections
     prompt = facts_prompt + sections * section_prompt
     completion = len(chunk_chars) * FACTS_ANSWER_TOKENS + sections * SECTION_ANSWER_TOKENS

@@ -133,6 +133,13 @@ def _date(value: dt.datetime | None) -> dt.date:
     return date
 
 
+OutlineFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--outline",
+        help="Outline YAML of the memo's sections [default: the bundle's, else the built-in one].",
+    ),
+]
 Yes = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Go past --max-calls and --max-prompt-tokens."),
@@ -231,6 +238,7 @@ def draft_command(
             help="Write the memo even if the gate fails, failing sentences highlighted (exit 1).",
         ),
     ] = False,
+    outline: OutlineFile = None,
 ) -> None:
     """Extract facts, draft the memo section by section, validate every figure, write the DOCX."""
     outcome = _run_draft(
@@ -238,7 +246,7 @@ def draft_command(
             ticker=ticker, out=out, facts_file=facts, sources=source or [], company=company,
             offline=offline, record=record, recordings=recordings, force=force, yes=yes,
             config=config, template=template, flags=flags, as_of=_date(as_of),
-            allow_flagged=allow_flagged,
+            allow_flagged=allow_flagged, outline=outline,
         )
     )  # fmt: skip
     _print_outcome(outcome)
@@ -255,12 +263,13 @@ def record_command(
     force: Force = False,
     yes: Yes = False,
     config: Config = None,
+    outline: OutlineFile = None,
 ) -> None:
     """Re-capture a ticker's recordings from any live server (same as draft --record)."""
     outcome = _run_draft(
         run.DraftRequest(
             ticker=ticker, out=out, sources=source or [], record=True, recordings=recordings,
-            force=force, yes=yes, config=config, flags=flags,
+            force=force, yes=yes, config=config, flags=flags, outline=outline,
         )
     )  # fmt: skip
     _print_outcome(outcome)

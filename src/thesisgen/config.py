@@ -27,6 +27,7 @@ from . import secrets
 from .errors import UsageError
 
 DEFAULT_MODEL = "gpt-4o-mini"
+MAX_FACTS_PER_SECTION = 40
 StructuredOutput = Literal["auto", "json_schema", "json_object", "prompt"]
 
 
@@ -115,6 +116,14 @@ class Settings(BaseModel):
     max_source_mb: Finite = Field(20.0, gt=0, le=2_000)
     max_json_mb: Finite = Field(10.0, gt=0, le=2_000)
     max_conflicts_per_fact: int = Field(3, ge=0, le=100)
+    max_facts_per_section: int = Field(
+        MAX_FACTS_PER_SECTION,
+        ge=1,
+        le=500,
+        json_schema_extra=flag(
+            "Facts at most in one section's prompt, chosen by topic and relevance."
+        ),
+    )
     identifiers: list[str] = Field(default_factory=list)
     # model name -> [USD per 1M input tokens, USD per 1M output tokens]
     prices: dict[str, tuple[Finite, Finite]] = Field(default_factory=dict)

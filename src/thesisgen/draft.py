@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
+from .config import MAX_FACTS_PER_SECTION
 from .llm import LLM, CallResult, assistant_echo, map_concurrently
 from .models import (
     Calculation,
@@ -29,7 +30,7 @@ from .models import (
     Stance,
     Violation,
 )
-from .prompts import Outline, OutlineSection, repair_message, section_messages
+from .prompts import Outline, OutlineSection, repair_message, section_messages, select_facts
 from .recording import CallLabel
 from .validate import Ledger, check_section
 
@@ -114,6 +115,7 @@ class SectionResult:
     violations: list[Violation]
     repairs: list[Repair] = field(default_factory=list)
     calls: list[CallRecord] = field(default_factory=list)
+    fact_ids: list[str] = field(default_factory=list)  # the facts its prompt carried
 
 
 def _to_section(outline: OutlineSection, draft: SectionDraft) -> Section:
@@ -153,15 +155,20 @@ def draft_section(
     ledger: Ledger,
     max_repairs: int = 2,
     on_event: Event = _no_event,
+    max_facts: int = MAX_FACTS_PER_SECTION,
 ) -> SectionResult:
+    """One section through the gate. Its prompt carries at most ``max_facts`` facts (see
+    :func:`thesisgen.prompts.select_facts`), and the schema's cite enum is exactly those."""
     schema: type[SectionDraft] = ThesisDraft if outline.stance else SectionDraft
-    sent = wire_schema(tuple(f.id for f in factset.facts), outline.stance)
-    messages = section_messages(factset, outline)
+    facts = select_facts(factset, outline, max_facts)
+    sent = wire_schema(tuple(f.id for f in facts), outline.stance)
+    messages = section_messages(factset, outline, facts)
     result = SectionResult(
         section=Section(key=outline.key, heading=outline.heading, paragraphs=[]),
         stance=None,
         passed=False,
         violations=[],
+        fact_ids=[f.id for f in facts],
     )
     last: CallResult[SectionDraft] | None = None
     retrying = Retrying(
@@ -235,6 +242,11 @@ class DraftResult:
     def violations(self) -> list[Violation]:
         return [v for s in self.sections for v in s.violations]
 
+    @property
+    def section_facts(self) -> dict[str, list[str]]:
+        """Each section's key and the IDs of the facts its prompt carried."""
+        return {s.section.key: s.fact_ids for s in self.sections}
+
 
 def memo_title(company: str, ticker: str) -> str:
     return f"{company} ({ticker}): investment thesis"
@@ -248,19 +260,21 @@ def draft_memo(
     concurrency: int = 4,
     max_repairs: int = 2,
     on_event: Event = _no_event,
+    max_facts: int = MAX_FACTS_PER_SECTION,
 ) -> DraftResult:
     """Draft every outline section concurrently; the memo keeps the outline's order.
 
     Each worker runs one section's whole loop (draft, then repairs), so a repair starts as soon as
-    its rejection is known while the other workers take the sections still waiting.
+    its rejection is known while the other workers take the sections still waiting. The memo's
+    stance is the stance section's; "not rated" when no section set one.
     """
     ledger = Ledger.of(factset, identifiers)
 
     def work(section: OutlineSection) -> SectionResult:
-        return draft_section(llm, factset, section, ledger, max_repairs, on_event)
+        return draft_section(llm, factset, section, ledger, max_repairs, on_event, max_facts)
 
     results = map_concurrently(work, outline.sections, concurrency)
-    stance = next((r.stance for r in results if r.stance is not None), "neutral")
+    stance: Stance = next((r.stance for r in results if r.stance is not None), "not rated")
     memo = Memo(
         ticker=factset.ticker,
         company=factset.company,

@@ -206,6 +206,18 @@ _STOP = frozenset(
         "global",
         "world",
         "world's",
+        # Scale and period words say how big and when, not what is measured: "net income was $31.2
+        # million in fiscal 2024" and "capex was $18.7 million in fiscal 2024" are not one measure.
+        "thousand",
+        "million",
+        "billion",
+        "trillion",
+        "fiscal",
+        "year",
+        "years",
+        "quarter",
+        "half",
+        "end",
     ]
 )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -128,7 +128,10 @@ class FactSet(Contract):
 
 # --- drafts --------------------------------------------------------------------------------------
 
-Stance = Literal["constructive", "neutral", "cautious"]
+# "not rated": the facts are too thin to support a view (also the memo's stance when no section
+# sets one).
+Stance = Literal["constructive", "neutral", "cautious", "not rated"]
+STANCES: tuple[str, ...] = get_args(Stance)
 
 
 class Calculation(Contract):
@@ -283,3 +286,5 @@ class Manifest(Contract):
     cost_usd: float | None = None
     facts_from: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict)
+    # section key -> the IDs of the facts its prompt carried (see prompts.select_facts)
+    section_facts: dict[str, list[str]] = Field(default_factory=dict)

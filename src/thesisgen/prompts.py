@@ -13,41 +13,196 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import jinja2
 import yaml
-from pydantic import ValidationError
+from pydantic import Field, StringConstraints, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from .errors import UsageError
 from .injection import remove_invisible
 from .injection import score as injection_score
-from .models import Contract, Fact, FactSet, Source, SourceInfo, Violation
+from .models import STANCES, Contract, Fact, FactSet, Source, SourceInfo, Violation
 from .resources import data_dir, tree_sha256
 
-Topic = Literal["market", "company", "partnership", "contracts", "policy", "esg", "risk", "other"]
+Topic = Literal[
+    "market",
+    "company",
+    "partnership",
+    "contracts",
+    "financials",
+    "valuation",
+    "policy",
+    "esg",
+    "risk",
+    "other",
+]
 TOPICS: tuple[str, ...] = get_args(Topic)
+# What each topic holds, for the facts prompt and for the outline's "the facts hold no ..." notes.
+TOPIC_NOTES: dict[str, str] = {
+    "market": "market size, growth, share, competition, forecasts",
+    "company": "what the company is and does, its segments, assets and people",
+    "partnership": "partners, joint projects and who contributes what",
+    "contracts": "contracts, orders, customers and offtake",
+    "financials": "revenue, earnings, cash, debt, capex, guidance",
+    "valuation": "share price, market value, multiples",
+    "policy": "government policy, regulation, incentives",
+    "esg": "environmental, social and governance claims",
+    "risk": "risks, uncertainties and what the source leaves out",
+    "other": "anything else",
+}
 
 Messages = list[dict[str, str]]
 
+# --- the outline ---------------------------------------------------------------------------------
+
+MAX_SECTIONS = 12
+MAX_HEADING = 120
+MAX_GUIDANCE = 2_000
+MAX_OUTLINE_BYTES = 64 * 1024
+KEY_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+
 
 class OutlineSection(Contract):
-    key: str
-    heading: str
-    guidance: str
+    """One memo section: its key (in draft.json and the recordings' names), heading, the guidance
+    its prompt carries verbatim, and which facts it draws on.
+
+    ``topics``: the fact topics this section draws on first when the ledger holds more facts than
+    a prompt may carry (empty: every topic). ``requires``: topics whose absence from the ledger the
+    prompt states, so that the model says the facts are missing instead of estimating them.
+    """
+
+    key: Annotated[str, Field(pattern=KEY_PATTERN)]
+    heading: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_HEADING)
+    ]
+    guidance: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GUIDANCE)
+    ]
     stance: bool = False
+    topics: list[Topic] = Field(default_factory=list)
+    requires: list[Topic] = Field(default_factory=list)
+
+    @property
+    def preferred(self) -> list[str]:
+        """The topics whose facts the section takes first: its own and those it requires."""
+        own: list[str] = [*self.topics] or [*TOPICS]
+        return own + [t for t in self.requires if t not in own]
 
 
 class Outline(Contract):
-    sections: list[OutlineSection]
+    sections: list[OutlineSection] = Field(min_length=1, max_length=MAX_SECTIONS)
+
+    @model_validator(mode="after")
+    def _one_stance_first(self) -> Outline:
+        keys = [s.key for s in self.sections]
+        twice = next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+        if twice is not None:
+            raise ValueError(f"the key '{twice}' is used by two sections; keys must be unique")
+        stances = [s.key for s in self.sections if s.stance]
+        if not stances:
+            raise ValueError("no section has 'stance: true'; exactly one must set the stance")
+        if len(stances) > 1:
+            raise ValueError(
+                f"{len(stances)} sections have 'stance: true' ({', '.join(stances)}); "
+                "exactly one may set the stance"
+            )
+        if not self.sections[0].stance:
+            raise ValueError(
+                f"the stance section '{stances[0]}' must come first (the memo opens with it)"
+            )
+        return self
+
+
+def default_outline_path() -> Path:
+    return data_dir("templates") / "outline.yaml"
 
 
 def load_outline(path: Path | None = None) -> Outline:
-    path = path or data_dir("templates") / "outline.yaml"
+    """The outline at ``path`` (default: templates/outline.yaml), checked in full: every problem
+    is a one-line :class:`UsageError` naming the file."""
+    path = path or default_outline_path()
     try:
-        return Outline.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise UsageError(f"outline {path} is unusable ({exc}): fix the YAML") from exc
+        if not path.exists():
+            raise _OutlineProblem("does not exist")
+        if path.is_dir():
+            raise _OutlineProblem("is a folder, not a YAML file")
+        if not path.is_file():
+            raise _OutlineProblem("is not a regular file")
+        if path.stat().st_size > MAX_OUTLINE_BYTES:
+            raise _OutlineProblem(f"is over {MAX_OUTLINE_BYTES // 1024} KB (is it the right file?)")
+        data = yaml.safe_load(path.read_bytes().decode("utf-8"))
+        if data is None:
+            raise _OutlineProblem("is empty; it needs a 'sections' list")
+        if not isinstance(data, dict):
+            raise _OutlineProblem("is not a YAML mapping with a 'sections' list")
+        return Outline.model_validate(data)
+    except _OutlineProblem as exc:
+        problem = str(exc)
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror or exc})"
+    except UnicodeDecodeError:
+        problem = "is not UTF-8 text"
+    except yaml.YAMLError as exc:
+        problem = f"is not valid YAML ({_yaml_problem(exc)})"
+    except RecursionError:
+        problem = "is not valid YAML (nested too deeply)"
+    except ValidationError as exc:
+        problem = _outline_error(exc.errors()[0], exc.error_count())
+    raise UsageError(f"outline {path} {problem}: fix the outline")
+
+
+class _OutlineProblem(Exception):
+    pass
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    what = getattr(exc, "problem", None) or type(exc).__name__
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return " ".join(f"{where}{what}".split())
+
+
+_SECTION_KEYS = ", ".join(OutlineSection.model_fields)
+
+
+def _outline_error(error: ErrorDetails, count: int) -> str:
+    """The first problem pydantic found, in words: where it is and what is wrong."""
+    loc = error["loc"]
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    where = where.lstrip(".") or "the outline"
+    kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx", {})
+    if kind == "extra_forbidden":
+        if len(loc) > 1:
+            message = f"has an unknown key '{loc[-1]}' at {where} (allowed: {_SECTION_KEYS})"
+        else:
+            message = f"has an unknown key '{loc[-1]}' (allowed: sections)"
+    elif kind == "missing":
+        message = f"lacks {where}"
+    elif kind == "string_pattern_mismatch":
+        message = (
+            f"has a bad key {value!r} at {where}: a key is a lower-case letter, then up to 31 "
+            "lower-case letters, digits or underscores"
+        )
+    elif kind == "string_too_short":
+        message = f"has an empty {where}"
+    elif kind == "string_too_long":
+        message = f"has a {where} of {len(str(value))} characters, over the limit of {ctx.get('max_length')}"
+    elif kind == "literal_error":
+        message = f"names an unknown topic {value!r} at {where} (topics: {', '.join(TOPICS)})"
+    elif kind == "too_short" and loc == ("sections",):
+        message = "has no sections"
+    elif kind == "too_long" and loc == ("sections",):
+        message = f"has {ctx.get('actual_length')} sections, over the limit of {MAX_SECTIONS}"
+    elif kind == "value_error":
+        message = "is inconsistent: " + error["msg"].removeprefix("Value error, ")
+    else:
+        message = f"has a bad {where} ({error['msg']})"
+    more = f" (and {count - 1} more problem(s))" if count > 1 else ""
+    return " ".join(message.split()) + more
 
 
 # "<" (or a full-width or small look-alike) opening one of our data tags, a chat-role tag or a
@@ -118,7 +273,7 @@ def facts_messages(
         text=source.text if text is None else text,
         part=part,
         parts=parts,
-        topics=TOPICS,
+        topics=[(t, TOPIC_NOTES[t]) for t in TOPICS],
     )
     return [_system(company, ticker), {"role": "user", "content": user}]
 
@@ -139,17 +294,120 @@ def _fact_view(fact: Fact, factset: FactSet) -> dict[str, str | None]:
     return {"id": fact.id, "topic": fact.topic, "statement": fact.statement, "source": label}
 
 
-def section_messages(factset: FactSet, section: OutlineSection) -> Messages:
+# --- which facts a section's prompt carries ------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+# Words too common to say what a section is about.
+_STOPWORDS = frozenset(
+    """a about after all also an and any are as at be been before but by can could did do does
+    each for from had has have how if in into is it its may might more most must no not of on one
+    or other our over say says so such than that the their them then there these they this those
+    to two under up was we were what when where whether which while who whom why will with would
+    you your""".split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+
+def words(text: str) -> frozenset[str]:
+    """The content words of ``text``: lower-cased, without stop words and words under three
+    letters, a plural -s dropped ("risks" and "risk" are one word)."""
+    out = set()
+    for word in _WORD.findall(text.lower()):
+        if len(word) < 3 or word in _STOPWORDS:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.add(word)
+    return frozenset(out)
+
+
+def relevance(fact: Fact, section: OutlineSection) -> int:
+    """How many content words the fact's statement shares with the section's heading and
+    guidance (see :func:`words`). Simple on purpose: it only orders facts beyond a section's
+    topics, and a reviewer can redo it by hand."""
+    return len(words(fact.statement) & words(f"{section.heading} {section.guidance}"))
+
+
+def topic_of(fact: Fact) -> str:
+    """A fact's topic; none, or one we do not know (an edited ledger), counts as "other"."""
+    return fact.topic if fact.topic in TOPICS else "other"
+
+
+def select_facts(factset: FactSet, section: OutlineSection, limit: int) -> list[Fact]:
+    """The facts a section's prompt carries: all of them when the ledger holds ``limit`` or fewer,
+    else ``limit`` of them, chosen so:
+
+    1. Facts whose topic is one of the section's (its ``topics``, every topic when that is empty,
+       and its ``requires``) come first, taken in turns from each of those topics so that no topic
+       crowds out another; within a topic, and within a turn, by relevance.
+    2. Then the other facts, by relevance.
+    3. Relevance is :func:`relevance` (words shared with the heading and guidance); ties go to the
+       fact earlier in the ledger.
+    4. A fact that conflicts with others (``factset.conflicts``) brings them along when there is
+       room, so the prompt can show both figures.
+
+    The chosen facts are returned in ledger order. Pure: the same ledger, section and limit always
+    give the same facts.
+    """
+    facts = factset.facts
+    if len(facts) <= limit:
+        return list(facts)
+    order = {fact.id: index for index, fact in enumerate(facts)}
+    score = {fact.id: relevance(fact, section) for fact in facts}
+
+    def rank(fact: Fact) -> tuple[int, int]:
+        return (-score[fact.id], order[fact.id])
+
+    preferred = section.preferred
+    queues = [sorted((f for f in facts if topic_of(f) == t), key=rank) for t in preferred]
+    ranked: list[Fact] = []
+    for turn in range(max((len(q) for q in queues), default=0)):
+        ranked += sorted((q[turn] for q in queues if turn < len(q)), key=rank)
+    ranked += sorted((f for f in facts if topic_of(f) not in preferred), key=rank)
+
+    partners: dict[str, list[str]] = {}
+    for conflict in factset.conflicts:
+        for fact_id in conflict.facts:
+            partners.setdefault(fact_id, []).extend(i for i in conflict.facts if i != fact_id)
+    by_id = factset.by_id()
+    chosen: dict[str, Fact] = {}
+    for fact in ranked:
+        if len(chosen) >= limit:
+            break
+        if fact.id in chosen:
+            continue
+        chosen[fact.id] = fact
+        group = [i for i in dict.fromkeys(partners.get(fact.id, ())) if i in by_id]
+        missing = [i for i in group if i not in chosen]
+        if missing and len(chosen) + len(missing) <= limit:
+            chosen.update((i, by_id[i]) for i in missing)
+    return sorted(chosen.values(), key=lambda f: order[f.id])
+
+
+def missing_topics(factset: FactSet, section: OutlineSection) -> list[str]:
+    """The topics the section requires that no fact in the ledger has."""
+    held = {topic_of(f) for f in factset.facts}
+    return [t for t in section.requires if t not in held]
+
+
+def section_messages(
+    factset: FactSet, section: OutlineSection, facts: Sequence[Fact] | None = None
+) -> Messages:
+    """The prompt of one section, carrying ``facts`` (default: the whole ledger; the drafter
+    passes :func:`select_facts`). A conflict is noted when all its facts are carried."""
+    shown = list(factset.facts if facts is None else facts)
+    ids = {f.id for f in shown}
     user = _render(
         "section.j2",
         company=factset.company,
         ticker=factset.ticker,
         section=section,
         asks_stance=section.stance,
+        stances=STANCES,
         min_paragraphs=1,
         max_paragraphs=3,
-        facts=[_fact_view(f, factset) for f in factset.facts],
-        conflicts=[c.note for c in factset.conflicts],
+        facts=[_fact_view(f, factset) for f in shown],
+        conflicts=[c.note for c in factset.conflicts if set(c.facts) <= ids],
+        missing=[(t, TOPIC_NOTES[t]) for t in missing_topics(factset, section)],
     )
     return [_system(factset.company, factset.ticker), {"role": "user", "content": user}]
 

@@ -74,6 +74,12 @@ class Bundle(Contract):
     def recordings_dir(self) -> Path:
         return self.root / "recordings"
 
+    @property
+    def outline_file(self) -> Path | None:
+        """The bundle's own outline (``fixtures/<TICKER>/outline.yaml``), when it has one."""
+        path = self.root / "outline.yaml"
+        return path if path.is_file() else None
+
 
 def bundled_tickers() -> list[str]:
     root = data_dir("fixtures")

@@ -72,6 +72,7 @@ class DraftRequest:
     force: bool = False
     config: Path | None = None
     template: Path | None = None
+    outline: Path | None = None  # else the bundle's outline.yaml, else templates/outline.yaml
     yes: bool = False  # go past --max-calls and --max-prompt-tokens
     flags: Mapping[str, Any] = field(default_factory=dict)
     retry: RetryPolicy | None = None  # replaces the configured retry policy (tests: no waiting)
@@ -253,6 +254,7 @@ def _plan(
         llm_settings.reasks,
         settings.model,
         settings.prices,
+        settings.max_facts_per_section,
     )
 
 
@@ -313,7 +315,7 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
     check_template(request.template)
     identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
     factset, company, sources = _inputs(request, ticker, bundle, identifiers, settings, progress)
-    outline = load_outline()
+    outline = load_outline(request.outline or (bundle.outline_file if bundle else None))
     if llm_settings.mode != "replay":
         plan = _plan(
             settings, llm_settings, factset, sources, len(outline.sections), request.facts_only
@@ -392,6 +394,7 @@ class _DraftJob:
         self.llm = LLM(llm_settings)
         self.calls: list[CallRecord] = []
         self.factset: FactSet | None = None
+        self.section_facts: dict[str, list[str]] = {}
         self.gate_message = ""
         self._kept_complete = False
 
@@ -429,6 +432,7 @@ class _DraftJob:
             plan = budget.estimate(
                 [], len(factset.facts), len(outline.sections), settings.max_repairs,
                 self.llm_settings.reasks, settings.model, settings.prices,
+                settings.max_facts_per_section,
             )  # fmt: skip
             spent = plan.after(self.llm.live_calls, self.llm.spent.prompt_tokens)
             budget.check(spent, settings.max_calls, settings.max_prompt_tokens)
@@ -444,8 +448,10 @@ class _DraftJob:
             settings.concurrency,
             settings.max_repairs,
             on_event=self.progress.event,
+            max_facts=settings.max_facts_per_section,
         )
         self.calls += result.calls
+        self.section_facts = result.section_facts
         return self._write_draft(factset, result)
 
     # --- the sets a run writes ----------------------------------------------------------------
@@ -473,6 +479,7 @@ class _DraftJob:
                 "max_repairs": self.settings.max_repairs,
                 "concurrency": self.settings.concurrency,
                 "timeout_s": self.llm_settings.timeout_s,
+                "max_facts_per_section": self.settings.max_facts_per_section,
                 **({"max_tokens": self.settings.max_tokens} if self.settings.max_tokens else {}),
             },
             prompt_templates_sha256=templates_sha256(),
@@ -491,6 +498,7 @@ class _DraftJob:
             if live
             else None,
             facts_from=str(self.request.facts_file) if self.request.facts_file else None,
+            section_facts=self.section_facts,
         )
 
     def _commit(self, files: dict[str, bytes], manifest: Manifest) -> None:
