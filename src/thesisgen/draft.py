@@ -30,6 +30,7 @@ from .models import (
     Stance,
     Violation,
 )
+from .notation import printed_section
 from .prompts import Outline, OutlineSection, repair_message, section_messages, select_facts
 from .recording import CallLabel
 from .validate import Ledger, check_section
@@ -138,7 +139,8 @@ def _to_section(outline: OutlineSection, draft: SectionDraft) -> Section:
         ]
         if sentences:
             paragraphs.append(Paragraph(sentences=sentences))
-    return Section(key=outline.key, heading=outline.heading, paragraphs=paragraphs)
+    section = Section(key=outline.key, heading=outline.heading, paragraphs=paragraphs)
+    return printed_section(section)
 
 
 Event = Callable[[str, str, bool | None], None]

@@ -12,7 +12,8 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
-from .models import Calculation, Memo, Paragraph
+from .models import Calculation, Memo, Paragraph, Section, Sentence
+from .sentences import segment
 
 # --- citation markers ----------------------------------------------------------------------------
 
@@ -31,6 +32,36 @@ def paragraph_text(paragraph: Paragraph) -> str:
     """A paragraph as the memo prints it: each sentence followed by its markers."""
     parts = [f"{s.text} {cite_marker(s.cites)}".strip() for s in paragraph.sentences]
     return " ".join(parts)
+
+
+def printed_sentences(sentence: Sentence) -> list[Sentence]:
+    """A sentence as the memo prints it and a reader of the edited .docx splits it: whitespace
+    collapsed, any [F#] typed into the text moved to the cites, and one sentence per segment of the
+    project's segmenter (each keeping the cites; a calculation goes with the part stating its
+    figure), so an untouched memo reads back as the sentences the gate checked."""
+    typed = markers_in(sentence.text)
+    text = re.sub(r"\s+([.,;:!?)])", r"\1", normalise(MARKER.sub(" ", sentence.text)))
+    cites = list(dict.fromkeys([*sentence.cites, *typed]))
+    parts = [p.text for p in segment(text)] or [text]
+    if len(parts) == 1:
+        return [sentence.model_copy(update={"text": parts[0], "cites": cites})]
+    calculations: list[list[Calculation]] = [[] for _ in parts]
+    for calculation in sentence.calculations:
+        figure = normalise(calculation.figure).lower()
+        at = next((i for i, p in enumerate(parts) if figure in p.lower()), 0)
+        calculations[at].append(calculation)
+    return [
+        Sentence(text=part, cites=cites, calculations=calcs)
+        for part, calcs in zip(parts, calculations, strict=True)
+    ]
+
+
+def printed_section(section: Section) -> Section:
+    paragraphs = [
+        Paragraph(sentences=[p for s in paragraph.sentences for p in printed_sentences(s)])
+        for paragraph in section.paragraphs
+    ]
+    return section.model_copy(update={"paragraphs": paragraphs})
 
 
 # --- calculation notes ---------------------------------------------------------------------------

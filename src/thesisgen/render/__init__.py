@@ -33,6 +33,7 @@ from ..notation import (
     note_text,
     numbered_notes,
     printed_formula,
+    printed_section,
 )
 from ..numbers import Mention, backs, extract
 from ..validate import Ledger
@@ -95,6 +96,7 @@ def _backed(said: Mention, fact_id: str, ledger: Ledger) -> bool:
 def checked_memo(memo: Memo, figures: Sequence[KeyFigure]) -> Memo:
     """The memo as printed and checked: the key-figures table is a section of its own after the
     bottom line, so the gate, the hash and the reader of an edited memo all see it."""
+    memo = memo.model_copy(update={"sections": [printed_section(s) for s in memo.sections]})
     if not figures:
         return memo
     rows = Section(
