@@ -223,7 +223,7 @@ def test_repaired_section_is_commented_and_dropped_facts_are_in_the_ledger(
 def test_dropped_facts_are_listed_in_appendix_c(rendered: Path) -> None:
     document = docx.Document(str(rendered / "memo.docx"))
     body = "\n".join(p.text for p in document.paragraphs)
-    assert "C. Proposed facts dropped in grounding" in body
+    assert "C. Dropped facts and source review notes" in body
     assert "quote does not occur in S1" in body
 
 

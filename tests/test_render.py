@@ -74,7 +74,7 @@ def test_libreoffice_renders_the_memo(static_pair: StaticPair, tmp_path: Path) -
     text = " ".join(pages)
     memo = Memo.model_validate_json(static_pair.draft.read_text())
     for heading in [s.heading for s in memo.sections] + [
-        "Appendices", "A. Cited facts", "B. Sources", "C. Proposed facts", "D. Generation record"
+        "Appendices", "A. Cited facts", "B. Sources", "C. Dropped facts", "D. Generation record"
     ]:  # fmt: skip
         assert heading in text, heading
     assert "[F13]" in text and "nearly $900 million" in text

@@ -70,9 +70,14 @@ def printed_section(section: Section) -> Section:
 # with every operator and parenthesis standing alone between spaces so the note reads back.
 _FORMULA_TOKEN = re.compile(r"\s*(?:\{(F[1-9][0-9]*)\s*:\s*([^}]+)\}|([-+*/()])|([^\s{}()*/+]+))")
 _WORD_MARKER = re.compile(r"^\[(F[1-9][0-9]*)\]$")
-_OPERATOR = re.compile(r"^[-+*/()]$")
+_OPERATOR = re.compile(r"^[-+*/()\u00d7\u00f7]$")
+# Printed as a reader writes arithmetic; read back either way.
+_PRINTED_OP = {"*": "\u00d7", "/": "\u00f7"}
+_FORMULA_OP = {"\u00d7": "*", "\u00f7": "/"}
 _NUMBER = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
-NOTE_LINE = re.compile(r"^(?P<number>[1-9][0-9]*)[.)] (?P<figure>[^=]+?) = (?P<formula>.+)$")
+NOTE_LINE = re.compile(
+    r"^(?P<number>[1-9][0-9]*)[.)] (?P<figure>[^=\u2248]+?) [=\u2248] (?P<formula>.+)$"
+)
 
 
 def printed_formula(formula: str) -> str:
@@ -83,13 +88,14 @@ def printed_formula(formula: str) -> str:
         if fact_id:
             words.append(f"{figure.strip()} [{fact_id}]")
         else:
-            words.append(op or other)
+            words.append(_PRINTED_OP.get(op, op) if op else other)
     return " ".join(words)
 
 
 def note_text(number: int, calculation: Calculation) -> str:
-    """One printed calculation note, e.g. ``1. $234 = $900 million [F13] / 3.85 million [F14]``."""
-    return f"{number}. {calculation.figure} = {printed_formula(calculation.formula)}"
+    """One printed calculation note, e.g. ``1. $234 ≈ $900 million [F13] ÷ 3.85 million [F14]``:
+    "≈" because the figure is the result rounded to the precision the sentence shows."""
+    return f"{number}. {calculation.figure} \u2248 {printed_formula(calculation.formula)}"
 
 
 def parse_note(text: str) -> tuple[int, Calculation] | None:
@@ -111,7 +117,7 @@ def parse_note(text: str) -> tuple[int, Calculation] | None:
             parts.append(f"{{{marker.group(1)}:{' '.join(operand)}}}")
             operand = []
         elif not operand and standalone:
-            parts.append(word)
+            parts.append(_FORMULA_OP.get(word, word))
         else:
             operand.append(word)
     if operand or not any(p.startswith("{") for p in parts):

@@ -24,6 +24,7 @@ from ..models import (
     Section,
     Sentence,
     SourceInfo,
+    Violation,
 )
 from ..notation import (
     KEY_FIGURES_SECTION,
@@ -118,41 +119,64 @@ class FrontMatter:
     labels: tuple[str, ...]
     values: tuple[str, ...]
     banners: tuple[str, ...]  # --allow-flagged's warning, then the provenance line
-    notes_line: str | None  # how many review notes on the sources Appendix D lists
+    notes_line: str  # what the memo rests on, and how many review notes Appendix C lists
 
     def text(self) -> str:
         """What the checked-text hash covers of page 1 (the validation line is not in it)."""
-        parts = [self.title, *self.labels, *self.values, *self.banners]
-        return " ".join(parts + ([self.notes_line] if self.notes_line else []))
+        return " ".join([self.title, *self.labels, *self.values, *self.banners, self.notes_line])
 
 
-def front_matter(memo: Memo, context: MemoContext) -> FrontMatter:
+def front_matter(memo: Memo, context: MemoContext, factset: FactSet) -> FrontMatter:
     banners = [flagged_banner(context.report)] if context.flagged else []
     provenance = provenance_line(context)
     if provenance:
         banners.append(provenance)
     notes = len(context.report.warnings) + len(context.report.conflicts)
+    lines = [sources_line(factset, context.as_of)]
+    if notes:
+        lines.append(
+            f"{notes} review note{'s' if notes > 1 else ''} on the sources (conflicts, "
+            "warnings): see Appendix C."
+        )
     return FrontMatter(
         title=memo.title,
         labels=("Company", "Ticker", "As of", "Stance"),
         values=(memo.company or "(not given)", memo.ticker, context.as_of.isoformat(), memo.stance),
         banners=tuple(banners),
-        notes_line=(
-            f"{notes} review note(s) on the sources (conflicts, warnings): see Appendix D."
-            if notes
-            else None
-        ),
+        notes_line=" ".join(lines),
     )
 
 
-def validation_line(memo: Memo, context: MemoContext) -> str:
+def sources_line(factset: FactSet, as_of: dt.date) -> str:
+    """What the memo rests on, in one line: how many sources, what kind, how old at the memo's date."""
+    count = len(factset.sources)
+    labels: dict[str, int] = {}
+    for source in factset.sources:
+        for label in source_labels(source):
+            labels[label] = labels.get(label, 0) + 1
+    kinds = ", ".join(f"{n} {label}" for label, n in labels.items())
+    line = f"Based on {count} source{'s' if count != 1 else ''}" + (f" ({kinds})" if kinds else "")
+    dates = [s.published for s in factset.sources if s.published is not None]
+    if dates:
+        newest = max(dates)
+        age = (as_of - newest).days
+        line += f"; the newest published {newest.isoformat()}"
+        if age > 0:
+            line += f", {age} days before this memo's date"
+    undated = count - len(dates)
+    if undated:
+        line += f"; {undated} undated"
+    return line + "."
+
+
+def validation_line(memo: Memo, context: MemoContext, factset: FactSet) -> str:
     """One line that says what the gate covered: when, how much, the outcome and the hash of the
     text it covered, so an edited copy never seems to carry a check it did not pass."""
     report = context.report
     outcome = "gate passed" if report.ok else f"{len(report.violations)} sentence problem(s) remain"
     repaired = repaired_count(report)
     repairs = f"{repaired} rejected draft(s) repaired" if repaired else "no repairs"
-    digest = memo_hash(memo, front_matter(memo, context).text())
+    digest = memo_hash(memo, front_matter(memo, context, factset).text())
     return (
         f"Validation: {report.figures_checked} figures in {report.sentences} sentences checked on "
         f"{context.as_of.isoformat()} against {report.facts_cited} cited facts; {outcome}; "
@@ -253,60 +277,86 @@ def _sentences(memo: Memo) -> Iterable[tuple[Key, Sentence]]:
                 yield (section.key, p, s), sentence
 
 
+def plain_reason(v: Violation) -> str:
+    """Why the gate rejected a figure, for the reviewer: what the cited facts say, not the
+    instruction the repair prompt gives the model."""
+    said = ", ".join(v.fact_figures)
+    match v.kind:
+        case "uncited_number":
+            return f"'{v.token}' had no cited fact"
+        case "unknown_citation":
+            return f"it cited {v.token}, which is not in the ledger"
+        case "unsupported_number":
+            return f"'{v.token}' is not in the cited facts" + (
+                f" (they say {said})" if said else ""
+            )
+        case "period_mismatch":
+            return f"'{v.token}' is a different period from the cited facts'" + (
+                f" ({said})" if said else ""
+            )
+        case "unit_mismatch":
+            return f"'{v.token}' has a different unit from the cited facts'" + (
+                f" ({said})" if said else ""
+            )
+        case _:
+            return f"the calculation of '{v.token}' does not check out against the cited facts"
+
+
 def review_comments(memo: Memo, factset: FactSet, context: MemoContext) -> Comments:
     comments = Comments()
     facts = factset.by_id()
     report = context.report
+    failed: dict[Key, list[str]] = {}
     for v in report.violations:
-        comments.add(
-            (v.section, v.paragraph, v.sentence),
-            f"FAILED the gate ({v.kind}): {v.message}. Do not rely on this sentence.",
-        )
+        failed.setdefault((v.section, v.paragraph, v.sentence), []).append(plain_reason(v))
+    for key, reasons in failed.items():
+        comments.add(key, f"FAILED the gate: {'; '.join(reasons)}. Do not rely on this sentence.")
     _repair_comments(memo, report, comments)
     conflicts = {fid: c for c in factset.conflicts for fid in c.facts}
     old = old_sources(factset, context.as_of)
-    seen_sources: set[str] = set()
-    seen: set[tuple[str, str]] = set()  # (what, fact ID): each note once, on the first citation
+    seen: set[tuple[str, ...]] = set()  # each note once, on the first sentence that needs it
 
-    def first(what: str, fact: Fact) -> bool:
-        if (what, fact.id) in seen:
+    def first(*what: str) -> bool:
+        if what in seen:
             return False
-        seen.add((what, fact.id))
+        seen.add(what)
         return True
 
     for key, sentence in _sentences(memo):
         cited = [facts[c] for c in sentence.cites if c in facts]
+        promotional: dict[str, list[str]] = {}
         for fact in cited:
-            if fact.source_id == "analyst":
+            if fact.source_id == "analyst" and first("analyst", fact.id):
                 comments.add(
                     key,
                     f"{fact.id} is analyst-supplied, with no source document: confirm the figure "
                     "before sign-off.",
                 )
-            if fact.secondary and first("secondary", fact):
-                refs = "; ".join(f"[{s.ref}] {s.title}" for s in fact.secondary)
+            if fact.secondary and first("secondary", fact.source_id):
+                refs = ", ".join(f"[{r.ref}]" for r in fact.secondary)
                 comments.add(
                     key,
-                    f"{fact.id} is reported second-hand: {fact.source_id} attributes it to {refs}. "
-                    "Check the primary source.",
+                    f"Second-hand: {fact.source_id} reports this from its own reference {refs}, "
+                    "as it does other facts (Appendix A gives each fact's reference, Appendix B "
+                    "their titles): check the primary sources before relying on the figures.",
                 )
             conflict = conflicts.get(fact.id)
-            if conflict is not None and ("conflict", conflict.note) not in seen:
-                seen.add(("conflict", conflict.note))
+            if conflict is not None and first("conflict", conflict.note):
                 comments.add(
                     key, f"Sources disagree on this measure: {conflict_text(conflict, facts)}."
                 )
             terms = promotional_terms(fact.quote)
-            if terms and first("promotional", fact):
-                comments.add(
-                    key,
-                    f"{fact.id}'s source uses promotional language ({', '.join(terms)}): keep the "
-                    "claim attributed, not stated as fact.",
-                )
+            if terms and first("promotional", fact.id):
+                promotional.setdefault(", ".join(terms), []).append(fact.id)
             note = old.get(fact.source_id)
-            if note is not None and fact.source_id not in seen_sources:
-                seen_sources.add(fact.source_id)
+            if note is not None and first("old", fact.source_id):
                 comments.add(key, note)
+        for wording, ids in promotional.items():
+            comments.add(
+                key,
+                f"The source of {', '.join(ids)} uses promotional language ({wording}): keep the "
+                "claim attributed to it, not stated as fact.",
+            )
     return comments
 
 
@@ -349,15 +399,13 @@ def _repair_comments(memo: Memo, report: Report, comments: Comments) -> None:
             continue
         by_text: dict[str, list[str]] = {}
         for v in repair.violations:
-            by_text.setdefault(v.text or "(text not recorded)", []).append(
-                f"{v.message} ({v.kind})"
-            )
+            by_text.setdefault(v.text or "(text not recorded)", []).append(plain_reason(v))
         for rejected, reasons in by_text.items():
             key, _ = max(candidates, key=lambda c: _similarity(c[1].text, rejected))
             comments.add(
                 key,
                 f"Repaired: draft attempt {repair.attempt} said \u201c{rejected}\u201d, which the "
-                f"validator rejected: {'; '.join(reasons)}. Check that the repair kept the meaning.",
+                f"gate rejected: {'; '.join(reasons)}. Check that the repair kept the meaning.",
             )
 
 
@@ -399,7 +447,7 @@ def secondary_note(fact: Fact) -> str:
 
 
 def short_sha(source: SourceInfo) -> str:
-    return source.sha256[:12] if source.sha256 else ""
+    return source.sha256[:10] if source.sha256 else ""
 
 
 def generation_record(context: MemoContext, factset: FactSet) -> list[tuple[str, str]]:
@@ -411,7 +459,6 @@ def generation_record(context: MemoContext, factset: FactSet) -> list[tuple[str,
     ]
     manifest = context.manifest
     report = context.report
-    facts = factset.by_id()
     if manifest is not None:
         params = ", ".join(f"{k} {v}" for k, v in sorted(manifest.parameters.items()))
         rows += [
@@ -440,14 +487,37 @@ def generation_record(context: MemoContext, factset: FactSet) -> list[tuple[str,
         rows.append(
             ("Cost", "none (replayed)" if manifest.mode == "replay" else _cost(manifest.cost_usd))
         )
+    repaired = repaired_attempts(report)
     for repair in report.repairs:
-        fixed = "; ".join(f"{v.token} ({v.kind})" for v in repair.violations)
-        rows.append((f"Repair: {repair.section}, attempt {repair.attempt}", f"rejected {fixed}"))
-    for conflict in report.conflicts:
-        rows.append(("Conflict", conflict_text(conflict, facts)))
-    for warning in report.warnings:
-        rows.append(("Warning", warning))
+        fixed = "; ".join(plain_reason(v) for v in repair.violations)
+        outcome = "repaired by the next attempt" if repair in repaired else "still failing"
+        rows.append(
+            (f"Rejected: {repair.section}, attempt {repair.attempt}", f"{fixed} ({outcome})")
+        )
     return rows
+
+
+def source_review_notes(factset: FactSet) -> list[str]:
+    """Conflicts between sources and warnings about them, for the appendix on dropped facts."""
+    facts = factset.by_id()
+    notes = [f"Sources disagree: {conflict_text(c, facts)}." for c in factset.conflicts]
+    return notes + [f"Warning: {w}." for w in factset.warnings]
+
+
+def cited_references(factset: FactSet) -> dict[str, list[str]]:
+    """Each source's own references that the ledger's facts rely on, as "[3] Title"."""
+    refs: dict[str, dict[str, str]] = {}
+    for fact in factset.facts:
+        for ref in fact.secondary:
+            refs.setdefault(fact.source_id, {}).setdefault(ref.ref, ref.title)
+    return {
+        sid: [f"[{r}] {t}" for r, t in sorted(found.items(), key=lambda i: _ref_order(i[0]))]
+        for sid, found in refs.items()
+    }
+
+
+def _ref_order(ref: str) -> tuple[int, str]:
+    return (int(ref), ref) if ref.isdigit() else (10**9, ref)
 
 
 def _cost(cost: float | None) -> str:

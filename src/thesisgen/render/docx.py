@@ -42,6 +42,7 @@ from . import (
     MemoContext,
     calculation_notes,
     cited_facts,
+    cited_references,
     front_matter,
     generation_record,
     locator,
@@ -49,6 +50,7 @@ from . import (
     secondary_note,
     short_sha,
     source_labels,
+    source_review_notes,
     validation_line,
 )
 from .ooxml import (
@@ -235,8 +237,8 @@ def _properties(document: Any, memo: Memo, context: MemoContext) -> None:
 # --- the memo ------------------------------------------------------------------------------------
 
 
-def _decision_page(document: Any, memo: Memo, context: MemoContext) -> None:
-    front = front_matter(memo, context)
+def _decision_page(document: Any, memo: Memo, context: MemoContext, factset: FactSet) -> None:
+    front = front_matter(memo, context, factset)
     document.add_heading(front.title, level=0)
     table = document.add_table(rows=2, cols=len(front.labels))
     table.style = "Table Grid"
@@ -255,12 +257,11 @@ def _decision_page(document: Any, memo: Memo, context: MemoContext) -> None:
         run.bold = True
         run.font.color.rgb = _ALERT
         run.font.size = Pt(9.5)
-    check = document.add_paragraph(validation_line(memo, context))
+    check = document.add_paragraph(validation_line(memo, context, factset))
     _small(check, 8.5)
     for run in check.runs:
         run.font.color.rgb = _MUTED
-    if front.notes_line:
-        _small(document.add_paragraph(front.notes_line), 8.5)
+    _small(document.add_paragraph(front.notes_line), 8.5)
 
 
 def _sentence(
@@ -329,8 +330,15 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
     heading.paragraph_format.page_break_before = True
 
     document.add_heading("A. Cited facts", level=2)
+    cited = cited_facts(memo, factset)
+    _small(
+        document.add_paragraph(
+            f"The {len(cited)} facts the memo cites, in ledger order, each with its verbatim "
+            f"quote; facts.json holds all {len(factset.facts)}."
+        )
+    )
     table = _table(document, ("ID", "Statement", "Quote (verbatim)", "Source"))
-    for fact in cited_facts(memo, factset):
+    for fact in cited:
         cells = _row(table).cells
         cells[0].text = fact.id
         bookmark(cells[0].paragraphs[0], fact_bookmark(fact.id))
@@ -372,6 +380,9 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
             external_link(link, source.url, source.url)
         if source.note:
             cells[1].add_paragraph(f"Note: {source.note}")
+        references = cited_references(factset).get(source.id)
+        if references:
+            cells[1].add_paragraph("Its references behind cited facts: " + "; ".join(references))
         cells[2].text = source.published.isoformat() if source.published else "undated"
         cells[3].text = short_sha(source)
         for cell in cells:
@@ -379,15 +390,17 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
                 _small(para)
     _set_widths(table, (Cm(1.3), Cm(10.8), Cm(2.3), Cm(2.2)))
 
-    document.add_heading("C. Proposed facts dropped in grounding", level=2)
+    document.add_heading("C. Dropped facts and source review notes", level=2)
     if not factset.dropped:
-        document.add_paragraph("None: every proposed fact was found in its source.")
+        document.add_paragraph("No proposed fact was dropped: each was found in its source.")
     for dropped in factset.dropped:
         para = document.add_paragraph(style="List Bullet")
         para.add_run(f"{dropped.source_id}: ").bold = True
         para.add_run(f"{dropped.statement} ")
         para.add_run(f"Reason: {dropped.reason}.").italic = True
         _small(para)
+    for note in source_review_notes(factset):
+        _small(document.add_paragraph(note, style="List Bullet"))
 
     document.add_heading("D. Generation record", level=2)
     table = _table(document, ("Item", "Value"))
@@ -411,7 +424,7 @@ def render_docx(
     makes the write atomic."""
     document = _open_template(template)
     _furniture(document, memo, context)
-    _decision_page(document, memo, context)
+    _decision_page(document, memo, context, factset)
     _sections(document, memo, review_comments(memo, factset, context), context)
     _appendices(document, memo, factset, context)
     _properties(document, memo, context)

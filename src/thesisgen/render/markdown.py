@@ -12,6 +12,7 @@ from . import (
     MemoContext,
     calculation_notes,
     cited_facts,
+    cited_references,
     front_matter,
     generation_record,
     locator,
@@ -19,6 +20,7 @@ from . import (
     secondary_note,
     short_sha,
     source_labels,
+    source_review_notes,
     validation_line,
 )
 
@@ -33,7 +35,7 @@ def _row(cells: list[str]) -> str:
 
 def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
     """Render the checked memo (see :func:`thesisgen.render.checked_memo`)."""
-    front = front_matter(memo, context)
+    front = front_matter(memo, context, factset)
     lines = [
         f"# {front.title}",
         "",
@@ -43,9 +45,8 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
         "",
     ]
     lines += [line for banner in front.banners for line in (f"**{banner}**", "")]
-    lines += [f"*{validation_line(memo, context)}*", ""]
-    if front.notes_line:
-        lines += [front.notes_line, ""]
+    lines += [f"*{validation_line(memo, context, factset)}*", ""]
+    lines += [front.notes_line, ""]
 
     comments = review_comments(memo, factset, context)
     numbers = numbered_notes(memo)
@@ -78,9 +79,15 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
         if review:
             lines += ["Review notes:", "", *review, ""]
 
+    cited = cited_facts(memo, factset)
     lines += ["## Appendices", "", "### A. Cited facts", ""]
+    lines += [
+        f"The {len(cited)} facts the memo cites, in ledger order, each with its verbatim quote; "
+        f"facts.json holds all {len(factset.facts)}.",
+        "",
+    ]
     lines += [_row(["ID", "Statement", "Quote (verbatim)", "Source"]), "|---|---|---|---|"]
-    for fact in cited_facts(memo, factset):
+    for fact in cited:
         where = "analyst-supplied" if fact.source_id == "analyst" else fact.source_id
         extra = ", ".join(t for t in (locator(fact), secondary_note(fact)) if t)
         where += f", {extra}" if extra else ""
@@ -94,13 +101,18 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
         about += f" *[{'; '.join(labels)}]*" if labels else ""
         about += f" <{source.url}>" if source.url else ""
         about += f" Note: {source.note}" if source.note else ""
+        references = cited_references(factset).get(source.id)
+        about += (
+            " Its references behind cited facts: " + "; ".join(references) if references else ""
+        )
         date = source.published.isoformat() if source.published else "undated"
         lines.append(_row([source.id, about, date, short_sha(source)]))
-    lines += ["", "### C. Proposed facts dropped in grounding", ""]
+    lines += ["", "### C. Dropped facts and source review notes", ""]
     if not factset.dropped:
-        lines.append("None: every proposed fact was found in its source.")
+        lines.append("No proposed fact was dropped: each was found in its source.")
     for dropped in factset.dropped:
         lines.append(f"- **{dropped.source_id}:** {dropped.statement} *Reason: {dropped.reason}.*")
+    lines += [f"- {note}" for note in source_review_notes(factset)]
     lines += ["", "### D. Generation record", "", "| Item | Value |", "|---|---|"]
     lines += [_row([item, value]) for item, value in generation_record(context, factset)]
     return "\n".join(lines).rstrip() + "\n"
