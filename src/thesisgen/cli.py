@@ -264,12 +264,14 @@ def record_command(
     yes: Yes = False,
     config: Config = None,
     outline: OutlineFile = None,
+    as_of: AsOf = None,
 ) -> None:
     """Re-capture a ticker's recordings from any live server (same as draft --record)."""
     outcome = _run_draft(
         run.DraftRequest(
             ticker=ticker, out=out, sources=source or [], record=True, recordings=recordings,
             force=force, yes=yes, config=config, flags=flags, outline=outline,
+            as_of=_date(as_of),
         )
     )  # fmt: skip
     _print_outcome(outcome)
