@@ -47,6 +47,13 @@ def new_document() -> Any:
     return document
 
 
+# What the checked-text hash covers of the page 1 that front_matter writes (not the validation line).
+FRONT = (
+    "American Resources: magnets at scale Ticker AREC Validation "
+    "Every figure below was checked: revenue of $999 million is not read."
+)
+
+
 def front_matter(document: Any, line: str | None = None) -> None:
     document.add_paragraph("American Resources: magnets at scale", style="Title")
     table = document.add_table(rows=2, cols=2)
@@ -254,6 +261,46 @@ def test_slug_rules() -> None:
     assert slug("a" * 31 + " b") == "a" * 31  # no trailing underscore after the cut
 
 
+def test_page_one_is_hashed_in_document_order_without_the_validation_line(
+    tmp_path: Path,
+) -> None:
+    def build(title: str, line: str) -> Any:
+        document = new_document()
+        front_matter(document, line)
+        document.add_paragraph("   ")  # blank: not in the hash
+        para = document.add_paragraph("Boxed:")
+        para._p.append(parse_xml(TEXT_BOX))
+        heading(document, "Summary", "summary")
+        prose(document, "Fine.", ("F1",))
+        document.paragraphs[0].runs[0].text = title
+        return document
+
+    line = f"Gate passed; checked on 2025-03-14, text hash {HASH.upper()}."
+    (tmp_path / "a").mkdir()
+    memo = read(build("American Resources: magnets at scale", line), tmp_path / "a")
+    assert memo.recorded_hash == HASH  # compared in lower case
+    front = f"{FRONT} Boxed: The box says $5 million. [F5]"
+    assert memo.current_hash == notation.text_hash(front, [("summary", "Summary", ["Fine. [F1]"])])
+    (tmp_path / "b").mkdir()
+    impossible = f"checked on 2026-13-45, text hash {HASH}"
+    other_line = read(build("American Resources: magnets at scale", impossible), tmp_path / "b")
+    assert other_line.current_hash == memo.current_hash
+    assert other_line.recorded_date is None and other_line.recorded_hash == HASH
+    (tmp_path / "c").mkdir()
+    retitled = read(build("American Resources: magnets at SCALE", line), tmp_path / "c")
+    assert retitled.current_hash != memo.current_hash
+
+
+def test_an_edited_heading_changes_the_hash(tmp_path: Path) -> None:
+    document = basic_memo()
+    (tmp_path / "a").mkdir()
+    before = read(document, tmp_path / "a").current_hash
+    next(p for p in document.paragraphs if p.text == "Risks").runs[0].text = "Risks (minor)"
+    (tmp_path / "b").mkdir()
+    after = read(document, tmp_path / "b")
+    assert after.current_hash != before and after.sections[1].key == "risks"
+
+
 def test_validation_line_in_a_front_matter_paragraph_and_no_keywords(tmp_path: Path) -> None:
     document = docx.Document()
     document.add_paragraph(f"Gate passed; checked on 2025-02-30, text hash {HASH}.")
@@ -412,7 +459,9 @@ def test_deleted_paragraph_mark_joins_the_next_paragraph(tmp_path: Path) -> None
     memo = read(document, tmp_path)
     assert [len(p.sentences) for p in memo.sections[0].paragraphs] == [1]
     assert sentences(memo.sections[0]) == [("Revenue was $203.9 million in FY2024.", ["F5"])]
-    expected = notation.text_hash([("summary", ["Revenue was $203.9 million in FY2024. [F5]"])])
+    expected = notation.text_hash(
+        "", [("summary", "Summary", ["Revenue was $203.9 million in FY2024. [F5]"])]
+    )
     assert memo.current_hash == expected
 
 
@@ -496,9 +545,11 @@ def test_note_references_map_to_calculations_and_are_not_text(tmp_path: Path) ->
     assert got[2].calculations == []
     assert len(memo.sections[0].paragraphs) == 1  # the notes are not paragraphs
     assert memo.current_hash == notation.text_hash(
+        "",
         [
             (
                 "summary",
+                "Summary",
                 [
                     "Contracts average about $234 per motor. [F2] Capex is about 22% of revenue. "
                     "[F15][F5] Plain sentence.",
@@ -507,7 +558,7 @@ def test_note_references_map_to_calculations_and_are_not_text(tmp_path: Path) ->
                     notation.note_text(2, got[1].calculations[0]),
                 ],
             )
-        ]
+        ],
     )
 
 
@@ -591,17 +642,19 @@ def test_key_figures_table_rows_are_a_section_of_their_own(tmp_path: Path) -> No
     assert [len(p.sentences) for p in figures.paragraphs] == [1, 1]
     assert sentences(memo.sections[0]) == [("Intro.", ["F1"]), ("After the table.", ["F2"])]
     assert memo.current_hash == notation.text_hash(
+        "",
         [
-            ("summary", ["Intro. [F1]", "After the table. [F2]"]),
+            ("summary", "Summary", ["Intro. [F1]", "After the table. [F2]"]),
             (
                 notation.KEY_FIGURES_SECTION,
+                "Key figures",
                 [
                     notation.key_figure_text("$203.9 million", "FY2024 revenue", ["F5"]),
                     notation.key_figure_text("80%", "China's share of processing", ["F1", "F2"]),
                 ],
             ),
-            ("risks", []),
-        ]
+            ("risks", "Risks", []),
+        ],
     )
 
 
@@ -642,10 +695,15 @@ def test_current_hash_matches_the_rendered_text_and_changes_with_one_character(
     tmp_path: Path,
 ) -> None:
     expected = notation.text_hash(
+        FRONT,
         [
-            ("summary", ["Revenue was $203.9 million in FY2024. [F5] Margins widened. [F6]"]),
-            ("risks", ["China controls about 80% of processing. [F1][F2]"]),
-        ]
+            (
+                "summary",
+                "Summary",
+                ["Revenue was $203.9 million in FY2024. [F5] Margins widened. [F6]"],
+            ),
+            ("risks", "Risks", ["China controls about 80% of processing. [F1][F2]"]),
+        ],
     )
     (tmp_path / "a").mkdir()
     assert read(basic_memo(), tmp_path / "a").current_hash == expected
@@ -706,7 +764,7 @@ def test_rendered_text_reads_back_with_the_renderers_hash(
     memo = Memo(ticker="AREC", title="t", stance="neutral", sections=memo_sections)
     with tempfile.TemporaryDirectory() as folder:
         got = read(document, Path(folder))
-    assert got.current_hash == notation.memo_hash(memo)
+    assert got.current_hash == notation.memo_hash(memo, FRONT)
     assert [s.key for s in got.sections] == [s.key for s in memo_sections]
 
 

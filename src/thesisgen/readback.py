@@ -5,8 +5,9 @@ possibly with tracked changes. This module reads what Word shows with every trac
 accepted, section by section, and turns each paragraph back into sentences with their cited fact
 IDs and calculations, so ``validate.check_section`` can re-apply the gate to the edited text:
 
-- front matter (everything before the first Heading 1) is not memo text, except the validation
-  line, which gives the hash and date of the text the gate last checked;
+- front matter (everything before the first Heading 1) is not checked, but its text is hashed
+  (every paragraph in document order, table cells row by row, the validation line left out), and
+  the validation line gives the hash and date of the text the gate last checked;
 - each Heading 1 starts a section (key from its ``section_*`` bookmark, else a slug of its text),
   up to the Heading 1 "Appendices", after which nothing is read;
 - in a section, a "Calculation Note" paragraph that parses is a numbered calculation, a key-figures
@@ -568,6 +569,7 @@ class _Reader:
         drafts: list[_SectionDraft] = []
         title: str | None = None
         recorded: tuple[str, dt.date | None] | None = None
+        front: list[str] = []
         for item in self.items(body) if body is not None else []:
             if isinstance(item, _Para):
                 if title is None and self._is(item.style, "Title") and item.text:
@@ -579,8 +581,7 @@ class _Reader:
                     drafts.append(_SectionDraft(self._key(item, drafts), heading))
                     continue
             if not drafts:
-                if recorded is None:
-                    recorded = self._validation_line(item)
+                recorded = self._front_item(item, front, recorded)
                 continue
             self._section_item(drafts[-1], item)
         if not drafts:
@@ -596,7 +597,9 @@ class _Reader:
             title=title,
             recorded_hash=recorded[0] if recorded else None,
             recorded_date=recorded[1] if recorded else None,
-            current_hash=notation.text_hash([(s.key, texts) for s, texts in read]),
+            current_hash=notation.text_hash(
+                " ".join(front), [(s.key, s.heading, texts) for s, texts in read]
+            ),
         )
 
     def _ticker(self) -> str | None:
@@ -604,16 +607,25 @@ class _Reader:
         words = [w for w in re.split(r"[\s;,]+", keywords) if w]
         return words[0].upper() if words else None
 
-    def _validation_line(self, item: _Para | Any) -> tuple[str, dt.date | None] | None:
+    def _front_item(
+        self, item: _Para | Any, front: list[str], recorded: tuple[str, dt.date | None] | None
+    ) -> tuple[str, dt.date | None] | None:
+        """Page 1 above the first section: its text goes into ``front`` (as the renderer hashes
+        it, the validation line left out); the first validation line gives the recorded check."""
         for para in self.all_paragraphs(item):
-            match = notation.VALIDATION_LINE.search(para.text)
-            if match:
+            text = para.text
+            match = notation.VALIDATION_LINE.search(text)
+            if match is None:
+                if text:
+                    front.append(text)
+                continue
+            if recorded is None:
                 try:
                     date: dt.date | None = dt.date.fromisoformat(match.group("date"))
-                except ValueError:
+                except ValueError:  # not a date (2026-13-45): the hash is still compared
                     date = None
-                return match.group("hash"), date
-        return None
+                recorded = match.group("hash").lower(), date
+        return recorded
 
     def _key(self, heading: _Para, earlier: list[_SectionDraft]) -> str:
         key = next(
