@@ -329,10 +329,53 @@ def test_a_style_based_on_heading_1_starts_a_section(tmp_path: Path) -> None:
     heading(document, "Summary", "summary")
     custom = document.styles.add_style("Reviewer Heading", WD_STYLE_TYPE.PARAGRAPH)
     custom.base_style = document.styles["Heading 1"]  # inherits outline level 0
+    deeper = document.styles.add_style("Reviewer Heading Too", WD_STYLE_TYPE.PARAGRAPH)
+    deeper.base_style = custom  # based on Heading 1 through another style
     document.add_paragraph("Outlook", style="Reviewer Heading")
     prose(document, "Read here.", ("F1",))
+    document.add_paragraph("Catalysts", style="Reviewer Heading Too")
     memo = read(document, tmp_path)
-    assert [s.key for s in memo.sections] == ["summary", "outlook"]
+    assert [s.key for s in memo.sections] == ["summary", "outlook", "catalysts"]
+
+
+def _outline_level(style: Any, level: str) -> None:
+    p_pr = style.element.get_or_add_pPr()
+    outline = OxmlElement("w:outlineLvl")
+    outline.set(qn("w:val"), level)
+    p_pr.append(outline)
+
+
+def test_an_outline_level_does_not_make_a_heading(tmp_path: Path) -> None:
+    """A Normal style given outline level 0 would make every paragraph a heading with no text."""
+    document = new_document()
+    _outline_level(document.styles["Normal"], "0")
+    body_text = document.styles.add_style("Body Outline", WD_STYLE_TYPE.PARAGRAPH)
+    _outline_level(body_text, "0")
+    heading(document, "Summary", "summary")
+    prose(document, "Revenue was $250 million.", ("F5",))
+    document.add_paragraph("Sales will reach $300 million.", style="Body Outline")
+    memo = read(document, tmp_path)
+    assert [s.key for s in memo.sections] == ["summary"]
+    assert sentences(memo.sections[0]) == [
+        ("Revenue was $250 million.", ["F5"]),
+        ("Sales will reach $300 million.", []),
+    ]
+
+
+def test_only_heading_1_and_styles_based_on_it_are_headings(tmp_path: Path) -> None:
+    """A lower-case "heading 1" counts; a template's Heading 2 or Title based on Heading 1 does not."""
+    document = new_document()
+    styles = document.styles
+    styles["Heading 2"].base_style = styles["Heading 1"]
+    styles["Title"].base_style = styles["Heading 1"]
+    styles["Heading 1"].element.name_val = "heading 1"  # as Word itself writes it in styles.xml
+    front_matter(document)
+    heading(document, "Summary", "summary")
+    document.add_heading("A point under the summary costs $7 million.", level=2)
+    memo = read(document, tmp_path)
+    assert [s.key for s in memo.sections] == ["summary"]
+    assert memo.title == "American Resources: magnets at scale"
+    assert sentences(memo.sections[0]) == [("A point under the summary costs $7 million.", [])]
 
 
 # --- markers and sentences -----------------------------------------------------------------------

@@ -8,8 +8,9 @@ IDs and calculations, so ``validate.check_section`` can re-apply the gate to the
 - front matter (everything before the first Heading 1) is not checked, but its text is hashed
   (every paragraph in document order, table cells row by row, the validation line left out), and
   the validation line gives the hash and date of the text the gate last checked;
-- each Heading 1 starts a section (key from its ``section_*`` bookmark, else a slug of its text),
-  up to the Heading 1 "Appendices", after which nothing is read;
+- each Heading 1 (or a paragraph in a style based on Heading 1) starts a section (key from its
+  ``section_*`` bookmark, else a slug of its text), up to the Heading 1 "Appendices", after which
+  nothing is read;
 - in a section, a "Calculation Note" paragraph that parses is a numbered calculation, a key-figures
   table gives one sentence per row (in a section of its own), and everything else, including any
   other table and the text of text boxes, is prose;
@@ -68,6 +69,8 @@ _NOTE_NUMBERS = re.compile(r"\s*[\[(]?\s*[1-9][0-9]*(?:\s*[,;]?\s*[1-9][0-9]*)*\
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[F[1-9][0-9]*\])+\s*")
 _MARKER_RUN = re.compile(r"\s*(?:\[F[1-9][0-9]*\]\s*)+")
 _CLOSING = frozenset(".,;:!?)]}%\u201d\u2019")
+# Built-in styles that are never a section heading, even when a template bases them on Heading 1.
+_OTHER_BUILT_IN = re.compile(r"title|subtitle|heading [2-9]")
 
 
 @dataclass(frozen=True)
@@ -432,28 +435,38 @@ class _Reader:
     def __init__(self, document: Any) -> None:
         self.document = document
         self.names: dict[str, str] = {}
-        based_on: dict[str, str] = {}
-        outline: dict[str, str] = {}
+        self.based_on: dict[str, str] = {}
         for style in document.styles:
             style_id = style.style_id
             if not style_id:
                 continue
             self.names[style_id] = style.name or ""
-            element = style.element
-            parent = element.find(f"{_W}basedOn")
+            parent = style.element.find(f"{_W}basedOn")
             if parent is not None and parent.get(VAL):
-                based_on[style_id] = parent.get(VAL)
-            level = element.find(f"{_W}pPr/{_W}outlineLvl")
-            if level is not None:
-                outline[style_id] = level.get(VAL) or ""
+                self.based_on[style_id] = parent.get(VAL)
         default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
         self.default_style = default.style_id if default is not None else ""
+        # Heading 1 and a reviewer's styles based on it, never by outline level (a Normal given
+        # outline level 0 would make every paragraph a heading, and nothing would be checked), and
+        # never a template's Title or Heading 2 that happens to be based on Heading 1.
         self.headings = {
             s
             for s in self.names
             if self._name(s).casefold() == "heading 1"
-            or (self._name(s) != "Title" and _outline_level(s, outline, based_on) == "0")
+            or (
+                not _OTHER_BUILT_IN.fullmatch(self._name(s).casefold())
+                and any(self._name(a).casefold() == "heading 1" for a in self._ancestors(s))
+            )
         }
+
+    def _ancestors(self, style_id: str) -> Iterator[str]:
+        """The styles ``style_id`` is based on, nearest first (a loop in ``basedOn`` ends it)."""
+        seen = {style_id}
+        current = self.based_on.get(style_id)
+        while current is not None and current not in seen:
+            yield current
+            seen.add(current)
+            current = self.based_on.get(current)
 
     def _name(self, style_id: str) -> str:
         return self.names.get(style_id, style_id)
@@ -699,15 +712,3 @@ class _Reader:
         draft = _Draft(0, notation.normalise(f"{figure}: {what}"), cites)
         draft.notes = [n for _, numbers in cells for n in numbers]
         rows.append((notation.key_figure_text(figure, what, cites), [draft]))
-
-
-def _outline_level(style_id: str, outline: dict[str, str], based_on: dict[str, str]) -> str | None:
-    """A paragraph style's outline level, inherited through ``basedOn``."""
-    seen: set[str] = set()
-    current: str | None = style_id
-    while current is not None and current not in seen:
-        if current in outline:
-            return outline[current]
-        seen.add(current)
-        current = based_on.get(current)
-    return None
