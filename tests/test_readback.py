@@ -203,7 +203,7 @@ def basic_memo() -> Any:
     heading(document, "Risks", "risks")
     prose(document, "China controls about 80% of processing.", ("F1", "F2"))
     heading(document, notation.APPENDICES_HEADING)
-    heading(document, "Appendix A: Facts cited")
+    document.add_heading("A. Cited facts", level=2)  # appendix parts are Heading 2
     prose(document, "F5 says revenue was $1 trillion.")
     return document
 
@@ -228,6 +228,28 @@ def test_sections_keys_from_bookmarks_front_matter_and_appendices(tmp_path: Path
     assert memo.recorded_date == dt.date(2025, 3, 14)
     every = " ".join(s.text for sec in memo.sections for p in sec.paragraphs for s in p.sentences)
     assert "$999" not in every and "trillion" not in every
+
+
+def test_a_heading_1_after_the_appendices_starts_a_section_again(tmp_path: Path) -> None:
+    """A reviewer's addendum at the end is checked and hashed; the appendices are not read."""
+    document = basic_memo()  # ends with Appendices, a Heading 2 part and a sentence
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "F9"
+    table.cell(0, 1).text = "Output was 1 million tonnes."
+    (tmp_path / "a").mkdir()
+    before = read(document, tmp_path / "a")
+    heading(document, "Addendum")
+    prose(document, "Revenue will reach $500 million.")
+    heading(document, "Appendix E: more", "appendix_e")
+    heading(document, notation.APPENDICES_HEADING)
+    prose(document, "Not read: $3 billion.")
+    (tmp_path / "b").mkdir()
+    memo = read(document, tmp_path / "b")
+    assert [s.key for s in memo.sections] == ["summary", "risks", "addendum", "appendix_e"]
+    assert sentences(section(memo, "addendum")) == [("Revenue will reach $500 million.", [])]
+    assert section(memo, "appendix_e").paragraphs == []
+    assert memo.current_hash != before.current_hash
+    assert memo.sections[:2] == before.sections
 
 
 def test_keys_from_headings_when_there_is_no_bookmark(tmp_path: Path) -> None:

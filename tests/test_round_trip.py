@@ -289,3 +289,19 @@ def test_the_recorded_hash_is_compared_in_any_case_and_despite_a_bad_date(
     code, result = _validate(memo, static_pair.facts, tmp_path)
     assert code == 0 and result["stale"]["reason"] == "edited"
     assert result["stale"]["recorded_hash"] == digest and result["stale"]["recorded_date"] == ""
+
+
+def test_an_addendum_after_the_appendices_is_checked(
+    static_pair: StaticPair, tmp_path: Path
+) -> None:
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    document.add_heading("Addendum", level=1)
+    document.add_paragraph("Management now expects $2.5 billion of revenue.")
+    document.save(str(memo))
+    code, result = _validate(memo, static_pair.facts, tmp_path)
+    assert code == 1
+    assert [(v["section"], v["kind"], v["token"]) for v in result["violations"]] == [
+        ("addendum", "uncited_number", "$2.5 billion")
+    ]
+    assert result["stale"]["reason"] == "edited"

@@ -9,8 +9,8 @@ IDs and calculations, so ``validate.check_section`` can re-apply the gate to the
   (every paragraph in document order, table cells row by row, the validation line left out), and
   the validation line gives the hash and date of the text the gate last checked;
 - each Heading 1 (or a paragraph in a style based on Heading 1) starts a section (key from its
-  ``section_*`` bookmark, else a slug of its text), up to the Heading 1 "Appendices", after which
-  nothing is read;
+  ``section_*`` bookmark, else a slug of its text); after the Heading 1 "Appendices" nothing is
+  read until the next Heading 1 (a reviewer's addendum at the end is a section like the others);
 - in a section, a "Calculation Note" paragraph that parses is a numbered calculation, a key-figures
   table gives one sentence per row (in a section of its own), and everything else, including any
   other table and the text of text boxes, is prose;
@@ -583,21 +583,28 @@ class _Reader:
         title: str | None = None
         recorded: tuple[str, dt.date | None] | None = None
         front: list[str] = []
+        appendices = False  # inside the appendices: not read until the next Heading 1
+        before_appendices: int | None = None  # sections before the first "Appendices"
         for item in self.items(body) if body is not None else []:
             if isinstance(item, _Para):
                 if title is None and self._is(item.style, "Title") and item.text:
                     title = item.text
                 if item.style in self.headings:
                     heading = item.text
-                    if heading.casefold() == notation.APPENDICES_HEADING.casefold():
-                        break
-                    drafts.append(_SectionDraft(self._key(item, drafts), heading))
+                    appendices = heading.casefold() == notation.APPENDICES_HEADING.casefold()
+                    if appendices:
+                        if before_appendices is None:
+                            before_appendices = len(drafts)
+                    else:  # a section, or a reviewer's addendum after the appendices
+                        drafts.append(_SectionDraft(self._key(item, drafts), heading))
                     continue
+            if appendices:
+                continue
             if not drafts:
                 recorded = self._front_item(item, front, recorded)
                 continue
             self._section_item(drafts[-1], item)
-        if not drafts:
+        if not drafts or before_appendices == 0:
             raise InputFileError(
                 f"memo {_shown(path)} does not look like a thesisgen memo: no section heading "
                 f"before '{notation.APPENDICES_HEADING}': pass the memo.docx thesisgen rendered "
