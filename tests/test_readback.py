@@ -7,6 +7,7 @@ fields), so the reader is tested against the contract, not against one renderer'
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import shutil
@@ -719,6 +720,48 @@ def test_key_figures_table_rows_are_a_section_of_their_own(tmp_path: Path) -> No
                 ],
             ),
             ("risks", "Risks", []),
+        ],
+    )
+
+
+def test_text_in_the_fact_cell_or_an_extra_cell_is_part_of_the_row(tmp_path: Path) -> None:
+    """Text typed beside the markers, or in a cell past the third, is checked with the row."""
+    document = new_document()
+    heading(document, "Summary", "summary")
+    table = key_figures(
+        document,
+        [
+            ("$900 million", "POSCO contracts", "[F2] (up 45% in 2026)"),
+            ("$203.9 million", "FY2024 revenue", "[F5]"),
+            ("3.85 million", "EV motors", "[F2]"),
+        ],
+    )
+    extra = copy.deepcopy(table.rows[3]._tr.findall(qn("w:tc"))[-1])
+    table.rows[3]._tr.append(extra)
+    table.rows[3].cells[3].text = "or 6 million [F9]"
+    memo = read(document, tmp_path)
+    rows = section(memo, notation.KEY_FIGURES_SECTION)
+    assert sentences(rows) == [
+        ("$900 million: POSCO contracts (up 45% in 2026)", ["F2"]),
+        ("$203.9 million: FY2024 revenue", ["F5"]),
+        ("3.85 million: EV motors or 6 million", ["F2", "F9"]),
+    ]
+    ledger = Ledger.of(FACTS)
+    found = [(v.kind, v.token) for v in check_section(rows, ledger)[0]]
+    assert ("unsupported_number", "45%") in found and ("unsupported_number", "6 million") in found
+    assert memo.current_hash == notation.text_hash(
+        "",
+        [
+            ("summary", "Summary", []),
+            (
+                notation.KEY_FIGURES_SECTION,
+                "Key figures",
+                [
+                    "$900 million: POSCO contracts (up 45% in 2026) [F2]",
+                    notation.key_figure_text("$203.9 million", "FY2024 revenue", ["F5"]),
+                    "3.85 million: EV motors or 6 million [F2][F9]",
+                ],
+            ),
         ],
     )
 

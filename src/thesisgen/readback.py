@@ -713,6 +713,11 @@ class _Reader:
         cells = [self._cell_text(c) for c in _cells(row)]
         figure = _strip_markers(cells[0][0]) if cells else ""
         what = _strip_markers(cells[1][0]) if len(cells) > 1 else ""
+        # Anything else in the row (text beside the markers in the Fact cell, any further cell)
+        # belongs to the row's sentence, so it is checked; an untouched row has none.
+        extra = notation.normalise(" ".join(_strip_markers(text) for text, _ in cells[2:]))
+        if extra:
+            what = notation.normalise(f"{what} {extra}")
         if not (figure or what):
             return
         cites = _unique([c for text, _ in cells for c in notation.markers_in(text)])
