@@ -669,6 +669,40 @@ def test_text_typed_in_the_note_reference_style_is_still_text(tmp_path: Path) ->
     assert sentences(memo.sections[0])[0][0].endswith("$234 per motor.1 and $300 per car")
 
 
+def _gate(memo: EditedMemo) -> list[tuple[str, int, str, str]]:
+    ledger = Ledger.of(FACTS)
+    return [
+        (v.section, v.paragraph, v.kind, v.token)
+        for sec in memo.sections
+        for v in check_section(sec, ledger)[0]
+    ]
+
+
+def test_a_second_note_with_a_number_already_seen_is_prose(tmp_path: Path) -> None:
+    """A duplicated note is not dropped: it is read as text, so its figures are checked."""
+
+    def build(second: bool) -> Any:
+        document = new_document()
+        heading(document, "Summary", "summary")
+        para = document.add_paragraph("Contracts average about $234 per motor.")
+        note_ref(para, "1")
+        cite(para, "F2")
+        note(document, 1, "$234", PER_MOTOR)
+        if second:
+            note(document, 1, "$250", PER_MOTOR)
+        return document
+
+    (tmp_path / "a").mkdir()
+    once = read(build(False), tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    twice = read(build(True), tmp_path / "b")
+    assert _gate(once) == []
+    assert len(twice.sections[0].paragraphs) == 2
+    assert twice.sections[0].paragraphs[0] == once.sections[0].paragraphs[0]
+    assert ("summary", 1, "unsupported_number", "$250") in _gate(twice)
+    assert twice.current_hash != once.current_hash
+
+
 def test_notes_belong_to_their_section(tmp_path: Path) -> None:
     document = new_document()
     heading(document, "Summary", "summary")

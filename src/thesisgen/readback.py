@@ -11,9 +11,10 @@ IDs and calculations, so ``validate.check_section`` can re-apply the gate to the
 - each Heading 1 (or a paragraph in a style based on Heading 1) starts a section (key from its
   ``section_*`` bookmark, else a slug of its text); after the Heading 1 "Appendices" nothing is
   read until the next Heading 1 (a reviewer's addendum at the end is a section like the others);
-- in a section, a "Calculation Note" paragraph that parses is a numbered calculation, a key-figures
-  table gives one sentence per row (in a section of its own), and everything else, including any
-  other table and the text of text boxes, is prose;
+- in a section, a "Calculation Note" paragraph that parses is a numbered calculation (the first
+  with its number; a repeat is prose), a key-figures table gives one sentence per row (in a section
+  of its own), and everything else, including any other table and the text of text boxes, is
+  prose;
 - citation markers belong to the sentence they follow; note references (runs in the "Calculation
   Reference" style) are not text and attach the section's numbered notes to their sentence.
 
@@ -668,9 +669,10 @@ class _Reader:
         if isinstance(item, _Para):
             if self._is(item.style, notation.NOTE_STYLE):
                 parsed = notation.parse_note(item.text)
-                if parsed is not None:
+                # A second note with a number already seen is text, so its figures are checked.
+                if parsed is not None and parsed[0] not in section.notes:
                     number, calculation = parsed
-                    section.notes.setdefault(number, calculation)
+                    section.notes[number] = calculation
                     for box in item.boxes:
                         for inner in self.items(box):
                             self._prose(section, inner)
