@@ -703,6 +703,54 @@ def test_a_second_note_with_a_number_already_seen_is_prose(tmp_path: Path) -> No
     assert twice.current_hash != once.current_hash
 
 
+def test_a_note_no_sentence_references_is_still_recomputed(tmp_path: Path) -> None:
+    """A note whose reference was deleted is checked after the section's paragraphs."""
+
+    def build(figure: str) -> Any:
+        document = new_document()
+        heading(document, "Summary", "summary")
+        prose(document, "Contracts average about $234 per motor.", ("F2",))  # reference gone
+        para = document.add_paragraph("Revenue was $203.9 million.")
+        note_ref(para, "2")
+        cite(para, "F5")
+        note(document, 1, figure, PER_MOTOR)
+        note(document, 2, "$203.9 million", "{F5:$203.9 million} * 1")
+        return document
+
+    (tmp_path / "a").mkdir()
+    wrong = read(build("$250"), tmp_path / "a")
+    paragraphs = wrong.sections[0].paragraphs
+    assert len(paragraphs) == 3  # the two real paragraphs keep their indices, then the orphan
+    assert paragraphs[2].sentences == [
+        Sentence(
+            text="$250",
+            cites=["F2"],
+            calculations=[Calculation(figure="$250", formula=PER_MOTOR)],
+        )
+    ]
+    uncalculated = ("summary", 0, "unsupported_number", "$234")  # its note is no longer its own
+    assert _gate(wrong) == [uncalculated, ("summary", 2, "bad_calculation", "$250")]
+    (tmp_path / "b").mkdir()
+    right = read(build("$234"), tmp_path / "b")
+    assert len(right.sections[0].paragraphs) == 3 and _gate(right) == [uncalculated]
+    # Checked, but not text of its own: the hash covers the printed note only.
+    assert right.current_hash == notation.text_hash(
+        "",
+        [
+            (
+                "summary",
+                "Summary",
+                [
+                    "Contracts average about $234 per motor. [F2]",
+                    "Revenue was $203.9 million. [F5]",
+                    notation.note_text(1, Calculation(figure="$234", formula=PER_MOTOR)),
+                    "2. $203.9 million = $203.9 million [F5] * 1",
+                ],
+            )
+        ],
+    )
+
+
 def test_notes_belong_to_their_section(tmp_path: Path) -> None:
     document = new_document()
     heading(document, "Summary", "summary")

@@ -16,7 +16,8 @@ IDs and calculations, so ``validate.check_section`` can re-apply the gate to the
   of its own), and everything else, including any other table and the text of text boxes, is
   prose;
 - citation markers belong to the sentence they follow; note references (runs in the "Calculation
-  Reference" style) are not text and attach the section's numbered notes to their sentence.
+  Reference" style) are not text and attach the section's numbered notes to their sentence; a
+  note no sentence references is still recomputed, as one more paragraph at the section's end.
 
 Every problem with the file is an ``InputFileError`` with one line naming the file and the fix.
 """
@@ -69,6 +70,7 @@ KEY_FIGURES_HEADING = "Key figures"
 _NOTE_NUMBERS = re.compile(r"\s*[\[(]?\s*[1-9][0-9]*(?:\s*[,;]?\s*[1-9][0-9]*)*\s*[\])]?[,;]?\s*")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[F[1-9][0-9]*\])+\s*")
 _MARKER_RUN = re.compile(r"\s*(?:\[F[1-9][0-9]*\]\s*)+")
+_FORMULA_FACT = re.compile(r"\{\s*(F[1-9][0-9]*)\s*:")  # a fact's figure in a formula: {F13:...}
 _CLOSING = frozenset(".,;:!?)]}%\u201d\u2019")
 # Built-in styles that are never a section heading, even when a template bases them on Heading 1.
 _OTHER_BUILT_IN = re.compile(r"title|subtitle|heading [2-9]")
@@ -393,7 +395,9 @@ class _SectionDraft:
 
     def sections(self) -> list[tuple[Section, list[str]]]:
         """This section (and its key-figures section), each with its paragraphs as hashed."""
-        out = [(self._section(self.key, self.heading, self.paragraphs), self.paragraphs)]
+        main = self._section(self.key, self.heading, self.paragraphs)
+        main.paragraphs.extend(self._orphans())
+        out = [(main, self.paragraphs)]
         if self.key_figures is not None:
             section = self._section(
                 notation.KEY_FIGURES_SECTION, KEY_FIGURES_HEADING, self.key_figures
@@ -414,6 +418,30 @@ class _SectionDraft:
                 Paragraph(sentences=[self._sentence(d) for d in drafts]) for _, drafts in paragraphs
             ],
         )
+
+    def _orphans(self) -> list[Paragraph]:
+        """One checked paragraph per note no sentence of the section references, so the gate
+        still recomputes it: its figure, citing the facts of its formula. Not hashed (the printed
+        note is); after the real paragraphs, whose indices do not move."""
+        referenced = {
+            n
+            for _, drafts in [*self.paragraphs, *(self.key_figures or [])]
+            for draft in drafts
+            for n in draft.notes
+        }
+        return [
+            Paragraph(
+                sentences=[
+                    Sentence(
+                        text=calculation.figure,
+                        cites=_unique(_FORMULA_FACT.findall(calculation.formula)),
+                        calculations=[calculation],
+                    )
+                ]
+            )
+            for number, calculation in sorted(self.notes.items())
+            if number not in referenced
+        ]
 
     def _sentence(self, draft: _Draft) -> Sentence:
         numbers = list(dict.fromkeys(draft.notes))
