@@ -669,6 +669,68 @@ def test_text_typed_in_the_note_reference_style_is_still_text(tmp_path: Path) ->
     assert sentences(memo.sections[0])[0][0].endswith("$234 per motor.1 and $300 per car")
 
 
+def _align(run: Any, value: str) -> None:
+    align = OxmlElement("w:vertAlign")
+    align.set(qn("w:val"), value)
+    run._r.get_or_add_rPr().append(align)
+
+
+def test_a_note_reference_must_be_superscript_and_only_numbers(tmp_path: Path) -> None:
+    """Baseline or subscript text in the note-reference style, or anything but digits, commas,
+    spaces and brackets in it, is ordinary text, so it is checked."""
+    document = new_document()
+    heading(document, "Summary", "summary")
+    para = document.add_paragraph("Contracts average about $234 per motor.")
+    _align(note_ref(para, "1"), "baseline")
+    para.add_run(" Cars cost $300 each.")
+    _align(note_ref(para, " 20,000"), "subscript")
+    para.add_run(" Then.")
+    note_ref(para, "1;2")
+    para.add_run(" Now.")
+    note_ref(para, "[1]")  # the style's superscript: a reference
+    note(document, 1, "$234", PER_MOTOR)
+    memo = read(document, tmp_path)
+    got = [s for p in memo.sections[0].paragraphs[:1] for s in p.sentences]
+    assert [s.text for s in got] == [
+        "Contracts average about $234 per motor.1 Cars cost $300 each.",
+        "20,000 Then.1;2 Now.",
+    ]
+    assert [s.calculations for s in got][-1] == [Calculation(figure="$234", formula=PER_MOTOR)]
+    assert len(memo.sections[0].paragraphs) == 1  # note 1 is referenced by the last sentence
+
+
+def test_superscript_comes_from_the_style_chain_unless_the_run_overrides_it(
+    tmp_path: Path,
+) -> None:
+    document = docx.Document()
+    styles = document.styles
+    raised = styles.add_style("Raised", WD_STYLE_TYPE.CHARACTER)
+    raised.font.superscript = True
+    reference = styles.add_style(notation.NOTE_REFERENCE_STYLE, WD_STYLE_TYPE.CHARACTER)
+    reference.base_style = raised  # superscript through basedOn
+    styles.add_style(notation.NOTE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    heading(document, "Summary", "summary")
+    para = document.add_paragraph("One is $234 a motor.")
+    note_ref(para, "1")
+    note(document, 1, "$234", PER_MOTOR)
+    (tmp_path / "a").mkdir()
+    inherited = read(document, tmp_path / "a").sections[0].paragraphs
+    assert [s.text for s in inherited[0].sentences] == ["One is $234 a motor."]
+    assert len(inherited) == 1 and len(inherited[0].sentences[0].calculations) == 1
+
+    reference.base_style = None
+    reference.font.superscript = False  # a reference style that is not raised: text ...
+    para2 = document.add_paragraph("Two is $234 a motor.")
+    _align(note_ref(para2, "1"), "superscript")  # ... unless the run raises it
+    (tmp_path / "b").mkdir()
+    plain = read(document, tmp_path / "b").sections[0].paragraphs
+    assert [s.text for p in plain for s in p.sentences] == [
+        "One is $234 a motor.1",
+        "Two is $234 a motor.",
+    ]
+    assert [len(p.sentences[0].calculations) for p in plain] == [0, 1]
+
+
 def _gate(memo: EditedMemo) -> list[tuple[str, int, str, str]]:
     ledger = Ledger.of(FACTS)
     return [

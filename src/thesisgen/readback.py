@@ -15,9 +15,10 @@ IDs and calculations, so ``validate.check_section`` can re-apply the gate to the
   with its number; a repeat is prose), a key-figures table gives one sentence per row (in a section
   of its own), and everything else, including any other table and the text of text boxes, is
   prose;
-- citation markers belong to the sentence they follow; note references (runs in the "Calculation
-  Reference" style) are not text and attach the section's numbered notes to their sentence; a
-  note no sentence references is still recomputed, as one more paragraph at the section's end.
+- citation markers belong to the sentence they follow; note references (superscript runs in the
+  "Calculation Reference" style holding only numbers, commas, spaces and brackets) are not text and
+  attach the section's numbered notes to their sentence; a note no sentence references is still
+  recomputed, as one more paragraph at the section's end.
 
 Every problem with the file is an ``InputFileError`` with one line naming the file and the fix.
 """
@@ -65,9 +66,9 @@ _ZIP_BOUND_FACTOR = 20
 _ZIP_BOUND_CAP = 500 * 1024 * 1024
 KEY_FIGURES_HEADING = "Key figures"
 
-# A note reference as printed: numbers separated by commas, semicolons or spaces, perhaps in
-# brackets. Anything else typed in the note-reference style is read as text, so it is checked.
-_NOTE_NUMBERS = re.compile(r"\s*[\[(]?\s*[1-9][0-9]*(?:\s*[,;]?\s*[1-9][0-9]*)*\s*[\])]?[,;]?\s*")
+# A note reference as printed: superscript digits, commas, spaces and brackets. Anything else
+# typed in the note-reference style is read as text, so it is checked.
+_NOTE_NUMBERS = re.compile(r"[0-9,\s\[\]()]*[0-9][0-9,\s\[\]()]*")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[F[1-9][0-9]*\])+\s*")
 _MARKER_RUN = re.compile(r"\s*(?:\[F[1-9][0-9]*\]\s*)+")
 _FORMULA_FACT = re.compile(r"\{\s*(F[1-9][0-9]*)\s*:")  # a fact's figure in a formula: {F13:...}
@@ -473,6 +474,17 @@ class _Reader:
             parent = style.element.find(f"{_W}basedOn")
             if parent is not None and parent.get(VAL):
                 self.based_on[style_id] = parent.get(VAL)
+        aligned: dict[str, str] = {}  # a style's own w:vertAlign
+        for style in document.styles:
+            align = style.element.find(f"{_W}rPr/{_W}vertAlign")
+            if style.style_id and align is not None:
+                aligned[style.style_id] = align.get(VAL) or ""
+        self.superscript = {
+            s
+            for s in self.names
+            if next((aligned[a] for a in (s, *self._ancestors(s)) if a in aligned), None)
+            == "superscript"
+        }
         default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
         self.default_style = default.style_id if default is not None else ""
         # Heading 1 and a reviewer's styles based on it, never by outline level (a Normal given
@@ -539,9 +551,14 @@ class _Reader:
 
     def _run(self, run: Any, out: _Accepted) -> None:
         style = run.find(f"{_W}rPr/{_W}rStyle")
-        reference = style is not None and self._is(
-            style.get(VAL) or "", notation.NOTE_REFERENCE_STYLE
-        )
+        style_id = style.get(VAL) or "" if style is not None else ""
+        reference = style is not None and self._is(style_id, notation.NOTE_REFERENCE_STYLE)
+        if reference:  # a note reference only where it is printed raised
+            align = run.find(f"{_W}rPr/{_W}vertAlign")
+            if align is not None:
+                reference = align.get(VAL) == "superscript"
+            else:
+                reference = style_id in self.superscript
         for child in run:
             tag = child.tag
             if tag == FLD_CHAR:
