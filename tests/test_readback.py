@@ -920,7 +920,7 @@ def test_a_deleted_key_figures_row_is_gone(tmp_path: Path) -> None:
     assert sentences(section(memo, notation.KEY_FIGURES_SECTION)) == [("$2: two", ["F2"])]
 
 
-def test_other_tables_are_prose(tmp_path: Path) -> None:
+def test_other_tables_are_prose_one_paragraph_a_row(tmp_path: Path) -> None:
     document = new_document()
     heading(document, "Summary", "summary")
     table = document.add_table(rows=2, cols=2)
@@ -931,13 +931,39 @@ def test_other_tables_are_prose(tmp_path: Path) -> None:
     inner = table.cell(1, 1).add_table(rows=1, cols=1)
     inner.cell(0, 0).text = "Nested 12% [F1]"
     memo = read(document, tmp_path)
-    assert sentences(memo.sections[0]) == [
-        ("Metric", []),
-        ("Value", []),
-        ("Revenue was $203.9 million.", ["F5"]),
-        ("$250 million", []),
-        ("Nested 12%", ["F1"]),
+    assert [[s.text for s in p.sentences] for p in memo.sections[0].paragraphs] == [
+        ["Metric Value"],
+        ["Revenue was $203.9 million.", "$250 million Nested 12%"],
     ]
+    assert sentences(memo.sections[0])[1:] == [
+        ("Revenue was $203.9 million.", ["F5"]),
+        ("$250 million Nested 12%", ["F1"]),
+    ]
+
+
+def test_a_pasted_row_cites_as_one_sentence(tmp_path: Path) -> None:
+    """A row is read like a sentence, so a marker in its last cell cites the figure before it;
+    a key-figures table whose header was changed is read the same way."""
+    document = new_document()
+    heading(document, "Summary", "summary")
+    table = document.add_table(rows=2, cols=3)
+    for cell, text in zip(table.rows[0].cells, ("Item", "Value", "Source"), strict=True):
+        cell.text = text
+    for cell, text in zip(
+        table.rows[1].cells, ("POSCO magnet contracts", "$900 million", "[F2]"), strict=True
+    ):
+        cell.text = text
+    renamed = key_figures(document, [("$203.9 million", "FY2024 revenue", "[F5]")])
+    renamed.cell(0, 2).text = "Facts"
+    memo = read(document, tmp_path)
+    assert sentences(memo.sections[0]) == [
+        ("Item Value Source", []),
+        ("POSCO magnet contracts $900 million", ["F2"]),
+        ("Figure What it is Facts", []),
+        ("$203.9 million FY2024 revenue", ["F5"]),
+    ]
+    assert [s.key for s in memo.sections] == ["summary"]
+    assert _gate(memo) == []
 
 
 # --- the hash ------------------------------------------------------------------------------------

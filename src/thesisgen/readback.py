@@ -13,8 +13,8 @@ IDs and calculations, so ``validate.check_section`` can re-apply the gate to the
   read until the next Heading 1 (a reviewer's addendum at the end is a section like the others);
 - in a section, a "Calculation Note" paragraph that parses is a numbered calculation (the first
   with its number; a repeat is prose), a key-figures table gives one sentence per row (in a section
-  of its own), and everything else, including any other table and the text of text boxes, is
-  prose;
+  of its own), any other table one paragraph per row (its cells' text joined), and everything
+  else, including the text of text boxes, is prose;
 - citation markers belong to the sentence they follow; note references (superscript runs in the
   "Calculation Reference" style holding only numbers, commas, spaces and brackets) are not text and
   attach the section's numbered notes to their sentence; a note no sentence references is still
@@ -318,6 +318,22 @@ class _Para:
         return notation.normalise(self.raw)
 
 
+def _joined(paragraphs: list[_Para]) -> _Para:
+    """Paragraphs (a table row's) as one, separated by spaces; their text boxes already read."""
+    raw: list[str] = []
+    notes: list[tuple[int, int]] = []
+    length = 0
+    for para in paragraphs:
+        if raw:
+            raw.append(" ")
+            length += 1
+        raw.append(para.raw)
+        notes.extend((at + length, n) for at, n in para.notes)
+        length += len(para.raw)
+    bookmarks = [b for para in paragraphs for b in para.bookmarks]
+    return _Para(paragraphs[0].style, "".join(raw), notes, bookmarks, [])
+
+
 # --- sentences -----------------------------------------------------------------------------------
 
 
@@ -608,6 +624,23 @@ class _Reader:
             items.append(carry)
         return items
 
+    def checked_paragraphs(self, item: _Para | Any) -> Iterator[_Para]:
+        """The paragraphs of an item as the gate checks them: a paragraph, then its text boxes'
+        paragraphs; a table (not the key-figures table), one paragraph a row, its cells' text
+        joined with spaces, so a marker in one cell cites the figure in the cell before."""
+        if isinstance(item, _Para):
+            yield item
+            for box in item.boxes:
+                for inner in self.items(box):
+                    yield from self.checked_paragraphs(inner)
+            return
+        for row in _rows(item):
+            inside = [
+                p for cell in _cells(row) for i in self.items(cell) for p in self.all_paragraphs(i)
+            ]
+            if inside:
+                yield _joined(inside)
+
     def all_paragraphs(self, item: _Para | Any) -> Iterator[_Para]:
         """Every paragraph in an item: itself and its text boxes, or a table's cells."""
         if isinstance(item, _Para):
@@ -741,7 +774,7 @@ class _Reader:
         self._prose(section, item)
 
     def _prose(self, section: _SectionDraft, item: _Para | Any) -> None:
-        for para in self.all_paragraphs(item):
+        for para in self.checked_paragraphs(item):
             text, notes = para.normalised()
             if text:
                 section.paragraphs.append((text, _drafts(text, notes)))
