@@ -10,12 +10,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import docx
@@ -26,7 +28,7 @@ from docx.oxml.ns import qn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thesisgen import notation
+from thesisgen import notation, readback
 from thesisgen.errors import InputFileError
 from thesisgen.models import Calculation, Fact, FactSet, Memo, Paragraph, Section, Sentence
 from thesisgen.readback import EditedMemo, read_memo, slug
@@ -1163,6 +1165,70 @@ def test_a_zip_bomb_is_refused_before_it_is_opened(tmp_path: Path) -> None:
     assert path.stat().st_size < 1024 * 1024
     message = _bad(path, max_bytes=1024 * 1024)
     assert "zip bomb" in message and "pass the .docx that Word saved" in message
+
+
+def _with_body(tmp_path: Path, name: str, body: bytes, part: str = "word/document.xml") -> Path:
+    """The basic memo with ``body`` put in front of its document body's content, the main part
+    renamed ``part`` (its content type and relationship follow)."""
+    good = save(basic_memo(), tmp_path, "good.docx")
+    path = tmp_path / name
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename).replace(b"word/document.xml", part.encode())
+            if info.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body>" + body, 1)
+            rename = {
+                "word/document.xml": part,
+                "word/_rels/document.xml.rels": str(PurePosixPath(part).parent / "_rels")
+                + f"/{PurePosixPath(part).name}.rels",
+            }
+            dst.writestr(rename.get(info.filename, info.filename), data)
+    return path
+
+
+def test_a_tiny_file_with_millions_of_paragraphs_is_refused_at_once(tmp_path: Path) -> None:
+    path = _with_body(tmp_path, "memo.docx", b"<w:p/>" * 2_000_000)
+    assert path.stat().st_size < 200 * 1024
+    started = time.monotonic()
+    message = _bad(path)
+    assert time.monotonic() - started < 5
+    assert "has more than 100,000 paragraphs; a memo has hundreds" in message
+    # The main part found by its content type, not its name, is counted all the same.
+    renamed = _with_body(tmp_path, "renamed.docx", b"", "word/body.dat")
+    assert [s.key for s in read_memo(renamed, MAX).sections] == ["summary", "risks"]
+    renamed = _with_body(tmp_path, "renamed.docx", b"<w:p/>" * 2_000_000, "word/body.dat")
+    assert "has more than 100,000 paragraphs" in _bad(renamed)
+
+
+def test_a_document_part_over_64_mb_is_refused(tmp_path: Path) -> None:
+    path = _with_body(tmp_path, "memo.docx", b" " * (65 * 1024 * 1024))
+    assert path.stat().st_size < 1024 * 1024
+    message = _bad(path)
+    assert "word/document.xml" in message and "64 MB" in message
+
+
+def _paragraph_starts(path: Path) -> int:
+    """Paragraph starts in every part, counted in one piece (no chunks)."""
+    with zipfile.ZipFile(path) as package:
+        return sum(
+            len(re.findall(rb"<(?:[A-Za-z_][\w.-]*:)?p[\s>/]", package.read(name)))
+            for name in package.namelist()
+        )
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 7, 64])
+def test_paragraphs_are_counted_across_chunk_boundaries(
+    tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exactly the limit is read; one more is refused, however the stream is cut."""
+    path = _with_body(tmp_path, "memo.docx", b'<w:p/><w:p>\n</w:p><w:p w:rsidR="00A1">x</w:p>')
+    count = _paragraph_starts(path)
+    assert count > 3
+    monkeypatch.setattr(readback, "_CHUNK", chunk)
+    monkeypatch.setattr(readback, "MAX_PARAGRAPHS", count)
+    read_memo(path, MAX)
+    monkeypatch.setattr(readback, "MAX_PARAGRAPHS", count - 1)
+    assert f"has more than {count - 1:,} paragraphs" in _bad(path)
 
 
 def test_malformed_xml_inside_a_package(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
@@ -64,6 +64,15 @@ _SPACE = frozenset(_W + t for t in ("tab", "br", "cr", "ptab"))
 _OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _ZIP_BOUND_FACTOR = 20
 _ZIP_BOUND_CAP = 500 * 1024 * 1024
+# A memo has hundreds of paragraphs and an XML part well under 1 MB; a few kilobytes of zip can
+# unpack to millions of empty paragraphs, which would take python-docx minutes and gigabytes.
+MAX_PARAGRAPHS = 100_000
+_MAX_PART_MB = 64
+_CHUNK = 64 * 1024
+# A paragraph's start tag, whatever its namespace prefix: <w:p>, <w:p/>, <w:p w:rsidR="...">.
+_PARAGRAPH_START = re.compile(rb"<(?:[^\s<>/!?:=\"']+:)?p[\s>/]")
+_TAG_NAME_END = re.compile(rb"[\s>/]")
+_LONGEST_TAG = 256  # a start tag cut by a chunk boundary longer than this is not a paragraph
 KEY_FIGURES_HEADING = "Key figures"
 
 # A note reference as printed: superscript digits, commas, spaces and brackets. Anything else
@@ -183,6 +192,67 @@ def _check_package(path: Path, max_bytes: int) -> None:
             f"memo {name} is a zip archive but not a Word document: "
             "save it from Word as a Word Document (.docx)"
         )
+    _check_parts(path, entries)
+
+
+def _check_parts(path: Path, entries: list[zipfile.ZipInfo]) -> None:
+    """Stream each part once, before python-docx parses it: refuse a part over ``_MAX_PART_MB``
+    unpacked (word/document.xml above all), or more than ``MAX_PARAGRAPHS`` paragraphs in all.
+    Every part, whatever its name: python-docx parses a part as XML by its content type."""
+    name = _shown(path)
+    limit = _MAX_PART_MB * 1024 * 1024
+    paragraphs = 0
+    try:
+        with zipfile.ZipFile(path) as package:
+            for entry in entries:
+                size = entry.file_size
+                if size <= limit:
+                    with package.open(entry) as part:
+                        size, paragraphs = _scan_part(part, limit, paragraphs)
+                if size > limit:
+                    raise InputFileError(
+                        f"memo {name} has a part ({_shown(Path(entry.filename))}) over "
+                        f"{_MAX_PART_MB} MB unpacked; a memo's text is well under 1 MB: "
+                        "pass the memo.docx thesisgen rendered"
+                    )
+                if paragraphs > MAX_PARAGRAPHS:
+                    raise InputFileError(
+                        f"memo {name} has more than {MAX_PARAGRAPHS:,} paragraphs; a memo has "
+                        "hundreds: pass the memo.docx thesisgen rendered, not another document"
+                    )
+    except InputFileError:
+        raise
+    except Exception as exc:  # a bad CRC, a truncated or unsupported compressed stream
+        raise InputFileError(
+            f"memo {name} is not a Word document ({_why(exc)}): "
+            "save it from Word as a Word Document (.docx)"
+        ) from exc
+
+
+def _scan_part(part: IO[bytes], limit: int, paragraphs: int) -> tuple[int, int]:
+    """Read a part in chunks: its size (stopping once past ``limit``) and ``paragraphs`` plus its
+    paragraph starts (stopping once past ``MAX_PARAGRAPHS``). A start tag cut by a chunk's end
+    is carried into the next chunk, so each is counted once."""
+    size = 0
+    carry = b""
+    while paragraphs <= MAX_PARAGRAPHS:
+        chunk = part.read(_CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            break
+        buffer = carry + chunk
+        carry = b""
+        cut = buffer.rfind(b"<")
+        if (
+            cut >= 0
+            and len(buffer) - cut <= _LONGEST_TAG
+            and _TAG_NAME_END.search(buffer, cut + 1) is None
+        ):
+            buffer, carry = buffer[:cut], buffer[cut:]
+        paragraphs += len(_PARAGRAPH_START.findall(buffer))
+    return size, paragraphs
 
 
 # --- document structure --------------------------------------------------------------------------
