@@ -637,7 +637,7 @@ class _Reader:
 
     def _run(self, run: Any, out: _Accepted) -> None:
         style = run.find(f"{_W}rPr/{_W}rStyle")
-        style_id = style.get(VAL) or "" if style is not None else ""
+        style_id = (style.get(VAL) or "") if style is not None else ""
         reference = style is not None and self._is(style_id, notation.NOTE_REFERENCE_STYLE)
         if reference:  # a note reference only where it is printed raised
             align = run.find(f"{_W}rPr/{_W}vertAlign")
