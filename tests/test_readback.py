@@ -7,14 +7,17 @@ fields), so the reader is tested against the contract, not against one renderer'
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import docx
@@ -25,7 +28,7 @@ from docx.oxml.ns import qn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thesisgen import notation
+from thesisgen import notation, readback
 from thesisgen.errors import InputFileError
 from thesisgen.models import Calculation, Fact, FactSet, Memo, Paragraph, Section, Sentence
 from thesisgen.readback import EditedMemo, read_memo, slug
@@ -45,6 +48,13 @@ def new_document() -> Any:
     styles.add_style(notation.NOTE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
     document.core_properties.keywords = "arec; investment thesis"
     return document
+
+
+# What the checked-text hash covers of the page 1 that front_matter writes (not the validation line).
+FRONT = (
+    "American Resources: magnets at scale Ticker AREC Validation "
+    "Every figure below was checked: revenue of $999 million is not read."
+)
 
 
 def front_matter(document: Any, line: str | None = None) -> None:
@@ -196,7 +206,7 @@ def basic_memo() -> Any:
     heading(document, "Risks", "risks")
     prose(document, "China controls about 80% of processing.", ("F1", "F2"))
     heading(document, notation.APPENDICES_HEADING)
-    heading(document, "Appendix A: Facts cited")
+    document.add_heading("A. Cited facts", level=2)  # appendix parts are Heading 2
     prose(document, "F5 says revenue was $1 trillion.")
     return document
 
@@ -221,6 +231,28 @@ def test_sections_keys_from_bookmarks_front_matter_and_appendices(tmp_path: Path
     assert memo.recorded_date == dt.date(2025, 3, 14)
     every = " ".join(s.text for sec in memo.sections for p in sec.paragraphs for s in p.sentences)
     assert "$999" not in every and "trillion" not in every
+
+
+def test_a_heading_1_after_the_appendices_starts_a_section_again(tmp_path: Path) -> None:
+    """A reviewer's addendum at the end is checked and hashed; the appendices are not read."""
+    document = basic_memo()  # ends with Appendices, a Heading 2 part and a sentence
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "F9"
+    table.cell(0, 1).text = "Output was 1 million tonnes."
+    (tmp_path / "a").mkdir()
+    before = read(document, tmp_path / "a")
+    heading(document, "Addendum")
+    prose(document, "Revenue will reach $500 million.")
+    heading(document, "Appendix E: more", "appendix_e")
+    heading(document, notation.APPENDICES_HEADING)
+    prose(document, "Not read: $3 billion.")
+    (tmp_path / "b").mkdir()
+    memo = read(document, tmp_path / "b")
+    assert [s.key for s in memo.sections] == ["summary", "risks", "addendum", "appendix_e"]
+    assert sentences(section(memo, "addendum")) == [("Revenue will reach $500 million.", [])]
+    assert section(memo, "appendix_e").paragraphs == []
+    assert memo.current_hash != before.current_hash
+    assert memo.sections[:2] == before.sections
 
 
 def test_keys_from_headings_when_there_is_no_bookmark(tmp_path: Path) -> None:
@@ -254,6 +286,46 @@ def test_slug_rules() -> None:
     assert slug("a" * 31 + " b") == "a" * 31  # no trailing underscore after the cut
 
 
+def test_page_one_is_hashed_in_document_order_without_the_validation_line(
+    tmp_path: Path,
+) -> None:
+    def build(title: str, line: str) -> Any:
+        document = new_document()
+        front_matter(document, line)
+        document.add_paragraph("   ")  # blank: not in the hash
+        para = document.add_paragraph("Boxed:")
+        para._p.append(parse_xml(TEXT_BOX))
+        heading(document, "Summary", "summary")
+        prose(document, "Fine.", ("F1",))
+        document.paragraphs[0].runs[0].text = title
+        return document
+
+    line = f"Gate passed; checked on 2025-03-14, text hash {HASH.upper()}."
+    (tmp_path / "a").mkdir()
+    memo = read(build("American Resources: magnets at scale", line), tmp_path / "a")
+    assert memo.recorded_hash == HASH  # compared in lower case
+    front = f"{FRONT} Boxed: The box says $5 million. [F5]"
+    assert memo.current_hash == notation.text_hash(front, [("summary", "Summary", ["Fine. [F1]"])])
+    (tmp_path / "b").mkdir()
+    impossible = f"checked on 2026-13-45, text hash {HASH}"
+    other_line = read(build("American Resources: magnets at scale", impossible), tmp_path / "b")
+    assert other_line.current_hash == memo.current_hash
+    assert other_line.recorded_date is None and other_line.recorded_hash == HASH
+    (tmp_path / "c").mkdir()
+    retitled = read(build("American Resources: magnets at SCALE", line), tmp_path / "c")
+    assert retitled.current_hash != memo.current_hash
+
+
+def test_an_edited_heading_changes_the_hash(tmp_path: Path) -> None:
+    document = basic_memo()
+    (tmp_path / "a").mkdir()
+    before = read(document, tmp_path / "a").current_hash
+    next(p for p in document.paragraphs if p.text == "Risks").runs[0].text = "Risks (minor)"
+    (tmp_path / "b").mkdir()
+    after = read(document, tmp_path / "b")
+    assert after.current_hash != before and after.sections[1].key == "risks"
+
+
 def test_validation_line_in_a_front_matter_paragraph_and_no_keywords(tmp_path: Path) -> None:
     document = docx.Document()
     document.add_paragraph(f"Gate passed; checked on 2025-02-30, text hash {HASH}.")
@@ -282,10 +354,53 @@ def test_a_style_based_on_heading_1_starts_a_section(tmp_path: Path) -> None:
     heading(document, "Summary", "summary")
     custom = document.styles.add_style("Reviewer Heading", WD_STYLE_TYPE.PARAGRAPH)
     custom.base_style = document.styles["Heading 1"]  # inherits outline level 0
+    deeper = document.styles.add_style("Reviewer Heading Too", WD_STYLE_TYPE.PARAGRAPH)
+    deeper.base_style = custom  # based on Heading 1 through another style
     document.add_paragraph("Outlook", style="Reviewer Heading")
     prose(document, "Read here.", ("F1",))
+    document.add_paragraph("Catalysts", style="Reviewer Heading Too")
     memo = read(document, tmp_path)
-    assert [s.key for s in memo.sections] == ["summary", "outlook"]
+    assert [s.key for s in memo.sections] == ["summary", "outlook", "catalysts"]
+
+
+def _outline_level(style: Any, level: str) -> None:
+    p_pr = style.element.get_or_add_pPr()
+    outline = OxmlElement("w:outlineLvl")
+    outline.set(qn("w:val"), level)
+    p_pr.append(outline)
+
+
+def test_an_outline_level_does_not_make_a_heading(tmp_path: Path) -> None:
+    """A Normal style given outline level 0 would make every paragraph a heading with no text."""
+    document = new_document()
+    _outline_level(document.styles["Normal"], "0")
+    body_text = document.styles.add_style("Body Outline", WD_STYLE_TYPE.PARAGRAPH)
+    _outline_level(body_text, "0")
+    heading(document, "Summary", "summary")
+    prose(document, "Revenue was $250 million.", ("F5",))
+    document.add_paragraph("Sales will reach $300 million.", style="Body Outline")
+    memo = read(document, tmp_path)
+    assert [s.key for s in memo.sections] == ["summary"]
+    assert sentences(memo.sections[0]) == [
+        ("Revenue was $250 million.", ["F5"]),
+        ("Sales will reach $300 million.", []),
+    ]
+
+
+def test_only_heading_1_and_styles_based_on_it_are_headings(tmp_path: Path) -> None:
+    """A lower-case "heading 1" counts; a template's Heading 2 or Title based on Heading 1 does not."""
+    document = new_document()
+    styles = document.styles
+    styles["Heading 2"].base_style = styles["Heading 1"]
+    styles["Title"].base_style = styles["Heading 1"]
+    styles["Heading 1"].element.name_val = "heading 1"  # as Word itself writes it in styles.xml
+    front_matter(document)
+    heading(document, "Summary", "summary")
+    document.add_heading("A point under the summary costs $7 million.", level=2)
+    memo = read(document, tmp_path)
+    assert [s.key for s in memo.sections] == ["summary"]
+    assert memo.title == "American Resources: magnets at scale"
+    assert sentences(memo.sections[0]) == [("A point under the summary costs $7 million.", [])]
 
 
 # --- markers and sentences -----------------------------------------------------------------------
@@ -412,7 +527,9 @@ def test_deleted_paragraph_mark_joins_the_next_paragraph(tmp_path: Path) -> None
     memo = read(document, tmp_path)
     assert [len(p.sentences) for p in memo.sections[0].paragraphs] == [1]
     assert sentences(memo.sections[0]) == [("Revenue was $203.9 million in FY2024.", ["F5"])]
-    expected = notation.text_hash([("summary", ["Revenue was $203.9 million in FY2024. [F5]"])])
+    expected = notation.text_hash(
+        "", [("summary", "Summary", ["Revenue was $203.9 million in FY2024. [F5]"])]
+    )
     assert memo.current_hash == expected
 
 
@@ -496,9 +613,11 @@ def test_note_references_map_to_calculations_and_are_not_text(tmp_path: Path) ->
     assert got[2].calculations == []
     assert len(memo.sections[0].paragraphs) == 1  # the notes are not paragraphs
     assert memo.current_hash == notation.text_hash(
+        "",
         [
             (
                 "summary",
+                "Summary",
                 [
                     "Contracts average about $234 per motor. [F2] Capex is about 22% of revenue. "
                     "[F15][F5] Plain sentence.",
@@ -507,7 +626,7 @@ def test_note_references_map_to_calculations_and_are_not_text(tmp_path: Path) ->
                     notation.note_text(2, got[1].calculations[0]),
                 ],
             )
-        ]
+        ],
     )
 
 
@@ -552,6 +671,150 @@ def test_text_typed_in_the_note_reference_style_is_still_text(tmp_path: Path) ->
     assert sentences(memo.sections[0])[0][0].endswith("$234 per motor.1 and $300 per car")
 
 
+def _align(run: Any, value: str) -> None:
+    align = OxmlElement("w:vertAlign")
+    align.set(qn("w:val"), value)
+    run._r.get_or_add_rPr().append(align)
+
+
+def test_a_note_reference_must_be_superscript_and_only_numbers(tmp_path: Path) -> None:
+    """Baseline or subscript text in the note-reference style, or anything but digits, commas,
+    spaces and brackets in it, is ordinary text, so it is checked."""
+    document = new_document()
+    heading(document, "Summary", "summary")
+    para = document.add_paragraph("Contracts average about $234 per motor.")
+    _align(note_ref(para, "1"), "baseline")
+    para.add_run(" Cars cost $300 each.")
+    _align(note_ref(para, " 20,000"), "subscript")
+    para.add_run(" Then.")
+    note_ref(para, "1;2")
+    para.add_run(" Now.")
+    note_ref(para, "[1]")  # the style's superscript: a reference
+    note(document, 1, "$234", PER_MOTOR)
+    memo = read(document, tmp_path)
+    got = [s for p in memo.sections[0].paragraphs[:1] for s in p.sentences]
+    assert [s.text for s in got] == [
+        "Contracts average about $234 per motor.1 Cars cost $300 each.",
+        "20,000 Then.1;2 Now.",
+    ]
+    assert [s.calculations for s in got][-1] == [Calculation(figure="$234", formula=PER_MOTOR)]
+    assert len(memo.sections[0].paragraphs) == 1  # note 1 is referenced by the last sentence
+
+
+def test_superscript_comes_from_the_style_chain_unless_the_run_overrides_it(
+    tmp_path: Path,
+) -> None:
+    document = docx.Document()
+    styles = document.styles
+    raised = styles.add_style("Raised", WD_STYLE_TYPE.CHARACTER)
+    raised.font.superscript = True
+    reference = styles.add_style(notation.NOTE_REFERENCE_STYLE, WD_STYLE_TYPE.CHARACTER)
+    reference.base_style = raised  # superscript through basedOn
+    styles.add_style(notation.NOTE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    heading(document, "Summary", "summary")
+    para = document.add_paragraph("One is $234 a motor.")
+    note_ref(para, "1")
+    note(document, 1, "$234", PER_MOTOR)
+    (tmp_path / "a").mkdir()
+    inherited = read(document, tmp_path / "a").sections[0].paragraphs
+    assert [s.text for s in inherited[0].sentences] == ["One is $234 a motor."]
+    assert len(inherited) == 1 and len(inherited[0].sentences[0].calculations) == 1
+
+    reference.base_style = None
+    reference.font.superscript = False  # a reference style that is not raised: text ...
+    para2 = document.add_paragraph("Two is $234 a motor.")
+    _align(note_ref(para2, "1"), "superscript")  # ... unless the run raises it
+    (tmp_path / "b").mkdir()
+    plain = read(document, tmp_path / "b").sections[0].paragraphs
+    assert [s.text for p in plain for s in p.sentences] == [
+        "One is $234 a motor.1",
+        "Two is $234 a motor.",
+    ]
+    assert [len(p.sentences[0].calculations) for p in plain] == [0, 1]
+
+
+def _gate(memo: EditedMemo) -> list[tuple[str, int, str, str]]:
+    ledger = Ledger.of(FACTS)
+    return [
+        (v.section, v.paragraph, v.kind, v.token)
+        for sec in memo.sections
+        for v in check_section(sec, ledger)[0]
+    ]
+
+
+def test_a_second_note_with_a_number_already_seen_is_prose(tmp_path: Path) -> None:
+    """A duplicated note is not dropped: it is read as text, so its figures are checked."""
+
+    def build(second: bool) -> Any:
+        document = new_document()
+        heading(document, "Summary", "summary")
+        para = document.add_paragraph("Contracts average about $234 per motor.")
+        note_ref(para, "1")
+        cite(para, "F2")
+        note(document, 1, "$234", PER_MOTOR)
+        if second:
+            note(document, 1, "$250", PER_MOTOR)
+        return document
+
+    (tmp_path / "a").mkdir()
+    once = read(build(False), tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    twice = read(build(True), tmp_path / "b")
+    assert _gate(once) == []
+    assert len(twice.sections[0].paragraphs) == 2
+    assert twice.sections[0].paragraphs[0] == once.sections[0].paragraphs[0]
+    assert ("summary", 1, "unsupported_number", "$250") in _gate(twice)
+    assert twice.current_hash != once.current_hash
+
+
+def test_a_note_no_sentence_references_is_still_recomputed(tmp_path: Path) -> None:
+    """A note whose reference was deleted is checked after the section's paragraphs."""
+
+    def build(figure: str) -> Any:
+        document = new_document()
+        heading(document, "Summary", "summary")
+        prose(document, "Contracts average about $234 per motor.", ("F2",))  # reference gone
+        para = document.add_paragraph("Revenue was $203.9 million.")
+        note_ref(para, "2")
+        cite(para, "F5")
+        note(document, 1, figure, PER_MOTOR)
+        note(document, 2, "$203.9 million", "{F5:$203.9 million} * 1")
+        return document
+
+    (tmp_path / "a").mkdir()
+    wrong = read(build("$250"), tmp_path / "a")
+    paragraphs = wrong.sections[0].paragraphs
+    assert len(paragraphs) == 3  # the two real paragraphs keep their indices, then the orphan
+    assert paragraphs[2].sentences == [
+        Sentence(
+            text="$250",
+            cites=["F2"],
+            calculations=[Calculation(figure="$250", formula=PER_MOTOR)],
+        )
+    ]
+    uncalculated = ("summary", 0, "unsupported_number", "$234")  # its note is no longer its own
+    assert _gate(wrong) == [uncalculated, ("summary", 2, "bad_calculation", "$250")]
+    (tmp_path / "b").mkdir()
+    right = read(build("$234"), tmp_path / "b")
+    assert len(right.sections[0].paragraphs) == 3 and _gate(right) == [uncalculated]
+    # Checked, but not text of its own: the hash covers the printed note only.
+    assert right.current_hash == notation.text_hash(
+        "",
+        [
+            (
+                "summary",
+                "Summary",
+                [
+                    "Contracts average about $234 per motor. [F2]",
+                    "Revenue was $203.9 million. [F5]",
+                    notation.note_text(1, Calculation(figure="$234", formula=PER_MOTOR)),
+                    "2. $203.9 million = $203.9 million [F5] * 1",
+                ],
+            )
+        ],
+    )
+
+
 def test_notes_belong_to_their_section(tmp_path: Path) -> None:
     document = new_document()
     heading(document, "Summary", "summary")
@@ -591,17 +854,61 @@ def test_key_figures_table_rows_are_a_section_of_their_own(tmp_path: Path) -> No
     assert [len(p.sentences) for p in figures.paragraphs] == [1, 1]
     assert sentences(memo.sections[0]) == [("Intro.", ["F1"]), ("After the table.", ["F2"])]
     assert memo.current_hash == notation.text_hash(
+        "",
         [
-            ("summary", ["Intro. [F1]", "After the table. [F2]"]),
+            ("summary", "Summary", ["Intro. [F1]", "After the table. [F2]"]),
             (
                 notation.KEY_FIGURES_SECTION,
+                "Key figures",
                 [
                     notation.key_figure_text("$203.9 million", "FY2024 revenue", ["F5"]),
                     notation.key_figure_text("80%", "China's share of processing", ["F1", "F2"]),
                 ],
             ),
-            ("risks", []),
-        ]
+            ("risks", "Risks", []),
+        ],
+    )
+
+
+def test_text_in_the_fact_cell_or_an_extra_cell_is_part_of_the_row(tmp_path: Path) -> None:
+    """Text typed beside the markers, or in a cell past the third, is checked with the row."""
+    document = new_document()
+    heading(document, "Summary", "summary")
+    table = key_figures(
+        document,
+        [
+            ("$900 million", "POSCO contracts", "[F2] (up 45% in 2026)"),
+            ("$203.9 million", "FY2024 revenue", "[F5]"),
+            ("3.85 million", "EV motors", "[F2]"),
+        ],
+    )
+    extra = copy.deepcopy(table.rows[3]._tr.findall(qn("w:tc"))[-1])
+    table.rows[3]._tr.append(extra)
+    table.rows[3].cells[3].text = "or 6 million [F9]"
+    memo = read(document, tmp_path)
+    rows = section(memo, notation.KEY_FIGURES_SECTION)
+    assert sentences(rows) == [
+        ("$900 million: POSCO contracts (up 45% in 2026)", ["F2"]),
+        ("$203.9 million: FY2024 revenue", ["F5"]),
+        ("3.85 million: EV motors or 6 million", ["F2", "F9"]),
+    ]
+    ledger = Ledger.of(FACTS)
+    found = [(v.kind, v.token) for v in check_section(rows, ledger)[0]]
+    assert ("unsupported_number", "45%") in found and ("unsupported_number", "6 million") in found
+    assert memo.current_hash == notation.text_hash(
+        "",
+        [
+            ("summary", "Summary", []),
+            (
+                notation.KEY_FIGURES_SECTION,
+                "Key figures",
+                [
+                    "$900 million: POSCO contracts (up 45% in 2026) [F2]",
+                    notation.key_figure_text("$203.9 million", "FY2024 revenue", ["F5"]),
+                    "3.85 million: EV motors or 6 million [F2][F9]",
+                ],
+            ),
+        ],
     )
 
 
@@ -615,7 +922,7 @@ def test_a_deleted_key_figures_row_is_gone(tmp_path: Path) -> None:
     assert sentences(section(memo, notation.KEY_FIGURES_SECTION)) == [("$2: two", ["F2"])]
 
 
-def test_other_tables_are_prose(tmp_path: Path) -> None:
+def test_other_tables_are_prose_one_paragraph_a_row(tmp_path: Path) -> None:
     document = new_document()
     heading(document, "Summary", "summary")
     table = document.add_table(rows=2, cols=2)
@@ -626,13 +933,39 @@ def test_other_tables_are_prose(tmp_path: Path) -> None:
     inner = table.cell(1, 1).add_table(rows=1, cols=1)
     inner.cell(0, 0).text = "Nested 12% [F1]"
     memo = read(document, tmp_path)
-    assert sentences(memo.sections[0]) == [
-        ("Metric", []),
-        ("Value", []),
-        ("Revenue was $203.9 million.", ["F5"]),
-        ("$250 million", []),
-        ("Nested 12%", ["F1"]),
+    assert [[s.text for s in p.sentences] for p in memo.sections[0].paragraphs] == [
+        ["Metric Value"],
+        ["Revenue was $203.9 million.", "$250 million Nested 12%"],
     ]
+    assert sentences(memo.sections[0])[1:] == [
+        ("Revenue was $203.9 million.", ["F5"]),
+        ("$250 million Nested 12%", ["F1"]),
+    ]
+
+
+def test_a_pasted_row_cites_as_one_sentence(tmp_path: Path) -> None:
+    """A row is read like a sentence, so a marker in its last cell cites the figure before it;
+    a key-figures table whose header was changed is read the same way."""
+    document = new_document()
+    heading(document, "Summary", "summary")
+    table = document.add_table(rows=2, cols=3)
+    for cell, text in zip(table.rows[0].cells, ("Item", "Value", "Source"), strict=True):
+        cell.text = text
+    for cell, text in zip(
+        table.rows[1].cells, ("POSCO magnet contracts", "$900 million", "[F2]"), strict=True
+    ):
+        cell.text = text
+    renamed = key_figures(document, [("$203.9 million", "FY2024 revenue", "[F5]")])
+    renamed.cell(0, 2).text = "Facts"
+    memo = read(document, tmp_path)
+    assert sentences(memo.sections[0]) == [
+        ("Item Value Source", []),
+        ("POSCO magnet contracts $900 million", ["F2"]),
+        ("Figure What it is Facts", []),
+        ("$203.9 million FY2024 revenue", ["F5"]),
+    ]
+    assert [s.key for s in memo.sections] == ["summary"]
+    assert _gate(memo) == []
 
 
 # --- the hash ------------------------------------------------------------------------------------
@@ -642,10 +975,15 @@ def test_current_hash_matches_the_rendered_text_and_changes_with_one_character(
     tmp_path: Path,
 ) -> None:
     expected = notation.text_hash(
+        FRONT,
         [
-            ("summary", ["Revenue was $203.9 million in FY2024. [F5] Margins widened. [F6]"]),
-            ("risks", ["China controls about 80% of processing. [F1][F2]"]),
-        ]
+            (
+                "summary",
+                "Summary",
+                ["Revenue was $203.9 million in FY2024. [F5] Margins widened. [F6]"],
+            ),
+            ("risks", "Risks", ["China controls about 80% of processing. [F1][F2]"]),
+        ],
     )
     (tmp_path / "a").mkdir()
     assert read(basic_memo(), tmp_path / "a").current_hash == expected
@@ -706,7 +1044,7 @@ def test_rendered_text_reads_back_with_the_renderers_hash(
     memo = Memo(ticker="AREC", title="t", stance="neutral", sections=memo_sections)
     with tempfile.TemporaryDirectory() as folder:
         got = read(document, Path(folder))
-    assert got.current_hash == notation.memo_hash(memo)
+    assert got.current_hash == notation.memo_hash(memo, FRONT)
     assert [s.key for s in got.sections] == [s.key for s in memo_sections]
 
 
@@ -827,6 +1165,70 @@ def test_a_zip_bomb_is_refused_before_it_is_opened(tmp_path: Path) -> None:
     assert path.stat().st_size < 1024 * 1024
     message = _bad(path, max_bytes=1024 * 1024)
     assert "zip bomb" in message and "pass the .docx that Word saved" in message
+
+
+def _with_body(tmp_path: Path, name: str, body: bytes, part: str = "word/document.xml") -> Path:
+    """The basic memo with ``body`` put in front of its document body's content, the main part
+    renamed ``part`` (its content type and relationship follow)."""
+    good = save(basic_memo(), tmp_path, "good.docx")
+    path = tmp_path / name
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename).replace(b"word/document.xml", part.encode())
+            if info.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body>" + body, 1)
+            rename = {
+                "word/document.xml": part,
+                "word/_rels/document.xml.rels": str(PurePosixPath(part).parent / "_rels")
+                + f"/{PurePosixPath(part).name}.rels",
+            }
+            dst.writestr(rename.get(info.filename, info.filename), data)
+    return path
+
+
+def test_a_tiny_file_with_millions_of_paragraphs_is_refused_at_once(tmp_path: Path) -> None:
+    path = _with_body(tmp_path, "memo.docx", b"<w:p/>" * 2_000_000)
+    assert path.stat().st_size < 200 * 1024
+    started = time.monotonic()
+    message = _bad(path)
+    assert time.monotonic() - started < 5
+    assert "has more than 100,000 paragraphs; a memo has hundreds" in message
+    # The main part found by its content type, not its name, is counted all the same.
+    renamed = _with_body(tmp_path, "renamed.docx", b"", "word/body.dat")
+    assert [s.key for s in read_memo(renamed, MAX).sections] == ["summary", "risks"]
+    renamed = _with_body(tmp_path, "renamed.docx", b"<w:p/>" * 2_000_000, "word/body.dat")
+    assert "has more than 100,000 paragraphs" in _bad(renamed)
+
+
+def test_a_document_part_over_64_mb_is_refused(tmp_path: Path) -> None:
+    path = _with_body(tmp_path, "memo.docx", b" " * (65 * 1024 * 1024))
+    assert path.stat().st_size < 1024 * 1024
+    message = _bad(path)
+    assert "word/document.xml" in message and "64 MB" in message
+
+
+def _paragraph_starts(path: Path) -> int:
+    """Paragraph starts in every part, counted in one piece (no chunks)."""
+    with zipfile.ZipFile(path) as package:
+        return sum(
+            len(re.findall(rb"<(?:[A-Za-z_][\w.-]*:)?p[\s>/]", package.read(name)))
+            for name in package.namelist()
+        )
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 7, 64])
+def test_paragraphs_are_counted_across_chunk_boundaries(
+    tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exactly the limit is read; one more is refused, however the stream is cut."""
+    path = _with_body(tmp_path, "memo.docx", b'<w:p/><w:p>\n</w:p><w:p w:rsidR="00A1">x</w:p>')
+    count = _paragraph_starts(path)
+    assert count > 3
+    monkeypatch.setattr(readback, "_CHUNK", chunk)
+    monkeypatch.setattr(readback, "MAX_PARAGRAPHS", count)
+    read_memo(path, MAX)
+    monkeypatch.setattr(readback, "MAX_PARAGRAPHS", count - 1)
+    assert f"has more than {count - 1:,} paragraphs" in _bad(path)
 
 
 def test_malformed_xml_inside_a_package(tmp_path: Path) -> None:

@@ -5,15 +5,20 @@ possibly with tracked changes. This module reads what Word shows with every trac
 accepted, section by section, and turns each paragraph back into sentences with their cited fact
 IDs and calculations, so ``validate.check_section`` can re-apply the gate to the edited text:
 
-- front matter (everything before the first Heading 1) is not memo text, except the validation
-  line, which gives the hash and date of the text the gate last checked;
-- each Heading 1 starts a section (key from its ``section_*`` bookmark, else a slug of its text),
-  up to the Heading 1 "Appendices", after which nothing is read;
-- in a section, a "Calculation Note" paragraph that parses is a numbered calculation, a key-figures
-  table gives one sentence per row (in a section of its own), and everything else, including any
-  other table and the text of text boxes, is prose;
-- citation markers belong to the sentence they follow; note references (runs in the "Calculation
-  Reference" style) are not text and attach the section's numbered notes to their sentence.
+- front matter (everything before the first Heading 1) is not checked, but its text is hashed
+  (every paragraph in document order, table cells row by row, the validation line left out), and
+  the validation line gives the hash and date of the text the gate last checked;
+- each Heading 1 (or a paragraph in a style based on Heading 1) starts a section (key from its
+  ``section_*`` bookmark, else a slug of its text); after the Heading 1 "Appendices" nothing is
+  read until the next Heading 1 (a reviewer's addendum at the end is a section like the others);
+- in a section, a "Calculation Note" paragraph that parses is a numbered calculation (the first
+  with its number; a repeat is prose), a key-figures table gives one sentence per row (in a section
+  of its own), any other table one paragraph per row (its cells' text joined), and everything
+  else, including the text of text boxes, is prose;
+- citation markers belong to the sentence they follow; note references (superscript runs in the
+  "Calculation Reference" style holding only numbers, commas, spaces and brackets) are not text and
+  attach the section's numbered notes to their sentence; a note no sentence references is still
+  recomputed, as one more paragraph at the section's end.
 
 Every problem with the file is an ``InputFileError`` with one line naming the file and the fix.
 """
@@ -27,7 +32,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
@@ -59,14 +64,26 @@ _SPACE = frozenset(_W + t for t in ("tab", "br", "cr", "ptab"))
 _OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _ZIP_BOUND_FACTOR = 20
 _ZIP_BOUND_CAP = 500 * 1024 * 1024
+# A memo has hundreds of paragraphs and an XML part well under 1 MB; a few kilobytes of zip can
+# unpack to millions of empty paragraphs, which would take python-docx minutes and gigabytes.
+MAX_PARAGRAPHS = 100_000
+_MAX_PART_MB = 64
+_CHUNK = 64 * 1024
+# A paragraph's start tag, whatever its namespace prefix: <w:p>, <w:p/>, <w:p w:rsidR="...">.
+_PARAGRAPH_START = re.compile(rb"<(?:[^\s<>/!?:=\"']+:)?p[\s>/]")
+_TAG_NAME_END = re.compile(rb"[\s>/]")
+_LONGEST_TAG = 256  # a start tag cut by a chunk boundary longer than this is not a paragraph
 KEY_FIGURES_HEADING = "Key figures"
 
-# A note reference as printed: numbers separated by commas, semicolons or spaces, perhaps in
-# brackets. Anything else typed in the note-reference style is read as text, so it is checked.
-_NOTE_NUMBERS = re.compile(r"\s*[\[(]?\s*[1-9][0-9]*(?:\s*[,;]?\s*[1-9][0-9]*)*\s*[\])]?[,;]?\s*")
+# A note reference as printed: superscript digits, commas, spaces and brackets. Anything else
+# typed in the note-reference style is read as text, so it is checked.
+_NOTE_NUMBERS = re.compile(r"[0-9,\s\[\]()]*[0-9][0-9,\s\[\]()]*")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[F[1-9][0-9]*\])+\s*")
 _MARKER_RUN = re.compile(r"\s*(?:\[F[1-9][0-9]*\]\s*)+")
+_FORMULA_FACT = re.compile(r"\{\s*(F[1-9][0-9]*)\s*:")  # a fact's figure in a formula: {F13:...}
 _CLOSING = frozenset(".,;:!?)]}%\u201d\u2019")
+# Built-in styles that are never a section heading, even when a template bases them on Heading 1.
+_OTHER_BUILT_IN = re.compile(r"title|subtitle|heading [2-9]")
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,67 @@ def _check_package(path: Path, max_bytes: int) -> None:
             f"memo {name} is a zip archive but not a Word document: "
             "save it from Word as a Word Document (.docx)"
         )
+    _check_parts(path, entries)
+
+
+def _check_parts(path: Path, entries: list[zipfile.ZipInfo]) -> None:
+    """Stream each part once, before python-docx parses it: refuse a part over ``_MAX_PART_MB``
+    unpacked (word/document.xml above all), or more than ``MAX_PARAGRAPHS`` paragraphs in all.
+    Every part, whatever its name: python-docx parses a part as XML by its content type."""
+    name = _shown(path)
+    limit = _MAX_PART_MB * 1024 * 1024
+    paragraphs = 0
+    try:
+        with zipfile.ZipFile(path) as package:
+            for entry in entries:
+                size = entry.file_size
+                if size <= limit:
+                    with package.open(entry) as part:
+                        size, paragraphs = _scan_part(part, limit, paragraphs)
+                if size > limit:
+                    raise InputFileError(
+                        f"memo {name} has a part ({_shown(Path(entry.filename))}) over "
+                        f"{_MAX_PART_MB} MB unpacked; a memo's text is well under 1 MB: "
+                        "pass the memo.docx thesisgen rendered"
+                    )
+                if paragraphs > MAX_PARAGRAPHS:
+                    raise InputFileError(
+                        f"memo {name} has more than {MAX_PARAGRAPHS:,} paragraphs; a memo has "
+                        "hundreds: pass the memo.docx thesisgen rendered, not another document"
+                    )
+    except InputFileError:
+        raise
+    except Exception as exc:  # a bad CRC, a truncated or unsupported compressed stream
+        raise InputFileError(
+            f"memo {name} is not a Word document ({_why(exc)}): "
+            "save it from Word as a Word Document (.docx)"
+        ) from exc
+
+
+def _scan_part(part: IO[bytes], limit: int, paragraphs: int) -> tuple[int, int]:
+    """Read a part in chunks: its size (stopping once past ``limit``) and ``paragraphs`` plus its
+    paragraph starts (stopping once past ``MAX_PARAGRAPHS``). A start tag cut by a chunk's end
+    is carried into the next chunk, so each is counted once."""
+    size = 0
+    carry = b""
+    while paragraphs <= MAX_PARAGRAPHS:
+        chunk = part.read(_CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            break
+        buffer = carry + chunk
+        carry = b""
+        cut = buffer.rfind(b"<")
+        if (
+            cut >= 0
+            and len(buffer) - cut <= _LONGEST_TAG
+            and _TAG_NAME_END.search(buffer, cut + 1) is None
+        ):
+            buffer, carry = buffer[:cut], buffer[cut:]
+        paragraphs += len(_PARAGRAPH_START.findall(buffer))
+    return size, paragraphs
 
 
 # --- document structure --------------------------------------------------------------------------
@@ -310,6 +388,22 @@ class _Para:
         return notation.normalise(self.raw)
 
 
+def _joined(paragraphs: list[_Para]) -> _Para:
+    """Paragraphs (a table row's) as one, separated by spaces; their text boxes already read."""
+    raw: list[str] = []
+    notes: list[tuple[int, int]] = []
+    length = 0
+    for para in paragraphs:
+        if raw:
+            raw.append(" ")
+            length += 1
+        raw.append(para.raw)
+        notes.extend((at + length, n) for at, n in para.notes)
+        length += len(para.raw)
+    bookmarks = [b for para in paragraphs for b in para.bookmarks]
+    return _Para(paragraphs[0].style, "".join(raw), notes, bookmarks, [])
+
+
 # --- sentences -----------------------------------------------------------------------------------
 
 
@@ -388,7 +482,9 @@ class _SectionDraft:
 
     def sections(self) -> list[tuple[Section, list[str]]]:
         """This section (and its key-figures section), each with its paragraphs as hashed."""
-        out = [(self._section(self.key, self.heading, self.paragraphs), self.paragraphs)]
+        main = self._section(self.key, self.heading, self.paragraphs)
+        main.paragraphs.extend(self._orphans())
+        out = [(main, self.paragraphs)]
         if self.key_figures is not None:
             section = self._section(
                 notation.KEY_FIGURES_SECTION, KEY_FIGURES_HEADING, self.key_figures
@@ -409,6 +505,30 @@ class _SectionDraft:
                 Paragraph(sentences=[self._sentence(d) for d in drafts]) for _, drafts in paragraphs
             ],
         )
+
+    def _orphans(self) -> list[Paragraph]:
+        """One checked paragraph per note no sentence of the section references, so the gate
+        still recomputes it: its figure, citing the facts of its formula. Not hashed (the printed
+        note is); after the real paragraphs, whose indices do not move."""
+        referenced = {
+            n
+            for _, drafts in [*self.paragraphs, *(self.key_figures or [])]
+            for draft in drafts
+            for n in draft.notes
+        }
+        return [
+            Paragraph(
+                sentences=[
+                    Sentence(
+                        text=calculation.figure,
+                        cites=_unique(_FORMULA_FACT.findall(calculation.formula)),
+                        calculations=[calculation],
+                    )
+                ]
+            )
+            for number, calculation in sorted(self.notes.items())
+            if number not in referenced
+        ]
 
     def _sentence(self, draft: _Draft) -> Sentence:
         numbers = list(dict.fromkeys(draft.notes))
@@ -431,28 +551,49 @@ class _Reader:
     def __init__(self, document: Any) -> None:
         self.document = document
         self.names: dict[str, str] = {}
-        based_on: dict[str, str] = {}
-        outline: dict[str, str] = {}
+        self.based_on: dict[str, str] = {}
         for style in document.styles:
             style_id = style.style_id
             if not style_id:
                 continue
             self.names[style_id] = style.name or ""
-            element = style.element
-            parent = element.find(f"{_W}basedOn")
+            parent = style.element.find(f"{_W}basedOn")
             if parent is not None and parent.get(VAL):
-                based_on[style_id] = parent.get(VAL)
-            level = element.find(f"{_W}pPr/{_W}outlineLvl")
-            if level is not None:
-                outline[style_id] = level.get(VAL) or ""
+                self.based_on[style_id] = parent.get(VAL)
+        aligned: dict[str, str] = {}  # a style's own w:vertAlign
+        for style in document.styles:
+            align = style.element.find(f"{_W}rPr/{_W}vertAlign")
+            if style.style_id and align is not None:
+                aligned[style.style_id] = align.get(VAL) or ""
+        self.superscript = {
+            s
+            for s in self.names
+            if next((aligned[a] for a in (s, *self._ancestors(s)) if a in aligned), None)
+            == "superscript"
+        }
         default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
         self.default_style = default.style_id if default is not None else ""
+        # Heading 1 and a reviewer's styles based on it, never by outline level (a Normal given
+        # outline level 0 would make every paragraph a heading, and nothing would be checked), and
+        # never a template's Title or Heading 2 that happens to be based on Heading 1.
         self.headings = {
             s
             for s in self.names
             if self._name(s).casefold() == "heading 1"
-            or (self._name(s) != "Title" and _outline_level(s, outline, based_on) == "0")
+            or (
+                not _OTHER_BUILT_IN.fullmatch(self._name(s).casefold())
+                and any(self._name(a).casefold() == "heading 1" for a in self._ancestors(s))
+            )
         }
+
+    def _ancestors(self, style_id: str) -> Iterator[str]:
+        """The styles ``style_id`` is based on, nearest first (a loop in ``basedOn`` ends it)."""
+        seen = {style_id}
+        current = self.based_on.get(style_id)
+        while current is not None and current not in seen:
+            yield current
+            seen.add(current)
+            current = self.based_on.get(current)
 
     def _name(self, style_id: str) -> str:
         return self.names.get(style_id, style_id)
@@ -496,9 +637,14 @@ class _Reader:
 
     def _run(self, run: Any, out: _Accepted) -> None:
         style = run.find(f"{_W}rPr/{_W}rStyle")
-        reference = style is not None and self._is(
-            style.get(VAL) or "", notation.NOTE_REFERENCE_STYLE
-        )
+        style_id = (style.get(VAL) or "") if style is not None else ""
+        reference = style is not None and self._is(style_id, notation.NOTE_REFERENCE_STYLE)
+        if reference:  # a note reference only where it is printed raised
+            align = run.find(f"{_W}rPr/{_W}vertAlign")
+            if align is not None:
+                reference = align.get(VAL) == "superscript"
+            else:
+                reference = style_id in self.superscript
         for child in run:
             tag = child.tag
             if tag == FLD_CHAR:
@@ -548,6 +694,23 @@ class _Reader:
             items.append(carry)
         return items
 
+    def checked_paragraphs(self, item: _Para | Any) -> Iterator[_Para]:
+        """The paragraphs of an item as the gate checks them: a paragraph, then its text boxes'
+        paragraphs; a table (not the key-figures table), one paragraph a row, its cells' text
+        joined with spaces, so a marker in one cell cites the figure in the cell before."""
+        if isinstance(item, _Para):
+            yield item
+            for box in item.boxes:
+                for inner in self.items(box):
+                    yield from self.checked_paragraphs(inner)
+            return
+        for row in _rows(item):
+            inside = [
+                p for cell in _cells(row) for i in self.items(cell) for p in self.all_paragraphs(i)
+            ]
+            if inside:
+                yield _joined(inside)
+
     def all_paragraphs(self, item: _Para | Any) -> Iterator[_Para]:
         """Every paragraph in an item: itself and its text boxes, or a table's cells."""
         if isinstance(item, _Para):
@@ -568,22 +731,29 @@ class _Reader:
         drafts: list[_SectionDraft] = []
         title: str | None = None
         recorded: tuple[str, dt.date | None] | None = None
+        front: list[str] = []
+        appendices = False  # inside the appendices: not read until the next Heading 1
+        before_appendices: int | None = None  # sections before the first "Appendices"
         for item in self.items(body) if body is not None else []:
             if isinstance(item, _Para):
                 if title is None and self._is(item.style, "Title") and item.text:
                     title = item.text
                 if item.style in self.headings:
                     heading = item.text
-                    if heading.casefold() == notation.APPENDICES_HEADING.casefold():
-                        break
-                    drafts.append(_SectionDraft(self._key(item, drafts), heading))
+                    appendices = heading.casefold() == notation.APPENDICES_HEADING.casefold()
+                    if appendices:
+                        if before_appendices is None:
+                            before_appendices = len(drafts)
+                    else:  # a section, or a reviewer's addendum after the appendices
+                        drafts.append(_SectionDraft(self._key(item, drafts), heading))
                     continue
+            if appendices:
+                continue
             if not drafts:
-                if recorded is None:
-                    recorded = self._validation_line(item)
+                recorded = self._front_item(item, front, recorded)
                 continue
             self._section_item(drafts[-1], item)
-        if not drafts:
+        if not drafts or before_appendices == 0:
             raise InputFileError(
                 f"memo {_shown(path)} does not look like a thesisgen memo: no section heading "
                 f"before '{notation.APPENDICES_HEADING}': pass the memo.docx thesisgen rendered "
@@ -596,7 +766,9 @@ class _Reader:
             title=title,
             recorded_hash=recorded[0] if recorded else None,
             recorded_date=recorded[1] if recorded else None,
-            current_hash=notation.text_hash([(s.key, texts) for s, texts in read]),
+            current_hash=notation.text_hash(
+                " ".join(front), [(s.key, s.heading, texts) for s, texts in read]
+            ),
         )
 
     def _ticker(self) -> str | None:
@@ -604,16 +776,25 @@ class _Reader:
         words = [w for w in re.split(r"[\s;,]+", keywords) if w]
         return words[0].upper() if words else None
 
-    def _validation_line(self, item: _Para | Any) -> tuple[str, dt.date | None] | None:
+    def _front_item(
+        self, item: _Para | Any, front: list[str], recorded: tuple[str, dt.date | None] | None
+    ) -> tuple[str, dt.date | None] | None:
+        """Page 1 above the first section: its text goes into ``front`` (as the renderer hashes
+        it, the validation line left out); the first validation line gives the recorded check."""
         for para in self.all_paragraphs(item):
-            match = notation.VALIDATION_LINE.search(para.text)
-            if match:
+            text = para.text
+            match = notation.VALIDATION_LINE.search(text)
+            if match is None:
+                if text:
+                    front.append(text)
+                continue
+            if recorded is None:
                 try:
                     date: dt.date | None = dt.date.fromisoformat(match.group("date"))
-                except ValueError:
+                except ValueError:  # not a date (2026-13-45): the hash is still compared
                     date = None
-                return match.group("hash"), date
-        return None
+                recorded = match.group("hash").lower(), date
+        return recorded
 
     def _key(self, heading: _Para, earlier: list[_SectionDraft]) -> str:
         key = next(
@@ -636,9 +817,10 @@ class _Reader:
         if isinstance(item, _Para):
             if self._is(item.style, notation.NOTE_STYLE):
                 parsed = notation.parse_note(item.text)
-                if parsed is not None:
+                # A second note with a number already seen is text, so its figures are checked.
+                if parsed is not None and parsed[0] not in section.notes:
                     number, calculation = parsed
-                    section.notes.setdefault(number, calculation)
+                    section.notes[number] = calculation
                     for box in item.boxes:
                         for inner in self.items(box):
                             self._prose(section, inner)
@@ -662,7 +844,7 @@ class _Reader:
         self._prose(section, item)
 
     def _prose(self, section: _SectionDraft, item: _Para | Any) -> None:
-        for para in self.all_paragraphs(item):
+        for para in self.checked_paragraphs(item):
             text, notes = para.normalised()
             if text:
                 section.paragraphs.append((text, _drafts(text, notes)))
@@ -681,21 +863,14 @@ class _Reader:
         cells = [self._cell_text(c) for c in _cells(row)]
         figure = _strip_markers(cells[0][0]) if cells else ""
         what = _strip_markers(cells[1][0]) if len(cells) > 1 else ""
+        # Anything else in the row (text beside the markers in the Fact cell, any further cell)
+        # belongs to the row's sentence, so it is checked; an untouched row has none.
+        extra = notation.normalise(" ".join(_strip_markers(text) for text, _ in cells[2:]))
+        if extra:
+            what = notation.normalise(f"{what} {extra}")
         if not (figure or what):
             return
         cites = _unique([c for text, _ in cells for c in notation.markers_in(text)])
         draft = _Draft(0, notation.normalise(f"{figure}: {what}"), cites)
         draft.notes = [n for _, numbers in cells for n in numbers]
         rows.append((notation.key_figure_text(figure, what, cites), [draft]))
-
-
-def _outline_level(style_id: str, outline: dict[str, str], based_on: dict[str, str]) -> str | None:
-    """A paragraph style's outline level, inherited through ``basedOn``."""
-    seen: set[str] = set()
-    current: str | None = style_id
-    while current is not None and current not in seen:
-        if current in outline:
-            return outline[current]
-        seen.add(current)
-        current = based_on.get(current)
-    return None
