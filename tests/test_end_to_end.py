@@ -72,10 +72,11 @@ def _body_sentences(document: docx.document.Document) -> Body:
 
 def _recompute(note: str) -> tuple[str, Decimal] | None:
     """Independently recompute a printed note: '1. $234 = $900 million [F13] / 3.85 million [F13]'."""
-    match = re.match(r"\d+\. (.+?) = (.+)$", note)
+    match = re.match(r"\d+\. (.+?) [=\u2248] (.+)$", note)
     if match is None:
         return None
-    expression = re.sub(r"\[F\d+\]", "", match.group(2))
+    expression = re.sub(r"\[F\d+\]", "", match.group(2)).replace("\u00d7", "*")
+    expression = expression.replace("\u00f7", "/")
     arithmetic = _NUMBER.sub(lambda m: str(_values(m.group(0))[0][0]), expression.replace("$", ""))
     assert re.fullmatch(r"[\d.\s()+*/-]+", arithmetic), arithmetic
     return match.group(1), Decimal(str(eval(arithmetic)))

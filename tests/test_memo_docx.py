@@ -195,7 +195,7 @@ def test_calculated_figures_print_a_numbered_note(memo_path: Path, static_pair: 
     notes = [p.text for p in document.paragraphs if p.style.name == NOTE_STYLE]
     assert len(notes) == len(calculations)
     for number, (note, calculation) in enumerate(zip(notes, calculations, strict=True), 1):
-        assert note.startswith(f"{number}. {calculation.figure} = ")
+        assert note.startswith(f"{number}. {calculation.figure} \u2248 ")
         assert "[F" in note
     refs = [
         r.text for p in document.paragraphs for r in p.runs if r.style.name == NOTE_REFERENCE_STYLE

@@ -657,7 +657,7 @@ def test_a_note_paragraph_that_no_longer_parses_is_prose(tmp_path: Path) -> None
     assert paragraphs[0].sentences[0].calculations == []
     last = paragraphs[1].sentences[-1]
     assert last.text.endswith(
-        "$234 = $900 million / 3.85 million But the reviewer thinks $250 is closer."
+        "$234 \u2248 $900 million \u00f7 3.85 million But the reviewer thinks $250 is closer."
     )
     assert last.cites == ["F2"]
 
@@ -808,7 +808,7 @@ def test_a_note_no_sentence_references_is_still_recomputed(tmp_path: Path) -> No
                     "Contracts average about $234 per motor. [F2]",
                     "Revenue was $203.9 million. [F5]",
                     notation.note_text(1, Calculation(figure="$234", formula=PER_MOTOR)),
-                    "2. $203.9 million = $203.9 million [F5] * 1",
+                    "2. $203.9 million \u2248 $203.9 million [F5] \u00d7 1",
                 ],
             )
         ],

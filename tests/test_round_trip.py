@@ -229,7 +229,7 @@ def test_an_edited_calculation_note_is_checked_and_makes_the_line_stale(
     memo = _render(static_pair, tmp_path / "m")
     document = docx.Document(str(memo))
     note = next(p for p in document.paragraphs if p.style.name == "Calculation Note")
-    figure = note.text.split(" = ")[0].split(". ", 1)[1]
+    figure = note.text.split(" \u2248 ")[0].split(". ", 1)[1]
     for piece in note.runs:  # the reviewer "corrects" the result in the note and the sentence
         piece.text = piece.text.replace(figure, "$250")
     for paragraph in document.paragraphs:
