@@ -50,9 +50,11 @@ def new_document() -> Any:
     return document
 
 
-# What the checked-text hash covers of the page 1 that front_matter writes (not the validation line).
+LINE = f"Gate passed; checked on 2025-03-14, text hash {HASH}."
+# What the checked-text hash covers of the page 1 that front_matter writes: all of it, the
+# validation line with its hash masked.
 FRONT = (
-    "American Resources: magnets at scale Ticker AREC Validation "
+    f"American Resources: magnets at scale Ticker AREC Validation {notation.mask_hash(LINE)} "
     "Every figure below was checked: revenue of $999 million is not read."
 )
 
@@ -63,7 +65,7 @@ def front_matter(document: Any, line: str | None = None) -> None:
     table.cell(0, 0).text = "Ticker"
     table.cell(0, 1).text = "AREC"
     table.cell(1, 0).text = "Validation"
-    table.cell(1, 1).text = line or f"Gate passed; checked on 2025-03-14, text hash {HASH}."
+    table.cell(1, 1).text = line or LINE
     document.add_paragraph("Every figure below was checked: revenue of $999 million is not read.")
 
 
@@ -248,8 +250,12 @@ def test_a_heading_1_after_the_appendices_starts_a_section_again(tmp_path: Path)
     prose(document, "Not read: $3 billion.")
     (tmp_path / "b").mkdir()
     memo = read(document, tmp_path / "b")
-    assert [s.key for s in memo.sections] == ["summary", "risks", "addendum", "appendix_e"]
+    # Only the last "Appendices" heading starts the appendices: the first is now an ordinary
+    # section (a reviewer could type one to hide text), read and checked.
+    keys = [s.key for s in memo.sections]
+    assert keys == ["summary", "risks", "appendices", "addendum", "appendix_e"]
     assert sentences(section(memo, "addendum")) == [("Revenue will reach $500 million.", [])]
+    assert "Not read: $3 billion." not in str(memo.sections)
     assert section(memo, "appendix_e").paragraphs == []
     assert memo.current_hash != before.current_hash
     assert memo.sections[:2] == before.sections
@@ -286,7 +292,7 @@ def test_slug_rules() -> None:
     assert slug("a" * 31 + " b") == "a" * 31  # no trailing underscore after the cut
 
 
-def test_page_one_is_hashed_in_document_order_without_the_validation_line(
+def test_page_one_is_hashed_in_document_order_the_validation_line_masked(
     tmp_path: Path,
 ) -> None:
     def build(title: str, line: str) -> Any:
@@ -309,7 +315,7 @@ def test_page_one_is_hashed_in_document_order_without_the_validation_line(
     (tmp_path / "b").mkdir()
     impossible = f"checked on 2026-13-45, text hash {HASH}"
     other_line = read(build("American Resources: magnets at scale", impossible), tmp_path / "b")
-    assert other_line.current_hash == memo.current_hash
+    assert other_line.current_hash != memo.current_hash  # what the line claims is checked text
     assert other_line.recorded_date is None and other_line.recorded_hash == HASH
     (tmp_path / "c").mkdir()
     retitled = read(build("American Resources: magnets at SCALE", line), tmp_path / "c")
@@ -815,7 +821,9 @@ def test_a_note_no_sentence_references_is_still_recomputed(tmp_path: Path) -> No
     )
 
 
-def test_notes_belong_to_their_section(tmp_path: Path) -> None:
+def test_notes_are_numbered_through_the_memo(tmp_path: Path) -> None:
+    """A sentence a reviewer moved to another section keeps its note; the section's own note of
+    the same number comes first; the note is then no orphan."""
     document = new_document()
     heading(document, "Summary", "summary")
     note(document, 1, "$234", PER_MOTOR)
@@ -823,7 +831,9 @@ def test_notes_belong_to_their_section(tmp_path: Path) -> None:
     para = document.add_paragraph("Contracts average about $234 per motor.")
     note_ref(para, "1")
     memo = read(document, tmp_path)
-    assert section(memo, "risks").paragraphs[0].sentences[0].calculations == []
+    moved = section(memo, "risks").paragraphs[0].sentences[0]
+    assert moved.calculations == [Calculation(figure="$234", formula=PER_MOTOR)]
+    assert section(memo, "summary").paragraphs == []  # not an orphan: the moved sentence uses it
 
 
 # --- tables --------------------------------------------------------------------------------------

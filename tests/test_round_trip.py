@@ -274,21 +274,34 @@ def test_an_edited_heading_makes_the_line_stale(static_pair: StaticPair, tmp_pat
 def test_the_recorded_hash_is_compared_in_any_case_and_despite_a_bad_date(
     static_pair: StaticPair, tmp_path: Path
 ) -> None:
-    """A hash retyped in capitals still holds; an impossible date leaves the hash compared."""
+    """A hash retyped in capitals still holds; any other edit of the line (an impossible date,
+    here) is an edit of the checked text, and the hash is still compared."""
     memo = _render(static_pair, tmp_path / "m")
     document = docx.Document(str(memo))
     run_ = _validation_run(document)
     digest = run_.text.rsplit("text hash ", 1)[1].rstrip(".")
-    run_.text = run_.text.replace(digest, digest.upper()).replace(AS_OF.isoformat(), "2026-13-45")
+    run_.text = run_.text.replace(digest, digest.upper())
     document.save(str(memo))
     code, result = _validate(memo, static_pair.facts, tmp_path)
     assert (code, result) == (0, {"ok": True, "violations": []})
 
-    _section_paragraphs(document, "Risks")[0].insert_paragraph_before("A new caution.")
+    run_.text = run_.text.replace(AS_OF.isoformat(), "2026-13-45")
     document.save(str(memo))
     code, result = _validate(memo, static_pair.facts, tmp_path)
     assert code == 0 and result["stale"]["reason"] == "edited"
     assert result["stale"]["recorded_hash"] == digest and result["stale"]["recorded_date"] == ""
+
+
+def test_editing_what_the_validation_line_claims_makes_it_stale(
+    static_pair: StaticPair, tmp_path: Path
+) -> None:
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    run_ = _validation_run(document)
+    run_.text = run_.text.replace("gate passed", "gate passed; target price $45")
+    document.save(str(memo))
+    code, result = _validate(memo, static_pair.facts, tmp_path)
+    assert code == 0 and result["stale"]["reason"] == "edited"
 
 
 def test_an_addendum_after_the_appendices_is_checked(
@@ -304,4 +317,70 @@ def test_an_addendum_after_the_appendices_is_checked(
     assert [(v["section"], v["kind"], v["token"]) for v in result["violations"]] == [
         ("addendum", "uncited_number", "$2.5 billion")
     ]
+    assert result["stale"]["reason"] == "edited"
+
+
+def test_an_appendices_heading_typed_higher_up_hides_nothing(
+    static_pair: StaticPair, tmp_path: Path
+) -> None:
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    risks = next(p for p in document.paragraphs if p.text == "Risks")
+    fake = risks.insert_paragraph_before("Appendices", style="Heading 1")
+    risks.insert_paragraph_before("Revenue will triple to $5 billion by 2027.")
+    assert fake.text == "Appendices"
+    document.save(str(memo))
+    code, result = _validate(memo, static_pair.facts, tmp_path)
+    assert code == 1
+    assert ("uncited_number", "$5 billion") in {
+        (v["kind"], v["token"]) for v in result["violations"]
+    }
+
+
+def test_ruby_base_text_is_read(static_pair: StaticPair, tmp_path: Path) -> None:
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    paragraph = _section_paragraphs(document, "Risks")[0].insert_paragraph_before()
+    ruby = OxmlElement("w:r")
+    inner = OxmlElement("w:ruby")
+    guide, base = OxmlElement("w:rt"), OxmlElement("w:rubyBase")
+    guide.append(_run("guide"))
+    base.append(_run("Revenue will triple to $5 billion by 2027."))
+    inner.extend([guide, base])
+    ruby.append(inner)
+    paragraph._p.append(ruby)
+    document.save(str(memo))
+    code, result = _validate(memo, static_pair.facts, tmp_path)
+    assert code == 1
+    assert ("uncited_number", "$5 billion") in {
+        (v["kind"], v["token"]) for v in result["violations"]
+    }
+
+
+def test_cleared_properties_still_check_the_ticker(static_pair: StaticPair, tmp_path: Path) -> None:
+    """Word's Document Inspector clears the keywords: the title's "(TICKER)" still names it."""
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    document.core_properties.keywords = ""
+    title = next(p for p in document.paragraphs if p.style.name == "Title")
+    title.runs[0].text = title.runs[0].text.replace("(AREC)", "(PKX)")
+    document.save(str(memo))
+    result = run_cli("validate", memo, "--facts", static_pair.facts, cwd=tmp_path)
+    assert result.code == 2 and "is for PKX" in result.stderr
+
+
+def test_a_sentence_moved_with_its_note_reference_keeps_its_calculation(
+    static_pair: StaticPair, tmp_path: Path
+) -> None:
+    memo = _render(static_pair, tmp_path / "m")
+    document = docx.Document(str(memo))
+    source = next(
+        p for p in document.paragraphs
+        if any(r.style.name == "Calculation Reference" for r in p.runs)
+    )  # fmt: skip
+    target = _section_paragraphs(document, "Risks")[0]
+    target._p.addprevious(copy.deepcopy(source._p))  # the whole paragraph, note reference and all
+    document.save(str(memo))
+    code, result = _validate(memo, static_pair.facts, tmp_path)
+    assert (code, result["violations"]) == (0, [])
     assert result["stale"]["reason"] == "edited"

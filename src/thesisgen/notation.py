@@ -179,6 +179,17 @@ VALIDATION_LINE = re.compile(
 )
 
 
+HASH_MASK = "#" * HASH_CHARS
+
+
+def mask_hash(text: str) -> str:
+    """A validation line with its hash masked: the rest of the line (its counts, its outcome, its
+    date) is part of the checked text, so editing what the line claims makes the memo stale."""
+    return VALIDATION_LINE.sub(
+        lambda m: m.group(0)[: m.start("hash") - m.start(0)] + HASH_MASK, text
+    )
+
+
 def normalise(text: str) -> str:
     return " ".join(text.split())
 

@@ -479,11 +479,25 @@ class _SectionDraft:
     paragraphs: list[tuple[str, list[_Draft]]] = field(default_factory=list)
     notes: dict[int, Calculation] = field(default_factory=dict)
     key_figures: list[tuple[str, list[_Draft]]] | None = None
+    _memo_notes: dict[int, Calculation] = field(default_factory=dict)
 
-    def sections(self) -> list[tuple[Section, list[str]]]:
-        """This section (and its key-figures section), each with its paragraphs as hashed."""
+    def referenced(self) -> set[int]:
+        return {
+            n
+            for _, drafts in [*self.paragraphs, *(self.key_figures or [])]
+            for draft in drafts
+            for n in draft.notes
+        }
+
+    def sections(
+        self, memo_notes: dict[int, Calculation], referenced: set[int]
+    ) -> list[tuple[Section, list[str]]]:
+        """This section (and its key-figures section), each with its paragraphs as hashed. Note
+        numbers run through the memo, so a sentence moved to another section keeps its note
+        (``memo_notes``); a note is an orphan only if no sentence anywhere refers to it."""
+        self._memo_notes = memo_notes
         main = self._section(self.key, self.heading, self.paragraphs)
-        main.paragraphs.extend(self._orphans())
+        main.paragraphs.extend(self._orphans(referenced))
         out = [(main, self.paragraphs)]
         if self.key_figures is not None:
             section = self._section(
@@ -506,16 +520,10 @@ class _SectionDraft:
             ],
         )
 
-    def _orphans(self) -> list[Paragraph]:
+    def _orphans(self, referenced: set[int]) -> list[Paragraph]:
         """One checked paragraph per note no sentence of the section references, so the gate
         still recomputes it: its figure, citing the facts of its formula. Not hashed (the printed
         note is); after the real paragraphs, whose indices do not move."""
-        referenced = {
-            n
-            for _, drafts in [*self.paragraphs, *(self.key_figures or [])]
-            for draft in drafts
-            for n in draft.notes
-        }
         return [
             Paragraph(
                 sentences=[
@@ -535,7 +543,11 @@ class _SectionDraft:
         return Sentence(
             text=draft.text,
             cites=_unique(draft.cites),
-            calculations=[self.notes[n] for n in numbers if n in self.notes],
+            calculations=[
+                note
+                for n in numbers
+                if (note := self.notes.get(n) or self._memo_notes.get(n)) is not None
+            ],
         )
 
 
@@ -656,6 +668,11 @@ class _Reader:
                 elif kind == "end" and out.fields:
                     out.fields.pop()
                 continue
+            if tag == _W + "ruby":  # a phonetic guide: the base text is shown, the guide above it
+                base = child.find(f"{_W}rubyBase")
+                if base is not None:
+                    self._walk(base, out)
+                continue
             if tag == T:
                 text = child.text or ""
             elif tag in _SPACE:
@@ -734,13 +751,26 @@ class _Reader:
         front: list[str] = []
         appendices = False  # inside the appendices: not read until the next Heading 1
         before_appendices: int | None = None  # sections before the first "Appendices"
-        for item in self.items(body) if body is not None else []:
+        items = self.items(body) if body is not None else []
+        # The appendices start at the last "Appendices" heading: one a reviewer types higher up
+        # is an ordinary section, read and checked.
+        last = max(
+            (
+                i
+                for i, item in enumerate(items)
+                if isinstance(item, _Para)
+                and item.style in self.headings
+                and item.text.casefold() == notation.APPENDICES_HEADING.casefold()
+            ),
+            default=-1,
+        )
+        for i, item in enumerate(items):
             if isinstance(item, _Para):
                 if title is None and self._is(item.style, "Title") and item.text:
                     title = item.text
                 if item.style in self.headings:
                     heading = item.text
-                    appendices = heading.casefold() == notation.APPENDICES_HEADING.casefold()
+                    appendices = i == last
                     if appendices:
                         if before_appendices is None:
                             before_appendices = len(drafts)
@@ -759,10 +789,15 @@ class _Reader:
                 f"before '{notation.APPENDICES_HEADING}': pass the memo.docx thesisgen rendered "
                 "(sections start with Heading 1)"
             )
-        read = [pair for d in drafts for pair in d.sections()]
+        memo_notes: dict[int, Calculation] = {}
+        for d in drafts:
+            for number, calculation in d.notes.items():
+                memo_notes.setdefault(number, calculation)
+        referenced = {n for d in drafts for n in d.referenced()}
+        read = [pair for d in drafts for pair in d.sections(memo_notes, referenced)]
         return EditedMemo(
             sections=[section for section, _ in read],
-            ticker=self._ticker(),
+            ticker=self._ticker(title),
             title=title,
             recorded_hash=recorded[0] if recorded else None,
             recorded_date=recorded[1] if recorded else None,
@@ -771,22 +806,27 @@ class _Reader:
             ),
         )
 
-    def _ticker(self) -> str | None:
+    def _ticker(self, title: str | None) -> str | None:
+        """The keywords' first word, as the renderer writes it; else the "(TICKER)" of the title
+        (Word's Document Inspector clears the properties)."""
         keywords = self.document.core_properties.keywords or ""
         words = [w for w in re.split(r"[\s;,]+", keywords) if w]
-        return words[0].upper() if words else None
+        if words:
+            return words[0].upper()
+        found = re.search(r"\(([A-Z][A-Z0-9]{0,5}(?:[.-][A-Z0-9]{1,3})?)\)", title or "")
+        return found.group(1) if found else None
 
     def _front_item(
         self, item: _Para | Any, front: list[str], recorded: tuple[str, dt.date | None] | None
     ) -> tuple[str, dt.date | None] | None:
-        """Page 1 above the first section: its text goes into ``front`` (as the renderer hashes
-        it, the validation line left out); the first validation line gives the recorded check."""
+        """Page 1 above the first section: its text goes into ``front`` as the renderer hashes it
+        (a validation line with its hash masked); the first validation line gives the check."""
         for para in self.all_paragraphs(item):
             text = para.text
             match = notation.VALIDATION_LINE.search(text)
+            if text:  # a validation line counts too, its hash masked: its claims are checked text
+                front.append(notation.mask_hash(text))
             if match is None:
-                if text:
-                    front.append(text)
                 continue
             if recorded is None:
                 try:

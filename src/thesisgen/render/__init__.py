@@ -27,8 +27,10 @@ from ..models import (
     Violation,
 )
 from ..notation import (
+    HASH_MASK,
     KEY_FIGURES_SECTION,
     cite_marker,
+    mask_hash,
     memo_hash,
     normalise,
     note_text,
@@ -121,9 +123,11 @@ class FrontMatter:
     banners: tuple[str, ...]  # --allow-flagged's warning, then the provenance line
     notes_line: str  # what the memo rests on, and how many review notes Appendix C lists
 
-    def text(self) -> str:
-        """What the checked-text hash covers of page 1 (the validation line is not in it)."""
-        return " ".join([self.title, *self.labels, *self.values, *self.banners, self.notes_line])
+    def text(self, validation: str) -> str:
+        """What the checked-text hash covers of page 1, in document order; the validation line is
+        in it with its hash masked (``notation.mask_hash``)."""
+        parts = [self.title, *self.labels, *self.values, *self.banners, validation]
+        return " ".join([*parts, self.notes_line])
 
 
 def front_matter(memo: Memo, context: MemoContext, factset: FactSet) -> FrontMatter:
@@ -176,12 +180,13 @@ def validation_line(memo: Memo, context: MemoContext, factset: FactSet) -> str:
     outcome = "gate passed" if report.ok else f"{len(report.violations)} sentence problem(s) remain"
     repaired = repaired_count(report)
     repairs = f"{repaired} rejected draft(s) repaired" if repaired else "no repairs"
-    digest = memo_hash(memo, front_matter(memo, context, factset).text())
-    return (
+    line = (
         f"Validation: {report.figures_checked} figures in {report.sentences} sentences checked on "
         f"{context.as_of.isoformat()} against {report.facts_cited} cited facts; {outcome}; "
-        f"{repairs}; text hash {digest}."
+        f"{repairs}; text hash {HASH_MASK}."
     )
+    front = front_matter(memo, context, factset).text(mask_hash(line))
+    return line.replace(HASH_MASK, memo_hash(memo, front))
 
 
 def repaired_count(report: Report) -> int:
