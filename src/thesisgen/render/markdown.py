@@ -16,6 +16,7 @@ from . import (
     front_matter,
     generation_record,
     locator,
+    plain_reason,
     review_comments,
     secondary_note,
     short_sha,
@@ -149,13 +150,15 @@ def render_report(report: Report, memo_written: bool) -> str:
         lines.append("")
         if found[0].text:
             lines += [f"> {found[0].text}", ""]
-        lines += [f"- **{v.token}** ({v.kind}): {v.message}" for v in found]
+        lines += [f"- **{v.token}**: {plain_reason(v)} ({v.kind})" for v in found]
         lines.append("")
     if report.repairs:
         lines += ["## Rejected drafts that the model repaired", ""]
         for repair in report.repairs:
             lines.append(f"- {repair.section}, attempt {repair.attempt}:")
-            lines += [f"  - \u201c{v.text}\u201d: {v.message}" for v in repair.violations]
+            lines += [
+                f"  - \u201c{v.text}\u201d: {plain_reason(v)} ({v.kind})" for v in repair.violations
+            ]
         lines.append("")
     if report.dropped_facts:
         lines += ["## Proposed facts dropped in grounding", ""]
