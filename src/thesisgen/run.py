@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, budget
 from .config import Settings, public_url, resolve
@@ -51,6 +51,9 @@ from .render.markdown import render_markdown, render_report
 from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
 from .sources import load_sources
 from .validate import Ledger, validate_memo, validate_sections
+
+if TYPE_CHECKING:
+    from .readback import EditedMemo
 
 MB = 1024 * 1024
 
@@ -683,6 +686,7 @@ def _validate_docx(
     from . import readback  # python-docx is imported only for a .docx
 
     settings = resolve({}, config_path=config).settings
+    # The ledger's ticker picks the bundle (identifiers, sources) before it is re-grounded.
     facts_preview = load_model(facts_path, FactSet, "facts file", _mb(settings.max_json_mb))
     edited = readback.read_memo(path, _mb(settings.max_source_mb))
     ticker = check_ticker(facts_preview.ticker)
@@ -699,7 +703,7 @@ def _validate_docx(
     return Checked(report, _staleness(edited)), factset
 
 
-def _staleness(edited: Any) -> dict[str, str] | None:
+def _staleness(edited: EditedMemo) -> dict[str, str] | None:
     """Does the page-1 validation line still describe this text?"""
     if edited.recorded_hash is None:
         return {
