@@ -384,3 +384,34 @@ def test_a_sentence_moved_with_its_note_reference_keeps_its_calculation(
     code, result = _validate(memo, static_pair.facts, tmp_path)
     assert (code, result["violations"]) == (0, [])
     assert result["stale"]["reason"] == "edited"
+
+
+def test_printed_sentences_match_what_the_reader_splits() -> None:
+    """Model sentences holding two sentences, typed markers or only markers are printed as the
+    reader of the .docx will split them, so an untouched memo reads back unchanged."""
+    from thesisgen.models import Calculation, Paragraph, Section, Sentence
+    from thesisgen.notation import printed_section
+
+    section = Section(
+        key="s",
+        heading="S",
+        paragraphs=[
+            Paragraph(
+                sentences=[
+                    Sentence(
+                        text="Revenue rose 5%.  Margins fell to 3%, per [F2].",
+                        cites=["F1"],
+                        calculations=[Calculation(figure="3%", formula="{F1:3%}")],
+                    )
+                ]
+            ),
+            Paragraph(sentences=[Sentence(text="[F4]", cites=["F4"])]),
+        ],
+    )
+    printed = printed_section(section)
+    assert len(printed.paragraphs) == 1
+    first, second = printed.paragraphs[0].sentences
+    assert (first.text, first.cites, first.calculations) == ("Revenue rose 5%.", ["F1", "F2"], [])
+    assert second.text == "Margins fell to 3%, per." and [
+        c.figure for c in second.calculations
+    ] == ["3%"]

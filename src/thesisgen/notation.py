@@ -42,6 +42,8 @@ def printed_sentences(sentence: Sentence) -> list[Sentence]:
     typed = markers_in(sentence.text)
     text = re.sub(r"\s+([.,;:!?)])", r"\1", normalise(MARKER.sub(" ", sentence.text)))
     cites = list(dict.fromkeys([*sentence.cites, *typed]))
+    if not text:  # nothing but markers: nothing to print or check
+        return []
     parts = [p.text for p in segment(text)] or [text]
     if len(parts) == 1:
         return [sentence.model_copy(update={"text": parts[0], "cites": cites})]
@@ -57,11 +59,13 @@ def printed_sentences(sentence: Sentence) -> list[Sentence]:
 
 
 def printed_section(section: Section) -> Section:
+    """Every sentence as printed; a paragraph left with no sentence is not printed (a reader of
+    the .docx skips blank paragraphs, so it must not count)."""
     paragraphs = [
         Paragraph(sentences=[p for s in paragraph.sentences for p in printed_sentences(s)])
         for paragraph in section.paragraphs
     ]
-    return section.model_copy(update={"paragraphs": paragraphs})
+    return section.model_copy(update={"paragraphs": [p for p in paragraphs if p.sentences]})
 
 
 # --- calculation notes ---------------------------------------------------------------------------
