@@ -38,6 +38,24 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 DEFAULT_MAX_JSON_BYTES = 10 * 1024 * 1024
 
+# How a Word file starts: a .docx/.docm/.dotx is a zip package; an encrypted OOXML or a legacy
+# .doc is an OLE compound file.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
+def is_word_file(path: Path) -> bool:
+    """A Word file by its name (.docx) or by its first bytes (a package saved as .docm or .dotx,
+    or an encrypted or legacy one), so it gets the Word document's checks and messages."""
+    if path.suffix.lower() == ".docx":
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(OLE_MAGIC))
+    except OSError:
+        return False  # whoever reads it next reports the problem in its own words
+    return head.startswith(ZIP_MAGIC) or head.startswith(OLE_MAGIC)
+
 
 def load_model(path: Path, model: type[M], what: str, max_bytes: int = DEFAULT_MAX_JSON_BYTES) -> M:
     """Read a JSON contract; every failure is one line naming the file, the problem and the fix.

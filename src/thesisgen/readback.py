@@ -39,6 +39,7 @@ from docx.enum.style import WD_STYLE_TYPE
 
 from . import notation
 from .errors import InputFileError
+from .files import OLE_MAGIC
 from .models import Calculation, Paragraph, Section, Sentence
 from .sentences import segment
 
@@ -61,7 +62,6 @@ _SHOWN = frozenset(
     )
 )
 _SPACE = frozenset(_W + t for t in ("tab", "br", "cr", "ptab"))
-_OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _ZIP_BOUND_FACTOR = 20
 _ZIP_BOUND_CAP = 500 * 1024 * 1024
 # A memo has hundreds of paragraphs and an XML part well under 1 MB; a few kilobytes of zip can
@@ -160,7 +160,7 @@ def _check_package(path: Path, max_bytes: int) -> None:
         raise InputFileError(
             f"memo {name} cannot be read ({exc.strerror or type(exc).__name__}): check permissions"
         ) from exc
-    if head.startswith(_OLE_MAGIC):
+    if head.startswith(OLE_MAGIC):
         raise InputFileError(
             f"memo {name} is encrypted or a legacy .doc: save it as .docx without a password"
         )

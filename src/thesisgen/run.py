@@ -29,7 +29,7 @@ from .errors import (
     UsageError,
 )
 from .facts import check_factset, chunk, extract_facts, reground
-from .files import dump_model, load_model
+from .files import dump_model, is_word_file, load_model
 from .llm import LLM, Budget, LLMSettings, Mode, RetryPolicy
 from .models import (
     CallRecord,
@@ -204,6 +204,18 @@ def _load_ledger(
         raise UsageError(
             f"facts file {path} is for {factset.ticker}, not {ticker}: pass the matching --ticker"
         )
+    return _ground_ledger(factset, path, folders, identifiers, settings, progress)
+
+
+def _ground_ledger(
+    factset: FactSet,
+    path: Path,
+    folders: Sequence[Path],
+    identifiers: Sequence[str],
+    settings: Settings,
+    progress: Progress | None,
+) -> FactSet:
+    """A loaded ledger checked and re-grounded against the source files in ``folders``."""
     problems = check_factset(factset, identifiers)
     if not problems:
         files = _source_files(factset, folders)
@@ -656,7 +668,7 @@ def validate(
 ) -> Checked:
     """Check a draft.json, or a memo.docx as a reviewer left it, against the ledger; sources
     older than a year at ``as_of`` are noted on stderr, as the memo comments them."""
-    if _is_word_document(path):
+    if is_word_file(path):
         checked, factset = _validate_docx(path, facts_path, config, progress)
     else:
         memo, factset, identifiers = _pair(path, facts_path, config, progress)
@@ -667,19 +679,6 @@ def validate(
     return checked
 
 
-def _is_word_document(path: Path) -> bool:
-    """A .docx by name, or a Word package (zip) or legacy/encrypted file (OLE) by its first bytes,
-    so a memo saved as .docm or .dotx gets the Word document's checks and messages."""
-    if path.suffix.lower() == ".docx":
-        return True
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4)
-    except OSError:
-        return False  # the JSON path reports the file problem in its own words
-    return head in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
-
-
 def _validate_docx(
     path: Path, facts_path: Path, config: Path | None, progress: Progress | None
 ) -> tuple[Checked, FactSet]:
@@ -687,9 +686,9 @@ def _validate_docx(
 
     settings = resolve({}, config_path=config).settings
     # The ledger's ticker picks the bundle (identifiers, sources) before it is re-grounded.
-    facts_preview = load_model(facts_path, FactSet, "facts file", _mb(settings.max_json_mb))
+    loaded = load_model(facts_path, FactSet, "facts file", _mb(settings.max_json_mb))
     edited = readback.read_memo(path, _mb(settings.max_source_mb))
-    ticker = check_ticker(facts_preview.ticker)
+    ticker = check_ticker(loaded.ticker)
     if edited.ticker is not None and edited.ticker.upper() != ticker:
         raise UsageError(
             f"memo {path} is for {edited.ticker} but facts {facts_path} are for {ticker}: "
@@ -698,7 +697,7 @@ def _validate_docx(
     bundle = _bundle_or_none(ticker)
     identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
     folders = [facts_path.parent, *([bundle.sources_dir] if bundle else [])]
-    factset = _load_ledger(facts_path, None, folders, identifiers, settings, progress)
+    factset = _ground_ledger(loaded, facts_path, folders, identifiers, settings, progress)
     report = validate_sections(edited.sections, factset, identifiers)
     return Checked(report, _staleness(edited)), factset
 
