@@ -29,13 +29,10 @@ from ..models import (
 from ..notation import (
     HASH_MASK,
     KEY_FIGURES_SECTION,
-    cite_marker,
     mask_hash,
     memo_hash,
-    normalise,
     note_text,
     numbered_notes,
-    printed_formula,
     printed_section,
 )
 from ..numbers import Mention, backs, extract
@@ -98,7 +95,8 @@ def _backed(said: Mention, fact_id: str, ledger: Ledger) -> bool:
 
 def checked_memo(memo: Memo, figures: Sequence[KeyFigure]) -> Memo:
     """The memo as printed and checked: the key-figures table is a section of its own after the
-    bottom line, so the gate, the hash and the reader of an edited memo all see it."""
+    bottom line, so the gate, the hash and the reader of an edited memo all see it. Sentences are
+    split as printed here too (drafts are split when made; a draft.json from elsewhere may not be)."""
     memo = memo.model_copy(update={"sections": [printed_section(s) for s in memo.sections]})
     if not figures:
         return memo
@@ -173,7 +171,7 @@ def sources_line(factset: FactSet, as_of: dt.date) -> str:
     return line + "."
 
 
-def validation_line(memo: Memo, context: MemoContext, factset: FactSet) -> str:
+def validation_line(memo: Memo, context: MemoContext, front: FrontMatter) -> str:
     """One line that says what the gate covered: when, how much, the outcome and the hash of the
     text it covered, so an edited copy never seems to carry a check it did not pass."""
     report = context.report
@@ -185,8 +183,7 @@ def validation_line(memo: Memo, context: MemoContext, factset: FactSet) -> str:
         f"{context.as_of.isoformat()} against {report.facts_cited} cited facts; {outcome}; "
         f"{repairs}; text hash {HASH_MASK}."
     )
-    front = front_matter(memo, context, factset).text(mask_hash(line))
-    return line.replace(HASH_MASK, memo_hash(memo, front))
+    return line.replace(HASH_MASK, memo_hash(memo, front.text(mask_hash(line))))
 
 
 def repaired_count(report: Report) -> int:
@@ -218,8 +215,12 @@ def provenance_line(context: MemoContext) -> str | None:
     return "Rendered from a saved draft; how its answers were produced is not recorded here."
 
 
+def failing_sentences(report: Report) -> set[Key]:
+    return {(v.section, v.paragraph, v.sentence) for v in report.violations}
+
+
 def flagged_banner(report: Report) -> str:
-    sentences = {(v.section, v.paragraph, v.sentence) for v in report.violations}
+    sentences = failing_sentences(report)
     return (
         f"This memo FAILED the validator gate: {len(sentences)} sentence(s) hold figures their "
         "cited facts do not back. They are highlighted and commented; do not rely on them."
@@ -527,14 +528,3 @@ def _ref_order(ref: str) -> tuple[int, str]:
 
 def _cost(cost: float | None) -> str:
     return "unknown (no price for this model)" if cost is None else f"${cost:.4f}"
-
-
-__all__ = [
-    "KeyFigure",
-    "MemoContext",
-    "checked_memo",
-    "cite_marker",
-    "key_figures",
-    "normalise",
-    "printed_formula",
-]

@@ -43,6 +43,7 @@ from . import (
     calculation_notes,
     cited_facts,
     cited_references,
+    failing_sentences,
     front_matter,
     generation_record,
     locator,
@@ -257,7 +258,7 @@ def _decision_page(document: Any, memo: Memo, context: MemoContext, factset: Fac
         run.bold = True
         run.font.color.rgb = _ALERT
         run.font.size = Pt(9.5)
-    check = document.add_paragraph(validation_line(memo, context, factset))
+    check = document.add_paragraph(validation_line(memo, context, front))
     _small(check, 8.5)
     for run in check.runs:
         run.font.color.rgb = _MUTED
@@ -304,7 +305,7 @@ def _key_figures(document: Any, memo: Memo, index: int) -> None:
 def _sections(document: Any, memo: Memo, comments: Comments, context: MemoContext) -> None:
     numbers = numbered_notes(memo)
     notes = calculation_notes(memo)
-    failed = {(v.section, v.paragraph, v.sentence) for v in context.report.violations}
+    failed = failing_sentences(context.report)
     for i, section in enumerate(memo.sections):
         if section.key == KEY_FIGURES_SECTION:
             _key_figures(document, memo, i)
@@ -363,6 +364,7 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
 
     document.add_heading("B. Sources", level=2)
     table = _table(document, ("ID", "Source", "Date", "sha256"))
+    references = cited_references(factset)
     for source in factset.sources:
         cells = _row(table).cells
         cells[0].text = source.id
@@ -380,9 +382,10 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
             external_link(link, source.url, source.url)
         if source.note:
             cells[1].add_paragraph(f"Note: {source.note}")
-        references = cited_references(factset).get(source.id)
-        if references:
-            cells[1].add_paragraph("Its references behind cited facts: " + "; ".join(references))
+        if source.id in references:
+            cells[1].add_paragraph(
+                "Its references behind cited facts: " + "; ".join(references[source.id])
+            )
         cells[2].text = source.published.isoformat() if source.published else "undated"
         cells[3].text = short_sha(source)
         for cell in cells:

@@ -13,6 +13,7 @@ from . import (
     calculation_notes,
     cited_facts,
     cited_references,
+    failing_sentences,
     front_matter,
     generation_record,
     locator,
@@ -46,13 +47,13 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
         "",
     ]
     lines += [line for banner in front.banners for line in (f"**{banner}**", "")]
-    lines += [f"*{validation_line(memo, context, factset)}*", ""]
+    lines += [f"*{validation_line(memo, context, front)}*", ""]
     lines += [front.notes_line, ""]
 
     comments = review_comments(memo, factset, context)
     numbers = numbered_notes(memo)
     notes = calculation_notes(memo)
-    failed = {(v.section, v.paragraph, v.sentence) for v in context.report.violations}
+    failed = failing_sentences(context.report)
     for section in memo.sections:
         if section.key == KEY_FIGURES_SECTION:
             lines += [_row(list(KEY_FIGURES_HEADER)), "|---|---|---|"]
@@ -95,6 +96,7 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
         lines.append(_row([fact.id, fact.statement, f"\u201c{fact.quote}\u201d", where]))
     lines += ["", "### B. Sources", ""]
     lines += [_row(["ID", "Source", "Date", "sha256"]), "|---|---|---|---|"]
+    references = cited_references(factset)
     for source in factset.sources:
         about = f"**{source.title}**"
         about += f". {source.publisher}" if source.publisher else ""
@@ -102,10 +104,8 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
         about += f" *[{'; '.join(labels)}]*" if labels else ""
         about += f" <{source.url}>" if source.url else ""
         about += f" Note: {source.note}" if source.note else ""
-        references = cited_references(factset).get(source.id)
-        about += (
-            " Its references behind cited facts: " + "; ".join(references) if references else ""
-        )
+        if source.id in references:
+            about += " Its references behind cited facts: " + "; ".join(references[source.id])
         date = source.published.isoformat() if source.published else "undated"
         lines.append(_row([source.id, about, date, short_sha(source)]))
     lines += ["", "### C. Dropped facts and source review notes", ""]
