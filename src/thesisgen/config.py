@@ -99,6 +99,42 @@ class Settings(BaseModel):
     retry_initial_wait: Finite = Field(1.0, ge=0, le=600)
     retry_max_wait: Finite = Field(30.0, ge=0, le=3600)
     retry_total: Finite = Field(180.0, gt=0, le=86_400)
+    extract: Literal["model", "rules"] = Field(
+        "model",
+        json_schema_extra=flag(
+            "How facts are drawn: model (it points at source sentences) or rules (no model: "
+            "every sentence with a figure or the company's name, as written)."
+        ),
+    )
+    rules_fallback: bool = Field(
+        True,
+        json_schema_extra=flag(
+            "Keep no rules facts for a source where the model proposed nothing usable.",
+            "--no-rules-fallback",
+        ),
+    )
+    max_verbatim_chars: int = Field(
+        400,
+        ge=0,
+        le=100_000,
+        json_schema_extra=flag(
+            "Longest evidence kept as written when the model's statement misstates it."
+        ),
+    )
+    max_restatements: int = Field(
+        100,
+        ge=0,
+        le=100_000,
+        json_schema_extra=flag(
+            "Calls at most per run that ask the model to restate a fact it misstated."
+        ),
+    )
+    max_rules_facts: int = Field(
+        300,
+        ge=1,
+        le=100_000,
+        json_schema_extra=flag("Rules facts at most per source."),
+    )
     chunk_chars: int = Field(12_000, ge=2_000, le=1_000_000)
     chunk_overlap: int = Field(1_000, ge=0, le=100_000)
     max_calls: int = Field(

@@ -37,6 +37,11 @@ class ModelServiceError(ThesisgenError):
     exit_code = 3
 
 
+class AnswerShapeError(ModelServiceError):
+    """The model answered, but not with JSON that fits the schema, also after re-asks. A caller
+    with a fallback for that call (a restatement) may go on; anyone else stops the run."""
+
+
 class GateFailedError(ThesisgenError):
     """The memo did not pass the validator after the allowed repairs."""
 

@@ -1,13 +1,23 @@
-"""Sources to a grounded fact ledger: the model proposes facts, deterministic checks decide.
+"""Sources to a grounded fact ledger: the model points at evidence, deterministic checks decide.
 
-A proposed fact is kept only if its quote occurs in its source (after folding whitespace, quote
-marks, dashes, line-break hyphens and ligatures; see :mod:`thesisgen.grounding`), the quote does not
-come from text that addresses the model (a prompt injection), and every figure of its statement is
-backed by that quote. Everything else is dropped with the reason, never silently kept.
+Each source is shown to the model as numbered sentences (:mod:`thesisgen.evidence`). A proposed
+fact is a statement in the model's words, the numbers of one to three evidence sentences, and a
+topic. The program cuts the quote from the source at those sentences, so a quote is always
+verbatim. A proposed fact is kept when every evidence number is a sentence the model was shown,
+no evidence sentence addresses the model (a prompt injection), and its statement states its
+evidence: it shares a content word with it and carries no figure the evidence does not back (the
+gate's number rule). A statement that misstates its evidence is replaced by the evidence itself,
+marked ``verbatim``, unless the evidence is longer than ``max_verbatim_chars``; everything else is
+dropped with the reason, never silently kept.
 
-Long sources are read in overlapping chunks so no fact is lost at a boundary; the same fact found
-in two chunks is merged and keeps both locators. Kept facts that state the same measure with
-different values are linked as conflicts for the drafting prompt and the reviewer.
+``extract="rules"`` needs no model: every sentence that carries a figure or names the company
+becomes a ``rules`` fact, as written. It is also the fallback for a source where the model
+proposed nothing usable (``rules_fallback``).
+
+Long sources are read in overlapping chunks of whole sentences; sentence numbers run across the
+whole source, so the same fact found in two chunks is merged on its evidence. Kept facts that
+state the same measure with different values are linked as conflicts for the drafting prompt and
+the reviewer.
 """
 
 from __future__ import annotations
@@ -15,12 +25,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from .grounding import Folded, normalise, overlaps, references, secondary_for
+from .errors import AnswerShapeError
+from .evidence import Chunk, Numbered, chunk, company_pattern, rules_sentences
+from .grounding import Folded, overlaps, references, secondary_for
 from .injection import Scan, scan
 from .llm import LLM, CallResult, map_concurrently
 from .models import (
@@ -28,6 +43,7 @@ from .models import (
     Conflict,
     DroppedFact,
     Fact,
+    FactKind,
     FactSet,
     Locator,
     Quantity,
@@ -35,22 +51,38 @@ from .models import (
     Source,
 )
 from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract
-from .prompts import Topic, facts_messages
+from .prompts import Topic, facts_messages, restate_messages, words
 from .recording import CallLabel
 from .sources import MAX_SOURCE_BYTES, WITHHELD_NOTE, read_source
 from .validate import ground_statement
 
 DEFAULT_CHUNK_CHARS = 12_000
 DEFAULT_CHUNK_OVERLAP = 1_000
+DEFAULT_MAX_VERBATIM_CHARS = 400
+DEFAULT_MAX_RULES_FACTS = 300
+DEFAULT_MAX_RESTATEMENTS = 100
+A = TypeVar("A", bound=BaseModel)
 
 
 # Size bounds keep a small local model from generating without end (they reach its grammar with
-# json_object); OpenAI's strict mode does not accept them, so llm.py strips them there.
+# json_object); OpenAI's strict mode does not accept them, so llm.py strips them there. Evidence
+# comes first in the answer: a model that has named its sentence writes the statement from it.
+MAX_EVIDENCE = 3
+MAX_PROPOSED = 30
+
+
 class ProposedFact(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    evidence: list[int] = Field(max_length=MAX_EVIDENCE)
     statement: str = Field(max_length=240)
-    quote: str = Field(max_length=300)
     topic: Topic
+
+
+class Restated(BaseModel):
+    """The answer to a restatement call: the evidence, stated again in the model's words."""
+
+    model_config = ConfigDict(extra="forbid")
+    statement: str = Field(max_length=240)
 
 
 class ProposedFacts(BaseModel):
@@ -60,43 +92,33 @@ class ProposedFacts(BaseModel):
     )
 
 
-# --- chunks --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Chunk:
-    source: Source
-    index: int  # 1-based
-    count: int
-    text: str
-
-    @property
-    def target(self) -> str:
-        """The call label's target: the source ID, with the chunk number when there are several."""
-        return self.source.id if self.count == 1 else f"{self.source.id}.{self.index}"
-
-
-def chunk(
-    source: Source, size: int = DEFAULT_CHUNK_CHARS, overlap: int = DEFAULT_CHUNK_OVERLAP
-) -> list[Chunk]:
-    """Overlapping windows that end at a paragraph or sentence break where one is near."""
-    text = source.text
-    if len(text) <= size:
-        return [Chunk(source, 1, 1, text)]
-    pieces: list[str] = []
-    start = 0
-    while start < len(text):
-        end = min(len(text), start + size)
-        if end < len(text):
-            window = text[start + size // 2 : end]
-            cut = max(window.rfind("\n\n"), window.rfind(". "))
-            if cut != -1:
-                end = start + size // 2 + cut + 1
-        pieces.append(text[start:end])
-        if end >= len(text):
-            break
-        start = max(end - overlap, start + 1)
-    return [Chunk(source, i, len(pieces), piece) for i, piece in enumerate(pieces, 1)]
+@lru_cache(maxsize=64)
+def wire_schema(citable: tuple[int, ...], min_facts: int = 1) -> type[BaseModel]:
+    """The schema sent to the model: evidence is an enum of the chunk's citable sentence numbers,
+    so a constrained decoder cannot point at a sentence that does not exist. Answers are parsed
+    with the looser ProposedFacts, so a bad number from a server without constrained decoding
+    reaches grounding, which drops the fact with the reason."""
+    config = ConfigDict(extra="forbid")
+    number: Any = Literal[citable]
+    fact = create_model(
+        "ProposedFact",
+        __config__=config,
+        evidence=(list[number], Field(min_length=1, max_length=MAX_EVIDENCE)),
+        statement=(str, Field(max_length=240)),
+        topic=(Topic, ...),
+    )
+    return create_model(
+        "ProposedFacts",
+        __config__=config,
+        facts=(
+            list[fact],
+            Field(
+                min_length=min(min_facts, MAX_PROPOSED),
+                max_length=MAX_PROPOSED,
+                description="Facts found in the source, in reading order.",
+            ),
+        ),
+    )
 
 
 # --- grounding -----------------------------------------------------------------------------------
@@ -104,8 +126,9 @@ def chunk(
 
 @dataclass
 class _SourceIndex:
+    """A source folded once, for re-checking the quotes of an edited ledger."""
+
     folded: Folded
-    refs: dict[str, str]
     injection: Scan
 
     @property
@@ -114,45 +137,165 @@ class _SourceIndex:
 
     @classmethod
     def of(cls, source: Source) -> _SourceIndex:
-        return cls(
-            Folded.of(source.text, source.page_starts),
-            references(source.text),
-            scan(source.text),
+        return cls(Folded.of(source.text, source.page_starts), scan(source.text))
+
+
+def source_warnings(source: Source, injection: Scan) -> list[str]:
+    """What the reviewer must know about a source's text and metadata."""
+    found = []
+    if injection.findings:
+        count = len(injection.findings)
+        found.append(
+            f"{source.id} contains text addressed to the model (possible prompt injection: "
+            f"{count} sentence{'s' if count > 1 else ''}; {injection.why()}): facts quoting it are dropped"
         )
-
-    def warnings(self, source: Source) -> list[str]:
-        """What the reviewer must know about this source's text and metadata."""
-        found = []
-        if self.injection.findings:
-            count = len(self.injection.findings)
-            found.append(
-                f"{source.id} contains text addressed to the model (possible prompt injection: "
-                f"{count} sentence{'s' if count > 1 else ''}; {self.injection.why()}): facts quoting it are dropped"
-            )
-        if source.note == WITHHELD_NOTE:
-            found.append(
-                f"{source.id}'s title or metadata addressed the model (possible prompt injection): "
-                f"shown as {source.title}"
-            )
-        return found
+    if source.note == WITHHELD_NOTE:
+        found.append(
+            f"{source.id}'s title or metadata addressed the model (possible prompt injection): "
+            f"shown as {source.title}"
+        )
+    return found
 
 
-def ground(
-    proposed: ProposedFact, source: Source, index: _SourceIndex, identifiers: Sequence[str]
-) -> tuple[str | None, list[Locator]]:
-    """Why a proposed fact must be dropped (or None), and where its quote sits."""
-    if not normalise(proposed.quote):
-        return "quote is empty", []
-    locators = index.folded.locate_all(proposed.quote)
-    if not locators:
-        return f"quote does not occur in {source.id}", []
-    if any(overlaps(loc, index.injected) for loc in locators):
+@dataclass
+class _Candidate:
+    """A fact on its way into the ledger: grounded, not yet numbered or merged."""
+
+    source: Source
+    numbers: frozenset[int]
+    statement: str
+    topic: str
+    kind: FactKind
+    quote: str
+    locators: list[Locator]
+    figures: frozenset[tuple[str, str | None, Decimal]]
+    replaces: list[DroppedFact] = field(default_factory=list)  # statements it stands in for
+
+
+@dataclass(frozen=True)
+class Grounded:
+    """The verdict on one proposed fact: kept (``candidate``), dropped (``dropped`` without
+    ``evidence``), or misstated: its evidence is sound but its statement is not (``dropped`` with
+    ``evidence``), so the evidence is restated or kept as written."""
+
+    candidate: _Candidate | None = None
+    dropped: DroppedFact | None = None
+    evidence: _Evidence | None = None
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    part: Chunk
+    numbers: tuple[int, ...]
+    quote: str
+    locators: tuple[Locator, ...]
+    topic: str
+
+    @property
+    def key(self) -> tuple[str, tuple[int, ...]]:
+        return (self.part.source.id, self.numbers)
+
+
+def _figures(text: str, identifiers: Sequence[str]) -> frozenset[tuple[str, str | None, Decimal]]:
+    return frozenset((m.kind, m.unit, m.value) for m in extract(text, identifiers))
+
+
+def statement_problem(statement: str, quote: str, identifiers: Sequence[str]) -> str | None:
+    """Why a statement misstates its evidence, or None. It must say something; at least half of
+    its content words must occur in the evidence (a paraphrase keeps the nouns that matter; a
+    statement about something else does not); and it must carry no figure the evidence does not
+    back (the gate's number rule)."""
+    if not statement.strip():
+        return "statement is empty"
+    said = words(statement)
+    shared = said & words(quote)
+    if len(shared) * 2 < len(said):
         return (
-            f"quote comes from text in {source.id} that addresses the model, not the reader, "
-            "or sits beside such text (possible prompt injection)",
-            locators,
+            f"statement is not about its evidence (only {len(shared)} of its {len(said)} "
+            "content words occur there)"
         )
-    return ground_statement(proposed.statement, proposed.quote, identifiers), locators
+    return ground_statement(statement, quote, identifiers)
+
+
+def verbatim(quote: str) -> str:
+    """A statement that is its evidence: the quote with its line breaks and runs of spaces folded."""
+    return " ".join(quote.split())
+
+
+def ground(proposed: ProposedFact, part: Chunk, identifiers: Sequence[str]) -> Grounded:
+    """Keep, drop, or mark as misstated one proposed fact (module docstring)."""
+    numbered = part.numbered
+    source = part.source
+    statement = " ".join(proposed.statement.split())
+
+    def drop(reason: str, quote: str = "") -> DroppedFact:
+        return DroppedFact(statement=statement, source_id=source.id, quote=quote, reason=reason)
+
+    numbers = tuple(sorted(set(proposed.evidence)))
+    if not numbers:
+        return Grounded(dropped=drop("names no evidence sentence"))
+    citable = set(part.citable)
+    outside = [n for n in numbers if n not in part.numbers]
+    if outside:
+        shown = f"{part.target} has sentences {part.first}-{part.last}"
+        return Grounded(dropped=drop(f"evidence sentence {outside[0]} was not shown ({shown})"))
+    quote, locators = numbered.quote(numbers)
+    if any(n in numbered.tainted for n in numbers):
+        return Grounded(
+            dropped=drop(
+                f"evidence comes from text in {source.id} that addresses the model, not the "
+                "reader, or sits beside such text (possible prompt injection)",
+                quote,
+            )
+        )
+    if any(n not in citable for n in numbers):
+        return Grounded(dropped=drop("evidence is a heading or a fragment, not a sentence", quote))
+    problem = statement_problem(statement, quote, identifiers)
+    if problem is not None:
+        evidence = _Evidence(part, numbers, quote, tuple(locators), proposed.topic)
+        return Grounded(dropped=drop(problem, quote), evidence=evidence)
+    candidate = _Candidate(
+        source, frozenset(numbers), statement, proposed.topic, "model", quote, locators,
+        _figures(statement, identifiers),
+    )  # fmt: skip
+    return Grounded(candidate=candidate)
+
+
+def _settle(
+    evidence: _Evidence,
+    misstated: list[DroppedFact],
+    restated: str | None,
+    identifiers: Sequence[str],
+    max_verbatim_chars: int,
+) -> tuple[_Candidate | None, list[DroppedFact]]:
+    """The fact that stands for misstated statements on one evidence: the model's restatement if
+    it states the evidence, else the evidence as written (if short enough), else none."""
+    source = evidence.part.source
+    quote = evidence.quote
+    kind: FactKind = "model"
+    note = ""
+    if restated is not None:
+        problem = statement_problem(restated, quote, identifiers)
+        if problem is None:
+            statement = restated
+        else:
+            note = f"; restated, still misstated ({problem})"
+    if restated is None or note:
+        if len(quote) > max_verbatim_chars:
+            over = (
+                f"; its evidence ({len(quote):,} characters) is over max_verbatim_chars "
+                f"({max_verbatim_chars:,}) to keep as written"
+            )
+            return None, [
+                d.model_copy(update={"reason": d.reason + note + over}) for d in misstated
+            ]
+        kind, statement = "verbatim", verbatim(quote)
+    candidate = _Candidate(
+        source, frozenset(evidence.numbers), statement, evidence.topic, kind, quote,
+        list(evidence.locators), _figures(statement, identifiers),
+        [d.model_copy(update={"reason": d.reason + note}) for d in misstated],
+    )  # fmt: skip
+    return candidate, []
 
 
 def quantities(text: str, identifiers: Sequence[str]) -> list[Quantity]:
@@ -291,11 +434,32 @@ class FactsResult:
     calls: list[CallRecord]
 
 
-@dataclass
-class _Candidate:
-    proposed: ProposedFact
-    source: Source
-    locators: list[Locator] = field(default_factory=list)
+@dataclass(frozen=True)
+class ExtractOptions:
+    """How facts are drawn from sources (the settings of the same names)."""
+
+    extract: Literal["model", "rules"] = "model"
+    rules_fallback: bool = True
+    chunk_chars: int = DEFAULT_CHUNK_CHARS
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    max_verbatim_chars: int = DEFAULT_MAX_VERBATIM_CHARS
+    max_rules_facts: int = DEFAULT_MAX_RULES_FACTS
+    max_restatements: int = DEFAULT_MAX_RESTATEMENTS
+    max_conflicts_per_fact: int = 3
+    concurrency: int = 4
+
+
+def company_names(company: str, ticker: str) -> list[str]:
+    """How sources name the company: its name, the name without a corporate suffix, the ticker."""
+    short = _SUFFIX.sub("", company).strip(" ,")
+    return [company, short, ticker]
+
+
+_SUFFIX = re.compile(
+    r"[ ,]+(?:corporation|corp\.?|incorporated|inc\.?|limited|ltd\.?|holdings?|group|company|"
+    r"co\.?|plc|ag|se|sa|s\.a\.|n\.v\.|nv|llc|lp)$",
+    re.IGNORECASE,
+)
 
 
 def extract_facts(
@@ -304,78 +468,85 @@ def extract_facts(
     ticker: str,
     sources: Sequence[Source],
     identifiers: Sequence[str] = (),
-    concurrency: int = 4,
+    options: ExtractOptions | None = None,
     on_event: Callable[[str, str, bool | None], None] | None = None,
-    chunk_chars: int = DEFAULT_CHUNK_CHARS,
-    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
-    max_conflicts_per_fact: int = 3,
 ) -> FactsResult:
-    """One model call per chunk of each source, concurrently; then ground, merge and number the
-    facts in source order."""
+    """Number each source's sentences; ask the model for facts chunk by chunk (or take every
+    sentence with a figure or the company's name, with ``extract="rules"``); ground, merge and
+    number the facts in the order they were found."""
+    options = options or ExtractOptions()
     idents = (*DEFAULT_IDENTIFIERS, ticker, *identifiers)
-    chunks = [c for s in sources for c in chunk(s, chunk_chars, chunk_overlap)]
-
-    def work(part: Chunk) -> CallResult[ProposedFacts]:
-        if on_event is not None:
-            on_event(
-                part.source.id,
-                "extracting" if part.count == 1 else f"chunk {part.index}/{part.count}",
-                None,
-            )
-        label = CallLabel(ticker, "facts", part.target, 1)
-        messages = facts_messages(company, ticker, part.source, part.text, part.index, part.count)
-        result = llm.call(messages, ProposedFacts, label)
-        if on_event is not None and part.index == part.count:
-            on_event(part.source.id, f"{len(result.parsed.facts)} facts proposed", True)
-        return result
-
-    results = map_concurrently(work, chunks, concurrency)
-
-    indexes = {s.id: _SourceIndex.of(s) for s in sources}
-    kept: list[_Candidate] = []
-    dropped: list[DroppedFact] = []
+    numbered = [Numbered.of(s) for s in sources]
+    names = company_pattern(company_names(company, ticker))
+    warnings = [w for n in numbered for w in source_warnings(n.source, n.injection)]
     calls: list[CallRecord] = []
-    warnings = [w for s in sources for w in indexes[s.id].warnings(s)]
-    for part, result in zip(chunks, results, strict=True):
-        calls.append(
-            CallRecord(
-                stage="facts",
-                target=part.target,
-                attempt=1,
-                request_key=result.request_key,
-                usage=result.usage,
-                outcome="ok",
-                cached=result.cached,
-                wire_format=result.wire_format,
-                reasks=result.reasks,
-            )
-        )
-        index = indexes[part.source.id]
-        for proposed in result.parsed.facts:
-            reason, locators = ground(proposed, part.source, index, idents)
-            if reason is not None:
-                dropped.append(
-                    DroppedFact(
-                        statement=proposed.statement,
-                        source_id=part.source.id,
-                        quote=proposed.quote,
-                        reason=reason,
-                    )
-                )
+    candidates: list[_Candidate] = []
+    dropped: list[DroppedFact] = []
+    if options.extract == "model":
+        chunks = [c for n in numbered for c in chunk(n, options.chunk_chars, options.chunk_overlap)]
+        results = _propose(llm, company, ticker, chunks, options, names, idents, on_event)
+        misstated: dict[tuple[str, tuple[int, ...]], tuple[_Evidence, list[DroppedFact]]] = {}
+        for part, result in zip(chunks, results, strict=True):
+            if result is None:  # nothing citable: no call was made
                 continue
-            _merge(kept, _Candidate(proposed, part.source, locators))
+            calls.append(_call_record(result.target, 1, result.result))
+            for proposed in result.result.parsed.facts:
+                verdict = ground(proposed, part, idents)
+                if verdict.candidate is not None:
+                    candidates.append(verdict.candidate)
+                elif verdict.evidence is not None and verdict.dropped is not None:
+                    misstated.setdefault(verdict.evidence.key, (verdict.evidence, []))[1].append(
+                        verdict.dropped
+                    )
+                elif verdict.dropped is not None:
+                    dropped.append(verdict.dropped)
+        settled, restate_calls, more = _restate(
+            llm, company, ticker, misstated, candidates, idents, options
+        )
+        calls += restate_calls
+        for candidate, lost in settled:
+            if candidate is not None:
+                candidates.append(candidate)
+            dropped += lost
+        if more:
+            warnings.append(
+                f"{more} misstated fact(s) were kept as written without asking the model to "
+                f"restate them: the run reached max_restatements ({options.max_restatements})"
+            )
+    for source in numbered:
+        from_model = any(c.source.id == source.source.id for c in candidates)
+        if options.extract == "model" and (from_model or not options.rules_fallback):
+            continue
+        rules, more = _rules(source, names, idents, options)
+        candidates += rules
+        if options.extract == "model" and rules:
+            warnings.append(
+                f"{source.source.id}: the model proposed no usable fact, so every sentence with "
+                f"a figure or the company's name is kept as written ({len(rules)} rules facts)"
+            )
+        if more:
+            warnings.append(
+                f"{source.source.id}: {len(rules) + more} sentences qualify as rules facts; kept "
+                f"the first {len(rules)} (raise max_rules_facts to keep more)"
+            )
+    kept, merged_away = _merge(candidates)
+    ids = {id(c): f"F{number}" for number, c in enumerate(kept, 1)}
+    for candidate, into in [*merged_away, *((c, c) for c in kept)]:
+        dropped += [d.model_copy(update={"kept_as": ids[id(into)]}) for d in candidate.replaces]
+    refs = {n.source.id: references(n.source.text) for n in numbered}
     facts = [
         Fact(
-            id=f"F{number}",
-            statement=c.proposed.statement,
+            id=ids[id(c)],
+            statement=c.statement,
             source_id=c.source.id,
-            quote=c.proposed.quote,
-            quantities=quantities(c.proposed.statement, idents),
-            topic=c.proposed.topic,
+            quote=c.quote,
+            quantities=quantities(c.statement, idents),
+            topic=c.topic,
             locators=c.locators,
-            secondary=_secondary(c, indexes[c.source.id]),
+            secondary=_secondary(c, refs[c.source.id]),
+            kind=c.kind,
         )
-        for number, c in enumerate(kept, 1)
+        for c in kept
     ]
     factset = FactSet(
         ticker=ticker,
@@ -383,33 +554,178 @@ def extract_facts(
         sources=[s.info() for s in sources],
         facts=facts,
         dropped=dropped,
-        conflicts=find_conflicts(facts, idents, max_conflicts_per_fact),
+        conflicts=find_conflicts(facts, idents, options.max_conflicts_per_fact),
         warnings=warnings,
     )
     return FactsResult(factset, calls)
 
 
-def _merge(kept: list[_Candidate], new: _Candidate) -> None:
-    """The same fact found twice (overlapping chunks, or repeated in a source) is kept once, with
-    every place it was found."""
-    quote = normalise(new.proposed.quote)
-    for old in kept:
-        if old.source.id != new.source.id:
-            continue
-        other = normalise(old.proposed.quote)
-        if quote in other or other in quote:
-            for loc in new.locators:
-                if loc not in old.locators:
-                    old.locators.append(loc)
-            old.locators.sort(key=lambda loc: loc.start)
-            return
-    kept.append(new)
+@dataclass(frozen=True)
+class _Answer(Generic[A]):
+    target: str
+    result: CallResult[A]
 
 
-def _secondary(candidate: _Candidate, index: _SourceIndex) -> list[Secondary]:
+def _restate(
+    llm: LLM,
+    company: str,
+    ticker: str,
+    misstated: dict[tuple[str, tuple[int, ...]], tuple[_Evidence, list[DroppedFact]]],
+    kept: Sequence[_Candidate],
+    identifiers: Sequence[str],
+    options: ExtractOptions,
+) -> tuple[list[tuple[_Candidate | None, list[DroppedFact]]], list[CallRecord], int]:
+    """Settle the misstated facts: for each distinct evidence not already stated by a kept fact,
+    one call shows the model only the evidence sentences and asks for a statement (at most
+    ``max_restatements`` calls a run); a restatement that still misstates, or none, leaves the
+    evidence as written."""
+    stated = {(c.source.id, tuple(sorted(c.numbers))) for c in kept if c.kind == "model"}
+    asks = [key for key in misstated if key not in stated][: options.max_restatements]
+    more = sum(1 for key in misstated if key not in stated) - len(asks)
+
+    def work(key: tuple[str, tuple[int, ...]]) -> _Answer[Restated] | None:
+        evidence = misstated[key][0]
+        span = "+".join(map(str, evidence.numbers))
+        target = f"{evidence.part.source.id}.s{span}"
+        messages = restate_messages(company, ticker, evidence.part.source, evidence.quote)
+        try:
+            result = llm.call(messages, Restated, CallLabel(ticker, "facts", target, 2))
+        except AnswerShapeError:
+            return None  # the evidence is kept as written instead
+        return _Answer(target, result)
+
+    answers = dict(zip(asks, map_concurrently(work, asks, options.concurrency), strict=True))
+    settled = []
+    calls = []
+    for key, (evidence, statements) in misstated.items():
+        answer = answers.get(key)
+        restated = None
+        if answer is not None:
+            calls.append(_call_record(answer.target, 2, answer.result))
+            restated = " ".join(answer.result.parsed.statement.split())
+        settled.append(
+            _settle(evidence, statements, restated, identifiers, options.max_verbatim_chars)
+        )
+    return settled, calls, more
+
+
+def _propose(
+    llm: LLM,
+    company: str,
+    ticker: str,
+    chunks: Sequence[Chunk],
+    options: ExtractOptions,
+    names: re.Pattern[str] | None,
+    identifiers: Sequence[str],
+    on_event: Callable[[str, str, bool | None], None] | None,
+) -> list[_Answer[ProposedFacts] | None]:
+    """One model call per chunk, concurrently (none for a chunk with nothing citable).
+
+    The schema asks for at least as many facts as the chunk has sentences that the rules
+    extractor would keep (up to MAX_PROPOSED): small models otherwise stop after one or two."""
+
+    def work(part: Chunk) -> _Answer[ProposedFacts] | None:
+        if on_event is not None:
+            on_event(
+                part.source.id,
+                "extracting" if part.count == 1 else f"chunk {part.index}/{part.count}",
+                None,
+            )
+        result = None
+        if part.citable:
+            label = CallLabel(ticker, "facts", part.target, 1)
+            messages = facts_messages(
+                company, ticker, part.source, part.text(), part.index, part.count
+            )
+            wanted = len(
+                rules_sentences(
+                    part.numbered, names, identifiers, options.max_verbatim_chars, part.numbers
+                )
+            )
+            schema = wire_schema(part.citable, max(1, wanted))
+            result = _Answer(part.target, llm.call(messages, ProposedFacts, label, schema))
+        if on_event is not None and part.index == part.count:
+            proposed = len(result.result.parsed.facts) if result is not None else 0
+            on_event(part.source.id, f"{proposed} facts proposed", True)
+        return result
+
+    return map_concurrently(work, chunks, options.concurrency)
+
+
+def _call_record(target: str, attempt: int, result: CallResult[Any]) -> CallRecord:
+    return CallRecord(
+        stage="facts",
+        target=target,
+        attempt=attempt,
+        request_key=result.request_key,
+        usage=result.usage,
+        outcome="ok",
+        cached=result.cached,
+        wire_format=result.wire_format,
+        reasks=result.reasks,
+    )
+
+
+def _rules(
+    numbered: Numbered,
+    names: re.Pattern[str] | None,
+    identifiers: Sequence[str],
+    options: ExtractOptions,
+) -> tuple[list[_Candidate], int]:
+    """The rules facts of one source (at most max_rules_facts) and how many more qualified."""
+    chosen = rules_sentences(numbered, names, identifiers, options.max_verbatim_chars)
+    out = []
+    for number, topic in chosen[: options.max_rules_facts]:
+        quote, locators = numbered.quote([number])
+        statement = verbatim(quote)
+        out.append(
+            _Candidate(
+                numbered.source, frozenset([number]), statement, topic, "rules", quote, locators,
+                _figures(statement, identifiers),
+            )
+        )  # fmt: skip
+    return out, max(0, len(chosen) - options.max_rules_facts)
+
+
+def _merge(
+    candidates: Sequence[_Candidate],
+) -> tuple[list[_Candidate], list[tuple[_Candidate, _Candidate]]]:
+    """The ledger's facts, each once, and the candidates merged into another (with that one).
+
+    Two candidates are one fact when they come from the same source and name the same evidence
+    sentences, or one's evidence holds the other's and they state the same figures (overlapping
+    chunks, or the model repeating itself); the first found is kept. A model-written statement
+    takes the place of a verbatim one on the same evidence, and a verbatim fallback is not added
+    where a fact on the same evidence is already kept.
+    """
+    kept: list[_Candidate] = []
+    merged: list[tuple[_Candidate, _Candidate]] = []
+    for new in candidates:
+        same = next((old for old in kept if _same_fact(old, new)), None)
+        if same is None:
+            kept.append(new)
+        elif same.kind != "model" and new.kind == "model" and same.numbers == new.numbers:
+            kept[kept.index(same)] = new
+            merged.append((same, new))
+        else:
+            merged.append((new, same))
+    return kept, merged
+
+
+def _same_fact(old: _Candidate, new: _Candidate) -> bool:
+    if old.source.id != new.source.id:
+        return False
+    if old.numbers == new.numbers:
+        # A verbatim fact is its evidence; two model statements on one sentence may be two facts.
+        return old.kind != "model" or new.kind != "model" or old.figures == new.figures
+    nested = old.numbers <= new.numbers or new.numbers <= old.numbers
+    return nested and bool(old.figures) and old.figures == new.figures
+
+
+def _secondary(candidate: _Candidate, refs: dict[str, str]) -> list[Secondary]:
     seen: dict[str, Secondary] = {}
     for loc in candidate.locators:
-        for sec in secondary_for(candidate.source.text, loc, index.refs):
+        for sec in secondary_for(candidate.source.text, loc, refs):
             seen.setdefault(sec.ref, sec)
     return list(seen.values())
 
@@ -444,7 +760,7 @@ def reground(
     for fact in factset.facts:
         if fact.source_id in sources:
             source, index = sources[fact.source_id]
-            locators = index.folded.locate_all(fact.quote)
+            locators = index.folded.locate_quote(fact.quote)
             if not locators:
                 problems.append(f"{fact.id}'s quote does not occur in {source.id} ({source.path})")
             elif any(overlaps(loc, index.injected) for loc in locators):

@@ -74,6 +74,11 @@ def normalise(text: str) -> str:
     return fold(text)[0]
 
 
+# How a quote cut from sentences that are not next to each other joins its parts: one place for
+# this notation (evidence.py writes it, locate_quote reads it).
+QUOTE_GAP = " \u2026 "
+
+
 @dataclass(frozen=True)
 class Folded:
     """A source's text folded once, for locating many quotes in it."""
@@ -101,6 +106,20 @@ class Folded:
             at = self.text.find(needle, at + 1)
         return found
 
+    def locate_quote(self, quote: str) -> list[Locator]:
+        """Where every part of a quote (parts joined by :data:`QUOTE_GAP`) sits; empty when any
+        part does not occur. A whole quote that occurs as written is located as one part."""
+        whole = self.locate_all(quote)
+        if whole or QUOTE_GAP not in quote:
+            return whole
+        found: dict[tuple[int, int], Locator] = {}
+        for part in quote.split(QUOTE_GAP):
+            located = self.locate_all(part)
+            if not located:
+                return []
+            found.update(((loc.start, loc.end), loc) for loc in located)
+        return [found[key] for key in sorted(found)]
+
 
 # --- references the source cites -----------------------------------------------------------------
 
@@ -113,6 +132,15 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 # "...refining capacityNavigating the Rare Earth Supply Chain Crisis[1]". The glue point is a
 # lowercase letter or digit directly followed by an uppercase letter.
 _GLUE = re.compile(r"[a-z]{2}(?=[A-Z0-9])")
+
+
+def references_start(text: str) -> int | None:
+    """Where the source's reference list begins (the end of its last 'References' heading that
+    is followed by numbered items), or None."""
+    headings = list(_LIST_HEADING.finditer(text))
+    if headings and _LIST_ITEM.search(text, headings[-1].end()):
+        return headings[-1].end()
+    return None
 
 
 def references(text: str) -> dict[str, str]:

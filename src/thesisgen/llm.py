@@ -43,7 +43,13 @@ from tenacity import (
 
 from . import secrets
 from .config import public_url
-from .errors import BudgetExceededError, CancelledError, ModelServiceError, UsageError
+from .errors import (
+    AnswerShapeError,
+    BudgetExceededError,
+    CancelledError,
+    ModelServiceError,
+    UsageError,
+)
 from .files import describe_validation_error
 from .models import Usage
 from .recording import (
@@ -57,7 +63,8 @@ from .recording import (
     ReplayTransport,
 )
 
-Mode = Literal["live", "record", "replay"]
+# "none": a run that needs no model (`thesisgen facts --extract rules`); any call is a bug.
+Mode = Literal["live", "record", "replay", "none"]
 WireFormat = Literal["json_schema", "json_object", "prompt"]
 T = TypeVar("T", bound=BaseModel)
 Item = TypeVar("Item")
@@ -155,6 +162,11 @@ def _retry_after(exc: BaseException | None) -> float | None:
     return None
 
 
+class _NoModel(httpx2.BaseTransport):
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        raise AssertionError("this run uses no model, yet a model call was made")
+
+
 class LLM:
     """A thread-safe client for structured calls in one of three modes (live, record, replay)."""
 
@@ -198,6 +210,8 @@ class LLM:
         return self._format
 
     def _transport_for(self, settings: LLMSettings) -> httpx2.BaseTransport:
+        if settings.mode == "none":
+            return _NoModel()
         if settings.mode == "replay":
             if settings.recordings_dir is None:
                 raise UsageError(
@@ -298,11 +312,11 @@ class LLM:
             )
             probe = False
             try:
-                parsed = schema.model_validate_json(_json_text(content, wire))
+                parsed = _parse(schema, _json_text(content, wire))
             except ValidationError as exc:
                 problem = describe_validation_error(exc)
                 if reask == self.settings.reasks:
-                    raise ModelServiceError(
+                    raise AnswerShapeError(
                         f"the model's answer during {label.describe()} does not fit the expected "
                         f"schema ({problem}), also after {reask} re-ask(s): try a model that "
                         "supports structured output"
@@ -536,6 +550,16 @@ def _server_message(exc: openai.APIStatusError) -> str:
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def _parse(schema: type[T], text: str) -> T:
+    """The answer as ``schema``. JSON is read leniently about raw control characters in strings:
+    grammar-constrained decoders (llama.cpp) let a model write a bare line break there."""
+    try:
+        data = json.loads(text, strict=False)
+    except ValueError:
+        return schema.model_validate_json(text)  # raises the ValidationError that names the problem
+    return schema.model_validate(data)
 
 
 def _json_text(content: str, wire: WireFormat) -> str:

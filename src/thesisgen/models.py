@@ -82,6 +82,13 @@ class Secondary(Contract):
     title: str
 
 
+# Who wrote a fact's statement: the model ("model"), nobody because the model's statement
+# misstated its evidence and the evidence stands in for it ("verbatim"), or the rules extractor,
+# which keeps sentences as written ("rules"). The quote is always cut from the source.
+FactKind = Literal["model", "verbatim", "rules"]
+FACT_KINDS: tuple[str, ...] = get_args(FactKind)
+
+
 class Fact(Contract):
     id: str = Field(pattern=FACT_ID)
     statement: str = Field(min_length=1)
@@ -91,6 +98,7 @@ class Fact(Contract):
     topic: str | None = None
     locators: list[Locator] = Field(default_factory=list)
     secondary: list[Secondary] = Field(default_factory=list)
+    kind: FactKind = "model"
 
 
 class Conflict(Contract):
@@ -108,6 +116,8 @@ class DroppedFact(Contract):
     source_id: str
     quote: str
     reason: str
+    # The verbatim fact kept in this statement's place (its evidence, as written), if any.
+    kept_as: str | None = Field(default=None, pattern=FACT_ID)
 
 
 class FactSet(Contract):
@@ -121,6 +131,15 @@ class FactSet(Contract):
 
     def by_id(self) -> dict[str, Fact]:
         return {fact.id: fact for fact in self.facts}
+
+    def kinds(self) -> dict[str, int]:
+        """How many kept facts are of each kind (model-written, verbatim, rules)."""
+        return {kind: sum(1 for f in self.facts if f.kind == kind) for kind in FACT_KINDS}
+
+    @property
+    def lost(self) -> list[DroppedFact]:
+        """The proposed facts that were dropped outright (not kept verbatim instead)."""
+        return [d for d in self.dropped if d.kept_as is None]
 
     def source(self, source_id: str) -> SourceInfo | None:
         return next((s for s in self.sources if s.id == source_id), None)
@@ -268,7 +287,7 @@ class Manifest(Contract):
     thesisgen_version: str
     created_at: dt.datetime
     ticker: str
-    mode: Literal["live", "record", "replay"]
+    mode: Literal["live", "record", "replay", "none"]  # none: rules extraction, no model
     model: str
     base_url: str | None
     # Where replayed answers came from ("hand-written", "captured"); empty for a live run.

@@ -251,8 +251,11 @@ def templates_sha256() -> str:
     return tree_sha256(data_dir("prompts"), "*.j2")
 
 
-def _system(company: str, ticker: str) -> dict[str, str]:
-    return {"role": "system", "content": _render("system.j2", company=company, ticker=ticker)}
+def _system(company: str, ticker: str, stage: str = "draft") -> dict[str, str]:
+    """The system message: the drafting rules, or (``stage="facts"``) the shorter rules of the
+    facts stage, which a small model follows better without the drafting rules it cannot use."""
+    name = "system-facts.j2" if stage == "facts" else "system.j2"
+    return {"role": "system", "content": _render(name, company=company, ticker=ticker)}
 
 
 def facts_messages(
@@ -275,7 +278,21 @@ def facts_messages(
         parts=parts,
         topics=[(t, TOPIC_NOTES[t]) for t in TOPICS],
     )
-    return [_system(company, ticker), {"role": "user", "content": user}]
+    return [_system(company, ticker, "facts"), {"role": "user", "content": user}]
+
+
+def restate_messages(company: str, ticker: str, source: Source, evidence: str) -> Messages:
+    """Messages asking the model to state one fact from its evidence alone: the second chance of
+    a proposed fact whose statement misstated its evidence (see facts.py)."""
+    user = _render(
+        "restate.j2",
+        company=company,
+        ticker=ticker,
+        source=source,
+        title=_title(source),
+        evidence=evidence,
+    )
+    return [_system(company, ticker, "facts"), {"role": "user", "content": user}]
 
 
 def _title(source: SourceInfo) -> str:

@@ -28,7 +28,8 @@ from .errors import (
     ThesisgenError,
     UsageError,
 )
-from .facts import check_factset, chunk, extract_facts, reground
+from .evidence import Numbered, chunk
+from .facts import ExtractOptions, check_factset, extract_facts, reground
 from .files import dump_model, is_word_file, load_model
 from .llm import LLM, Budget, LLMSettings, Mode, RetryPolicy
 from .models import (
@@ -106,6 +107,10 @@ def _llm_settings(
     """Mode, model and limits for this run, and a line to announce when replaying by default."""
     if request.offline and request.record:
         raise UsageError("--offline and --record exclude each other: drop one")
+    if request.facts_only and settings.extract == "rules" and request.facts_file is None:
+        if request.record:
+            raise UsageError("--extract rules calls no model, so there is nothing to record")
+        return LLMSettings(mode="none", model="none"), None
     announcement = None
     recordings: Path | None
     if request.record:
@@ -250,6 +255,31 @@ def _source_files(factset: FactSet, folders: Sequence[Path]) -> dict[str, Path]:
     return found
 
 
+def extract_options(settings: Settings) -> ExtractOptions:
+    return ExtractOptions(
+        extract=settings.extract,
+        rules_fallback=settings.rules_fallback,
+        chunk_chars=settings.chunk_chars,
+        chunk_overlap=settings.chunk_overlap,
+        max_verbatim_chars=settings.max_verbatim_chars,
+        max_rules_facts=settings.max_rules_facts,
+        max_restatements=settings.max_restatements,
+        max_conflicts_per_fact=settings.max_conflicts_per_fact,
+        concurrency=settings.concurrency,
+    )
+
+
+def kept_summary(factset: FactSet) -> str:
+    """'kept 40 grounded facts (25 model-written, 10 verbatim, 5 rules), dropped 12'."""
+    kinds = factset.kinds()
+    replaced = len(factset.dropped) - len(factset.lost)
+    return (
+        f"kept {len(factset.facts)} grounded facts ({kinds['model']} model-written, "
+        f"{kinds['verbatim']} verbatim, {kinds['rules']} rules), dropped {len(factset.lost)}"
+        + (f" ({replaced} more statements replaced by their evidence)" if replaced else "")
+    )
+
+
 def _plan(
     settings: Settings,
     llm_settings: LLMSettings,
@@ -259,7 +289,10 @@ def _plan(
     facts_only: bool,
 ) -> budget.Estimate:
     chunks = [
-        len(c.text) for s in sources for c in chunk(s, settings.chunk_chars, settings.chunk_overlap)
+        len(c.text())
+        for s in (sources if settings.extract == "model" else [])
+        for c in chunk(Numbered.of(s), settings.chunk_chars, settings.chunk_overlap)
+        if c.citable
     ]
     return budget.estimate(
         chunks,
@@ -428,17 +461,12 @@ class _DraftJob:
                 self.ticker,
                 sources,
                 self.identifiers,
-                settings.concurrency,
+                extract_options(settings),
                 on_event=self.progress.event,
-                chunk_chars=settings.chunk_chars,
-                chunk_overlap=settings.chunk_overlap,
-                max_conflicts_per_fact=settings.max_conflicts_per_fact,
             )
             factset = facts_result.factset
             self.calls += facts_result.calls
-            self.progress.note(
-                f"  kept {len(factset.facts)} grounded facts, dropped {len(factset.dropped)}"
-            )
+            self.progress.note(f"  {kept_summary(factset)}")
         self.factset = factset
         if self.request.facts_only or not factset.facts:
             return self._ledger_only(factset)
