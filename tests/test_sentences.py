@@ -93,6 +93,18 @@ def test_offsets_are_exact_and_cover_any_text(text: str) -> None:
     assert_exact_cover(text, segment(text))
 
 
+TRICKY = [
+    "a", "The", "iPhone", " ", "  ", "\u00a0", ".", "!", "?", ":", ",", "\n", "\n\n", "|", " | ",
+    "- ", "(1)", "2)", "1.", "(ii)", "\u2022", "## ", "Item 7.", "Mr.", "approx.", "p.m.", "ET",
+    ".)", "3.85", "U.S.", "Inc.", "and", "\u201d", "%",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(TRICKY), max_size=60).map("".join))
+def test_offsets_are_exact_on_text_made_of_the_cases_hard_parts(text: str) -> None:
+    assert_exact_cover(text, segment(text))
+
+
 @pytest.mark.parametrize("path", [AAPL, SEED], ids=["aapl-10k", "seed"])
 def test_real_documents_are_covered_in_sentence_sized_pieces(path: Path) -> None:
     if not path.is_file():
@@ -126,6 +138,7 @@ def test_the_table_is_big_enough_and_covers_every_kind() -> None:
     assert set(kinds) == KINDS and len(CASES) >= 60, kinds
     assert all(n >= 5 for n in kinds.values()), kinds
     assert sum("from" in c for c in CASES) >= 10
+    assert sum("xfail" in c for c in CASES) * 20 <= len(CASES), "keep the known failures few"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])

@@ -20,16 +20,26 @@ kept inside the block. A block ends
   ("Services 96,169 85,200 78,129"), or one too long to have been wrapped;
 - but not where the next line starts with a lowercase word, nor after a line that ends mid-phrase
   (a comma, "and", "of the", "Mr.").
-Then sentencex (Wikimedia's rule-based segmenter) splits each block.
+Then sentencex (Wikimedia's rule-based segmenter) splits each block, and _spans puts back together
+what it cuts wrongly: after "approx.", "Ms.", "Figs." before a number, an abbreviation before a
+lowercase word, "p.m." before the time zone; a line-start "1." or "Item 7." off its text; ";" off
+"14-in."; a table row before "(2)"; a page break. sentencex reads "(1)", "(b)" and "\u2022"
+before a capitalised word as list markers and then ends no sentence up to the next one, so it is
+shown them as "[1]", "[b]" and "-"; and a sentence in brackets ends at ".)".
+
+Known limits, labelled in tests/data/sentence_cases.yaml: "Inc." before a capitalised word that
+is not a usual sentence opener ("BofA Securities, Inc. Pricing was set") ends no sentence, as it
+must not in "Alphabet Inc. Class A"; a sentence cut by a page footer comes back as its two parts
+around the footer, as spans are contiguous.
 
 Why sentencex: measured on the seed article (7.5 kB) and Apple's FY2024 10-K as ``read_source``
 reads it (228 kB), best of 5, one core:
 - sentencex 1.0.32 (Rust, maintained): 0.1 ms and 2.2 ms, exact character offsets. Alone it never
   breaks at a single newline, and a line-start list marker ("(1)", "- ") makes an item that runs
-  to the next marker: one 10-K "sentence" held 35,000 characters of tables and prose. The block
-  pass fixes that (segment(): 0.4 ms and 13 ms; longest 10-K sentence 1,099 characters). "Inc.",
-  "$3.85" and "No. 5" do not end a sentence; "U.S." glued to a word ("non-U.S.", "ActU.S.") did,
-  and is rejoined below.
+  to the next marker: one 10-K "sentence" held 35,000 characters of tables and prose. With the
+  passes above, segment() takes 0.5 ms and 15 ms; the longest 10-K sentence has 1,063 characters.
+  "Inc.", "$3.85", "9.5%." and "No. 5" do not end a sentence; "U.S." glued to a word
+  ("non-U.S.", "ActU.S.") did, and is rejoined.
 - pysbd 0.3.4 (unmaintained since 2021): 18 ms and 1.5 s; breaks at every newline, so hard-wrapped
   prose falls apart; splits after "Apple Inc." in the 10-K's page footers.
 - syntok 1.4.4 (unmaintained since 2022): 6 ms and 0.5 s; offsets must be rebuilt from tokens.
@@ -164,25 +174,87 @@ def _blocks(text: str) -> list[tuple[int, int]]:
     return blocks
 
 
-# sentencex reads "U.S." glued to the word before it ("non\u2013U.S. dollar", "ActU.S. market")
-# as a sentence end after "U."; the two halves of such an initialism are put back together.
+# Where sentencex ends a sentence that goes on, the two pieces are put back together:
+# - the piece before does not end in terminal punctuation: sentencex cuts before a "(2)" it takes
+#   for a list marker (inside table rows: "$ 200,583 (2) % $ 205,489") and at a page break;
+_TERMINAL = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")
+# - the piece after starts with a lowercase word ("bn. in the quarter"; "iPhone" may start a
+#   sentence) or with punctuation that belongs to the word before ("14-in.;");
+_GOES_ON = re.compile(r"[a-z](?![A-Z])|[,;:%)\]}]")
+# - the piece before ends in a title or an abbreviation that never ends a sentence, or in one that
+#   comes before a number ("Figs. 4 and 5"), and a number follows;
+_NEVER_FINAL = re.compile(r"\b(?:Mr|Mrs|Ms|Messrs|Dr|Prof|approx|vs|cf|e\.g|i\.e)\.$")
+_BEFORE_NUMBER = re.compile(r"\b(?:No|Nos|Fig|Figs|pp?|Vol|Art|Sec)\.$")
+# - the piece before is only a label ("1.", "b)", "Item 7.", "Note 5.") and its item goes on on
+#   the same line;
+_LABEL = re.compile(
+    r"(?:\(?(?:\d{1,3}|[A-Za-z]|[ivx]{2,4}|[IVX]{2,4})[.)]"
+    r"|(?:Item|ITEM|Part|PART|Note|NOTE|Section|Article|Chapter|Schedule|Exhibit|Appendix|Step)"
+    r"\s+[0-9IVX]{1,4}[A-Z]?\.)$"
+)
+# - a time of day before its zone ("5:00 p.m." and "ET on Thursday.");
+_CLOCK = re.compile(r"\b[ap]\.m\.$")
+_ZONE = re.compile(r"(?:[A-Z]{1,3}T|UTC|GMT)\b")
+# - "U.S." glued to the word before it ("non\u2013U.S. dollar", "ActU.S. market"), which sentencex
+#   reads as a sentence end after "U.".
 _INITIAL_END = re.compile(r"\S[A-Z]\.$")
 _INITIAL_START = re.compile(r"[A-Z]\.(?:\s|$)")
+# And where it does not: a sentence in brackets ends at ".)" ("(The plant opens in 2027.) Output").
+_BRACKETED_END = re.compile(r"[.!?]\)(?<=[a-z0-9%][.!?]\))\s+(?=[A-Z])")
 
 
-def _spans(block: str) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    for piece in sentencex.get_sentence_boundaries("en", block):
-        raw: str = piece["text"]
+def _goes_on(block: str, before: tuple[int, int], start: int) -> bool:
+    """Whether the sentence at ``before`` goes on into the piece sentencex starts at ``start``."""
+    a, b = before
+    tail = max(a, b - 12)
+    return bool(
+        not _TERMINAL.search(block, tail, b)
+        or _GOES_ON.match(block, start)
+        or _NEVER_FINAL.search(block, tail, b)
+        or (_BEFORE_NUMBER.search(block, tail, b) and block[start].isdigit())
+        or (_LABEL.fullmatch(block, a, b) and "\n" not in block[b:start])
+        or (_CLOCK.search(block, tail, b) and _ZONE.match(block, start))
+        or (_INITIAL_END.search(block, tail, b) and _INITIAL_START.match(block, start))
+    )
+
+
+# sentencex takes "(1)", "2)", "(b)", "(ii)" and "\u2022" before a capitalised word for list
+# markers, and then never ends a sentence until the next marker: one 10-K "sentence" ran on for
+# five sentences after "(2) Article 6(3)". It reads them with square brackets and a hyphen instead
+# (the same length, so offsets hold).
+_MARKER = re.compile(
+    r"\((?:\d{1,3}|[A-Za-z]|[ivx]{2,4}|[IVX]{2,4})\)"
+    r"|\)(?<=(?<![\w(,.])\d\))|\)(?<=(?<![\w(,.])\d\d\))"  # "2)", found from its ")": faster
+    r"|\u2022"
+)
+_UNMARKED = str.maketrans("()\u2022", "[]-")
+
+
+def _unmarked(text: str) -> str:
+    return _MARKER.sub(lambda m: m.group().translate(_UNMARKED), text)
+
+
+def _pieces(block: str, unmarked: str) -> list[tuple[int, int]]:
+    """sentencex's sentences of ``block`` (read as ``unmarked``), without outer whitespace, cut at
+    ".)" too."""
+    pieces: list[tuple[int, int]] = []
+    for piece in sentencex.get_sentence_boundaries("en", unmarked):
+        raw = block[int(piece["start_index"]) : int(piece["end_index"])]
         if not raw.strip():
             continue
         start = int(piece["start_index"]) + len(raw) - len(raw.lstrip())
         end = int(piece["start_index"]) + len(raw.rstrip())
-        if (
-            spans
-            and _INITIAL_END.search(block, 0, spans[-1][1])
-            and _INITIAL_START.match(block, start)
-        ):
+        for cut in _BRACKETED_END.finditer(block, start, end):
+            pieces.append((start, cut.start() + 2))
+            start = cut.end()
+        pieces.append((start, end))
+    return pieces
+
+
+def _spans(block: str, unmarked: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for start, end in _pieces(block, unmarked):
+        if spans and _goes_on(block, spans[-1], start):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
@@ -193,8 +265,9 @@ def segment(text: str) -> list[Sentence]:
     """The sentences of ``text``, in order, with exact offsets (see the module docstring)."""
     sentences: list[Sentence] = []
     paragraph = 0
+    unmarked = _unmarked(text)
     for block_start, block_end in _blocks(text):
-        spans = _spans(text[block_start:block_end])
+        spans = _spans(text[block_start:block_end], unmarked[block_start:block_end])
         for start, end in spans:
             a, b = block_start + start, block_start + end
             sentences.append(Sentence(a, b, text[a:b], paragraph))
