@@ -1,11 +1,16 @@
 """The project's sentence segmenter: exact offsets that cover the text, on made-up text and on
-the real 10-K (HTML through our own reader) and seed article when ../shared is there."""
+the real 10-K (HTML through our own reader) and seed article when ../shared is there, and a
+labelled table of hard cases (tests/data/sentence_cases.yaml), one test per case."""
 
 from __future__ import annotations
 
+from collections import Counter
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +21,13 @@ from thesisgen.sources import read_source
 SHARED = ROOT.parent / "shared"
 AAPL = SHARED / "edgar" / "AAPL" / "aapl-20240928.htm"
 SEED = SHARED / "seed" / "posco-reelement-article.txt"
+CASES: list[dict[str, Any]] = yaml.safe_load(
+    (Path(__file__).parent / "data" / "sentence_cases.yaml").read_text(encoding="utf-8")
+)
+KINDS = {
+    "abbreviation", "decimal", "currency", "list", "heading", "html_table", "pdf_table",
+    "pdf_wrap", "quote", "initialism", "other",
+}  # fmt: skip
 
 
 def assert_exact_cover(text: str, sentences: list[Sentence]) -> None:
@@ -81,6 +93,18 @@ def test_offsets_are_exact_and_cover_any_text(text: str) -> None:
     assert_exact_cover(text, segment(text))
 
 
+TRICKY = [
+    "a", "The", "iPhone", " ", "  ", "\u00a0", ".", "!", "?", ":", ",", "\n", "\n\n", "|", " | ",
+    "- ", "(1)", "2)", "1.", "(ii)", "\u2022", "## ", "Item 7.", "Mr.", "approx.", "p.m.", "ET",
+    ".)", "3.85", "U.S.", "Inc.", "and", "\u201d", "%",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(TRICKY), max_size=60).map("".join))
+def test_offsets_are_exact_on_text_made_of_the_cases_hard_parts(text: str) -> None:
+    assert_exact_cover(text, segment(text))
+
+
 @pytest.mark.parametrize("path", [AAPL, SEED], ids=["aapl-10k", "seed"])
 def test_real_documents_are_covered_in_sentence_sized_pieces(path: Path) -> None:
     if not path.is_file():
@@ -90,3 +114,55 @@ def test_real_documents_are_covered_in_sentence_sized_pieces(path: Path) -> None
     assert_exact_cover(text, found)
     assert len(found) > (1000 if path == AAPL else 40)
     assert max(len(s.text) for s in found) < 2000, "no page-long 'sentence'"
+
+
+# --- the labelled table --------------------------------------------------------------------------
+
+
+def _param(case: dict[str, Any]) -> Any:
+    marks = [pytest.mark.xfail(strict=True, reason=case["xfail"])] if "xfail" in case else []
+    return pytest.param(case["text"], case["sentences"], id=case["id"], marks=marks)
+
+
+@pytest.mark.parametrize(("text", "expected"), [_param(c) for c in CASES])
+def test_labelled_case(text: str, expected: list[str]) -> None:
+    found = segment(text)
+    assert_exact_cover(text, found)
+    assert texts(found) == expected
+
+
+def test_the_table_is_big_enough_and_covers_every_kind() -> None:
+    assert len({c["id"] for c in CASES}) == len(CASES), "ids are unique"
+    assert all(set(c) <= {"id", "kind", "from", "text", "sentences", "xfail"} for c in CASES)
+    kinds = Counter(c["kind"] for c in CASES)
+    assert set(kinds) == KINDS and len(CASES) >= 60, kinds
+    assert all(n >= 5 for n in kinds.values()), kinds
+    assert sum("from" in c for c in CASES) >= 10
+    assert sum("xfail" in c for c in CASES) * 20 <= len(CASES), "keep the known failures few"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_the_labels_are_sentences_of_the_text(case: dict[str, Any]) -> None:
+    """Each label is a span of the text, in order, and together they cover it, as segment()'s
+    sentences must: a typo in a label fails here, not as a segmenter bug."""
+    text, position = case["text"], 0
+    for sentence in case["sentences"]:
+        start = text.find(sentence, position)
+        assert start >= 0 and not text[position:start].strip(), f"{sentence!r} out of place"
+        assert sentence and sentence == sentence.strip()
+        position = start + len(sentence)
+    assert not text[position:].strip()
+
+
+@cache
+def _shared_text(name: str) -> str:
+    return read_source(SHARED / name, "S1").text
+
+
+def test_the_copied_cases_still_occur_in_their_files() -> None:
+    copied = [c for c in CASES if "from" in c]
+    for name in {c["from"] for c in copied}:
+        if not (SHARED / name).is_file():
+            pytest.skip(f"{SHARED / name} is not beside the checkout")
+    missing = [c["id"] for c in copied if c["text"] not in _shared_text(c["from"])]
+    assert not missing

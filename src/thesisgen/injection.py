@@ -14,10 +14,12 @@ offsets refer to.
 
 Neighbour rule, for payloads split from their orders: when a sentence is flagged, the sentence
 after it is tainted too (the figure usually sits next to the order); when the order points forward
-(it ends with ':' or says 'below', 'following', 'next paragraph'), everything up to the end of the
-next paragraph is tainted; when it points back ('this figure', 'the above'), the sentence before it
-is tainted. Text after a token that closes our data tags (``</source>``, ``<|im_end|>``) is tainted
-up to the next ``<source`` or the end, since only an attacker writes a close tag into a document.
+(it ends with ':' or says 'below', 'following', 'next paragraph', or it is a line that does not
+end like a sentence: a heading, a role tag such as ``<|im_start|>system`` on its own line),
+everything up to the end of the next paragraph is tainted; when it points back ('this figure',
+'the above'), the sentence before it is tainted. Text after a token that closes our data tags
+(``</source>``, ``<|im_end|>``) is tainted up to the next ``<source`` or the end, since only an
+attacker writes a close tag into a document.
 """
 
 from __future__ import annotations
@@ -286,6 +288,10 @@ _CLOSERS = re.compile(
     r"<\s*/\s*(?:source|sources|fact|facts)\s*>|<\|(?:im_end|eot_id|endoftext)\|>", re.IGNORECASE
 )
 _OPENER = re.compile(r"<\s*source\b", re.IGNORECASE)
+# How a sentence ends. A flagged line that does not end so points forward, to what comes under
+# it: a heading, or a role tag such as "<|im_start|>system" on a line of its own; but not our own
+# "<source ...>" tag, after which a new source's own text begins.
+_ENDED = re.compile(r"[.!?\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*\s*$")
 
 
 @dataclass(frozen=True)
@@ -357,7 +363,8 @@ def scan(text: str, sentences: Sequence[Sentence] | None = None) -> Scan:
         folded = fold_for_detection(sentence.text)
         if i + 1 < len(sentences):
             spans.append((sentences[i + 1].start, sentences[i + 1].end))
-        if _FORWARD.search(folded):
+        heading = not _ENDED.search(folded) and not _OPENER.search(folded)
+        if _FORWARD.search(folded) or heading:
             following = [s for s in sentences[i + 1 :] if s.paragraph <= sentence.paragraph + 1]
             if following:
                 spans.append((sentence.start, following[-1].end))
