@@ -287,6 +287,12 @@ def facts_command(
     out: Out = None,
     force: Force = False,
     offline: Offline = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record", help="Call the live model and save every exchange [to ./recordings/TICKER]."
+        ),
+    ] = False,
     recordings: Recordings = None,
     yes: Yes = False,
     config: Config = None,
@@ -295,30 +301,35 @@ def facts_command(
     outcome = _run_draft(
         run.DraftRequest(
             ticker=ticker, out=out, sources=source or [], company=company, offline=offline,
-            recordings=recordings, force=force, yes=yes, config=config, flags=flags,
-            facts_only=True,
+            record=record, recordings=recordings, force=force, yes=yes, config=config,
+            flags=flags, facts_only=True,
         )
     )  # fmt: skip
     assert outcome.factset is not None
     _print_facts(outcome.factset)
     typer.echo(
-        f"Wrote {outcome.folder / 'facts.json'}: {len(outcome.factset.facts)} facts kept, "
-        f"{len(outcome.factset.dropped)} dropped, {len(outcome.factset.conflicts)} conflict(s)."
+        f"Wrote {outcome.folder / 'facts.json'}: {run.kept_summary(outcome.factset)}, "
+        f"{len(outcome.factset.conflicts)} conflict(s)."
     )
     if not outcome.factset.facts:
         raise typer.Exit(1)
 
 
 def _print_facts(factset: FactSet) -> None:
-    table = Table("ID", "Statement", "Figures", "Source", box=box.SIMPLE, show_lines=False)
+    table = Table("ID", "Kind", "Statement", "Figures", "Source", box=box.SIMPLE, show_lines=False)
     for fact in factset.facts:
         pages = sorted({loc.page for loc in fact.locators if loc.page})
         where = fact.source_id + (f" p.{','.join(map(str, pages))}" if pages else "")
         where += "".join(f" [{s.ref}]" for s in fact.secondary)
-        table.add_row(fact.id, fact.statement, ", ".join(q.text for q in fact.quantities), where)
+        table.add_row(
+            fact.id, fact.kind, fact.statement, ", ".join(q.text for q in fact.quantities), where
+        )
     Console(width=max(100, Console().width)).print(table)
     for dropped in factset.dropped:
-        typer.echo(f"dropped ({dropped.source_id}): {dropped.statement} -- {dropped.reason}")
+        instead = f" ({dropped.kept_as} stands in its place)" if dropped.kept_as else ""
+        typer.echo(
+            f"dropped ({dropped.source_id}): {dropped.statement} -- {dropped.reason}{instead}"
+        )
     for conflict in factset.conflicts:
         typer.echo(f"conflict: {conflict.note}")
     for warning in factset.warnings:

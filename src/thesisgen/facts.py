@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .errors import AnswerShapeError
 from .evidence import Chunk, Numbered, chunk, company_pattern, rules_sentences
-from .grounding import Folded, overlaps, references, secondary_for
+from .grounding import Folded, normalise, overlaps, references, secondary_for
 from .injection import Scan, scan
 from .llm import LLM, CallResult, map_concurrently
 from .models import (
@@ -208,13 +208,19 @@ def statement_problem(statement: str, quote: str, identifiers: Sequence[str]) ->
     if not statement.strip():
         return "statement is empty"
     said = words(statement)
-    shared = said & words(quote)
+    stems = {_stem(w) for w in words(quote)}
+    shared = [w for w in said if _stem(w) in stems]
     if len(shared) * 2 < len(said):
         return (
             f"statement is not about its evidence (only {len(shared)} of its {len(said)} "
             "content words occur there)"
         )
     return ground_statement(statement, quote, identifiers)
+
+
+def _stem(word: str) -> str:
+    """A crude stem: the first five letters, so "invest" and "investment" match."""
+    return word[:5]
 
 
 def verbatim(quote: str) -> str:
@@ -713,13 +719,22 @@ def _merge(
 
 
 def _same_fact(old: _Candidate, new: _Candidate) -> bool:
+    """One fact twice: same source, and the same statement on the same evidence, or the same
+    (non-empty) figures on evidence one of which holds the other. A verbatim or rules fact is its
+    evidence, so any fact on the same evidence repeats it; two model statements without figures
+    on one sentence may be two facts ("X is a subsidiary of Y", "X brings Z")."""
     if old.source.id != new.source.id:
         return False
-    if old.numbers == new.numbers:
-        # A verbatim fact is its evidence; two model statements on one sentence may be two facts.
-        return old.kind != "model" or new.kind != "model" or old.figures == new.figures
+    if old.numbers == new.numbers and (
+        old.kind != "model" or new.kind != "model" or _key(old) == _key(new)
+    ):
+        return True
     nested = old.numbers <= new.numbers or new.numbers <= old.numbers
     return nested and bool(old.figures) and old.figures == new.figures
+
+
+def _key(candidate: _Candidate) -> str:
+    return normalise(candidate.statement).casefold()
 
 
 def _secondary(candidate: _Candidate, refs: dict[str, str]) -> list[Secondary]:
