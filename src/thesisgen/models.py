@@ -231,6 +231,8 @@ class Report(Contract):
     dropped_facts: list[DroppedFact] = Field(default_factory=list)
     conflicts: list[Conflict] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    # kept facts by kind: {"model": n, "verbatim": n, "rules": n} (see FactKind)
+    fact_kinds: dict[str, int] = Field(default_factory=dict)
 
 
 # --- provenance ----------------------------------------------------------------------------------

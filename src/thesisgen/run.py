@@ -653,6 +653,7 @@ def _ledger_report(factset: FactSet, ok: bool) -> Report:
         dropped_facts=factset.dropped,
         conflicts=factset.conflicts,
         warnings=factset.warnings,
+        fact_kinds=factset.kinds(),
     )
 
 

@@ -273,6 +273,7 @@ def validate_sections(
         dropped_facts=list(factset.dropped),
         conflicts=list(factset.conflicts),
         warnings=list(factset.warnings),
+        fact_kinds=factset.kinds(),
     )
 
 

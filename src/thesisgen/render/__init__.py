@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..models import (
     Conflict,
+    DroppedFact,
     Fact,
     FactSet,
     Manifest,
@@ -432,6 +433,32 @@ def cited_facts(memo: Memo, factset: FactSet) -> list[Fact]:
     """The facts the memo cites, in ledger order (Appendix A lists exactly these)."""
     cited = {c for _, t in _sentences(memo) for c in t.cites}
     return [f for f in factset.facts if f.id in cited]
+
+
+KIND_NOTES = {
+    "verbatim": "verbatim: the model's statement misstated its evidence, so the source's words stand",
+    "rules": "rules: the source's sentence, kept without a model",
+}
+
+
+def kind_note(fact: Fact) -> str:
+    """How Appendix A marks a fact whose statement is its source's own words ('' for model)."""
+    note = KIND_NOTES.get(fact.kind)
+    return f" [{note}]" if note else ""
+
+
+def kinds_line(kinds: Mapping[str, int]) -> str:
+    """'12 model-written, 3 verbatim, 0 rules' (the three kinds, always in this order)."""
+    return (
+        f"{kinds.get('model', 0)} model-written, {kinds.get('verbatim', 0)} verbatim, "
+        f"{kinds.get('rules', 0)} rules"
+    )
+
+
+def dropped_text(dropped: DroppedFact) -> str:
+    """Why a proposed statement is not in the ledger, and which fact stands in its place."""
+    instead = f" {dropped.kept_as} stands in its place." if dropped.kept_as else ""
+    return f"Reason: {dropped.reason}.{instead}"
 
 
 def locator(fact: Fact) -> str:

@@ -43,9 +43,12 @@ from . import (
     calculation_notes,
     cited_facts,
     cited_references,
+    dropped_text,
     failing_sentences,
     front_matter,
     generation_record,
+    kind_note,
+    kinds_line,
     locator,
     review_comments,
     secondary_note,
@@ -335,7 +338,7 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
     _small(
         document.add_paragraph(
             f"The {len(cited)} facts the memo cites, in ledger order, each with its verbatim "
-            f"quote; facts.json holds all {len(factset.facts)}."
+            f"quote; facts.json holds all {len(factset.facts)} ({kinds_line(factset.kinds())})."
         )
     )
     table = _table(document, ("ID", "Statement", "Quote (verbatim)", "Source"))
@@ -343,7 +346,7 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
         cells = _row(table).cells
         cells[0].text = fact.id
         bookmark(cells[0].paragraphs[0], fact_bookmark(fact.id))
-        cells[1].text = fact.statement
+        cells[1].text = fact.statement + kind_note(fact)
         cells[2].text = f"\u201c{fact.quote}\u201d"
         where = cells[3].paragraphs[0]
         if fact.source_id == "analyst":
@@ -400,7 +403,7 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
         para = document.add_paragraph(style="List Bullet")
         para.add_run(f"{dropped.source_id}: ").bold = True
         para.add_run(f"{dropped.statement} ")
-        para.add_run(f"Reason: {dropped.reason}.").italic = True
+        para.add_run(dropped_text(dropped)).italic = True
         _small(para)
     for note in source_review_notes(factset):
         _small(document.add_paragraph(note, style="List Bullet"))

@@ -13,9 +13,12 @@ from . import (
     calculation_notes,
     cited_facts,
     cited_references,
+    dropped_text,
     failing_sentences,
     front_matter,
     generation_record,
+    kind_note,
+    kinds_line,
     locator,
     plain_reason,
     review_comments,
@@ -85,7 +88,7 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
     lines += ["## Appendices", "", "### A. Cited facts", ""]
     lines += [
         f"The {len(cited)} facts the memo cites, in ledger order, each with its verbatim quote; "
-        f"facts.json holds all {len(factset.facts)}.",
+        f"facts.json holds all {len(factset.facts)} ({kinds_line(factset.kinds())}).",
         "",
     ]
     lines += [_row(["ID", "Statement", "Quote (verbatim)", "Source"]), "|---|---|---|---|"]
@@ -93,7 +96,8 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
         where = "analyst-supplied" if fact.source_id == "analyst" else fact.source_id
         extra = ", ".join(t for t in (locator(fact), secondary_note(fact)) if t)
         where += f", {extra}" if extra else ""
-        lines.append(_row([fact.id, fact.statement, f"\u201c{fact.quote}\u201d", where]))
+        statement = fact.statement + kind_note(fact)
+        lines.append(_row([fact.id, statement, f"\u201c{fact.quote}\u201d", where]))
     lines += ["", "### B. Sources", ""]
     lines += [_row(["ID", "Source", "Date", "sha256"]), "|---|---|---|---|"]
     references = cited_references(factset)
@@ -112,7 +116,7 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
     if not factset.dropped:
         lines.append("No proposed fact was dropped: each was found in its source.")
     for dropped in factset.dropped:
-        lines.append(f"- **{dropped.source_id}:** {dropped.statement} *Reason: {dropped.reason}.*")
+        lines.append(f"- **{dropped.source_id}:** {dropped.statement} *{dropped_text(dropped)}*")
     lines += [f"- {note}" for note in source_review_notes(factset)]
     lines += ["", "### D. Generation record", "", "| Item | Value |", "|---|---|"]
     lines += [_row([item, value]) for item, value in generation_record(context, factset)]
@@ -137,6 +141,7 @@ def render_report(report: Report, memo_written: bool) -> str:
         f"- Sentences checked: {report.sentences}",
         f"- Figures checked: {report.figures_checked}",
         f"- Facts cited: {report.facts_cited}",
+        f"- Facts in the ledger: {kinds_line(report.fact_kinds)}",
         f"- Violations: {len(report.violations)}",
         "",
     ]
@@ -163,7 +168,7 @@ def render_report(report: Report, memo_written: bool) -> str:
     if report.dropped_facts:
         lines += ["## Proposed facts dropped in grounding", ""]
         lines += [
-            f"- ({d.source_id}) {d.statement} Reason: {d.reason}." for d in report.dropped_facts
+            f"- ({d.source_id}) {d.statement} {dropped_text(d)}" for d in report.dropped_facts
         ]
         lines.append("")
     notes = [f"- Conflict: {c.note}." for c in report.conflicts]
