@@ -13,6 +13,8 @@ import pytest
 
 from conftest import AREC, THIRD_COMPANY
 from thesisgen import run
+from thesisgen.evidence import Numbered, chunk
+from thesisgen.facts import DEFAULT_CHUNK_CHARS, DEFAULT_CHUNK_OVERLAP
 from thesisgen.models import STANCES, Fact, FactSet, Source
 from thesisgen.progress import PlainProgress
 from thesisgen.prompts import (
@@ -21,6 +23,7 @@ from thesisgen.prompts import (
     _render,
     facts_messages,
     load_outline,
+    restate_messages,
     section_messages,
     select_facts,
 )
@@ -39,10 +42,27 @@ def _check_snapshot(name: str, text: str) -> None:
 
 
 def test_facts_prompt_snapshot() -> None:
+    """The facts prompt as the pipeline sends it: the source as numbered sentences (evidence.py)."""
     summary = load_sources([AREC / "sources" / "summary.md"])[0]
-    messages = facts_messages("American Resources Corporation", "AREC", summary)
+    (part,) = chunk(Numbered.of(summary), DEFAULT_CHUNK_CHARS, DEFAULT_CHUNK_OVERLAP)
+    messages = facts_messages(
+        "American Resources Corporation", "AREC", summary, part.text(), part.index, part.count
+    )
     _check_snapshot(
         "facts-summary.txt", "\n\n---\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
+    )
+
+
+def test_restate_prompt_snapshot() -> None:
+    """The second chance of a statement that misstated its evidence: the evidence alone."""
+    summary = load_sources([AREC / "sources" / "summary.md"])[0]
+    numbered = Numbered.of(summary)
+    number = next(n for n in range(1, len(numbered) + 1) if numbered.is_claim(n))
+    quote, _ = numbered.quote([number])
+    messages = restate_messages("American Resources Corporation", "AREC", summary, quote)
+    _check_snapshot(
+        "restate-summary.txt",
+        "\n\n---\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages),
     )
 
 
