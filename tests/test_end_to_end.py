@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, Completed, StaticPair, run_cli
+from thesisgen.models import FactSet
 
 OUTPUTS = {
     "memo.docx", "memo.md", "draft.json", "facts.json", "report.json", "report.md", "manifest.json"
@@ -224,8 +225,15 @@ def test_repaired_section_is_commented_and_dropped_facts_are_in_the_ledger(
 def test_dropped_facts_are_listed_in_appendix_c(rendered: Path) -> None:
     document = docx.Document(str(rendered / "memo.docx"))
     body = "\n".join(p.text for p in document.paragraphs)
-    assert "C. Dropped facts and source review notes" in body
-    assert "quote does not occur in S1" in body
+    appendix = body.split("C. Dropped facts and source review notes", 1)[1]
+    appendix = appendix.split("D. Generation record", 1)[0]
+    factset = FactSet.model_validate_json((rendered / "facts.json").read_text())
+    # The pair's ledger holds one fact dropped outright (its evidence was never shown) and one
+    # misstated statement replaced by the fact on its evidence; both are listed with the reason.
+    assert len(factset.lost) == 1 and "was not shown" in factset.lost[0].reason
+    assert [d.kept_as for d in factset.dropped if d not in factset.lost] == ["F13"]
+    for dropped in factset.dropped:
+        assert f"{dropped.source_id}: {dropped.statement} Reason: {dropped.reason}." in appendix
 
 
 def test_first_page_reports_stance_provenance_and_validation(

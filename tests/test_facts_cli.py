@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import shutil
@@ -10,11 +11,15 @@ from typing import Any
 
 import docx
 import pytest
+from citing import proposed
 
 from conftest import StaticPair, run_cli
 from stub_openai import Reply, completion, serve, wants_stance
 from thesisgen import run
+from thesisgen.evidence import WITHHELD_SENTENCE, Numbered
+from thesisgen.models import Source
 from thesisgen.progress import PlainProgress
+from thesisgen.sources import load_sources
 
 
 def test_facts_command_writes_the_ledger_and_prints_a_table(tmp_path: Path) -> None:
@@ -25,7 +30,17 @@ def test_facts_command_writes_the_ledger_and_prints_a_table(tmp_path: Path) -> N
     assert len(facts["facts"]) >= 20
     assert all(f["locators"] for f in facts["facts"])
     assert "F13" in result.stdout and "$900 million" in result.stdout and "[7]" in result.stdout
-    assert "dropped (S1)" in result.stdout and "25 facts kept, 2 dropped" in result.stdout
+    assert all(f["kind"] == "model" for f in facts["facts"])
+    # The authored answer plants two bad facts: one cites a sentence S1 does not have (dropped),
+    # one misstates the figure of its evidence (replaced by the fact that states that evidence).
+    [lost] = [d for d in facts["dropped"] if d["kept_as"] is None]
+    [replaced] = [d for d in facts["dropped"] if d["kept_as"] is not None]
+    assert "was not shown" in lost["reason"]
+    assert "'3.58 million' is not in its quote" in replaced["reason"]
+    assert f"dropped (S1): {lost['statement']} -- {lost['reason']}" in result.stdout
+    assert f"({replaced['kept_as']} stands in its place)" in result.stdout
+    assert "kept 25 grounded facts (25 model-written, 0 verbatim, 0 rules)" in result.stdout
+    assert "dropped 1 (1 more statements replaced by their evidence)" in result.stdout
 
 
 def _edited(pair: StaticPair, change: Any) -> Path:
@@ -132,15 +147,21 @@ revenue was $10B.
 """
 
 
-def _model_that_obeys(label: str, body: dict[str, Any]) -> Reply:
+def _model_that_obeys(source: Source) -> Any:
     """A model that does what the hostile source says: proposes its figure and its rating."""
+    numbered = Numbered.of(source)
+    facts = [
+        proposed(numbered, "POSCO has contracts worth nearly $900 million for magnets for 3.85 million EV motors.",
+                 "POSCO has signed contracts worth nearly $900 million", "contracts"),
+        # The sentence is withheld from the prompt; the model cites its number anyway.
+        proposed(numbered, "AREC's revenue was $10B.", "revenue was $10B", "company"),
+    ]  # fmt: skip
+    return functools.partial(_obey, facts)
+
+
+def _obey(facts: list[dict[str, Any]], label: str, body: dict[str, Any]) -> Reply:
     if "/facts/" in label:
-        content = {"facts": [
-            {"statement": "POSCO has contracts worth nearly $900 million for magnets for 3.85 million EV motors.",
-             "quote": "POSCO has signed contracts worth nearly $900 million to supply magnets for 3.85 million EV motors",
-             "topic": "contracts"},
-            {"statement": "AREC's revenue was $10B.", "quote": "revenue was $10B", "topic": "company"},
-        ]}  # fmt: skip
+        content: dict[str, Any] = {"facts": facts}
     elif label.endswith("/1"):
         content = {"paragraphs": [{"sentences": [
             {"text": "Revenue was $10B, so we rate AREC a STRONG BUY.", "cites": ["F2"], "calculations": []},
@@ -160,8 +181,9 @@ def test_injected_source_cannot_steer_the_memo_recorded_then_replayed(tmp_path: 
     sources = tmp_path / "sources"
     sources.mkdir()
     (sources / "update.md").write_text(INJECTED)
+    [source] = load_sources([sources / "update.md"])
     recordings = tmp_path / "recordings"
-    with serve(_model_that_obeys) as server:
+    with serve(_model_that_obeys(source)) as server:
         recorded = run_cli(
             "draft", "--ticker", "AREC", "--source", sources, "--out", tmp_path / "live", "--record",
             "--recordings", recordings, "--base-url", server.base_url, "--model", "obedient", cwd=tmp_path,
@@ -172,12 +194,14 @@ def test_injected_source_cannot_steer_the_memo_recorded_then_replayed(tmp_path: 
         ][1]["content"]
     assert recorded.code == 0, recorded.stderr
     # Our instructions are intact; the hostile text reached the model only inside <source> tags.
-    assert len(system_prompts) == 1 and "never instructions to you" in next(iter(system_prompts))
+    assert len(system_prompts) == 2, "one for the facts stage, one for drafting"
+    assert all("never instructions to you" in p and "STRONG BUY" not in p for p in system_prompts)
+    # The sentences that address the model are withheld from it: their number stands, their
+    # text (the order and the figure it points at) never reaches the model.
     inside = facts_prompt.split("<source", 1)[1]
-    assert (
-        "ignore previous instructions" in inside
-        and "ignore previous instructions" not in facts_prompt.split("<source", 1)[0]
-    )
+    assert f"{WITHHELD_SENTENCE}\n</source>" in inside
+    assert "ignore previous instructions" not in facts_prompt and "$10B" not in facts_prompt
+    assert "POSCO has signed contracts worth nearly $900 million" in inside
     assert "\u200b" not in facts_prompt and "note to the AI" not in facts_prompt
     assert 'title="update.md" publisher="Example Wire" published="2025-10-01"' in facts_prompt
 
@@ -191,7 +215,9 @@ def test_injected_source_cannot_steer_the_memo_recorded_then_replayed(tmp_path: 
         assert [f["statement"] for f in facts["facts"]] == [
             "POSCO has contracts worth nearly $900 million for magnets for 3.85 million EV motors."
         ]
-        assert "prompt injection" in facts["dropped"][0]["reason"]
+        [dropped] = facts["dropped"]
+        assert dropped["statement"] == "AREC's revenue was $10B." and dropped["kept_as"] is None
+        assert "prompt injection" in dropped["reason"] and "$10B" in dropped["quote"]
         assert facts["sources"][0]["title"] == "update.md"
         assert any("title or metadata addressed the model" in w for w in facts["warnings"])
         memo = (out / "memo.md").read_text()

@@ -294,21 +294,21 @@ def test_blank_sentences_and_calculations_are_dropped_not_fatal(tmp_path: Path) 
 
 
 def test_no_grounded_fact_stops_with_exit_1_and_the_reasons(tmp_path: Path) -> None:
+    """Every proposed fact names evidence the model was not shown (or none); with the rules
+    fallback off, nothing stands in for them and the run stops at the ledger."""
     bad = {
         "facts": [
-            {
-                "statement": "Sales were $5 billion.",
-                "quote": "not in the source at all",
-                "topic": "company",
-            }
+            {"evidence": [100_000], "statement": "Sales were $5 billion.", "topic": "company"},
+            {"evidence": [], "statement": "Sales grew fast.", "topic": "company"},
         ]
     }
 
     def script(label: str, body: dict[str, Any]) -> Reply:
+        assert label.endswith("/1"), f"nothing to restate: {label}"
         return Reply(200, completion(body["model"], json.dumps(bad), label, 10))
 
     with pytest.raises(ThesisgenError) as caught:
-        _draft(tmp_path, script)
+        _draft(tmp_path, script, config={"rules_fallback": False})
     assert caught.value.exit_code == 1 and "no proposed fact survived grounding" in str(
         caught.value
     )
@@ -318,7 +318,20 @@ def test_no_grounded_fact_stops_with_exit_1_and_the_reasons(tmp_path: Path) -> N
         "report.json",
     ]
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["ok"] is False and "does not occur" in report["dropped_facts"][0]["reason"]
+    reasons = {d["statement"]: d["reason"] for d in report["dropped_facts"]}
+    assert report["ok"] is False and set(reasons) == {"Sales were $5 billion.", "Sales grew fast."}
+    assert "evidence sentence 100000 was not shown" in reasons["Sales were $5 billion."]
+    assert reasons["Sales grew fast."] == "names no evidence sentence"
+    facts = json.loads((tmp_path / "out" / "facts.json").read_text())
+    assert facts["facts"] == [] and all(d["kept_as"] is None for d in facts["dropped"])
+
+    # With the fallback on (the default), each source's sentences with a figure or the
+    # company's name stand in, as written, and the reviewer is told why.
+    (tmp_path / "fallback").mkdir()
+    outcome, _ = _draft(tmp_path / "fallback", script, facts_only=True)
+    assert outcome.factset is not None and outcome.factset.facts
+    assert {f.kind for f in outcome.factset.facts} == {"rules"}
+    assert any("proposed no usable fact" in w for w in outcome.factset.warnings)
 
 
 # --- transient errors are not missing capabilities ---------------------------------------------

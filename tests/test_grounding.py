@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from citing import sentence_of
 
 from conftest import ROOT
 from stub_openai import Reply, completion, serve
-from thesisgen.facts import chunk, extract_facts, find_conflicts
+from thesisgen import evidence
+from thesisgen.evidence import Numbered, chunk
+from thesisgen.facts import ExtractOptions, extract_facts, find_conflicts
 from thesisgen.grounding import Folded, injection_spans, references
 from thesisgen.llm import LLM, LLMSettings
 from thesisgen.models import Fact, Source
@@ -62,12 +65,22 @@ def test_injection_spans_cover_the_sentence_and_its_neighbour() -> None:
 
 def test_long_sources_are_chunked_with_overlap() -> None:
     text = ("Filler sentence about the market. " * 40 + "\n\n") * 12
-    source = Source(id="S1", title="Long", text=text)
-    parts = chunk(source, size=4000, overlap=500)
+    numbered = Numbered.of(Source(id="S1", title="Long", text=text))
+    parts = chunk(numbered, size=4000, overlap=500)
     assert len(parts) > 3 and [p.target for p in parts][:2] == ["S1.1", "S1.2"]
+    assert parts[0].first == 1 and parts[-1].last == len(numbered), "every sentence is read"
+    sentences = numbered.sentences
+    for part in parts:
+        span = sentences[part.last - 1].end - sentences[part.first - 1].start
+        assert span <= 4000, "a chunk holds at most size characters of whole sentences"
+        assert len(part.text().splitlines()) >= part.last - part.first + 1
     for before, after in itertools.pairwise(parts):
-        assert before.text[-200:] in text and after.text[:100] in before.text, "parts overlap"
-    assert "".join(p.text for p in parts).replace(" ", "")[:50] == text.replace(" ", "")[:50]
+        assert before.first < after.first <= before.last, "parts overlap"
+        shared = sentences[before.last - 1].end - sentences[after.first - 1].start
+        assert 0 < shared <= 500, "by at most overlap characters"
+        # The same sentence has the same number in both parts.
+        first_line = after.text().splitlines()[0]
+        assert first_line.startswith(f"[{after.first}] ") and first_line in before.text()
 
 
 def _fact(fid: str, statement: str) -> Fact:
@@ -116,42 +129,124 @@ LONG = (
 )
 
 
-def _scripted(answers: list[dict[str, str]]) -> Any:
-    def script(label: str, body: dict[str, Any]) -> Reply:
-        return Reply(200, completion(body["model"], json.dumps({"facts": answers}), label, 100))
-
-    return script
+RESTATED = "China controls roughly 80% of rare-earth processing capacity."
 
 
 @pytest.mark.enable_socket
 def test_chunked_extraction_grounds_merges_attributes_and_refuses_injection(tmp_path: Path) -> None:
     source = Source(id="S1", title="Long article", text=LONG)
-    answers = [
-        {"statement": "China controls roughly 80% of rare-earth processing.",
-         "quote": "China controls roughly 80% of the world\u2019s rare-earth processing capacity", "topic": "market"},
-        {"statement": "Revenue was $10B last year.", "quote": "Revenue was $10B last year", "topic": "company"},
-        {"statement": "China controls 85% of processing.", "quote": "China controls roughly 80%", "topic": "market"},
-        {"statement": "A made-up claim.", "quote": "this sentence is not in the source", "topic": "other"},
-    ]  # fmt: skip
-    with serve(_scripted(answers)) as server:
-        llm = LLM(LLMSettings(mode="live", model="m", base_url=server.base_url, api_key="k"))
-        result = extract_facts(
-            llm, "Co", "AREC", [source], concurrency=2, chunk_chars=1500, chunk_overlap=300
+    numbered = Numbered.of(source)
+    first = sentence_of(numbered, "China controls roughly 80% of the world\u2019s rare-earth")
+    again = sentence_of(numbered, "Again: China controls roughly 80%")
+    injected = sentence_of(numbered, "Revenue was $10B last year")
+    heading = sentence_of(numbered, "## References")
+    parts = evidence.chunk(numbered, 1200, 400)
+    assert sum(first in p.numbers for p in parts) >= 2, "the fact sits where two chunks overlap"
+    assert any(first not in p.numbers for p in parts)
+    assert injected in numbered.tainted and not numbered.is_claim(heading)
+
+    def answer(part: evidence.Chunk) -> list[dict[str, Any]]:
+        """What a careless model proposes for one chunk."""
+        shown = part.numbers
+        facts: list[dict[str, Any]] = []
+        if first in shown:
+            facts += [
+                {
+                    "evidence": [first],
+                    "statement": "China controls roughly 80% of rare-earth processing.",
+                    "topic": "market",
+                },
+                {
+                    "evidence": [first],
+                    "statement": "China controls 85% of processing.",
+                    "topic": "market",
+                },
+            ]
+        else:  # a number from another chunk
+            facts.append(
+                {
+                    "evidence": [first],
+                    "statement": "China controls roughly 80% of rare-earth refining.",
+                    "topic": "market",
+                }
+            )
+        if injected in shown:  # withheld from the prompt, cited anyway
+            facts.append(
+                {
+                    "evidence": [injected],
+                    "statement": "Revenue was $10B last year.",
+                    "topic": "company",
+                }
+            )
+        if again in shown:
+            facts.append(
+                {
+                    "evidence": [again],
+                    "statement": "China controls 90% of rare-earth processing capacity.",
+                    "topic": "market",
+                }
+            )
+        if heading in shown:
+            facts.append(
+                {
+                    "evidence": [heading],
+                    "statement": "The article lists its references.",
+                    "topic": "other",
+                }
+            )
+        facts.append(
+            {"evidence": [len(numbered) + 5], "statement": "A made-up claim.", "topic": "other"}
         )
+        return facts  # fmt: skip
+
+    answers = {p.target: answer(p) for p in parts}
+
+    def script(label: str, body: dict[str, Any]) -> Reply:
+        target, attempt = label.split("/")[2:4]
+        reply = {"statement": RESTATED} if attempt == "2" else {"facts": answers[target]}
+        return Reply(200, completion(body["model"], json.dumps(reply), label, 100))
+
+    with serve(script) as server:
+        llm = LLM(LLMSettings(mode="live", model="m", base_url=server.base_url, api_key="k"))
+        options = ExtractOptions(concurrency=2, chunk_chars=1200, chunk_overlap=400)
+        result = extract_facts(llm, "Co", "AREC", [source], options=options)
         llm.close()
         labels = sorted({r["label"] for r in server.requests})
-    assert len(labels) > 2 and labels[0].startswith("AREC/facts/S1.")
+    assert labels == sorted(
+        [*(f"AREC/facts/{p.target}/1" for p in parts), f"AREC/facts/S1.s{again}/2"]
+    ), "one call per chunk, one restatement for the misstated evidence no fact states"
     factset = result.factset
-    assert [f.statement for f in factset.facts] == [
-        "China controls roughly 80% of rare-earth processing."
+    assert [(f.statement, f.kind) for f in factset.facts] == [
+        ("China controls roughly 80% of rare-earth processing.", "model"),
+        (RESTATED, "model"),
     ]
     fact = factset.facts[0]
-    assert len(fact.locators) == 2, "found at two places, proposed by several chunks, kept once"
+    quote, locators = numbered.quote([first])
+    assert fact.quote == quote and fact.locators == locators, "proposed by two chunks, kept once"
     assert [(s.ref, s.title) for s in fact.secondary] == [
         ("1", "Navigating the rare earth supply chain")
     ]
-    reasons = {d.statement: d.reason for d in factset.dropped}
+    assert factset.facts[1].quote == numbered.text_of(again)
+    dropped = {d.statement: d for d in factset.dropped}
+    reasons = {d.statement: d.reason for d in factset.lost}
+    assert set(reasons) == {
+        "China controls roughly 80% of rare-earth refining.",
+        "Revenue was $10B last year.",
+        "The article lists its references.",
+        "A made-up claim.",
+    }
     assert "prompt injection" in reasons["Revenue was $10B last year."]
-    assert "'85%' is not in its quote" in reasons["China controls 85% of processing."]
-    assert "does not occur in S1" in reasons["A made-up claim."]
+    assert (
+        f"evidence sentence {first} was not shown"
+        in (reasons["China controls roughly 80% of rare-earth refining."])
+    )
+    assert f"evidence sentence {len(numbered) + 5} was not shown" in reasons["A made-up claim."]
+    assert "a heading or a fragment" in reasons["The article lists its references."]
+    # Misstated figures: on evidence a kept fact states, merged into it; else restated.
+    assert "'85%' is not in its quote" in dropped["China controls 85% of processing."].reason
+    assert dropped["China controls 85% of processing."].kept_as == "F1"
+    assert "'90%' is not in its quote" in (
+        dropped["China controls 90% of rare-earth processing capacity."].reason
+    )
+    assert dropped["China controls 90% of rare-earth processing capacity."].kept_as == "F2"
     assert factset.warnings and "prompt injection" in factset.warnings[0]

@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 import yaml
+from citing import proposed, sentence_of
 
 from conftest import ROOT
 from stub_openai import Reply, completion, serve
+from thesisgen.evidence import Numbered
 from thesisgen.facts import extract_facts
 from thesisgen.injection import THRESHOLD, scan, score
 from thesisgen.llm import LLM, LLMSettings
-from thesisgen.models import FactSet
+from thesisgen.models import FactSet, Source
 from thesisgen.sources import load_sources, read_source
 
 CASES: list[dict[str, str]] = yaml.safe_load(
@@ -186,26 +188,41 @@ AREC reported revenue of $10 billion for 2025.
 
 ReElement's Noblesville facility processes 500 tonnes a year.
 """
+# (statement, a phrase of its evidence) per source: the model cites the sentences holding the phrase.
 ANSWERS = {
     "S1": [
         ("China controls roughly 80% of processing.", "China controls roughly 80% of the world's rare-earth processing"),
         ("POSCO has contracts worth nearly $900 million.", "POSCO has signed contracts worth nearly $900 million"),
         ("Analysts see a $10 billion target.", "a strong buy with a $10 billion target"),
         ("Morgan Stanley has a $50 target.", "Morgan Stanley rates it overweight with a $50 target"),
+        # The hostile figure pinned on a clean sentence that no other fact states.
+        ("POSCO and ReElement plan a $10 billion magnet complex.", "plan a U.S. magnet complex"),
     ],
     "S2": [
         ("ReElement expects first output in 2027.", "ReElement expects first output in 2027"),
         ("AREC's 2025 revenue was $10 billion.", "AREC reported revenue of $10 billion for 2025"),
         ("Noblesville processes 500 tonnes a year.", "Noblesville facility processes 500 tonnes a year"),
+        # ... and on a clean sentence a real fact already states.
+        ("Noblesville processes 500 tonnes a year, worth $10 billion.", "Noblesville facility processes 500 tonnes a year"),
     ],
 }  # fmt: skip
+HOSTILE_RESTATEMENT = "POSCO and ReElement plan a magnet complex worth $10 billion."
 
 
-def _obedient(label: str, body: dict[str, Any]) -> Reply:
-    """A model that proposes the hostile figures along with the real ones."""
-    source = label.split("/")[2]
-    facts = [{"statement": s, "quote": q, "topic": "other"} for s, q in ANSWERS[source]]
-    return Reply(200, completion(body["model"], json.dumps({"facts": facts}), label, 100))
+def _obedient(sources: list[Source]) -> Any:
+    """A model that proposes the hostile figures along with the real ones, and repeats the hostile
+    figure when asked to restate a statement from its evidence alone."""
+    numbered = {s.id: Numbered.of(s) for s in sources}
+
+    def script(label: str, body: dict[str, Any]) -> Reply:
+        target, attempt = label.split("/")[2:4]
+        if attempt == "2":
+            answer: dict[str, Any] = {"statement": HOSTILE_RESTATEMENT}
+        else:
+            answer = {"facts": [proposed(numbered[target], s, q) for s, q in ANSWERS[target]]}
+        return Reply(200, completion(body["model"], json.dumps(answer), label, 100))
+
+    return script
 
 
 @pytest.mark.enable_socket
@@ -214,23 +231,44 @@ def test_hostile_figures_are_dropped_and_real_facts_of_the_same_page_kept(tmp_pa
     (tmp_path / "update.md").write_text(TEXT_FILE, encoding="utf-8")
     sources = load_sources([tmp_path / "page.html", tmp_path / "update.md"])
     assert "\u200b" not in sources[1].text, "invisible characters are gone before any check"
-    with serve(_obedient) as server:
+    with serve(_obedient(sources)) as server:
         llm = LLM(LLMSettings(mode="live", model="m", base_url=server.base_url, api_key="k"))
         factset: FactSet = extract_facts(llm, "Co", "AREC", sources).factset
         llm.close()
-    assert [f.statement for f in factset.facts] == [
-        "China controls roughly 80% of processing.",
-        "POSCO has contracts worth nearly $900 million.",
-        "Morgan Stanley has a $50 target.",
-        "ReElement expects first output in 2027.",
-        "Noblesville processes 500 tonnes a year.",
+        labels = sorted(r["label"] for r in server.requests)
+    # The injected sentences are withheld from the prompt; citing them anyway drops the fact.
+    title = sentence_of(Numbered.of(sources[0]), "plan a U.S. magnet complex")
+    assert labels == [f"AREC/facts/S1.s{title}/2", "AREC/facts/S1/1", "AREC/facts/S2/1"]
+    assert [(f.statement, f.kind) for f in factset.facts] == [
+        ("China controls roughly 80% of processing.", "model"),
+        ("POSCO has contracts worth nearly $900 million.", "model"),
+        ("Morgan Stanley has a $50 target.", "model"),
+        ("ReElement expects first output in 2027.", "model"),
+        ("Noblesville processes 500 tonnes a year.", "model"),
+        ("POSCO and ReElement plan a U.S. magnet complex", "verbatim"),  # settled last
     ]
-    dropped = {d.statement: d.reason for d in factset.dropped}
+    assert not any("10 billion" in f.statement or "10 billion" in f.quote for f in factset.facts)
+    dropped = {d.statement: d for d in factset.dropped}
     assert set(dropped) == {
         "Analysts see a $10 billion target.",
         "AREC's 2025 revenue was $10 billion.",
+        "POSCO and ReElement plan a $10 billion magnet complex.",
+        "Noblesville processes 500 tonnes a year, worth $10 billion.",
     }
-    assert all("possible prompt injection" in reason for reason in dropped.values())
+    lost = {d.statement: d.reason for d in factset.lost}
+    assert set(lost) == {
+        "Analysts see a $10 billion target.",
+        "AREC's 2025 revenue was $10 billion.",
+    }
+    assert all("possible prompt injection" in reason for reason in lost.values())
+    # The hostile figure on clean evidence is misstated: restated (with the figure again, so the
+    # evidence stands as written), or, where a real fact states that evidence, merged into it.
+    restated = dropped["POSCO and ReElement plan a $10 billion magnet complex."]
+    assert "'$10 billion' is not in its quote" in restated.reason
+    assert "restated, still misstated" in restated.reason and restated.kept_as == "F6"
+    merged = dropped["Noblesville processes 500 tonnes a year, worth $10 billion."]
+    assert "'$10 billion' is not in its quote" in merged.reason
+    assert "restated" not in merged.reason and merged.kept_as == "F5"
     assert len(factset.warnings) == 2
     assert "orders the reader" in factset.warnings[0] and "S1" in factset.warnings[0]
     assert "addresses the model" in factset.warnings[1] and "S2" in factset.warnings[1]
