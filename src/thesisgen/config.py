@@ -109,7 +109,7 @@ class Settings(BaseModel):
     rules_fallback: bool = Field(
         True,
         json_schema_extra=flag(
-            "Keep no rules facts for a source where the model proposed nothing usable.",
+            "Do not fall back to rules facts for a source where the model proposed nothing usable.",
             "--no-rules-fallback",
         ),
     )
@@ -135,8 +135,20 @@ class Settings(BaseModel):
         le=100_000,
         json_schema_extra=flag("Rules facts at most per source."),
     )
-    chunk_chars: int = Field(12_000, ge=2_000, le=1_000_000)
-    chunk_overlap: int = Field(1_000, ge=0, le=100_000)
+    chunk_chars: int = Field(
+        12_000,
+        ge=1_000,
+        le=1_000_000,
+        json_schema_extra=flag(
+            "Source characters per facts call; small local models do better with 2000."
+        ),
+    )
+    chunk_overlap: int = Field(
+        500,
+        ge=0,
+        le=100_000,
+        json_schema_extra=flag("Characters of sentences two facts calls of a source share."),
+    )
     max_calls: int = Field(
         200,
         ge=1,

@@ -44,7 +44,7 @@ class Numbered:
 
     @classmethod
     def of(cls, source: Source) -> Numbered:
-        sentences = tuple(segment(source.text))
+        sentences = tuple(_without_marker(s) for s in segment(source.text))
         found = scan(source.text, sentences)
         spans = found.tainted
         tainted = frozenset(
@@ -74,6 +74,7 @@ class Numbered:
             number not in self.tainted
             and not text.lstrip().startswith("#")
             and len(_WORDS.findall(text)) >= MIN_WORDS
+            and not is_title(text)
         )
 
     def line(self, number: int) -> str:
@@ -104,6 +105,53 @@ class Numbered:
             parts.append(text[start:end])
             locators.append(locator(start, end, self.source.page_starts))
         return QUOTE_GAP.join(parts), locators
+
+
+# A list item's marker ("- ", "* ", "1. ", "(a) ") is layout, not part of what the item says.
+_LIST_MARKER = re.compile(r"(?:[-*+\u2022\u25aa\u25cf]|\(?\d{1,3}[.)]|\([a-z]{1,4}\))[ \t]+(?=\S)")
+
+
+def _without_marker(sentence: Sentence) -> Sentence:
+    marker = _LIST_MARKER.match(sentence.text)
+    if marker is None:
+        return sentence
+    cut = marker.end()
+    return Sentence(sentence.start + cut, sentence.end, sentence.text[cut:], sentence.paragraph)
+
+
+_ENDS_SENTENCE = re.compile(r"[.!?:;\u2026)\]\"'\u201d\u2019]\s*$")
+_SMALL_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "vs",
+    ]
+)
+
+
+def is_title(text: str) -> bool:
+    """A heading written as plain text: no closing punctuation, at most 12 words, and most of
+    them capitalised ("A Strategic Response to Supply Chain Fragility")."""
+    if _ENDS_SENTENCE.search(text):
+        return False
+    words = [w for w in _WORDS.findall(text) if w.lower() not in _SMALL_WORDS]
+    if not words or len(words) > 12:
+        return False
+    capitalised: int = sum(1 for w in words if w[0].isupper())
+    return capitalised * 10 >= len(words) * 7
 
 
 def locator(start: int, end: int, page_starts: Sequence[int] = ()) -> Locator:

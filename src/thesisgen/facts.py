@@ -57,11 +57,12 @@ from .sources import MAX_SOURCE_BYTES, WITHHELD_NOTE, read_source
 from .validate import ground_statement
 
 DEFAULT_CHUNK_CHARS = 12_000
-DEFAULT_CHUNK_OVERLAP = 1_000
+DEFAULT_CHUNK_OVERLAP = 500
 DEFAULT_MAX_VERBATIM_CHARS = 400
 DEFAULT_MAX_RULES_FACTS = 300
 DEFAULT_MAX_RESTATEMENTS = 100
 A = TypeVar("A", bound=BaseModel)
+_AFTER_MODEL_FACTS = 2**62  # rules facts follow every model fact (a stable sort keeps their order)
 
 
 # Size bounds keep a small local model from generating without end (they reach its grammar with
@@ -88,7 +89,7 @@ class Restated(BaseModel):
 class ProposedFacts(BaseModel):
     model_config = ConfigDict(extra="forbid")
     facts: list[ProposedFact] = Field(
-        max_length=30, description="Facts found in the source, in reading order."
+        max_length=MAX_PROPOSED, description="Facts found in the source, in reading order."
     )
 
 
@@ -99,6 +100,9 @@ def wire_schema(citable: tuple[int, ...], min_facts: int = 1) -> type[BaseModel]
     with the looser ProposedFacts, so a bad number from a server without constrained decoding
     reaches grounding, which drops the fact with the reason."""
     config = ConfigDict(extra="forbid")
+    # More facts than citable sentences is a model repeating itself (small ones loop until the
+    # schema's maximum).
+    most = max(1, min(MAX_PROPOSED, len(citable)))
     number: Any = Literal[citable]
     fact = create_model(
         "ProposedFact",
@@ -113,8 +117,8 @@ def wire_schema(citable: tuple[int, ...], min_facts: int = 1) -> type[BaseModel]
         facts=(
             list[fact],
             Field(
-                min_length=min(min_facts, MAX_PROPOSED),
-                max_length=MAX_PROPOSED,
+                min_length=min(min_facts, most),
+                max_length=most,
                 description="Facts found in the source, in reading order.",
             ),
         ),
@@ -170,6 +174,7 @@ class _Candidate:
     locators: list[Locator]
     figures: frozenset[tuple[str, str | None, Decimal]]
     replaces: list[DroppedFact] = field(default_factory=list)  # statements it stands in for
+    seq: int = 0  # when it was found: the ledger numbers facts in this order
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,7 @@ class _Evidence:
     quote: str
     locators: tuple[Locator, ...]
     topic: str
+    seq: int
 
     @property
     def key(self) -> tuple[str, tuple[int, ...]]:
@@ -228,7 +234,9 @@ def verbatim(quote: str) -> str:
     return " ".join(quote.split())
 
 
-def ground(proposed: ProposedFact, part: Chunk, identifiers: Sequence[str]) -> Grounded:
+def ground(
+    proposed: ProposedFact, part: Chunk, identifiers: Sequence[str], seq: int = 0
+) -> Grounded:
     """Keep, drop, or mark as misstated one proposed fact (module docstring)."""
     numbered = part.numbered
     source = part.source
@@ -258,13 +266,37 @@ def ground(proposed: ProposedFact, part: Chunk, identifiers: Sequence[str]) -> G
         return Grounded(dropped=drop("evidence is a heading or a fragment, not a sentence", quote))
     problem = statement_problem(statement, quote, identifiers)
     if problem is not None:
-        evidence = _Evidence(part, numbers, quote, tuple(locators), proposed.topic)
-        return Grounded(dropped=drop(problem, quote), evidence=evidence)
+        better = _repoint(statement, part, identifiers)
+        if better is None:
+            evidence = _Evidence(part, numbers, quote, tuple(locators), proposed.topic, seq)
+            return Grounded(dropped=drop(problem, quote), evidence=evidence)
+        numbers = (better,)
+        quote, locators = numbered.quote(numbers)
     candidate = _Candidate(
         source, frozenset(numbers), statement, proposed.topic, "model", quote, locators,
-        _figures(statement, identifiers),
+        _figures(statement, identifiers), seq=seq,
     )  # fmt: skip
     return Grounded(candidate=candidate)
+
+
+def _repoint(statement: str, part: Chunk, identifiers: Sequence[str]) -> int | None:
+    """The one citable sentence of the chunk that the statement does state, when it misstates the
+    sentence it names. Small models often write a sentence's fact under its neighbour's number;
+    the quote is still cut by the program and passes every check, so nothing is taken on trust.
+    None when no sentence, or more than one equally well, states it."""
+    said = words(statement)
+    if not said:
+        return None
+    scored = []
+    for n in part.citable:
+        text = part.numbered.text_of(n)
+        if statement_problem(statement, text, identifiers) is None:
+            stems = {_stem(w) for w in words(text)}
+            scored.append((sum(_stem(w) in stems for w in said), n))
+    scored.sort(reverse=True)
+    if not scored or (len(scored) > 1 and scored[0][0] == scored[1][0]):
+        return None
+    return scored[0][1]
 
 
 def _settle(
@@ -299,7 +331,7 @@ def _settle(
     candidate = _Candidate(
         source, frozenset(evidence.numbers), statement, evidence.topic, kind, quote,
         list(evidence.locators), _figures(statement, identifiers),
-        [d.model_copy(update={"reason": d.reason + note}) for d in misstated],
+        [d.model_copy(update={"reason": d.reason + note}) for d in misstated], evidence.seq,
     )  # fmt: skip
     return candidate, []
 
@@ -492,12 +524,14 @@ def extract_facts(
         chunks = [c for n in numbered for c in chunk(n, options.chunk_chars, options.chunk_overlap)]
         results = _propose(llm, company, ticker, chunks, options, names, idents, on_event)
         misstated: dict[tuple[str, tuple[int, ...]], tuple[_Evidence, list[DroppedFact]]] = {}
+        seq = 0
         for part, result in zip(chunks, results, strict=True):
             if result is None:  # nothing citable: no call was made
                 continue
             calls.append(_call_record(result.target, 1, result.result))
             for proposed in result.result.parsed.facts:
-                verdict = ground(proposed, part, idents)
+                seq += 1
+                verdict = ground(proposed, part, idents, seq)
                 if verdict.candidate is not None:
                     candidates.append(verdict.candidate)
                 elif verdict.evidence is not None and verdict.dropped is not None:
@@ -535,10 +569,12 @@ def extract_facts(
                 f"{source.source.id}: {len(rules) + more} sentences qualify as rules facts; kept "
                 f"the first {len(rules)} (raise max_rules_facts to keep more)"
             )
-    kept, merged_away = _merge(candidates)
+    kept, merged_away = _merge(sorted(candidates, key=lambda c: c.seq))
     ids = {id(c): f"F{number}" for number, c in enumerate(kept, 1)}
     for candidate, into in [*merged_away, *((c, c) for c in kept)]:
         dropped += [d.model_copy(update={"kept_as": ids[id(into)]}) for d in candidate.replaces]
+    # Overlapping chunks and a model that repeats itself propose the same thing more than once.
+    dropped = list({(d.source_id, d.statement, d.reason, d.kept_as): d for d in dropped}.values())
     refs = {n.source.id: references(n.source.text) for n in numbered}
     facts = [
         Fact(
@@ -687,7 +723,7 @@ def _rules(
         out.append(
             _Candidate(
                 numbered.source, frozenset([number]), statement, topic, "rules", quote, locators,
-                _figures(statement, identifiers),
+                _figures(statement, identifiers), seq=_AFTER_MODEL_FACTS,
             )
         )  # fmt: skip
     return out, max(0, len(chosen) - options.max_rules_facts)

@@ -166,13 +166,18 @@ def references(text: str) -> dict[str, str]:
     return found
 
 
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9%)\]][.!?])\s|\n|(?<=[a-z0-9%)\]][.!?])$")
+
+
 def secondary_for(text: str, locator: Locator, refs: dict[str, str]) -> list[Secondary]:
     """References marked inside the quote or later in the same sentence."""
     if not refs:
         return []
-    after = text[locator.end : locator.end + 300]
-    stop = re.search(r"(?<=[a-z0-9%)\]][.!?])\s|\n", after)
-    span = text[locator.start : locator.end] + (after[: stop.start()] if stop else after)
+    # Searched in the whole text from the quote's end, so that the look-behind sees a full stop
+    # that ends the quote itself: then the sentence ends there and the next one's marker is not it.
+    limit = min(len(text), locator.end + 300)
+    stop = _SENTENCE_END.search(text, locator.end, limit)
+    span = text[locator.start : stop.start() if stop else limit]
     seen: dict[str, Secondary] = {}
     for marker in _MARKER.finditer(span):
         ref = marker.group(1)

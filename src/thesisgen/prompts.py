@@ -21,10 +21,12 @@ from pydantic import Field, StringConstraints, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from .errors import UsageError
+from .grounding import QUOTE_GAP
 from .injection import remove_invisible
 from .injection import score as injection_score
 from .models import STANCES, Contract, Fact, FactSet, Source, SourceInfo, Violation
 from .resources import data_dir, tree_sha256
+from .sentences import segment
 
 Topic = Literal[
     "market",
@@ -283,14 +285,20 @@ def facts_messages(
 
 def restate_messages(company: str, ticker: str, source: Source, evidence: str) -> Messages:
     """Messages asking the model to state one fact from its evidence alone: the second chance of
-    a proposed fact whose statement misstated its evidence (see facts.py)."""
+    a proposed fact whose statement misstated its evidence (see facts.py).
+
+    The evidence is quoted on one line rather than set in a ``<source>`` tag: measured on the 77
+    claim sentences of the AREC bundle and the seed article, SmolLM2-135M restated 58 faithfully
+    this way and 45 with the tag. Only sentences the injection guard passed reach this prompt, and
+    they pass through the ``data`` filter like all source text."""
     user = _render(
         "restate.j2",
         company=company,
         ticker=ticker,
         source=source,
         title=_title(source),
-        evidence=evidence,
+        evidence=" ".join(evidence.split()),
+        several=QUOTE_GAP in evidence or len(segment(evidence)) > 1,
     )
     return [_system(company, ticker, "facts"), {"role": "user", "content": user}]
 

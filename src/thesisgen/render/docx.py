@@ -398,7 +398,9 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
 
     document.add_heading("C. Dropped facts and source review notes", level=2)
     if not factset.dropped:
-        document.add_paragraph("No proposed fact was dropped: each was found in its source.")
+        document.add_paragraph(
+            "No proposed fact was dropped or replaced: each statement was backed by its evidence."
+        )
     for dropped in factset.dropped:
         para = document.add_paragraph(style="List Bullet")
         para.add_run(f"{dropped.source_id}: ").bold = True

@@ -114,7 +114,9 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
         lines.append(_row([source.id, about, date, short_sha(source)]))
     lines += ["", "### C. Dropped facts and source review notes", ""]
     if not factset.dropped:
-        lines.append("No proposed fact was dropped: each was found in its source.")
+        lines.append(
+            "No proposed fact was dropped or replaced: each statement was backed by its evidence."
+        )
     for dropped in factset.dropped:
         lines.append(f"- **{dropped.source_id}:** {dropped.statement} *{dropped_text(dropped)}*")
     lines += [f"- {note}" for note in source_review_notes(factset)]
