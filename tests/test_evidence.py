@@ -136,8 +136,8 @@ def test_captured_smollm2_recordings_replay_to_the_same_kinds(tmp_path: Path) ->
     records = sorted(CAPTURED.glob("*.json"))
     assert records and all(json.loads(p.read_text())["provenance"] == "captured" for p in records)
     done = run_cli(
-        "facts", "--ticker", "AREC", "--offline", "--recordings", CAPTURED, "--out", "out",
-        cwd=tmp_path,
+        "facts", "--ticker", "AREC", "--offline", "--recordings", CAPTURED, "--chunk-chars", "2000",
+        "--out", "out", cwd=tmp_path,
     )  # fmt: skip
     assert done.code == 0, done.stderr
     factset = FactSet.model_validate_json((tmp_path / "out" / "facts.json").read_text())

@@ -40,7 +40,7 @@ def test_facts_command_writes_the_ledger_and_prints_a_table(tmp_path: Path) -> N
     assert f"dropped (S1): {lost['statement']} -- {lost['reason']}" in result.stdout
     assert f"({replaced['kept_as']} stands in its place)" in result.stdout
     assert "kept 25 grounded facts (25 model-written, 0 verbatim, 0 rules)" in result.stdout
-    assert "dropped 1 (1 more statements replaced by their evidence)" in result.stdout
+    assert "dropped 1 (1 more proposed statements misstated their evidence" in result.stdout
 
 
 def _edited(pair: StaticPair, change: Any) -> Path:

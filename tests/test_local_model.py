@@ -23,7 +23,7 @@ import pytest
 
 from conftest import AREC
 from thesisgen.draft import draft_section
-from thesisgen.facts import extract_facts
+from thesisgen.facts import ExtractOptions, ProposedFacts, extract_facts
 from thesisgen.grounding import normalise
 from thesisgen.llm import LLM, LLMSettings
 from thesisgen.models import FactSet
@@ -95,7 +95,11 @@ def _run(llm: LLM) -> tuple[FactSet, list[list[str]], int]:
     """Facts from the short AREC summary, then the stance section through the gate."""
     sources = load_sources([AREC / "sources" / "summary.md"])
     factset = extract_facts(
-        llm, "American Resources Corporation", "AREC", sources, concurrency=1
+        llm,
+        "American Resources Corporation",
+        "AREC",
+        sources,
+        options=ExtractOptions(concurrency=1),
     ).factset
     first = load_outline().sections[0]
     result = draft_section(llm, factset, first, Ledger.of(factset), max_repairs=1)
@@ -155,7 +159,11 @@ def test_local_model_on_the_seed_article_and_an_injected_source(
     sources = load_sources([SEED, injected])
     llm = LLM(_settings("record", tmp_path / "rec", local_server))
     factset = extract_facts(
-        llm, "American Resources Corporation", "AREC", sources, concurrency=1
+        llm,
+        "American Resources Corporation",
+        "AREC",
+        sources,
+        options=ExtractOptions(concurrency=1),
     ).factset
     llm.close()
     texts = {s.id: normalise(s.text) for s in sources}
@@ -163,3 +171,69 @@ def test_local_model_on_the_seed_article_and_an_injected_source(
         assert normalise(fact.quote) in texts[fact.source_id]
         assert "$10B" not in fact.quote and "STRONG BUY" not in fact.quote
     assert any("prompt injection" in w for w in factset.warnings)
+
+
+# Floors for step 7, honestly below what SmolLM2-135M reached when measured (see the closing note of
+# issue 10 and README "Facts by sentence reference"), with --chunk-chars 2000 as README advises for
+# small models. Rules facts are switched off: only model-written statements count.
+SMALL_MODEL = ExtractOptions(
+    chunk_chars=2_000, chunk_overlap=400, rules_fallback=False, concurrency=1
+)
+
+
+def _proposed(folder: Path) -> list[str]:
+    """The statements the model proposed in the first-pass answers recorded in ``folder``."""
+    statements = []
+    for path in sorted(folder.glob("facts-*-1.json")):
+        if ".s" in path.name:  # a restatement call, not a proposal
+            continue
+        body = json.loads(path.read_text())["response"]["body"]
+        content = body["choices"][0]["message"]["content"]
+        answer = ProposedFacts.model_validate(json.loads(content, strict=False))
+        statements += [" ".join(f.statement.split()) for f in answer.facts]
+    return statements
+
+
+def _in_model_facts(statement: str, factset: FactSet) -> bool:
+    """Whether a proposal ended in a model-written fact: kept as written (or merged with its
+    twin), or its evidence restated by the model."""
+    if any(f.kind == "model" and f.statement == statement for f in factset.facts):
+        return True
+    by_id = factset.by_id()
+    return any(
+        d.statement == statement and d.kept_as is not None and by_id[d.kept_as].kind == "model"
+        for d in factset.dropped
+    )
+
+
+@pytest.mark.parametrize("which", ["arec", "seed"])
+def test_small_model_keeps_model_written_facts_by_reference(
+    local_server: str, tmp_path: Path, which: str
+) -> None:
+    if which == "seed" and not SEED.is_file():
+        pytest.skip(f"the seed article is not beside the checkout ({SEED})")
+    paths = [SEED] if which == "seed" else [AREC / "sources"]
+    sources = load_sources(paths)
+    folder = tmp_path / "rec"
+    llm = LLM(_settings("record", folder, local_server))
+    factset = extract_facts(
+        llm, "American Resources Corporation", "AREC", sources, options=SMALL_MODEL
+    ).factset
+    llm.close()
+    proposed = _proposed(folder)
+    model = factset.kinds()["model"]
+    in_model = sum(_in_model_facts(s, factset) for s in proposed)
+    print(
+        f"{which}: {len(proposed)} proposed ({in_model} ended in model-written facts), kept {factset.kinds()}"
+    )
+    texts = {s.id: s.text for s in sources}
+    for fact in factset.facts:  # every quote is the source's own text at its locators
+        for loc in fact.locators:
+            assert texts[fact.source_id][loc.start : loc.end] in fact.quote
+    if which == "seed":
+        assert model >= 10, (model, proposed)
+    else:
+        # Proposals that end in a model-written fact: kept as written, merged into one, or whose
+        # evidence the model restated. At least half (measured: 20 of 28).
+        assert proposed and in_model * 2 >= len(proposed), (in_model, len(proposed))
+        assert model >= 8, model

@@ -276,7 +276,12 @@ def kept_summary(factset: FactSet) -> str:
     return (
         f"kept {len(factset.facts)} grounded facts ({kinds['model']} model-written, "
         f"{kinds['verbatim']} verbatim, {kinds['rules']} rules), dropped {len(factset.lost)}"
-        + (f" ({replaced} more statements replaced by their evidence)" if replaced else "")
+        + (
+            f" ({replaced} more proposed statements misstated their evidence: another fact stands "
+            "in for each)"
+            if replaced
+            else ""
+        )
     )
 
 
