@@ -21,6 +21,8 @@ SETS = [
     "smollm2-before-seed",
     "smollm2-after-AREC",
     "smollm2-after-seed",
+    "smollm2-default-AREC",
+    "smollm2-default-seed",
 ]
 
 
