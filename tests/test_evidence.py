@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from citing import sentence_of
 
 from conftest import AREC, ROOT, run_cli
 from thesisgen.evidence import Numbered, chunk
@@ -151,3 +152,67 @@ def test_captured_smollm2_recordings_replay_to_the_same_kinds(tmp_path: Path) ->
     # A statement the model misstated names the fact that stands in its place.
     replaced = [d for d in factset.dropped if d.kept_as]
     assert replaced and all(d.kept_as in factset.by_id() for d in replaced)
+
+
+# --- regressions found in review (through the HTTP stub, as every model test) -------------------
+
+ACME = (
+    "Acme Corp is a maker of industrial widgets and gadgets.\n\n"
+    "It sells them across many regions of the world.\n\n"
+    "Acme Corp reported revenue of $10 million in fiscal 2024.\n\n"
+    "The company plans a new plant in Texas soon.\n"
+)
+
+
+def _extract_via_stub(
+    text: str, answer: list[dict[str, object]], restated: str, options: ExtractOptions
+) -> FactSet:
+    from stub_openai import Reply, completion, prompt_chars, serve
+
+    def script(label: str, body: dict[str, object]) -> Reply:
+        content = json.dumps({"facts": answer} if label.endswith("/1") else {"statement": restated})
+        return Reply(200, completion(str(body["model"]), content, label, prompt_chars(body)))
+
+    source = _source(text)
+    with serve(script) as server:
+        llm = LLM(LLMSettings(mode="live", model="stub", base_url=server.base_url, api_key="k"))
+        factset = extract_facts(llm, "Acme Corp", "ACME", [source], (), options).factset
+        llm.close()
+    assert_quotes_are_slices(factset, [source])
+    return factset
+
+
+def test_a_model_fact_replacing_a_verbatim_one_takes_over_what_was_merged_into_it() -> None:
+    numbered = Numbered.of(_source(ACME))
+    revenue = sentence_of(numbered, "revenue of $10 million")
+    plant = sentence_of(numbered, "new plant in Texas")
+    answer = [
+        {"evidence": [revenue], "statement": "Bananas grow on farms", "topic": "other"},
+        {"evidence": [revenue, plant], "statement": "Bananas grow daily", "topic": "other"},
+        {"evidence": [revenue], "statement": "Acme Corp revenue was $10 million in fiscal 2024."},
+    ]
+    answer[2]["topic"] = "financials"
+    factset = _extract_via_stub(ACME, answer, "", ExtractOptions(max_restatements=0))
+    by_id = factset.by_id()
+    assert [f.kind for f in factset.facts].count("model") >= 1
+    assert all(d.kept_as in by_id for d in factset.dropped if d.kept_as)
+
+
+def test_a_misstatement_of_evidence_a_kept_fact_states_is_never_lost() -> None:
+    numbered = Numbered.of(_source(ACME))
+    revenue = sentence_of(numbered, "revenue of $10 million")
+    answer = [
+        {"evidence": [revenue], "statement": "Acme Corp revenue was $10 million.", "topic": "financials"},
+        {"evidence": [revenue], "statement": "Acme Corp revenue was $12 million.", "topic": "financials"},
+    ]  # fmt: skip
+    factset = _extract_via_stub(ACME, answer, "", ExtractOptions(max_verbatim_chars=20))
+    assert [f.statement for f in factset.facts] == ["Acme Corp revenue was $10 million."]
+    assert factset.lost == [] and factset.dropped[0].kept_as == "F1"
+
+
+def test_short_figure_sentences_are_evidence_and_company_names_lose_every_suffix() -> None:
+    from thesisgen.facts import company_names
+
+    numbered = Numbered.of(_source("Key points\n\nRevenue rose 12%.\n"))
+    assert [numbered.is_claim(n) for n in (1, 2)] == [False, True]
+    assert "POSCO" in company_names("POSCO Holdings Inc.", "PKX")

@@ -58,6 +58,9 @@ class Estimate:
         )
 
 
+RESTATED_EVIDENCE_CHARS = 600  # one to three sentences
+
+
 def estimate(
     chunk_chars: Sequence[int],
     facts: int | None,
@@ -67,10 +70,13 @@ def estimate(
     model: str,
     prices: Mapping[str, tuple[float, float]],
     max_facts_per_section: int | None = None,
+    max_restatements: int = 0,
 ) -> Estimate:
     """``chunk_chars``: the size of each facts call's source text (empty when starting from a
     ledger); ``facts``: the ledger's size when known, else estimated from the sources;
-    ``max_facts_per_section``: the most facts one section's prompt carries (None: all)."""
+    ``max_facts_per_section``: the most facts one section's prompt carries (None: all);
+    ``max_restatements``: the most restatement calls of misstated facts (worst case only: a
+    restatement carries one or a few sentences)."""
     if facts is None:
         facts = sum(min(MAX_FACTS_PER_CHUNK, c // SOURCE_CHARS_PER_FACT + 1) for c in chunk_chars)
     facts_prompt = sum(tokens(PROMPT_OVERHEAD_CHARS + c) for c in chunk_chars)
@@ -83,8 +89,10 @@ def estimate(
     # A repair resends the conversation so far: the n-th attempt carries about n prompts' worth.
     attempts = 1 + max_repairs
     worst_section = section_prompt * attempts * (attempts + 1) // 2
-    worst_calls = len(chunk_chars) * tries + sections * attempts * tries
-    worst_prompt = facts_prompt * tries + sections * worst_section * tries
+    restate = min(max_restatements, facts) if chunk_chars else 0
+    restate_prompt = restate * tokens(PROMPT_OVERHEAD_CHARS // 2 + RESTATED_EVIDENCE_CHARS)
+    worst_calls = (len(chunk_chars) + restate) * tries + sections * attempts * tries
+    worst_prompt = (facts_prompt + restate_prompt) * tries + sections * worst_section * tries
     price = cost_usd(model, Usage(prompt_tokens=prompt, completion_tokens=completion), prices)
     return Estimate(calls, prompt, completion, worst_calls, worst_prompt, price)
 

@@ -30,6 +30,7 @@ from .sentences import Sentence, segment
 WITHHELD_SENTENCE = "(withheld: this sentence addresses the model, not the reader)"
 MIN_WORDS = 3
 _WORDS = re.compile(r"[^\W\d_]{2,}")
+_TOKENS = re.compile(r"[^\W_]+")  # words and numbers: "Revenue rose 12%." has three
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Numbered:
         return (
             number not in self.tainted
             and not text.lstrip().startswith("#")
-            and len(_WORDS.findall(text)) >= MIN_WORDS
+            and len(_TOKENS.findall(text)) >= MIN_WORDS
             and not is_title(text)
         )
 

@@ -33,7 +33,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from .errors import AnswerShapeError
+from .errors import AnswerShapeError, BudgetExceededError
 from .evidence import Chunk, Numbered, chunk, company_pattern, rules_sentences
 from .grounding import Folded, normalise, overlaps, references, secondary_for
 from .injection import Scan, scan
@@ -305,9 +305,11 @@ def _settle(
     restated: str | None,
     identifiers: Sequence[str],
     max_verbatim_chars: int,
+    stated: bool = False,
 ) -> tuple[_Candidate | None, list[DroppedFact]]:
     """The fact that stands for misstated statements on one evidence: the model's restatement if
-    it states the evidence, else the evidence as written (if short enough), else none."""
+    it states the evidence, else the evidence as written (if short enough, or if a kept fact
+    already states this evidence: the candidate then merges into that fact), else none."""
     source = evidence.part.source
     quote = evidence.quote
     kind: FactKind = "model"
@@ -319,7 +321,7 @@ def _settle(
         else:
             note = f"; restated, still misstated ({problem})"
     if restated is None or note:
-        if len(quote) > max_verbatim_chars:
+        if len(quote) > max_verbatim_chars and not stated:
             over = (
                 f"; its evidence ({len(quote):,} characters) is over max_verbatim_chars "
                 f"({max_verbatim_chars:,}) to keep as written"
@@ -489,8 +491,12 @@ class ExtractOptions:
 
 def company_names(company: str, ticker: str) -> list[str]:
     """How sources name the company: its name, the name without a corporate suffix, the ticker."""
-    short = _SUFFIX.sub("", company).strip(" ,")
-    return [company, short, ticker]
+    names = [company]
+    short = company
+    while (shorter := _SUFFIX.sub("", short).strip(" ,")) not in (short, ""):
+        short = shorter  # "POSCO Holdings Inc." -> "POSCO Holdings" -> "POSCO"
+        names.append(short)
+    return [*names, ticker]
 
 
 _SUFFIX = re.compile(
@@ -632,8 +638,10 @@ def _restate(
         messages = restate_messages(company, ticker, evidence.part.source, evidence.quote)
         try:
             result = llm.call(messages, Restated, CallLabel(ticker, "facts", target, 2))
-        except AnswerShapeError:
-            return None  # the evidence is kept as written instead
+        except (AnswerShapeError, BudgetExceededError):
+            # The evidence is kept as written instead; a spent budget stops only restatements
+            # (the run's other calls are done by now).
+            return None
         return _Answer(target, result)
 
     answers = dict(zip(asks, map_concurrently(work, asks, options.concurrency), strict=True))
@@ -646,7 +654,14 @@ def _restate(
             calls.append(_call_record(answer.target, 2, answer.result))
             restated = " ".join(answer.result.parsed.statement.split())
         settled.append(
-            _settle(evidence, statements, restated, identifiers, options.max_verbatim_chars)
+            _settle(
+                evidence,
+                statements,
+                restated,
+                identifiers,
+                options.max_verbatim_chars,
+                stated=key in stated,
+            )
         )
     return settled, calls, more
 
@@ -748,6 +763,7 @@ def _merge(
             kept.append(new)
         elif same.kind != "model" and new.kind == "model" and same.numbers == new.numbers:
             kept[kept.index(same)] = new
+            merged = [(c, new if into is same else into) for c, into in merged]
             merged.append((same, new))
         else:
             merged.append((new, same))

@@ -308,6 +308,7 @@ def _plan(
         settings.model,
         settings.prices,
         settings.max_facts_per_section,
+        settings.max_restatements,
     )
 
 
