@@ -520,7 +520,7 @@ def test_existing_complete_memo_is_kept_byte_for_byte_without_force(tmp_path: Pa
     assert not diff(before, after), diff(before, after)
 
 
-_FIGURE = re.compile(r"Revenue was \$\d+ million in 2024\.")
+_FIGURE = re.compile(r"\[(\d+)\] (Revenue was \$\d+ million in 2024\.)")
 
 
 def notes_script(label: str, body: dict[str, Any]) -> Reply:
@@ -528,9 +528,9 @@ def notes_script(label: str, body: dict[str, Any]) -> Reply:
     _ticker, stage, _target, _attempt = label.split("/")
     if stage == "facts":
         text = " ".join(str(m.get("content", "")) for m in body["messages"])
-        quote = _FIGURE.findall(text)[-1]
+        number, sentence = _FIGURE.findall(text)[-1]  # the numbered line the prompt shows
         answer: dict[str, Any] = {
-            "facts": [{"statement": quote, "quote": quote, "topic": "company"}]
+            "facts": [{"evidence": [int(number)], "statement": sentence, "topic": "company"}]
         }
     else:
         sentence = {"text": "The notes describe the company's revenue.", "cites": ["F1"]}
