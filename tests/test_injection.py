@@ -243,9 +243,10 @@ def test_hostile_figures_are_dropped_and_real_facts_of_the_same_page_kept(tmp_pa
         ("China controls roughly 80% of processing.", "model"),
         ("POSCO has contracts worth nearly $900 million.", "model"),
         ("Morgan Stanley has a $50 target.", "model"),
+        # settled after the others, numbered where its proposal was found
+        ("POSCO and ReElement plan a U.S. magnet complex", "verbatim"),
         ("ReElement expects first output in 2027.", "model"),
         ("Noblesville processes 500 tonnes a year.", "model"),
-        ("POSCO and ReElement plan a U.S. magnet complex", "verbatim"),  # settled last
     ]
     assert not any("10 billion" in f.statement or "10 billion" in f.quote for f in factset.facts)
     dropped = {d.statement: d for d in factset.dropped}
@@ -265,10 +266,10 @@ def test_hostile_figures_are_dropped_and_real_facts_of_the_same_page_kept(tmp_pa
     # evidence stands as written), or, where a real fact states that evidence, merged into it.
     restated = dropped["POSCO and ReElement plan a $10 billion magnet complex."]
     assert "'$10 billion' is not in its quote" in restated.reason
-    assert "restated, still misstated" in restated.reason and restated.kept_as == "F6"
+    assert "restated, still misstated" in restated.reason and restated.kept_as == "F4"
     merged = dropped["Noblesville processes 500 tonnes a year, worth $10 billion."]
     assert "'$10 billion' is not in its quote" in merged.reason
-    assert "restated" not in merged.reason and merged.kept_as == "F5"
+    assert "restated" not in merged.reason and merged.kept_as == "F6"
     assert len(factset.warnings) == 2
     assert "orders the reader" in factset.warnings[0] and "S1" in factset.warnings[0]
     assert "addresses the model" in factset.warnings[1] and "S2" in factset.warnings[1]
