@@ -514,13 +514,15 @@ def extract_facts(
     identifiers: Sequence[str] = (),
     options: ExtractOptions | None = None,
     on_event: Callable[[str, str, bool | None], None] | None = None,
+    numbered: Sequence[Numbered] | None = None,
 ) -> FactsResult:
-    """Number each source's sentences; ask the model for facts chunk by chunk (or take every
-    sentence with a figure or the company's name, with ``extract="rules"``); ground, merge and
-    number the facts in the order they were found."""
+    """Number each source's sentences (or take ``numbered``, the sources already numbered); ask
+    the model for facts chunk by chunk (or take every sentence with a figure or the company's
+    name, with ``extract="rules"``); ground, merge and number the facts in the order they were
+    found."""
     options = options or ExtractOptions()
     idents = (*DEFAULT_IDENTIFIERS, ticker, *identifiers)
-    numbered = [Numbered.of(s) for s in sources]
+    numbered = list(numbered) if numbered is not None else [Numbered.of(s) for s in sources]
     names = company_pattern(company_names(company, ticker))
     warnings = [w for n in numbered for w in source_warnings(n.source, n.injection)]
     calls: list[CallRecord] = []

@@ -43,6 +43,7 @@ from .models import (
     Source,
     Usage,
 )
+from .notation import kinds_text
 from .outputs import DRAFT_OUTPUTS, FACTS_OUTPUTS, RENDER_OUTPUTS, OutputSet
 from .progress import Progress
 from .prompts import Outline, load_outline, templates_sha256
@@ -271,11 +272,10 @@ def extract_options(settings: Settings) -> ExtractOptions:
 
 def kept_summary(factset: FactSet) -> str:
     """'kept 40 grounded facts (25 model-written, 10 verbatim, 5 rules), dropped 12'."""
-    kinds = factset.kinds()
     replaced = len(factset.dropped) - len(factset.lost)
     return (
-        f"kept {len(factset.facts)} grounded facts ({kinds['model']} model-written, "
-        f"{kinds['verbatim']} verbatim, {kinds['rules']} rules), dropped {len(factset.lost)}"
+        f"kept {len(factset.facts)} grounded facts ({kinds_text(factset.kinds())}), "
+        f"dropped {len(factset.lost)}"
         + (
             f" ({replaced} more proposed statements misstated their evidence: another fact stands "
             "in for each)"
@@ -289,14 +289,14 @@ def _plan(
     settings: Settings,
     llm_settings: LLMSettings,
     factset: FactSet | None,
-    sources: Sequence[Source],
+    numbered: Sequence[Numbered],
     sections: int,
     facts_only: bool,
 ) -> budget.Estimate:
     chunks = [
         len(c.text())
-        for s in (sources if settings.extract == "model" else [])
-        for c in chunk(Numbered.of(s), settings.chunk_chars, settings.chunk_overlap)
+        for n in (numbered if settings.extract == "model" else [])
+        for c in chunk(n, settings.chunk_chars, settings.chunk_overlap)
         if c.citable
     ]
     return budget.estimate(
@@ -370,9 +370,12 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
     identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
     factset, company, sources = _inputs(request, ticker, bundle, identifiers, settings, progress)
     outline = load_outline(request.outline or (bundle.outline_file if bundle else None))
+    # Numbered once (segmenting and scanning a 10-K takes about half a second): the plan and the
+    # facts stage both read it.
+    numbered = [Numbered.of(s) for s in sources]
     if llm_settings.mode != "replay":
         plan = _plan(
-            settings, llm_settings, factset, sources, len(outline.sections), request.facts_only
+            settings, llm_settings, factset, numbered, len(outline.sections), request.facts_only
         )
         progress.note(plan.describe())
         if not request.yes:
@@ -398,7 +401,7 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             request, ticker, company, settings, llm_settings, identifiers, out, progress
         )
         try:
-            outcome = job.run(factset, sources, outline)
+            outcome = job.run(factset, numbered, outline)
         except KeyboardInterrupt:
             job.llm.cancel()
             job.fail("interrupted", "interrupted by the user (Ctrl-C)")
@@ -453,10 +456,11 @@ class _DraftJob:
         self._kept_complete = False
 
     def run(
-        self, factset: FactSet | None, sources: Sequence[Source], outline: Outline
+        self, factset: FactSet | None, numbered: Sequence[Numbered], outline: Outline
     ) -> DraftOutcome:
         settings = self.settings
         if factset is None:
+            sources = [n.source for n in numbered]
             self.progress.stage(
                 f"Extracting facts from {len(sources)} source(s)",
                 [(s.id, f"facts {s.id}") for s in sources],
@@ -469,6 +473,7 @@ class _DraftJob:
                 self.identifiers,
                 extract_options(settings),
                 on_event=self.progress.event,
+                numbered=numbered,
             )
             factset = facts_result.factset
             self.calls += facts_result.calls
