@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .models import Calculation, Memo, Paragraph, Section, Sentence
 from .sentences import segment
@@ -236,3 +236,12 @@ def memo_hash(memo: Memo, front: str) -> str:
             ]
         sections.append((section.key, section.heading, texts))
     return text_hash(front, sections)
+
+
+def kinds_text(kinds: Mapping[str, int]) -> str:
+    """How every report counts kept facts by kind (models.FactKind): '12 model-written,
+    3 verbatim, 0 rules', the three kinds always in this order."""
+    return (
+        f"{kinds.get('model', 0)} model-written, {kinds.get('verbatim', 0)} verbatim, "
+        f"{kinds.get('rules', 0)} rules"
+    )

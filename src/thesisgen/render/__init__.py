@@ -447,14 +447,6 @@ def kind_note(fact: Fact) -> str:
     return f" [{note}]" if note else ""
 
 
-def kinds_line(kinds: Mapping[str, int]) -> str:
-    """'12 model-written, 3 verbatim, 0 rules' (the three kinds, always in this order)."""
-    return (
-        f"{kinds.get('model', 0)} model-written, {kinds.get('verbatim', 0)} verbatim, "
-        f"{kinds.get('rules', 0)} rules"
-    )
-
-
 def dropped_text(dropped: DroppedFact) -> str:
     """Why a proposed statement is not in the ledger, and which fact stands in its place."""
     instead = f" {dropped.kept_as} stands in its place." if dropped.kept_as else ""

@@ -32,6 +32,7 @@ from ..notation import (
     NOTE_REFERENCE_STYLE,
     NOTE_STYLE,
     fact_bookmark,
+    kinds_text,
     numbered_notes,
     section_bookmark,
     source_bookmark,
@@ -48,7 +49,6 @@ from . import (
     front_matter,
     generation_record,
     kind_note,
-    kinds_line,
     locator,
     review_comments,
     secondary_note,
@@ -338,7 +338,7 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
     _small(
         document.add_paragraph(
             f"The {len(cited)} facts the memo cites, in ledger order, each with its verbatim "
-            f"quote; facts.json holds all {len(factset.facts)} ({kinds_line(factset.kinds())})."
+            f"quote; facts.json holds all {len(factset.facts)} ({kinds_text(factset.kinds())})."
         )
     )
     table = _table(document, ("ID", "Statement", "Quote (verbatim)", "Source"))

@@ -7,7 +7,13 @@ notes are numbered as in the DOCX.
 from __future__ import annotations
 
 from ..models import FactSet, Memo, Report, Violation
-from ..notation import KEY_FIGURES_HEADER, KEY_FIGURES_SECTION, cite_marker, numbered_notes
+from ..notation import (
+    KEY_FIGURES_HEADER,
+    KEY_FIGURES_SECTION,
+    cite_marker,
+    kinds_text,
+    numbered_notes,
+)
 from . import (
     MemoContext,
     calculation_notes,
@@ -18,7 +24,6 @@ from . import (
     front_matter,
     generation_record,
     kind_note,
-    kinds_line,
     locator,
     plain_reason,
     review_comments,
@@ -88,7 +93,7 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
     lines += ["## Appendices", "", "### A. Cited facts", ""]
     lines += [
         f"The {len(cited)} facts the memo cites, in ledger order, each with its verbatim quote; "
-        f"facts.json holds all {len(factset.facts)} ({kinds_line(factset.kinds())}).",
+        f"facts.json holds all {len(factset.facts)} ({kinds_text(factset.kinds())}).",
         "",
     ]
     lines += [_row(["ID", "Statement", "Quote (verbatim)", "Source"]), "|---|---|---|---|"]
@@ -143,7 +148,7 @@ def render_report(report: Report, memo_written: bool) -> str:
         f"- Sentences checked: {report.sentences}",
         f"- Figures checked: {report.figures_checked}",
         f"- Facts cited: {report.facts_cited}",
-        f"- Facts in the ledger: {kinds_line(report.fact_kinds)}",
+        f"- Facts in the ledger: {kinds_text(report.fact_kinds)}",
         f"- Violations: {len(report.violations)}",
         "",
     ]
