@@ -79,11 +79,13 @@ _ITEM = re.compile(
 _LOWER_START = re.compile(r"\s*[a-z](?![A-Z])")
 # A line that ends mid-phrase: a comma, an opening bracket, a short function word, or an
 # abbreviation that never ends a sentence.
+# Titles and abbreviations that never end a sentence (also used to rejoin sentencex's cuts below).
+_NEVER_FINAL_WORDS = r"Mr|Mrs|Ms|Messrs|Dr|Prof|approx|vs|e\.g|i\.e"
 _CONTINUES = re.compile(
     r"(?:[,&/(\[\u201c]"
     r"|\b(?:a|an|and|as|at|by|for|from|in|into|its|nor|of|on|or|per|than|that|the|their|to|via"
     r"|with)"
-    r"|\b(?:Mr|Mrs|Ms|Messrs|Dr|Prof|No|Nos|Fig|Figs|approx|vs|e\.g|i\.e)\.)$"
+    rf"|\b(?:{_NEVER_FINAL_WORDS}|No|Nos|Fig|Figs)\.)$"
 )
 # A table row as pypdf prints it: the line ends in two numeric cells ("$ 391,035  2 % $ 383,285",
 # "269  (565) (334)", "36.5 % 36.3 %").
@@ -183,7 +185,7 @@ _TERMINAL = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")
 _GOES_ON = re.compile(r"[a-z](?![A-Z])|[,;:%)\]}]")
 # - the piece before ends in a title or an abbreviation that never ends a sentence, or in one that
 #   comes before a number ("Figs. 4 and 5"), and a number follows;
-_NEVER_FINAL = re.compile(r"\b(?:Mr|Mrs|Ms|Messrs|Dr|Prof|approx|vs|cf|e\.g|i\.e)\.$")
+_NEVER_FINAL = re.compile(rf"\b(?:{_NEVER_FINAL_WORDS}|cf)\.$")
 _BEFORE_NUMBER = re.compile(r"\b(?:No|Nos|Fig|Figs|pp?|Vol|Art|Sec)\.$")
 # - the piece before is only a label ("1.", "b)", "Item 7.", "Note 5.") and its item goes on on
 #   the same line;
