@@ -197,6 +197,27 @@ ViolationKind = Literal[
     "period_mismatch",
     "unit_mismatch",
     "bad_calculation",
+    # what a figure means (claims.py): the sentence's claim frame against the cited fact's
+    "qualifier_mismatch",
+    "direction_mismatch",
+    "modality_mismatch",
+    "negation_mismatch",
+    "metric_mismatch",
+    "holder_mismatch",
+    "unknown_name",
+    "unrelated_citation",
+    "over_rounded",
+    "unattributed_rating",
+    # the optional model check (--verify gate): the model found the sentence contradicted
+    "model_contradicted",
+]
+
+# Findings a reviewer should look at that do not fail the gate: a dropped approximation ("nearly"
+# left out), a bound left out, and the optional model check's verdicts when it is not a gate.
+CommentKind = Literal[
+    "qualifier_dropped",
+    "model_contradicted",
+    "model_unverified",
 ]
 
 
@@ -209,6 +230,18 @@ class Violation(Contract):
     message: str
     fact_figures: list[str] = Field(default_factory=list)
     text: str = ""  # the sentence as written, so a reader of report.json sees what was rejected
+
+
+class Comment(Contract):
+    """A finding for the reviewer, placed like a violation, that does not fail the gate."""
+
+    section: str
+    paragraph: int
+    sentence: int
+    kind: CommentKind
+    token: str
+    message: str
+    text: str = ""
 
 
 class Repair(Contract):
@@ -233,6 +266,8 @@ class Report(Contract):
     warnings: list[str] = Field(default_factory=list)
     # kept facts by kind: {"model": n, "verbatim": n, "rules": n} (see FactKind)
     fact_kinds: dict[str, int] = Field(default_factory=dict)
+    # reviewer comments: they do not fail the gate but are shown in Word and report.md
+    comments: list[Comment] = Field(default_factory=list)
 
 
 # --- provenance ----------------------------------------------------------------------------------
