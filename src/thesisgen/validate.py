@@ -26,22 +26,44 @@ from .numbers import DEFAULT_IDENTIFIERS, Mention, backs, extract, same_measure
 
 
 @dataclass(frozen=True, slots=True)
+class GateOptions:
+    """What the gate needs besides the facts: who the memo is about and how strict to be.
+
+    ``aliases`` are other names of the memo's company (a subsidiary, a brand) that a sentence may
+    use without a cited fact naming them; ``names`` are more names any sentence may use.
+    """
+
+    aliases: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Ledger:
     """Facts indexed for checking: each fact's figures, extracted once from statement and quote."""
 
     facts: Mapping[str, Fact]
     figures: Mapping[str, tuple[Mention, ...]]
     identifiers: tuple[str, ...]
+    company: str = ""
+    ticker: str = ""
+    options: GateOptions = GateOptions()
 
     @classmethod
-    def of(cls, factset: FactSet, extra_identifiers: Iterable[str] = ()) -> Ledger:
+    def of(
+        cls,
+        factset: FactSet,
+        extra_identifiers: Iterable[str] = (),
+        options: GateOptions | None = None,
+    ) -> Ledger:
         identifiers = (*DEFAULT_IDENTIFIERS, factset.ticker, *extra_identifiers)
         facts = factset.by_id()
         figures = {
             fid: tuple(extract(f.statement, identifiers) + extract(f.quote, identifiers))
             for fid, f in facts.items()
         }
-        return cls(facts, figures, identifiers)
+        return cls(
+            facts, figures, identifiers, factset.company, factset.ticker, options or GateOptions()
+        )
 
 
 _TIME = ("year", "period", "date")
@@ -243,15 +265,23 @@ def check_section(section: Section, ledger: Ledger) -> tuple[list[Violation], in
     return violations, figures
 
 
-def validate_memo(memo: Memo, factset: FactSet, extra_identifiers: Iterable[str] = ()) -> Report:
-    return validate_sections(memo.sections, factset, extra_identifiers)
+def validate_memo(
+    memo: Memo,
+    factset: FactSet,
+    extra_identifiers: Iterable[str] = (),
+    options: GateOptions | None = None,
+) -> Report:
+    return validate_sections(memo.sections, factset, extra_identifiers, options)
 
 
 def validate_sections(
-    sections: Sequence[Section], factset: FactSet, extra_identifiers: Iterable[str] = ()
+    sections: Sequence[Section],
+    factset: FactSet,
+    extra_identifiers: Iterable[str] = (),
+    options: GateOptions | None = None,
 ) -> Report:
     """The gate over a memo's sections: a draft's, or an edited .docx's as read back."""
-    ledger = Ledger.of(factset, extra_identifiers)
+    ledger = Ledger.of(factset, extra_identifiers, options)
     violations: list[Violation] = []
     figures = 0
     sentences = 0
