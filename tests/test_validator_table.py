@@ -26,7 +26,8 @@ LEDGER = Ledger.of(
 def test_case(case: dict[str, Any]) -> None:
     calculations = [Calculation(**c) for c in case.get("calc", [])]
     sentence = Sentence(text=case["text"], cites=case["cites"], calculations=calculations)
-    findings, _ = check_sentence(sentence, LEDGER)
+    found, _ = check_sentence(sentence, LEDGER)
+    findings = [f for f in found if not f.comment]  # reviewer comments do not fail the gate
     if case["expect"] == "ok":
         assert findings == [], [f.message for f in findings]
     else:

@@ -7,12 +7,17 @@ the repair loop sends them back verbatim, and for the analyst reading ``report.j
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import cast
 
+from . import claims
 from .calc import CalcError, evaluate
+from .claims import Frame, Name
 from .models import (
     Calculation,
+    Comment,
+    CommentKind,
     Fact,
     FactSet,
     Memo,
@@ -22,7 +27,7 @@ from .models import (
     Violation,
     ViolationKind,
 )
-from .numbers import DEFAULT_IDENTIFIERS, Mention, backs, extract, same_measure
+from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract, same_measure
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,14 @@ class Ledger:
     company: str = ""
     ticker: str = ""
     options: GateOptions = GateOptions()
+    # per fact, read once: each figure's claim frame (aligned with ``figures``), the words names
+    # are matched against, the content stems a citing sentence must share, the names it gives
+    frames: Mapping[str, tuple[Frame, ...]] = field(default_factory=dict)
+    words: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    stems: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    rated: Mapping[str, bool] = field(default_factory=dict)
+    # the words of the names any sentence may use: the company's, its aliases', the allowlist's
+    known_names: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -57,12 +70,43 @@ class Ledger:
     ) -> Ledger:
         identifiers = (*DEFAULT_IDENTIFIERS, factset.ticker, *extra_identifiers)
         facts = factset.by_id()
-        figures = {
-            fid: tuple(extract(f.statement, identifiers) + extract(f.quote, identifiers))
-            for fid, f in facts.items()
-        }
+        options = options or GateOptions()
+        figures: dict[str, tuple[Mention, ...]] = {}
+        frames: dict[str, tuple[Frame, ...]] = {}
+        for fid, f in facts.items():
+            read = [
+                (mentions, claims.frames(text, mentions, claims.names_in(text)))
+                for text in (f.statement, f.quote)
+                for mentions in [extract(text, identifiers)]
+            ]
+            figures[fid] = tuple(m for mentions, _ in read for m in mentions)
+            frames[fid] = tuple(fr for _, found in read for fr in found)
+        texts = {fid: f"{f.statement} {f.quote}" for fid, f in facts.items()}
+        options = replace(options, aliases=(*factset.aliases, *options.aliases))
+        known = (factset.company, factset.ticker, *options.aliases, *options.names)
         return cls(
-            facts, figures, identifiers, factset.company, factset.ticker, options or GateOptions()
+            facts,
+            figures,
+            identifiers,
+            factset.company,
+            factset.ticker,
+            options,
+            frames,
+            {fid: claims.text_words(t) for fid, t in texts.items()},
+            {fid: claims.content_words(t) for fid, t in texts.items()},
+            {fid: claims.rating_in(t) is not None for fid, t in texts.items()},
+            frozenset(
+                w
+                for name in (*known, *claims.ALLOWED_NAMES, *identifiers)
+                for w in claims.text_words(name)
+            ),
+        )
+
+    def company_words(self) -> frozenset[str]:
+        return frozenset(
+            w
+            for n in (self.company, self.ticker, *self.options.aliases)
+            for w in claims.text_words(n)
         )
 
 
@@ -73,10 +117,11 @@ _TIME = ("year", "period", "date")
 class Finding:
     """A violation before it is placed in a memo (section, paragraph, sentence)."""
 
-    kind: ViolationKind
+    kind: ViolationKind | CommentKind
     token: str
     message: str
     fact_figures: tuple[str, ...] = ()
+    comment: bool = False  # a reviewer comment, which does not fail the gate
 
 
 def _figures_text(mentions: Iterable[Mention]) -> tuple[str, ...]:
@@ -167,7 +212,8 @@ def check_sentence(sentence: Sentence, ledger: Ledger) -> tuple[list[Finding], i
                     "state: write the figure in the text exactly as in 'figure', or drop the calculation",
                 )
             )
-    for said in mentions:
+    backed: list[int] = []
+    for i, said in enumerate(mentions):
         calculation = calculations.get(_norm(said.text)) if calculations else None
         if calculation is not None:
             finding = _check_calculation(said, calculation, known, ledger)
@@ -186,7 +232,178 @@ def check_sentence(sentence: Sentence, ledger: Ledger) -> tuple[list[Finding], i
         finding = _judge(said, known, ledger)
         if finding is not None:
             findings.append(finding)
+        elif said.kind not in TIME_KINDS:
+            backed.append(i)
+    findings.extend(_meaning(sentence.text, mentions, backed, known, ledger))
     return findings, len(mentions)
+
+
+# --- what the figures mean (claims.py) -----------------------------------------------------------
+
+_CLASH_KIND: dict[str, ViolationKind] = {
+    "negation": "negation_mismatch",
+    "direction": "direction_mismatch",
+    "modality": "modality_mismatch",
+    "metric": "metric_mismatch",
+    "holder": "holder_mismatch",
+    "qualifier": "qualifier_mismatch",
+}
+_DIRECTION = {"up": "a rise", "down": "a fall"}
+_MODALITY = {"planned": "planned, forecast or contracted", "achieved": "achieved or reported"}
+_QUALIFIER = {
+    "": "no qualifier",
+    "approx": "an approximation",
+    "below": "an approximation from below",
+    "lower": "a lower bound",
+    "upper": "a ceiling",
+    "exact": "an exact figure",
+}
+
+
+def _words(text: str) -> str:
+    return f"'{text}'" if text else "nothing"
+
+
+def _clash_finding(said: Mention, fid: str, clash: claims.Clash, s: Frame, f: Frame) -> Finding:
+    """The message tells the model (and the reviewer) what the fact says and what to write."""
+    figure = said.text
+    if clash.slot == "negation":
+        how = "negates" if clash.said else "does not negate"
+        message = (
+            f"the sentence {how} '{figure}' ({_words(clash.said)}) but {fid} "
+            f"{'does not' if clash.said else 'does'} ({_words(clash.fact)}): state it as {fid} does"
+        )
+    elif clash.slot == "direction":
+        message = (
+            f"'{figure}' is {_DIRECTION[s.direction]} here ({_words(clash.said)}) but "
+            f"{_DIRECTION[f.direction]} in {fid} ({_words(clash.fact)}): use the fact's direction"
+        )
+    elif clash.slot == "modality":
+        message = (
+            f"'{figure}' is stated as {_MODALITY[s.modality]} ({_words(clash.said)}) but {fid} "
+            f"gives it as {_MODALITY[f.modality]} ({_words(clash.fact)}): say what {fid} says"
+        )
+    elif clash.slot == "metric":
+        message = (
+            f"'{figure}' measures {clash.said} here but {clash.fact} in {fid}: name the metric "
+            f"{fid} names, or cite the fact that gives this one"
+        )
+    elif clash.slot == "holder":
+        message = (
+            f"'{figure}' is {clash.said.title()}'s here but {clash.fact.title()}'s in {fid}: "
+            f"name the holder {fid} names"
+        )
+    elif clash.comment_only:
+        message = (
+            f"'{figure}' leaves out {fid}'s {_words(clash.fact)}: keep the qualifier so the "
+            "reader knows the figure is not exact"
+        )
+        return Finding("qualifier_dropped", figure, message, comment=True)
+    else:
+        message = (
+            f"'{figure}' is written with {_QUALIFIER[s.qualifier]} ({_words(clash.said)}) "
+            f"where {fid} gives {_QUALIFIER[f.qualifier]} ({_words(clash.fact)}): write the "
+            "figure with the fact's own qualifier"
+        )
+    return Finding(_CLASH_KIND[clash.slot], figure, message)
+
+
+def _meaning(
+    text: str,
+    mentions: Sequence[Mention],
+    backed: Sequence[int],
+    cites: Sequence[str],
+    ledger: Ledger,
+) -> list[Finding]:
+    """Frames, names, related citations and ratings: what the sentence claims beyond its values."""
+    findings: list[Finding] = []
+    names = claims.names_in(text)
+    if backed:
+        said_frames = claims.frames(text, mentions, names)
+        for i in backed:
+            # A figure written twice ("80%: China controls roughly 80%") is read at its best.
+            same = [
+                said_frames[j]
+                for j, m in enumerate(mentions)
+                if (m.kind, m.unit, m.value)
+                == (mentions[i].kind, mentions[i].unit, mentions[i].value)
+            ]
+            finding = _frame_finding(mentions[i], same, cites, ledger)
+            if finding is not None:
+                findings.append(finding)
+    allowed = ledger.known_names.union(*(ledger.words[c] for c in cites))
+    for name in names:
+        if any(m.start < name.end and name.start < m.end for m in mentions):
+            continue  # a figure ("FY24") is not a name
+        if not set(name.words) <= allowed:
+            where = ", ".join(cites) if cites else "no fact (the sentence cites none)"
+            findings.append(
+                Finding(
+                    "unknown_name",
+                    name.text,
+                    f"'{name.text}' is not named in {where}: cite a fact that names it, or "
+                    "remove the name",
+                )
+            )
+    if cites:
+        stems = claims.content_words(text)
+        for fid in cites:
+            if not stems & ledger.stems[fid]:
+                findings.append(
+                    Finding(
+                        "unrelated_citation",
+                        fid,
+                        f"{fid} shares no words with the sentence, so it cannot support it: cite "
+                        "the fact that states what the sentence says, or remove the citation",
+                    )
+                )
+    rating = claims.rating_in(text)
+    if rating is not None and not _attributed(text, names, cites, ledger):
+        findings.append(
+            Finding(
+                "unattributed_rating",
+                rating,
+                f"'{rating}' is a rating or target: the memo gives its own view only in its "
+                "stance, so remove it, or name who gave it and cite a fact that says so",
+            )
+        )
+    return findings
+
+
+def _attributed(text: str, names: Sequence[Name], cites: Sequence[str], ledger: Ledger) -> bool:
+    """A rating is attributed when a name other than the company's gave it and a cited fact
+    names that rater and states a rating too; never in the memo's own voice."""
+    if claims.own_voice(text):
+        return False
+    company = ledger.company_words()
+    raters = [n for n in names if not set(n.words) <= company]
+    return any(
+        ledger.rated[fid] and set(n.words) <= ledger.words[fid] for fid in cites for n in raters
+    )
+
+
+def _frame_finding(
+    said: Mention, frames: Sequence[Frame], cites: Sequence[str], ledger: Ledger
+) -> Finding | None:
+    """Compare the figure's frame (``frames``: one per time the sentence writes it) with the
+    frame of each cited figure that backs it: one pair that agrees (or only drops an
+    approximation) is enough."""
+    first: Finding | None = None
+    comment: Finding | None = None
+    for fid in cites:
+        for mention, fact_frame in zip(ledger.figures[fid], ledger.frames[fid], strict=True):
+            if not backs(mention, said):
+                continue
+            for frame in frames:
+                clashes = claims.compare(frame, fact_frame)
+                if not clashes:
+                    return None
+                serious = [c for c in clashes if not c.comment_only]
+                if not serious:
+                    comment = comment or _clash_finding(said, fid, clashes[0], frame, fact_frame)
+                elif first is None:
+                    first = _clash_finding(said, fid, serious[0], frame, fact_frame)
+    return comment or first
 
 
 def _norm(text: str) -> str:
@@ -243,26 +460,44 @@ def _check_calculation(
 
 
 def check_section(section: Section, ledger: Ledger) -> tuple[list[Violation], int]:
+    """The violations of a section (what the repair loop sends back), and its figure count."""
+    violations, _, figures = review_section(section, ledger)
+    return violations, figures
+
+
+def review_section(section: Section, ledger: Ledger) -> tuple[list[Violation], list[Comment], int]:
+    """A section's violations, its reviewer comments, and how many figures it holds."""
     violations: list[Violation] = []
+    comments: list[Comment] = []
     figures = 0
     for p, paragraph in enumerate(section.paragraphs):
         for s, sentence in enumerate(paragraph.sentences):
             findings, count = check_sentence(sentence, ledger)
             figures += count
-            violations.extend(
-                Violation(
-                    section=section.key,
-                    paragraph=p,
-                    sentence=s,
-                    kind=f.kind,
-                    token=f.token,
-                    message=f.message,
-                    fact_figures=list(f.fact_figures),
-                    text=sentence.text,
-                )
-                for f in findings
-            )
-    return violations, figures
+            for f in findings:
+                where = {"section": section.key, "paragraph": p, "sentence": s}
+                if f.comment:
+                    comments.append(
+                        Comment(
+                            **where,
+                            kind=cast(CommentKind, f.kind),
+                            token=f.token,
+                            message=f.message,
+                            text=sentence.text,
+                        )
+                    )
+                else:
+                    violations.append(
+                        Violation(
+                            **where,
+                            kind=cast(ViolationKind, f.kind),
+                            token=f.token,
+                            message=f.message,
+                            fact_figures=list(f.fact_figures),
+                            text=sentence.text,
+                        )
+                    )
+    return violations, comments, figures
 
 
 def validate_memo(
@@ -283,12 +518,14 @@ def validate_sections(
     """The gate over a memo's sections: a draft's, or an edited .docx's as read back."""
     ledger = Ledger.of(factset, extra_identifiers, options)
     violations: list[Violation] = []
+    comments: list[Comment] = []
     figures = 0
     sentences = 0
     cited: set[str] = set()
     for section in sections:
-        found, count = check_section(section, ledger)
+        found, noted, count = review_section(section, ledger)
         violations.extend(found)
+        comments.extend(noted)
         figures += count
         for paragraph in section.paragraphs:
             sentences += len(paragraph.sentences)
@@ -304,6 +541,7 @@ def validate_sections(
         conflicts=list(factset.conflicts),
         warnings=list(factset.warnings),
         fact_kinds=factset.kinds(),
+        comments=comments,
     )
 
 

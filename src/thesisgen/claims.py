@@ -1,0 +1,478 @@
+"""What a figure claims, read from the words around it: its claim frame.
+
+A figure can be right and the claim wrong: "nearly $900 million" written "at least $900 million",
+a rise written as a fall, a contract written as a result, POSCO's contracts written as
+ReElement's. The gate reads a frame for each figure of a sentence and of its cited fact, the same
+way, and compares them (:func:`compare`). The words are data (``claims.toml``); the rules are:
+
+- qualifier: the words right before (or after) the figure: approx, below ("nearly"), lower and upper
+  bounds, exact. Adding or reversing a bound is a violation; dropping an approximation a comment.
+- direction (up, down), modality (planned, achieved): verbs look ahead to the figure they govern;
+  a nearer cue wins. Both sides must state one for them to clash.
+- negation: a cue before the figure in its clause.
+- metric: the set of metric words nearest to the figure; two frames clash when no metric of one is
+  the same as, or of a family with, a metric of the other.
+- holder: the name whose figure it is: a possessive ("POSCO's") or a name followed by a verb of
+  having or doing ("POSCO signed"), before the figure with no other figure between.
+
+Pure functions; the patterns are compiled once at import.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .numbers import TIME_KINDS, Mention
+
+_DATA = tomllib.loads(Path(__file__).with_name("claims.toml").read_text(encoding="utf-8"))
+
+
+def _key(phrase: str) -> str:
+    return re.sub(r"[\s\-]+", " ", phrase.lower()).strip()
+
+
+def _alternation(phrases: Iterable[str]) -> str:
+    words = sorted({_key(p) for p in phrases}, key=len, reverse=True)
+    return "|".join(re.escape(w).replace(r"\ ", r"[\s\-]+") for w in words)
+
+
+def _phrase_regex(phrases: Iterable[str]) -> re.Pattern[str]:
+    """Whole-word, case-insensitive matches of any phrase (a space matches spaces or hyphens)."""
+    return re.compile(r"(?<![\w'’])(?:" + _alternation(phrases) + r")(?![\w'’])", re.IGNORECASE)
+
+
+def _lookup(table: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    return {_key(p): key for key, phrases in table.items() for p in phrases}
+
+
+# --- the word lists as patterns ------------------------------------------------------------------
+
+_Q = _DATA["qualifier"]
+_QUALIFIER_OF = _lookup({k: _Q[k] for k in ("approx", "below", "lower", "upper", "exact")})
+_QUALIFIER_BEFORE = re.compile(
+    r"(?:^|(?<=[\s(\[]))(?P<q>" + _alternation(_QUALIFIER_OF) + r")\s*(?:an?\s+|the\s+)?$",
+    re.IGNORECASE,
+)
+_AFTER_OF = _lookup(
+    {"lower": _Q["after_lower"], "upper": _Q["after_upper"], "approx": _Q["after_approx"]}
+)
+_QUALIFIER_AFTER = re.compile(r"^\s*(?P<q>" + _alternation(_AFTER_OF) + r")(?![\w])", re.IGNORECASE)
+
+_DIRECTION_OF = _lookup(_DATA["direction"])
+_DIRECTION = _phrase_regex(_DIRECTION_OF)
+_MODALITY_OF = _lookup(_DATA["modality"])
+_MODALITY = _phrase_regex(_MODALITY_OF)
+_NEGATION = _phrase_regex(_DATA["negation"]["cues"])
+_NOT_NEGATION = _phrase_regex(_DATA["negation"]["not_negation"])
+_BREAK = re.compile(
+    r";|(?<![\w])(?:"
+    + _alternation(b for b in _DATA["clause"]["breaks"] if b != ";")
+    + r")(?![\w])",
+    re.IGNORECASE,
+)
+_METRIC_OF = _lookup(_DATA["metric"])
+_METRIC = _phrase_regex(_METRIC_OF)
+_FAMILY: dict[str, frozenset[str]] = {}
+for _k, _related in _DATA["metric_family"].items():
+    for _r in _related:
+        _FAMILY[_k] = _FAMILY.get(_k, frozenset()) | {_r}
+        _FAMILY[_r] = _FAMILY.get(_r, frozenset()) | {_k}
+_SUBJECT_VERB = re.compile(
+    r"\s+(?:" + _alternation(_DATA["holder"]["subject_verbs"]) + r")(?![\w])", re.IGNORECASE
+)
+_RATING = _phrase_regex(_DATA["rating"]["phrases"])
+_RATING_CAPS = re.compile(
+    r"(?<![\w])(?:" + "|".join(map(re.escape, _DATA["rating"]["capitals"])) + r")(?![\w])"
+)
+_OWN_VOICE = _phrase_regex(_DATA["rating"]["own_voice"])
+_STOP = frozenset(_key(w) for w in _DATA["words"]["stop"])
+_NOT_NAMES = frozenset(w.lower().replace(".", "") for w in _DATA["words"]["not_names"]) | frozenset(
+    w.lower() for c in _DATA["rating"]["capitals"] for w in c.split()
+)
+ALLOWED_NAMES: tuple[str, ...] = tuple(_DATA["names"]["allowed"])
+
+_WORD = re.compile(r"[^\W_]+(?:['’.&-][^\W_]+)*", re.UNICODE)
+_CONTENT = re.compile(r"[a-z0-9]+")
+_CAP = r"(?:[A-Z][\w&'’.]*[\w.]|[A-Z]|[a-z]+[A-Z][\w]*)"
+_CONNECT = r"(?:of|and|&|de|du|for|the|van|von|der|la|le)"
+_NAME = re.compile(rf"(?<![\w'’]){_CAP}(?:(?:\s+{_CONNECT})?\s+{_CAP})*")
+_CONNECTORS = frozenset(
+    ("of", "and", "&", "the", "for", "de", "du", "van", "von", "der", "la", "le")
+)
+_POSSESSIVE = re.compile(r"['’]s?$")
+_CORPORATE = frozenset(
+    [
+        "inc",
+        "inc.",
+        "corp",
+        "corp.",
+        "corporation",
+        "co",
+        "co.",
+        "ltd",
+        "ltd.",
+        "llc",
+        "plc",
+        "group",
+        "holdings",
+        "company",
+        "limited",
+        "technologies",
+        "technology",
+        "international",
+    ]
+)
+VERB_REACH = 8  # how many words a verb may sit from the figure it governs
+NEGATION_REACH = 6
+
+Qualifier = str  # "", "approx", "below", "lower", "upper", "exact"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What one figure claims besides its value. Empty strings: the text does not say."""
+
+    qualifier: Qualifier = ""
+    qualifier_text: str = ""
+    direction: str = ""  # "up" | "down"
+    direction_text: str = ""
+    modality: str = ""  # "planned" | "achieved"
+    modality_text: str = ""
+    negation_text: str = ""  # the negating word, "" when the figure is not negated
+    metrics: frozenset[str] = frozenset()
+    metric_text: str = ""
+    holder: str = ""
+
+
+EMPTY = Frame()
+
+
+# --- reading a text ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Text:
+    """A text with its words and clause breaks located, for distances between cues and figures."""
+
+    text: str
+    starts: list[int]
+    breaks: list[int]
+    figures: list[tuple[int, int, int]]  # (start, end, index into the mentions)
+
+    @classmethod
+    def of(cls, text: str, mentions: Sequence[Mention]) -> _Text:
+        starts = [m.start() for m in _WORD.finditer(text)]
+        breaks = [m.start() for m in _BREAK.finditer(text)]
+        figures = [(m.start, m.end, i) for i, m in enumerate(mentions) if m.kind not in TIME_KINDS]
+        return cls(text, starts, breaks, figures)
+
+    def words_between(self, a: int, b: int) -> int:
+        return bisect_left(self.starts, b) - bisect_left(self.starts, a)
+
+    def clause(self, pos: int) -> int:
+        return bisect_right(self.breaks, pos)
+
+    def next_figure(self, end: int) -> tuple[int, int, int] | None:
+        return next((f for f in self.figures if f[0] >= end), None)
+
+    def previous_figure(self, start: int) -> tuple[int, int, int] | None:
+        return next((f for f in reversed(self.figures) if f[1] <= start), None)
+
+    def governed(
+        self, start: int, end: int, ahead_only: bool, reach: int
+    ) -> tuple[int, int] | None:
+        """The figure a cue at [start, end) speaks of, and how far it is (in words): the next figure
+        in the clause within ``reach`` words, else (unless ``ahead_only``) the previous one."""
+        clause = self.clause(start)
+        after = self.next_figure(end)
+        if after is not None and self.clause(after[0]) == clause:
+            gap = self.words_between(end, after[0])
+            if gap <= reach:
+                return after[2], gap
+        if ahead_only:
+            return None
+        before = self.previous_figure(start)
+        if before is not None and self.clause(before[1]) == clause:
+            gap = self.words_between(before[1], start)
+            if gap <= reach:
+                return before[2], gap
+        return None
+
+    def nearest(self, start: int, end: int) -> int | None:
+        """The figure nearest to a noun in its clause (the following one on a tie)."""
+        clause = self.clause(start)
+        after = self.next_figure(end)
+        before = self.previous_figure(start)
+        gap_after = (
+            self.words_between(end, after[0])
+            if after is not None and self.clause(after[0]) == clause
+            else None
+        )
+        gap_before = (
+            self.words_between(before[1], start)
+            if before is not None and self.clause(before[1]) == clause
+            else None
+        )
+        if gap_after is not None and (gap_before is None or gap_after <= gap_before):
+            return after[2]  # type: ignore[index]
+        return before[2] if gap_before is not None else None  # type: ignore[index]
+
+
+def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -> list[Frame]:
+    """A frame for each mention of ``text`` (an empty frame for years, dates and periods)."""
+    if not any(m.kind not in TIME_KINDS for m in mentions):
+        return [EMPTY] * len(mentions)
+    located = _Text.of(text, mentions)
+    fields: list[dict[str, object]] = [{} for _ in mentions]
+    for _start, _end, i in located.figures:
+        _qualifier(text, mentions[i], fields[i])
+    _cues(located, _DIRECTION, _DIRECTION_OF, "direction", fields)
+    _cues(located, _MODALITY, _MODALITY_OF, "modality", fields)
+    not_negation = [m.span() for m in _NOT_NEGATION.finditer(text)]
+    for match in _NEGATION.finditer(text):
+        if any(a <= match.start() < b for a, b in not_negation):
+            continue
+        target = located.governed(match.start(), match.end(), True, NEGATION_REACH)
+        if target is not None:
+            fields[target[0]].setdefault("negation_text", match.group(0))
+    metrics: dict[int, list[str]] = {}
+    for match in _METRIC.finditer(text):
+        at = located.nearest(match.start(), match.end())
+        if at is not None:
+            metrics.setdefault(at, []).append(match.group(0))
+    for at, words in metrics.items():
+        fields[at]["metrics"] = frozenset(_METRIC_OF[_key(w)] for w in words)
+        fields[at]["metric_text"] = ", ".join(dict.fromkeys(w.lower() for w in words))
+    if names:
+        _holders(located, names, fields)
+    return [Frame(**f) if f else EMPTY for f in fields]  # type: ignore[arg-type]
+
+
+def _qualifier(text: str, mention: Mention, out: dict[str, object]) -> None:
+    before = _QUALIFIER_BEFORE.search(text, max(0, mention.start - 40), mention.start)
+    if before is not None:
+        out["qualifier"] = _QUALIFIER_OF[_key(before["q"])]
+        out["qualifier_text"] = before["q"]
+        return
+    after = _QUALIFIER_AFTER.match(text[mention.end : mention.end + 24])
+    if after is not None:
+        out["qualifier"] = _AFTER_OF[_key(after["q"])]
+        out["qualifier_text"] = after["q"]
+
+
+def _cues(
+    located: _Text,
+    pattern: re.Pattern[str],
+    meaning: Mapping[str, str],
+    slot: str,
+    fields: list[dict[str, object]],
+) -> None:
+    best: dict[int, int] = {}
+    for match in pattern.finditer(located.text):
+        target = located.governed(match.start(), match.end(), False, VERB_REACH)
+        if target is None:
+            continue
+        at, gap = target
+        if at in best and best[at] <= gap:
+            continue
+        best[at] = gap
+        fields[at][slot] = meaning[_key(match.group(0))]
+        fields[at][f"{slot}_text"] = match.group(0)
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A proper name in a text: as written, and the words that identify it (lowercase)."""
+
+    text: str
+    start: int
+    end: int
+    words: tuple[str, ...]
+    possessive: bool
+
+
+def names_in(text: str) -> list[Name]:
+    """The names of companies, people, places, agencies and products in ``text``.
+
+    A capitalised word that opens the text is a name only when it cannot be an ordinary word
+    there: it is in capitals or mixed case ("POSCO", "ReElement"), possessive, or followed by
+    another capitalised word.
+    """
+    out: list[Name] = []
+    for match in _NAME.finditer(text):
+        raw = match.group(0)
+        start = match.start()
+        parts = raw.split()
+        while parts and name_word(parts[0]) in _NOT_NAMES:  # "The Inflation Reduction Act"
+            start += text[start:].index(parts[0]) + len(parts[0])
+            parts = parts[1:]
+            while parts and parts[0].lower() in ("of", "and", "&", "the", "for"):
+                start += text[start:].index(parts[0]) + len(parts[0])
+                parts = parts[1:]
+        while parts and parts[-1].lower() in ("of", "and", "&", "de", "du", "for", "the"):
+            parts = parts[:-1]
+        if not parts:
+            continue
+        last = parts[-1]
+        possessive = bool(_POSSESSIVE.search(last)) and len(last) > 2
+        if possessive:
+            parts[-1] = _POSSESSIVE.sub("", last)
+        words = tuple(
+            name_word(w)
+            for p in parts
+            for w in p.split("-")
+            if w and name_word(w) not in _NOT_NAMES and name_word(w) not in _CONNECTORS
+        )
+        words = tuple(w for w in words if w and not any(c.isdigit() for c in w))
+        if not words:
+            continue
+        shown = " ".join(parts)
+        if shown.endswith(".") and not re.search(r"(?:^|\s)(?:[A-Za-z]\.)+$", shown):
+            shown = shown[:-1]  # the sentence's full stop, not an abbreviation's
+        start = text.index(parts[0], start) if parts[0] in text[start:] else start
+        first = start == len(text) - len(text.lstrip()) or text[:start].rstrip().endswith(
+            ("(", '"', "“", ":")
+        )
+        if first and len(parts) == 1 and not possessive:
+            word = parts[0]
+            if not (word.isupper() and len(word) > 1) and not any(c.isupper() for c in word[1:]):
+                continue
+        out.append(Name(shown, start, match.end(), words, possessive))
+    return out
+
+
+def content_words(text: str) -> frozenset[str]:
+    """The stems (first five letters) of a text's words that carry meaning: what a sentence and
+    a fact it cites must share at least one of."""
+    return frozenset(w[:5] for w in _CONTENT.findall(text.lower()) if w not in _STOP and len(w) > 2)
+
+
+def _same_holder(a: Name | str, b: Name | str) -> bool:
+    wa = set(a.words if isinstance(a, Name) else a.split()) - _CORPORATE
+    wb = set(b.words if isinstance(b, Name) else b.split()) - _CORPORATE
+    return bool(wa) and bool(wb) and (wa <= wb or wb <= wa)
+
+
+def _holders(located: _Text, names: Sequence[Name], fields: list[dict[str, object]]) -> None:
+    for start, _end, i in located.figures:
+        clause = located.clause(start)
+        candidate: Name | None = None
+        for name in names:
+            if name.end > start:
+                break
+            if located.clause(name.start) != clause:
+                continue
+            between = located.previous_figure(start)
+            if between is not None and between[1] > name.end and between[2] != i:
+                continue  # another figure sits between the name and this one
+            if name.possessive or _SUBJECT_VERB.match(located.text, name.end):
+                candidate = name
+        if candidate is not None:
+            fields[i]["holder"] = " ".join(candidate.words)
+
+
+# --- ratings -------------------------------------------------------------------------------------
+
+
+def rating_in(text: str) -> str | None:
+    """A rating or price target stated in the text ("STRONG BUY", "overweight", "price target")."""
+    match = _RATING_CAPS.search(text) or _RATING.search(text)
+    return match.group(0) if match is not None else None
+
+
+def own_voice(text: str) -> bool:
+    return _OWN_VOICE.search(text) is not None
+
+
+# --- comparing frames ----------------------------------------------------------------------------
+
+# (sentence qualifier, fact qualifier) -> outcome: "" compatible, "comment" a dropped
+# approximation a reviewer should see, "violation" an added, dropped-ceiling or reversed bound.
+# Pairs not listed are compatible. README ("What a figure means") prints this table.
+QUALIFIER_TABLE: dict[tuple[str, str], str] = {
+    ("", "approx"): "comment",
+    ("", "below"): "comment",
+    ("", "lower"): "comment",
+    ("", "upper"): "violation",
+    ("approx", "lower"): "comment",
+    ("approx", "upper"): "violation",
+    ("below", "lower"): "violation",
+    ("lower", ""): "violation",
+    ("lower", "approx"): "violation",
+    ("lower", "below"): "violation",
+    ("lower", "upper"): "violation",
+    ("lower", "exact"): "violation",
+    ("upper", ""): "violation",
+    ("upper", "approx"): "violation",
+    ("upper", "lower"): "violation",
+    ("upper", "exact"): "violation",
+    ("exact", "approx"): "violation",
+    ("exact", "below"): "violation",
+    ("exact", "lower"): "violation",
+    ("exact", "upper"): "violation",
+}
+
+
+def metrics_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    if not a or not b:
+        return True
+    return any(x == y or y in _FAMILY.get(x, ()) for x in a for y in b)
+
+
+@dataclass(frozen=True, slots=True)
+class Clash:
+    """Why a sentence's frame is not the fact's: the slot and the words on each side."""
+
+    slot: str  # qualifier | direction | modality | negation | metric | holder
+    said: str
+    fact: str
+    comment_only: bool = False
+
+
+_SLOTS = ("negation", "direction", "modality", "metric", "holder", "qualifier")
+
+
+def compare(said: Frame, fact: Frame) -> list[Clash]:
+    """Every way the sentence's frame contradicts the fact's, most serious first."""
+    out: list[Clash] = []
+    if bool(said.negation_text) != bool(fact.negation_text):
+        out.append(Clash("negation", said.negation_text, fact.negation_text))
+    if said.direction and fact.direction and said.direction != fact.direction:
+        out.append(Clash("direction", said.direction_text, fact.direction_text))
+    if said.modality and fact.modality and said.modality != fact.modality:
+        out.append(Clash("modality", said.modality_text, fact.modality_text))
+    if not metrics_agree(said.metrics, fact.metrics):
+        out.append(Clash("metric", said.metric_text, fact.metric_text))
+    if said.holder and fact.holder and not _same_holder(said.holder, fact.holder):
+        out.append(Clash("holder", said.holder, fact.holder))
+    verdict = QUALIFIER_TABLE.get((said.qualifier, fact.qualifier), "")
+    if verdict:
+        out.append(
+            Clash("qualifier", said.qualifier_text, fact.qualifier_text, verdict == "comment")
+        )
+    return out
+
+
+def name_word(word: str) -> str:
+    """One word of a name as names are compared: lowercase, no dots, no possessive."""
+    return _POSSESSIVE.sub("", word.lower().replace(".", ""))
+
+
+def text_words(text: str) -> frozenset[str]:
+    """Every word of a text as names are compared (a sentence's names must be among its cited
+    facts' words), hyphenated words also by their parts."""
+    out: set[str] = set()
+    for token in _WORD.findall(text):
+        word = name_word(token)
+        out.add(word)
+        if "-" in word:
+            out.update(word.split("-"))
+    return frozenset(out)
