@@ -173,6 +173,8 @@ class Settings(BaseModel):
         ),
     )
     identifiers: list[str] = Field(default_factory=list)
+    # other names of the company (a subsidiary, a brand), added to the bundle's aliases
+    aliases: list[str] = Field(default_factory=list)
     # model name -> [USD per 1M input tokens, USD per 1M output tokens]
     prices: dict[str, tuple[Finite, Finite]] = Field(default_factory=dict)
 
@@ -199,7 +201,7 @@ class Settings(BaseModel):
 FIELDS = Settings.model_fields
 ENV_ALIASES = {"api_key": "OPENAI_API_KEY", "base_url": "OPENAI_BASE_URL"}
 # Settings a config file may hold but the environment may not (structured values).
-_FILE_ONLY = ("identifiers", "prices")
+_FILE_ONLY = ("identifiers", "aliases", "prices")
 
 
 def env_name(key: str) -> str:
@@ -373,6 +375,8 @@ def describe(resolved: Resolved) -> list[tuple[str, str, str]]:
     rows.append(("cache folder", str(settings.resolved_cache_dir()), "derived"))
     if settings.identifiers:
         rows.append(("identifiers", ", ".join(settings.identifiers), str(resolved.config_file)))
+    if settings.aliases:
+        rows.append(("aliases", ", ".join(settings.aliases), str(resolved.config_file)))
     for model, (inp, out) in settings.prices.items():
         rows.append((f"price {model}", f"${inp}/M in, ${out}/M out", str(resolved.config_file)))
     return rows

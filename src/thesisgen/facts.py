@@ -515,6 +515,7 @@ def extract_facts(
     options: ExtractOptions | None = None,
     on_event: Callable[[str, str, bool | None], None] | None = None,
     numbered: Sequence[Numbered] | None = None,
+    aliases: Sequence[str] = (),
 ) -> FactsResult:
     """Number each source's sentences (or take ``numbered``, the sources already numbered); ask
     the model for facts chunk by chunk (or take every sentence with a figure or the company's
@@ -523,7 +524,7 @@ def extract_facts(
     options = options or ExtractOptions()
     idents = (*DEFAULT_IDENTIFIERS, ticker, *identifiers)
     numbered = list(numbered) if numbered is not None else [Numbered.of(s) for s in sources]
-    names = company_pattern(company_names(company, ticker))
+    names = company_pattern([*company_names(company, ticker), *aliases])
     warnings = [w for n in numbered for w in source_warnings(n.source, n.injection)]
     calls: list[CallRecord] = []
     candidates: list[_Candidate] = []
@@ -601,6 +602,7 @@ def extract_facts(
     factset = FactSet(
         ticker=ticker,
         company=company,
+        aliases=list(aliases),
         sources=[s.info() for s in sources],
         facts=facts,
         dropped=dropped,

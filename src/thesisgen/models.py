@@ -123,6 +123,9 @@ class DroppedFact(Contract):
 class FactSet(Contract):
     ticker: str
     company: str
+    # other names of the company (a subsidiary, a brand): a memo may name them without a cited
+    # fact doing so, but a figure's holder must still be the one its fact names
+    aliases: list[str] = Field(default_factory=list)
     sources: list[SourceInfo]
     facts: list[Fact]
     dropped: list[DroppedFact] = Field(default_factory=list)

@@ -61,6 +61,8 @@ class Bundle(Contract):
     exchange: str | None = None
     description: str | None = None
     identifiers: list[str] = Field(default_factory=list)
+    # other names of the company a memo may use freely (a subsidiary, a brand): see validate
+    aliases: list[str] = Field(default_factory=list)
 
     @property
     def root(self) -> Path:

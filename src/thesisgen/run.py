@@ -196,6 +196,16 @@ def _folders(request: DraftRequest, bundle: Bundle | None) -> list[Path]:
     return folders + [p if p.is_dir() else p.parent for p in request.sources]
 
 
+def _aliases(bundle: Bundle | None, settings: Settings) -> list[str]:
+    """The company's other names: the bundle's and the config file's."""
+    return list(dict.fromkeys([*(bundle.aliases if bundle else []), *settings.aliases]))
+
+
+def _with_aliases(factset: FactSet, aliases: Sequence[str]) -> FactSet:
+    merged = list(dict.fromkeys([*factset.aliases, *aliases]))
+    return factset if merged == factset.aliases else factset.model_copy(update={"aliases": merged})
+
+
 def _load_ledger(
     path: Path,
     ticker: str | None,
@@ -368,7 +378,9 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
 
     check_template(request.template)
     identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
+    aliases = _aliases(bundle, settings)
     factset, company, sources = _inputs(request, ticker, bundle, identifiers, settings, progress)
+    factset = _with_aliases(factset, aliases) if factset is not None else None
     outline = load_outline(request.outline or (bundle.outline_file if bundle else None))
     # Numbered once (segmenting and scanning a 10-K takes about half a second): the plan and the
     # facts stage both read it.
@@ -398,7 +410,7 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
         if announcement:
             progress.note(announcement)
         job = _DraftJob(
-            request, ticker, company, settings, llm_settings, identifiers, out, progress
+            request, ticker, company, settings, llm_settings, identifiers, out, progress, aliases
         )
         try:
             outcome = job.run(factset, numbered, outline)
@@ -439,8 +451,10 @@ class _DraftJob:
         identifiers: Sequence[str],
         out: OutputSet,
         progress: Progress,
+        aliases: Sequence[str] = (),
     ) -> None:
         self.request = request
+        self.aliases = aliases
         self.ticker = ticker
         self.company = company
         self.settings = settings
@@ -474,6 +488,7 @@ class _DraftJob:
                 extract_options(settings),
                 on_event=self.progress.event,
                 numbered=numbered,
+                aliases=self.aliases,
             )
             factset = facts_result.factset
             self.calls += facts_result.calls
@@ -680,8 +695,11 @@ def _pair(
     ticker = check_ticker(memo.ticker)
     bundle = _bundle_or_none(ticker)
     identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
+    aliases = _aliases(bundle, settings)
     folders = [facts_path.parent, *([bundle.sources_dir] if bundle else [])]
-    factset = _load_ledger(facts_path, None, folders, identifiers, settings, progress)
+    factset = _with_aliases(
+        _load_ledger(facts_path, None, folders, identifiers, settings, progress), aliases
+    )
     if memo.ticker.upper() != factset.ticker.upper():
         raise UsageError(
             f"draft {draft_path} is for {memo.ticker} but facts {facts_path} are for "
@@ -736,8 +754,11 @@ def _validate_docx(
         )
     bundle = _bundle_or_none(ticker)
     identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
+    aliases = _aliases(bundle, settings)
     folders = [facts_path.parent, *([bundle.sources_dir] if bundle else [])]
-    factset = _ground_ledger(loaded, facts_path, folders, identifiers, settings, progress)
+    factset = _with_aliases(
+        _ground_ledger(loaded, facts_path, folders, identifiers, settings, progress), aliases
+    )
     report = validate_sections(edited.sections, factset, identifiers)
     return Checked(report, _staleness(edited)), factset
 
