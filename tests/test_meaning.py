@@ -128,7 +128,7 @@ def test_an_edit_of_draft_json_is_caught(
         "validate", static_pair.draft, "--facts", static_pair.facts, "--json", cwd=tmp_path
     )
     assert result.code == 1, result.stdout + result.stderr
-    assert _kinds(json.loads(result.stdout)) == [kind]
+    assert set(_kinds(json.loads(result.stdout))) == {kind}
 
 
 def _edit_docx(memo: Path, find: str, edited: str, cites: list[str] | None, out: Path) -> None:
@@ -138,7 +138,11 @@ def _edit_docx(memo: Path, find: str, edited: str, cites: list[str] | None, out:
         children = [c for c in paragraph._p if c.tag in (qn("w:r"), qn("w:hyperlink"))]
         for i, child in enumerate(children):
             texts = list(child.iter(qn("w:t")))
-            if child.tag != qn("w:r") or not texts or find not in "".join(t.text or "" for t in texts):
+            if (
+                child.tag != qn("w:r")
+                or not texts
+                or find not in "".join(t.text or "" for t in texts)
+            ):
                 continue
             texts[0].text = edited
             for t in texts[1:]:
@@ -174,4 +178,4 @@ def test_an_edit_of_memo_docx_is_caught(
     _edit_docx(memo, find, edited, cites, edited_memo)
     result = run_cli("validate", edited_memo, "--facts", static_pair.facts, "--json", cwd=tmp_path)
     assert result.code == 1, result.stdout + result.stderr
-    assert _kinds(json.loads(result.stdout)) == [kind]
+    assert set(_kinds(json.loads(result.stdout))) == {kind}

@@ -41,9 +41,19 @@ def _alternation(phrases: Iterable[str]) -> str:
     return "|".join(re.escape(w).replace(r"\ ", r"[\s\-]+") for w in words)
 
 
+def _bounded(phrase: str) -> str:
+    """A phrase as whole words: word boundaries only where it starts or ends with a letter
+    (", not" follows a word directly)."""
+    body = re.escape(phrase).replace(r"\ ", r"[\s\-]+")
+    before = r"(?<![\w'’])" if phrase[0].isalnum() else ""
+    after = r"(?![\w'’])" if phrase[-1].isalnum() else ""
+    return before + body + after
+
+
 def _phrase_regex(phrases: Iterable[str]) -> re.Pattern[str]:
     """Whole-word, case-insensitive matches of any phrase (a space matches spaces or hyphens)."""
-    return re.compile(r"(?<![\w'’])(?:" + _alternation(phrases) + r")(?![\w'’])", re.IGNORECASE)
+    words = sorted({_key(p) for p in phrases}, key=len, reverse=True)
+    return re.compile("|".join(_bounded(w) for w in words), re.IGNORECASE)
 
 
 def _lookup(table: Mapping[str, Sequence[str]]) -> dict[str, str]:
@@ -55,7 +65,7 @@ def _lookup(table: Mapping[str, Sequence[str]]) -> dict[str, str]:
 _Q = _DATA["qualifier"]
 _QUALIFIER_OF = _lookup({k: _Q[k] for k in ("approx", "below", "lower", "upper", "exact")})
 _QUALIFIER_BEFORE = re.compile(
-    r"(?:^|(?<=[\s(\[]))(?P<q>" + _alternation(_QUALIFIER_OF) + r")\s*(?:an?\s+|the\s+)?$",
+    r"(?:^|(?<=[\s(\[]))(?P<q>" + _alternation(_QUALIFIER_OF) + r")\s*(?:an?\s+)?$",
     re.IGNORECASE,
 )
 _AFTER_OF = _lookup(
@@ -69,12 +79,7 @@ _MODALITY_OF = _lookup(_DATA["modality"])
 _MODALITY = _phrase_regex(_MODALITY_OF)
 _NEGATION = _phrase_regex(_DATA["negation"]["cues"])
 _NOT_NEGATION = _phrase_regex(_DATA["negation"]["not_negation"])
-_BREAK = re.compile(
-    r";|(?<![\w])(?:"
-    + _alternation(b for b in _DATA["clause"]["breaks"] if b != ";")
-    + r")(?![\w])",
-    re.IGNORECASE,
-)
+_BREAK = _phrase_regex(_DATA["clause"]["breaks"])
 _METRIC_OF = _lookup(_DATA["metric"])
 _METRIC = _phrase_regex(_METRIC_OF)
 _FAMILY: dict[str, frozenset[str]] = {}
@@ -83,9 +88,16 @@ for _k, _related in _DATA["metric_family"].items():
         _FAMILY[_k] = _FAMILY.get(_k, frozenset()) | {_r}
         _FAMILY[_r] = _FAMILY.get(_r, frozenset()) | {_k}
 _SUBJECT_VERB = re.compile(
-    r"\s+(?:" + _alternation(_DATA["holder"]["subject_verbs"]) + r")(?![\w])", re.IGNORECASE
+    r"\s+(?:\w+\s+)?(?:" + _alternation(_DATA["holder"]["subject_verbs"]) + r")(?![\w])",
+    re.IGNORECASE,
 )
-_RATING = _phrase_regex(_DATA["rating"]["phrases"])
+_GOVERNED = re.compile(
+    r"(?:(?<![\w])(?:"
+    + _alternation(_DATA["holder"]["prepositions"])
+    + r")\s+(?:the\s+)?|[(“\"])$",
+    re.IGNORECASE,
+)
+_RATING = re.compile(_phrase_regex(_DATA["rating"]["phrases"]).pattern + r"(?!-)", re.IGNORECASE)
 _RATING_CAPS = re.compile(
     r"(?<![\w])(?:" + "|".join(map(re.escape, _DATA["rating"]["capitals"])) + r")(?![\w])"
 )
@@ -127,7 +139,8 @@ _CORPORATE = frozenset(
         "international",
     ]
 )
-VERB_REACH = 8  # how many words a verb may sit from the figure it governs
+BACK_REACH = 2  # how far after a figure a cue still speaks of it ("8% a year higher")
+VERB_REACH = 12  # how many words a verb may sit from the figure it governs
 NEGATION_REACH = 6
 
 Qualifier = str  # "", "approx", "below", "lower", "upper", "exact"
@@ -144,7 +157,8 @@ class Frame:
     modality: str = ""  # "planned" | "achieved"
     modality_text: str = ""
     negation_text: str = ""  # the negating word, "" when the figure is not negated
-    metrics: frozenset[str] = frozenset()
+    metrics: frozenset[str] = frozenset()  # every metric named in the figure's clause
+    metric: str = ""  # the one nearest to the figure
     metric_text: str = ""
     holder: str = ""
 
@@ -189,6 +203,15 @@ class _Text:
         """The figure a cue at [start, end) speaks of, and how far it is (in words): the next figure
         in the clause within ``reach`` words, else (unless ``ahead_only``) the previous one."""
         clause = self.clause(start)
+        before = self.previous_figure(start)
+        if (
+            not ahead_only
+            and before is not None
+            and self.clause(before[1]) == clause
+            and self.words_between(before[1], start) == 0
+        ):
+            return before[2], 0  # right after a figure: "an 8% drop", "2% higher"
+        reach_back = min(reach, BACK_REACH)
         after = self.next_figure(end)
         if after is not None and self.clause(after[0]) == clause:
             gap = self.words_between(end, after[0])
@@ -196,10 +219,9 @@ class _Text:
                 return after[2], gap
         if ahead_only:
             return None
-        before = self.previous_figure(start)
         if before is not None and self.clause(before[1]) == clause:
             gap = self.words_between(before[1], start)
-            if gap <= reach:
+            if gap <= reach_back:
                 return before[2], gap
         return None
 
@@ -240,14 +262,28 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
         target = located.governed(match.start(), match.end(), True, NEGATION_REACH)
         if target is not None:
             fields[target[0]].setdefault("negation_text", match.group(0))
-    metrics: dict[int, list[str]] = {}
-    for match in _METRIC.finditer(text):
-        at = located.nearest(match.start(), match.end())
-        if at is not None:
-            metrics.setdefault(at, []).append(match.group(0))
-    for at, words in metrics.items():
-        fields[at]["metrics"] = frozenset(_METRIC_OF[_key(w)] for w in words)
-        fields[at]["metric_text"] = ", ".join(dict.fromkeys(w.lower() for w in words))
+    found = [
+        (m.start(), m.end(), m.group(0))
+        for m in _METRIC.finditer(text)
+        if not any(n.start <= m.start() < n.end for n in names)  # "Jobs" in "Jobs Act"
+    ]
+    for start, end, i in located.figures:
+        clause = located.clause(start)
+        here = [f for f in found if located.clause(f[0]) == clause]
+        if not here:
+            continue
+
+        def gap(f: tuple[int, int, str], start: int = start, end: int = end) -> tuple[int, int]:
+            if f[0] >= end:
+                return located.words_between(end, f[0]), 0  # after the figure wins a tie
+            return located.words_between(f[1], start), 1
+
+        nearest = min(here, key=gap)
+        # its own metric words: those nearer to it than to any other figure, and the nearest
+        own = [f for f in here if located.nearest(f[0], f[1]) == i] + [nearest]
+        fields[i]["metrics"] = frozenset(_METRIC_OF[_key(w)] for _, _, w in own)
+        fields[i]["metric"] = _METRIC_OF[_key(nearest[2])]
+        fields[i]["metric_text"] = nearest[2].lower()
     if names:
         _holders(located, names, fields)
     return [Frame(**f) if f else EMPTY for f in fields]  # type: ignore[arg-type]
@@ -260,7 +296,7 @@ def _qualifier(text: str, mention: Mention, out: dict[str, object]) -> None:
         out["qualifier_text"] = before["q"]
         return
     after = _QUALIFIER_AFTER.match(text[mention.end : mention.end + 24])
-    if after is not None:
+    if after is not None and not after["q"][0].isupper():  # "iPhone 16 Plus" is a name
         out["qualifier"] = _AFTER_OF[_key(after["q"])]
         out["qualifier_text"] = after["q"]
 
@@ -361,22 +397,34 @@ def _same_holder(a: Name | str, b: Name | str) -> bool:
     return bool(wa) and bool(wb) and (wa <= wb or wb <= wa)
 
 
+def holder_of(text: str, names: Sequence[Name], clause_start: int, before: int) -> Name | None:
+    """Whose figure (or claim) it is: the nearest possessive name in the clause before it, else
+    the clause's subject, its first name not governed by a preposition ("in China")."""
+    subject: Name | None = None
+    possessive: Name | None = None
+    for name in names:
+        if name.end > before:
+            break
+        if name.start < clause_start:
+            continue
+        if name.possessive:
+            possessive = name
+        elif (
+            subject is None
+            and not _GOVERNED.search(text, max(0, name.start - 16), name.start)
+            and _SUBJECT_VERB.match(text, name.end)
+        ):
+            subject = name
+    return possessive or subject
+
+
 def _holders(located: _Text, names: Sequence[Name], fields: list[dict[str, object]]) -> None:
     for start, _end, i in located.figures:
         clause = located.clause(start)
-        candidate: Name | None = None
-        for name in names:
-            if name.end > start:
-                break
-            if located.clause(name.start) != clause:
-                continue
-            between = located.previous_figure(start)
-            if between is not None and between[1] > name.end and between[2] != i:
-                continue  # another figure sits between the name and this one
-            if name.possessive or _SUBJECT_VERB.match(located.text, name.end):
-                candidate = name
-        if candidate is not None:
-            fields[i]["holder"] = " ".join(candidate.words)
+        clause_start = located.breaks[clause - 1] if clause else 0
+        holder = holder_of(located.text, names, clause_start, start)
+        if holder is not None:
+            fields[i]["holder"] = " ".join(holder.words)
 
 
 # --- ratings -------------------------------------------------------------------------------------
@@ -401,9 +449,9 @@ QUALIFIER_TABLE: dict[tuple[str, str], str] = {
     ("", "approx"): "comment",
     ("", "below"): "comment",
     ("", "lower"): "comment",
-    ("", "upper"): "violation",
+    ("", "upper"): "comment",
     ("approx", "lower"): "comment",
-    ("approx", "upper"): "violation",
+    ("approx", "upper"): "comment",
     ("below", "lower"): "violation",
     ("lower", ""): "violation",
     ("lower", "approx"): "violation",
@@ -421,10 +469,26 @@ QUALIFIER_TABLE: dict[tuple[str, str], str] = {
 }
 
 
+def related(a: str, b: str) -> bool:
+    return a == b or b in _FAMILY.get(a, ())
+
+
 def metrics_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Can two sets of metric words name the same metric (the same word, or a family)?"""
     if not a or not b:
         return True
-    return any(x == y or y in _FAMILY.get(x, ()) for x in a for y in b)
+    return any(related(x, y) for x in a for y in b)
+
+
+def metric_agrees(said: Frame, fact: Frame) -> bool:
+    """The figure's nearest metric is among the fact's metrics, or the fact's nearest among the
+    sentence's: "60,000 tonnes of copper" is not "60,000 tonnes of ore", though both plants
+    have a capacity."""
+    if not said.metric or not fact.metric:
+        return True
+    return any(related(said.metric, m) for m in fact.metrics) or any(
+        related(fact.metric, m) for m in said.metrics
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,7 +501,35 @@ class Clash:
     comment_only: bool = False
 
 
-_SLOTS = ("negation", "direction", "modality", "metric", "holder", "qualifier")
+def merged(frames: Sequence[Frame]) -> Frame:
+    """One fact's frames of the same figure (its statement's and its quote's) as one: each slot as
+    the one that says something; a slot the two disagree on is left unsaid."""
+
+    def one(values: Iterable[str]) -> str:
+        said = {v for v in values if v}
+        return said.pop() if len(said) == 1 else ""
+
+    if len(frames) == 1:
+        return frames[0]
+    direction = one(f.direction for f in frames)
+    modality = one(f.modality for f in frames)
+    qualifier = next((f for f in frames if f.qualifier), EMPTY)
+    negated = {bool(f.negation_text) for f in frames}
+    return Frame(
+        qualifier=qualifier.qualifier,
+        qualifier_text=qualifier.qualifier_text,
+        direction=direction,
+        direction_text=next((f.direction_text for f in frames if f.direction == direction), ""),
+        modality=modality,
+        modality_text=next((f.modality_text for f in frames if f.modality == modality), ""),
+        negation_text=next((f.negation_text for f in frames if f.negation_text), "")
+        if negated == {True}
+        else "",
+        metrics=frozenset().union(*(f.metrics for f in frames)),
+        metric=next((f.metric for f in frames if f.metric), ""),
+        metric_text=next((f.metric_text for f in frames if f.metric), ""),
+        holder=next((f.holder for f in frames if f.holder), ""),
+    )
 
 
 def compare(said: Frame, fact: Frame) -> list[Clash]:
@@ -449,7 +541,7 @@ def compare(said: Frame, fact: Frame) -> list[Clash]:
         out.append(Clash("direction", said.direction_text, fact.direction_text))
     if said.modality and fact.modality and said.modality != fact.modality:
         out.append(Clash("modality", said.modality_text, fact.modality_text))
-    if not metrics_agree(said.metrics, fact.metrics):
+    if not metric_agrees(said, fact):
         out.append(Clash("metric", said.metric_text, fact.metric_text))
     if said.holder and fact.holder and not _same_holder(said.holder, fact.holder):
         out.append(Clash("holder", said.holder, fact.holder))

@@ -385,24 +385,29 @@ def _attributed(text: str, names: Sequence[Name], cites: Sequence[str], ledger: 
 def _frame_finding(
     said: Mention, frames: Sequence[Frame], cites: Sequence[str], ledger: Ledger
 ) -> Finding | None:
-    """Compare the figure's frame (``frames``: one per time the sentence writes it) with the
-    frame of each cited figure that backs it: one pair that agrees (or only drops an
+    """Compare the figure's frame (``frames``: one per time the sentence writes it) with each
+    cited fact's frame of the figure that backs it: one that agrees (or only drops an
     approximation) is enough."""
     first: Finding | None = None
     comment: Finding | None = None
     for fid in cites:
-        for mention, fact_frame in zip(ledger.figures[fid], ledger.frames[fid], strict=True):
-            if not backs(mention, said):
-                continue
-            for frame in frames:
-                clashes = claims.compare(frame, fact_frame)
-                if not clashes:
-                    return None
-                serious = [c for c in clashes if not c.comment_only]
-                if not serious:
-                    comment = comment or _clash_finding(said, fid, clashes[0], frame, fact_frame)
-                elif first is None:
-                    first = _clash_finding(said, fid, serious[0], frame, fact_frame)
+        backing = [
+            frame
+            for mention, frame in zip(ledger.figures[fid], ledger.frames[fid], strict=True)
+            if backs(mention, said)
+        ]
+        if not backing:
+            continue
+        fact_frame = claims.merged(backing)
+        for frame in frames:
+            clashes = claims.compare(frame, fact_frame)
+            if not clashes:
+                return None
+            serious = [c for c in clashes if not c.comment_only]
+            if not serious:
+                comment = comment or _clash_finding(said, fid, clashes[0], frame, fact_frame)
+            elif first is None:
+                first = _clash_finding(said, fid, serious[0], frame, fact_frame)
     return comment or first
 
 
