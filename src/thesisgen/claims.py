@@ -20,6 +20,7 @@ Pure functions; the patterns are compiled once at import.
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from bisect import bisect_left, bisect_right
@@ -80,6 +81,8 @@ _MODALITY = _phrase_regex(_MODALITY_OF)
 _NEGATION = _phrase_regex(_DATA["negation"]["cues"])
 _NOT_NEGATION = _phrase_regex(_DATA["negation"]["not_negation"])
 _BREAK = _phrase_regex(_DATA["clause"]["breaks"])
+_STATEMENT_BREAK = _phrase_regex(_DATA["clause"]["statement_breaks"])
+_CONDITIONAL = _phrase_regex(_DATA["clause"]["conditional"])
 _METRIC_OF = _lookup(_DATA["metric"])
 _METRIC = _phrase_regex(_METRIC_OF)
 _FAMILY: dict[str, frozenset[str]] = {}
@@ -568,3 +571,88 @@ def text_words(text: str) -> frozenset[str]:
         if "-" in word:
             out.update(word.split("-"))
     return frozenset(out)
+
+
+# --- claims without figures ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One clause of a text read as a claim in words: what it is about (its content stems), whether
+    it is negated, which way it says things moved, and who does it (its subject)."""
+
+    start: int
+    end: int
+    stems: frozenset[str]
+    negation_text: str
+    directions: frozenset[str]
+    direction_text: str
+    subject: tuple[str, ...]
+
+
+def statements(text: str, names: Sequence[Name]) -> list[Statement]:
+    """The clauses of ``text`` (split where a frame's clause ends) as statements."""
+    cuts = [0, *(m.start() for m in _STATEMENT_BREAK.finditer(text)), len(text)]
+    not_negation = [m.span() for m in _NOT_NEGATION.finditer(text)]
+    negations = [
+        m for m in _NEGATION.finditer(text) if not any(a <= m.start() < b for a, b in not_negation)
+    ]
+    directions = list(_DIRECTION.finditer(text))
+    out: list[Statement] = []
+    for start, end in itertools.pairwise(cuts):
+        if end <= start:
+            continue
+        clause = text[start:end]
+        negated = [m for m in negations if start <= m.start() < end]
+        moves = [m for m in directions if start <= m.start() < end]
+        subject = holder_of(text, names, start, end)
+        out.append(
+            Statement(
+                start,
+                end,
+                content_words(_NEGATION.sub(" ", clause)),
+                negated[0].group(0) if negated else "",
+                frozenset(_DIRECTION_OF[_key(m.group(0))] for m in moves),
+                ", ".join(dict.fromkeys(m.group(0).lower() for m in moves)),
+                subject.words if subject is not None else (),
+            )
+        )
+    return out
+
+
+def hypothetical(text: str) -> bool:
+    """Does the sentence speak of what may, would or is planned to happen? Such a sentence is
+    not held to a fact's clause word for word (only its figures' frames are)."""
+    return any(_MODALITY_OF[_key(m.group(0))] == "planned" for m in _MODALITY.finditer(text)) or (
+        _CONDITIONAL.search(text) is not None
+    )
+
+
+MATCH_STEMS = 2  # content stems a clause of the sentence and one of its fact must share
+
+
+def best_match(said: Statement, fact: Sequence[Statement]) -> Statement | None:
+    """The fact's clause that speaks of the same thing as the sentence's, if any does."""
+    scored = [(len(said.stems & f.stems), f) for f in fact]
+    if not scored:
+        return None
+    shared, best = max(scored, key=lambda pair: pair[0])
+    if shared < MATCH_STEMS or shared * 2 < len(said.stems):
+        return None
+    return best
+
+
+def compare_statements(said: Statement, fact: Statement) -> list[Clash]:
+    """How a clause without figures contradicts the fact's clause it matches."""
+    out: list[Clash] = []
+    if bool(said.negation_text) != bool(fact.negation_text):
+        out.append(Clash("negation", said.negation_text, fact.negation_text))
+    if said.directions and fact.directions and not said.directions & fact.directions:
+        out.append(Clash("direction", said.direction_text, fact.direction_text))
+    if (
+        said.subject
+        and fact.subject
+        and not _same_holder(" ".join(said.subject), " ".join(fact.subject))
+    ):
+        out.append(Clash("holder", " ".join(said.subject), " ".join(fact.subject)))
+    return out

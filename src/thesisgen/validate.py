@@ -58,6 +58,7 @@ class Ledger:
     words: Mapping[str, frozenset[str]] = field(default_factory=dict)
     stems: Mapping[str, frozenset[str]] = field(default_factory=dict)
     rated: Mapping[str, bool] = field(default_factory=dict)
+    statements: Mapping[str, tuple[claims.Statement, ...]] = field(default_factory=dict)
     # the words of the names any sentence may use: the company's, its aliases', the allowlist's
     known_names: frozenset[str] = frozenset()
 
@@ -95,6 +96,14 @@ class Ledger:
             {fid: claims.text_words(t) for fid, t in texts.items()},
             {fid: claims.content_words(t) for fid, t in texts.items()},
             {fid: claims.rating_in(t) is not None for fid, t in texts.items()},
+            {
+                fid: tuple(
+                    s
+                    for text in dict.fromkeys((f.statement, f.quote))
+                    for s in claims.statements(text, claims.names_in(text))
+                )
+                for fid, f in facts.items()
+            },
             frozenset(
                 w
                 for name in (*known, *claims.ALLOWED_NAMES, *identifiers)
@@ -331,6 +340,8 @@ def _meaning(
             finding = _frame_finding(mentions[i], same, cites, ledger)
             if finding is not None:
                 findings.append(finding)
+    if cites:
+        findings.extend(_statement_findings(text, mentions, names, cites, ledger))
     allowed = ledger.known_names.union(*(ledger.words[c] for c in cites))
     for name in names:
         if any(m.start < name.end and name.start < m.end for m in mentions):
@@ -367,6 +378,57 @@ def _meaning(
                 "stance, so remove it, or name who gave it and cite a fact that says so",
             )
         )
+    return findings
+
+
+def _statement_findings(
+    text: str,
+    mentions: Sequence[Mention],
+    names: Sequence[Name],
+    cites: Sequence[str],
+    ledger: Ledger,
+) -> list[Finding]:
+    """Clauses without figures against the clause of a cited fact that speaks of the same
+    thing: "Harbor Lane paid a dividend" against "did not pay a dividend"."""
+    findings: list[Finding] = []
+    if claims.hypothetical(text):
+        return findings
+    figures = [m for m in mentions if m.kind not in TIME_KINDS]
+    for said in claims.statements(text, names):
+        if any(said.start <= m.start < said.end for m in figures):
+            continue  # its figures' frames were compared
+        first: tuple[str, claims.Clash] | None = None
+        agreed = False
+        for fid in cites:
+            match = claims.best_match(said, ledger.statements[fid])
+            if match is None:
+                continue
+            clashes = claims.compare_statements(said, match)
+            if not clashes:
+                agreed = True
+                break
+            first = first or (fid, clashes[0])
+        if agreed or first is None:
+            continue
+        fid, clash = first
+        words = text[said.start : said.end].strip(" ,;")
+        if clash.slot == "negation":
+            message = (
+                f"'{words}' {'denies' if clash.said else 'asserts'} what {fid} "
+                f"{'asserts' if clash.said else 'denies'} ({_words(clash.fact)}): state it as "
+                f"{fid} does"
+            )
+        elif clash.slot == "direction":
+            message = (
+                f"'{words}' says {clash.said} where {fid} says {clash.fact}: use the fact's "
+                "direction"
+            )
+        else:
+            message = (
+                f"'{words}' is said of {clash.said.title()} but {fid} says it of "
+                f"{clash.fact.title()}: name who {fid} names"
+            )
+        findings.append(Finding(_CLASH_KIND[clash.slot], clash.said or words, message))
     return findings
 
 
