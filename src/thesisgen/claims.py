@@ -313,7 +313,8 @@ def _cues(
 ) -> None:
     best: dict[int, int] = {}
     for match in pattern.finditer(located.text):
-        target = located.governed(match.start(), match.end(), False, VERB_REACH)
+        ahead = match.group(0)[:3].lower() == "to "  # an infinitive speaks of what follows
+        target = located.governed(match.start(), match.end(), ahead, VERB_REACH)
         if target is None:
             continue
         at, gap = target
@@ -336,6 +337,9 @@ class Name:
     end: int
     words: tuple[str, ...]
     possessive: bool
+    # a capitalised word opening the text, which may be an ordinary word ("Demand rose"): it can
+    # be a holder ("China accounts for ...") but is never held to be an unknown name
+    opener: bool = False
 
 
 def names_in(text: str) -> list[Name]:
@@ -380,11 +384,12 @@ def names_in(text: str) -> list[Name]:
         first = start == len(text) - len(text.lstrip()) or text[:start].rstrip().endswith(
             ("(", '"', "“", ":")
         )
+        opener = False
         if first and len(parts) == 1 and not possessive:
             word = parts[0]
             if not (word.isupper() and len(word) > 1) and not any(c.isupper() for c in word[1:]):
-                continue
-        out.append(Name(shown, start, match.end(), words, possessive))
+                opener = True
+        out.append(Name(shown, start, match.end(), words, possessive, opener))
     return out
 
 
@@ -401,24 +406,21 @@ def _same_holder(a: Name | str, b: Name | str) -> bool:
 
 
 def holder_of(text: str, names: Sequence[Name], clause_start: int, before: int) -> Name | None:
-    """Whose figure (or claim) it is: the nearest possessive name in the clause before it, else
-    the clause's subject, its first name not governed by a preposition ("in China")."""
-    subject: Name | None = None
-    possessive: Name | None = None
+    """Whose figure (or claim) it is: the nearest name in the clause before it that owns it
+    ("POSCO's contracts") or does it ("POSCO signed", "with Tierra Minerals owning"), and is not
+    governed by a preposition ("in China")."""
+    holder: Name | None = None
     for name in names:
         if name.end > before:
             break
         if name.start < clause_start:
             continue
-        if name.possessive:
-            possessive = name
-        elif (
-            subject is None
-            and not _GOVERNED.search(text, max(0, name.start - 16), name.start)
+        if name.possessive or (
+            not _GOVERNED.search(text, max(0, name.start - 16), name.start)
             and _SUBJECT_VERB.match(text, name.end)
         ):
-            subject = name
-    return possessive or subject
+            holder = name
+    return holder
 
 
 def _holders(located: _Text, names: Sequence[Name], fields: list[dict[str, object]]) -> None:
@@ -588,6 +590,7 @@ class Statement:
     directions: frozenset[str]
     direction_text: str
     subject: tuple[str, ...]
+    names: frozenset[str]  # every word of every name in the clause
 
 
 def statements(text: str, names: Sequence[Name]) -> list[Statement]:
@@ -606,15 +609,20 @@ def statements(text: str, names: Sequence[Name]) -> list[Statement]:
         negated = [m for m in negations if start <= m.start() < end]
         moves = [m for m in directions if start <= m.start() < end]
         subject = holder_of(text, names, start, end)
+        said = frozenset(_DIRECTION_OF[_key(m.group(0))] for m in moves)
+        if negated and said and said <= {"up", "down"}:  # "did not fall" is a rise
+            said = frozenset({"up", "down"} - said)
+            negated = []
         out.append(
             Statement(
                 start,
                 end,
                 content_words(_NEGATION.sub(" ", clause)),
                 negated[0].group(0) if negated else "",
-                frozenset(_DIRECTION_OF[_key(m.group(0))] for m in moves),
+                said,
                 ", ".join(dict.fromkeys(m.group(0).lower() for m in moves)),
                 subject.words if subject is not None else (),
+                frozenset(w for n in names if start <= n.start < end for w in n.words),
             )
         )
     return out
@@ -652,7 +660,8 @@ def compare_statements(said: Statement, fact: Statement) -> list[Clash]:
     if (
         said.subject
         and fact.subject
-        and not _same_holder(" ".join(said.subject), " ".join(fact.subject))
+        and not set(said.subject) <= fact.names
+        and not set(fact.subject) <= said.names
     ):
         out.append(Clash("holder", " ".join(said.subject), " ".join(fact.subject)))
     return out

@@ -344,8 +344,8 @@ def _meaning(
         findings.extend(_statement_findings(text, mentions, names, cites, ledger))
     allowed = ledger.known_names.union(*(ledger.words[c] for c in cites))
     for name in names:
-        if any(m.start < name.end and name.start < m.end for m in mentions):
-            continue  # a figure ("FY24") is not a name
+        if name.opener or any(m.start < name.end and name.start < m.end for m in mentions):
+            continue  # a figure ("FY24") is not a name, nor is a sentence's first word
         if not set(name.words) <= allowed:
             where = ", ".join(cites) if cites else "no fact (the sentence cites none)"
             findings.append(
