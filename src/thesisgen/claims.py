@@ -115,7 +115,8 @@ _WORD = re.compile(r"[^\W_]+(?:['’.&-][^\W_]+)*", re.UNICODE)
 _CONTENT = re.compile(r"[a-z0-9]+")
 _CAP = r"(?:[A-Z][\w&'’.]*[\w.]|[A-Z]|[a-z]+[A-Z][\w]*)"
 _CONNECT = r"(?:of|and|&|de|du|for|the|van|von|der|la|le)"
-_NAME = re.compile(rf"(?<![\w'’]){_CAP}(?:(?:\s+{_CONNECT})?\s+{_CAP})*")
+# A name runs over capitalised words, but not past a possessive ("Northgate's CET1 ratio").
+_NAME = re.compile(rf"(?<![\w'’]){_CAP}(?:(?<!['’]s)(?<!s['’])(?:\s+{_CONNECT})?\s+{_CAP})*")
 _CONNECTORS = frozenset(
     ("of", "and", "&", "the", "for", "de", "du", "van", "von", "der", "la", "le")
 )
@@ -268,7 +269,7 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
     found = [
         (m.start(), m.end(), m.group(0))
         for m in _METRIC.finditer(text)
-        if not any(n.start <= m.start() < n.end for n in names)  # "Jobs" in "Jobs Act"
+        if not any(n.start <= m.start() < n.end and not n.opener for n in names)  # "Jobs Act"
     ]
     for start, end, i in located.figures:
         clause = located.clause(start)
@@ -277,8 +278,9 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
             continue
 
         def gap(f: tuple[int, int, str], start: int = start, end: int = end) -> tuple[int, int]:
-            if f[0] >= end:
-                return located.words_between(end, f[0]), 0  # after the figure wins a tie
+            if f[0] >= end:  # after the figure: first on a tie only when "of" or "in" leads to it
+                between = located.text[end : f[0]].split()
+                return located.words_between(end, f[0]), 0 if set(between) <= {"of", "in"} else 2
             return located.words_between(f[1], start), 1
 
         nearest = min(here, key=gap)
@@ -345,9 +347,9 @@ class Name:
 def names_in(text: str) -> list[Name]:
     """The names of companies, people, places, agencies and products in ``text``.
 
-    A capitalised word that opens the text is a name only when it cannot be an ordinary word
-    there: it is in capitals or mixed case ("POSCO", "ReElement"), possessive, or followed by
-    another capitalised word.
+    A capitalised word that opens the text may be an ordinary word ("Demand rose") unless it is
+    in capitals or mixed case ("POSCO", "ReElement"), possessive, or followed by another
+    capitalised word: such an opener is marked ``opener``.
     """
     out: list[Name] = []
     for match in _NAME.finditer(text):
@@ -610,9 +612,6 @@ def statements(text: str, names: Sequence[Name]) -> list[Statement]:
         moves = [m for m in directions if start <= m.start() < end]
         subject = holder_of(text, names, start, end)
         said = frozenset(_DIRECTION_OF[_key(m.group(0))] for m in moves)
-        if negated and said and said <= {"up", "down"}:  # "did not fall" is a rise
-            said = frozenset({"up", "down"} - said)
-            negated = []
         out.append(
             Statement(
                 start,
@@ -653,9 +652,11 @@ def best_match(said: Statement, fact: Sequence[Statement]) -> Statement | None:
 def compare_statements(said: Statement, fact: Statement) -> list[Clash]:
     """How a clause without figures contradicts the fact's clause it matches."""
     out: list[Clash] = []
+    moved = said.directions and fact.directions
     if bool(said.negation_text) != bool(fact.negation_text):
-        out.append(Clash("negation", said.negation_text, fact.negation_text))
-    if said.directions and fact.directions and not said.directions & fact.directions:
+        if not (moved and not said.directions & fact.directions):  # "did not fall" for "rose"
+            out.append(Clash("negation", said.negation_text, fact.negation_text))
+    elif moved and not said.directions & fact.directions:
         out.append(Clash("direction", said.direction_text, fact.direction_text))
     if (
         said.subject
