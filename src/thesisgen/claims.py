@@ -270,7 +270,7 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
         (m.start(), m.end(), m.group(0))
         for m in _METRIC.finditer(text)
         if not any(n.start <= m.start() < n.end and not n.opener for n in names)  # "Jobs Act"
-        and not text[max(0, m.start() - 4) : m.start()].lower() == "per "  # "$0.25 per share"
+        and text[max(0, m.start() - 4) : m.start()].lower() != "per "  # "$0.25 per share"
     ]
     for start, end, i in located.figures:
         clause = located.clause(start)
