@@ -83,6 +83,7 @@ _NOT_NEGATION = _phrase_regex(_DATA["negation"]["not_negation"])
 _BREAK = _phrase_regex(_DATA["clause"]["breaks"])
 _STATEMENT_BREAK = _phrase_regex(_DATA["clause"]["statement_breaks"])
 _CONDITIONAL = _phrase_regex(_DATA["clause"]["conditional"])
+_SCENARIO = _phrase_regex(["would", "could", "might"])
 _METRIC_OF = _lookup(_DATA["metric"])
 _METRIC = _phrase_regex(_METRIC_OF)
 _FAMILY: dict[str, frozenset[str]] = {}
@@ -540,7 +541,7 @@ def merged(frames: Sequence[Frame]) -> Frame:
     )
 
 
-def compare(said: Frame, fact: Frame) -> list[Clash]:
+def compare(said: Frame, fact: Frame, qualifiers: bool = True) -> list[Clash]:
     """Every way the sentence's frame contradicts the fact's, most serious first."""
     out: list[Clash] = []
     if bool(said.negation_text) != bool(fact.negation_text):
@@ -553,7 +554,7 @@ def compare(said: Frame, fact: Frame) -> list[Clash]:
         out.append(Clash("metric", said.metric_text, fact.metric_text))
     if said.holder and fact.holder and not _same_holder(said.holder, fact.holder):
         out.append(Clash("holder", said.holder, fact.holder))
-    verdict = QUALIFIER_TABLE.get((said.qualifier, fact.qualifier), "")
+    verdict = QUALIFIER_TABLE.get((said.qualifier, fact.qualifier), "") if qualifiers else ""
     if verdict:
         out.append(
             Clash("qualifier", said.qualifier_text, fact.qualifier_text, verdict == "comment")
@@ -634,6 +635,12 @@ def hypothetical(text: str) -> bool:
     return any(_MODALITY_OF[_key(m.group(0))] == "planned" for m in _MODALITY.finditer(text)) or (
         _CONDITIONAL.search(text) is not None
     )
+
+
+def conditional(text: str) -> bool:
+    """Does the sentence set out a scenario ("would", "if", "could")? Its figures are not claims
+    about the fact's figure, so their qualifiers are not held to the fact's."""
+    return _CONDITIONAL.search(text) is not None or _SCENARIO.search(text) is not None
 
 
 MATCH_STEMS = 2  # content stems a clause of the sentence and one of its fact must share

@@ -329,6 +329,8 @@ def _meaning(
     names = claims.names_in(text)
     if backed:
         said_frames = claims.frames(text, mentions, names)
+        # a scenario ("a price well above $24.50 would ...") does not restate the fact's bounds
+        qualifiers = not claims.conditional(text)
         for i in backed:
             # A figure written twice ("80%: China controls roughly 80%") is read at its best.
             same = [
@@ -337,7 +339,7 @@ def _meaning(
                 if (m.kind, m.unit, m.value)
                 == (mentions[i].kind, mentions[i].unit, mentions[i].value)
             ]
-            finding = _frame_finding(mentions[i], same, cites, ledger)
+            finding = _frame_finding(mentions[i], same, cites, ledger, qualifiers)
             if finding is not None:
                 findings.append(finding)
     if cites:
@@ -445,7 +447,11 @@ def _attributed(text: str, names: Sequence[Name], cites: Sequence[str], ledger: 
 
 
 def _frame_finding(
-    said: Mention, frames: Sequence[Frame], cites: Sequence[str], ledger: Ledger
+    said: Mention,
+    frames: Sequence[Frame],
+    cites: Sequence[str],
+    ledger: Ledger,
+    qualifiers: bool = True,
 ) -> Finding | None:
     """Compare the figure's frame (``frames``: one per time the sentence writes it) with each
     cited fact's frame of the figure that backs it: one that agrees (or only drops an
@@ -462,7 +468,7 @@ def _frame_finding(
             continue
         fact_frame = claims.merged(backing)
         for frame in frames:
-            clashes = claims.compare(frame, fact_frame)
+            clashes = claims.compare(frame, fact_frame, qualifiers)
             if not clashes:
                 return None
             serious = [c for c in clashes if not c.comment_only]
