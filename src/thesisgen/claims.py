@@ -84,6 +84,7 @@ _BREAK = _phrase_regex(_DATA["clause"]["breaks"])
 _STATEMENT_BREAK = _phrase_regex(_DATA["clause"]["statement_breaks"])
 _CONDITIONAL = _phrase_regex(_DATA["clause"]["conditional"])
 _SCENARIO = _phrase_regex(["would", "could", "might"])
+_HYPOTHETICAL = _phrase_regex(_DATA["clause"]["hypothetical"])
 _METRIC_OF = _lookup(_DATA["metric"])
 _METRIC = _phrase_regex(_METRIC_OF)
 _FAMILY: dict[str, frozenset[str]] = {}
@@ -114,7 +115,7 @@ ALLOWED_NAMES: tuple[str, ...] = tuple(_DATA["names"]["allowed"])
 
 _WORD = re.compile(r"[^\W_]+(?:['’.&-][^\W_]+)*", re.UNICODE)
 _CONTENT = re.compile(r"[a-z0-9]+")
-_CAP = r"(?:[A-Z][\w&'’.]*[\w.]|[A-Z]|[a-z]+[A-Z][\w]*)"
+_CAP = r"(?:[A-Z][\w&'’.]*[\w.](?:(?<=s)['’](?!\w))?|[A-Z]|[a-z]+[A-Z][\w]*)"
 _CONNECT = r"(?:of|and|&|de|du|for|the|van|von|der|la|le)"
 # A name runs over capitalised words, but not past a possessive ("Northgate's CET1 ratio").
 _NAME = re.compile(rf"(?<![\w'’]){_CAP}(?:(?<!['’]s)(?<!s['’])(?:\s+{_CONNECT})?\s+{_CAP})*")
@@ -162,6 +163,8 @@ class Frame:
     modality: str = ""  # "planned" | "achieved"
     modality_text: str = ""
     negation_text: str = ""  # the negating word, "" when the figure is not negated
+    counted: str = ""  # the metric right after the figure: what it counts ("EV motors")
+    moved: str = ""  # "up" | "down" when the text gives both ends ("to 46.2% from 44.1%")
     metrics: frozenset[str] = frozenset()  # every metric named in the figure's clause
     metric: str = ""  # the one nearest to the figure
     metric_text: str = ""
@@ -285,15 +288,58 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
                 return located.words_between(end, f[0]), 0 if set(between) <= {"of", "in"} else 2
             return located.words_between(f[1], start), 1
 
-        nearest = min(here, key=gap)
-        # its own metric words: those nearer to it than to any other figure, and the nearest
-        own = [f for f in here if located.nearest(f[0], f[1]) == i] + [nearest]
+        # its own metric words: those nearer to it than to any other figure; else the nearest
+        # before it ("Deposits ... grew 4% to $38 billion"), never one that is another's
+        own = [f for f in here if located.nearest(f[0], f[1]) == i]
+        if not own:
+            own = [f for f in here if f[1] <= start][-1:]
+            if not own:
+                continue
+        nearest = min(own, key=gap)
         fields[i]["metrics"] = frozenset(_METRIC_OF[_key(w)] for _, _, w in own)
         fields[i]["metric"] = _METRIC_OF[_key(nearest[2])]
         fields[i]["metric_text"] = nearest[2].lower()
+        if gap(nearest) == (0, 0):
+            fields[i]["counted"] = fields[i]["metric"]  # "3.85 million EV motors"
     if names:
         _holders(located, names, fields)
+    for i, mention in enumerate(mentions):  # the two ends of a range share one frame
+        for j in range(i):
+            if (mentions[j].start, mentions[j].end) == (mention.start, mention.end):
+                fields[i] = {**fields[j], **fields[i]}
+                fields[j] = {**fields[i], **fields[j]}
+    _moves(text, mentions, fields)
     return [Frame(**f) if f else EMPTY for f in fields]  # type: ignore[arg-type]
+
+
+_TO = re.compile(r"\bto\s*$", re.IGNORECASE)
+_FROM = re.compile(r"\bfrom\s*$", re.IGNORECASE)
+_TO_THEN_FROM = re.compile(r"^(?:\s+\S+){0,4}?\s+from\s*$", re.IGNORECASE)
+
+
+def _moves(text: str, mentions: Sequence[Mention], fields: list[dict[str, object]]) -> None:
+    """ "Fell to 46.2% from 44.1%" is a rise whatever the verb says: where the text gives both
+    ends of a move, the direction is read from the values (``moved``)."""
+    for a, b in itertools.pairwise(mentions):
+        if a.kind in TIME_KINDS or (a.kind, a.unit) != (b.kind, b.unit):
+            continue
+        before = text[max(0, a.start - 8) : a.start]
+        if (a.start, a.end) == (b.start, b.end) or (
+            _FROM.search(before) and text[a.end : b.start].strip().lower() == "to"
+        ):
+            if not _FROM.search(before):
+                continue
+            start, end = a, b  # from A to B
+        elif _TO.search(before) and _TO_THEN_FROM.match(text[a.end : b.start]):
+            start, end = b, a  # to B from A
+        else:
+            continue
+        if start.value == end.value:
+            continue
+        moved = "up" if end.value > start.value else "down"
+        for i, m in enumerate(mentions):
+            if m is start or m is end:
+                fields[i]["moved"] = moved
 
 
 def _qualifier(text: str, mention: Mention, out: dict[str, object]) -> None:
@@ -317,6 +363,8 @@ def _cues(
 ) -> None:
     best: dict[int, int] = {}
     for match in pattern.finditer(located.text):
+        if match.group(0) == "May":
+            continue  # the month
         ahead = match.group(0)[:3].lower() == "to "  # an infinitive speaks of what follows
         target = located.governed(match.start(), match.end(), ahead, VERB_REACH)
         if target is None:
@@ -548,9 +596,13 @@ def compare(said: Frame, fact: Frame, qualifiers: bool = True) -> list[Clash]:
         out.append(Clash("negation", said.negation_text, fact.negation_text))
     if said.direction and fact.direction and said.direction != fact.direction:
         out.append(Clash("direction", said.direction_text, fact.direction_text))
+    elif said.direction in ("up", "down") and said.moved and said.direction != said.moved:
+        out.append(Clash("direction", said.direction_text, f"a move {said.moved} by its values"))
     if said.modality and fact.modality and said.modality != fact.modality:
         out.append(Clash("modality", said.modality_text, fact.modality_text))
-    if not metric_agrees(said, fact):
+    if not metric_agrees(said, fact) or (
+        said.counted and fact.counted and not related(said.counted, fact.counted)
+    ):
         out.append(Clash("metric", said.metric_text, fact.metric_text))
     if said.holder and fact.holder and not _same_holder(said.holder, fact.holder):
         out.append(Clash("holder", said.holder, fact.holder))
@@ -630,11 +682,9 @@ def statements(text: str, names: Sequence[Name]) -> list[Statement]:
 
 
 def hypothetical(text: str) -> bool:
-    """Does the sentence speak of what may, would or is planned to happen? Such a sentence is
+    """Does the sentence speak of what may, would or is expected to happen? Such a sentence is
     not held to a fact's clause word for word (only its figures' frames are)."""
-    return any(_MODALITY_OF[_key(m.group(0))] == "planned" for m in _MODALITY.finditer(text)) or (
-        _CONDITIONAL.search(text) is not None
-    )
+    return _HYPOTHETICAL.search(text) is not None or _CONDITIONAL.search(text) is not None
 
 
 def conditional(text: str) -> bool:
