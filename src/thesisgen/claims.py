@@ -582,6 +582,8 @@ def merged(frames: Sequence[Frame]) -> Frame:
         negation_text=next((f.negation_text for f in frames if f.negation_text), "")
         if negated == {True}
         else "",
+        counted=next((f.counted for f in frames if f.counted), ""),
+        moved=one(f.moved for f in frames),
         metrics=frozenset().union(*(f.metrics for f in frames)),
         metric=next((f.metric for f in frames if f.metric), ""),
         metric_text=next((f.metric_text for f in frames if f.metric), ""),
