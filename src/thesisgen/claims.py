@@ -318,10 +318,11 @@ _TO_THEN_FROM = re.compile(r"^(?:\s+\S+){0,4}?\s+from\s*$", re.IGNORECASE)
 
 
 def _moves(text: str, mentions: Sequence[Mention], fields: list[dict[str, object]]) -> None:
-    """ "Fell to 46.2% from 44.1%" is a rise whatever the verb says: where the text gives both
+    """A rise by its values ("fell to 46.2% from 44.1%") whatever the verb says whatever the verb says: where the text gives both
     ends of a move, the direction is read from the values (``moved``)."""
-    for a, b in itertools.pairwise(mentions):
-        if a.kind in TIME_KINDS or (a.kind, a.unit) != (b.kind, b.unit):
+    figures = [m for m in mentions if m.kind not in TIME_KINDS]
+    for a, b in itertools.pairwise(figures):
+        if (a.kind, a.unit) != (b.kind, b.unit):
             continue
         before = text[max(0, a.start - 8) : a.start]
         if (a.start, a.end) == (b.start, b.end) or (
