@@ -318,8 +318,8 @@ _TO_THEN_FROM = re.compile(r"^(?:\s+\S+){0,4}?\s+from\s*$", re.IGNORECASE)
 
 
 def _moves(text: str, mentions: Sequence[Mention], fields: list[dict[str, object]]) -> None:
-    """A rise by its values ("fell to 46.2% from 44.1%") whatever the verb says whatever the verb says: where the text gives both
-    ends of a move, the direction is read from the values (``moved``)."""
+    """Where the text gives both ends of a move, its direction by the values (``moved``):
+    "fell to 46.2% from 44.1%" is a rise whatever the verb says."""
     figures = [m for m in mentions if m.kind not in TIME_KINDS]
     for a, b in itertools.pairwise(figures):
         if (a.kind, a.unit) != (b.kind, b.unit):
