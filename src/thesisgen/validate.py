@@ -257,7 +257,7 @@ _CLASH_KIND: dict[str, ViolationKind] = {
     "holder": "holder_mismatch",
     "qualifier": "qualifier_mismatch",
 }
-_DIRECTION = {"up": "a rise", "down": "a fall"}
+_DIRECTION = {"up": "a rise", "down": "a fall", "flat": "flat"}
 _MODALITY = {"planned": "planned, forecast or contracted", "achieved": "achieved or reported"}
 _QUALIFIER = {
     "": "no qualifier",
@@ -281,6 +281,12 @@ def _clash_finding(said: Mention, fid: str, clash: claims.Clash, s: Frame, f: Fr
         message = (
             f"the sentence {how} '{figure}' ({_words(clash.said)}) but {fid} "
             f"{'does not' if clash.said else 'does'} ({_words(clash.fact)}): state it as {fid} does"
+        )
+    elif clash.slot == "direction" and not f.direction:
+        message = (
+            f"'{figure}' is {_DIRECTION[s.direction]} here ({_words(clash.said)}) but the "
+            f"sentence's own values make it {_DIRECTION[s.moved]}: use the direction the "
+            f"values show, as {fid} does"
         )
     elif clash.slot == "direction":
         message = (
