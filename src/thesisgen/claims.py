@@ -395,14 +395,22 @@ class Name:
     opener: bool = False
 
 
-def names_in(text: str) -> list[Name]:
+_THE_COMPANY = re.compile(r"(?<![\w])[Tt]he Company(?:['’]s)?(?![\w])")
+
+
+def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
     """The names of companies, people, places, agencies and products in ``text``.
 
     A capitalised word that opens the text may be an ordinary word ("Demand rose") unless it is
     in capitals or mixed case ("POSCO", "ReElement"), possessive, or followed by another
-    capitalised word: such an opener is marked ``opener``.
+    capitalised word: such an opener is marked ``opener``. "The Company", as filings call their
+    filer, is the memo's company (its name's words: ``company``).
     """
     out: list[Name] = []
+    if company:
+        for match in _THE_COMPANY.finditer(text):
+            possessive = match.group(0)[-1] == "s"
+            out.append(Name(match.group(0), match.start(), match.end(), company, possessive))
     for match in _NAME.finditer(text):
         raw = match.group(0)
         start = match.start()
@@ -443,7 +451,17 @@ def names_in(text: str) -> list[Name]:
             if not (word.isupper() and len(word) > 1) and not any(c.isupper() for c in word[1:]):
                 opener = True
         out.append(Name(shown, start, match.end(), words, possessive, opener))
-    return out
+    return sorted(out, key=lambda n: n.start)
+
+
+def company_key(company: str) -> tuple[str, ...]:
+    """The words that name the memo's company, without a corporate suffix ("apple" for Apple
+    Inc.): what "the Company" of a filing stands for."""
+    return tuple(
+        w
+        for w in (name_word(p) for p in company.replace(",", " ").split())
+        if w and w not in _CORPORATE and w not in _NOT_NAMES
+    )
 
 
 def content_words(text: str) -> frozenset[str]:

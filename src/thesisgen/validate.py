@@ -61,6 +61,7 @@ class Ledger:
     statements: Mapping[str, tuple[claims.Statement, ...]] = field(default_factory=dict)
     # the words of the names any sentence may use: the company's, its aliases', the allowlist's
     known_names: frozenset[str] = frozenset()
+    company_key: tuple[str, ...] = ()  # the words "the Company" of a filing stands for
 
     @classmethod
     def of(
@@ -72,11 +73,12 @@ class Ledger:
         identifiers = (*DEFAULT_IDENTIFIERS, factset.ticker, *extra_identifiers)
         facts = factset.by_id()
         options = options or GateOptions()
+        company = claims.company_key(factset.company)
         figures: dict[str, tuple[Mention, ...]] = {}
         frames: dict[str, tuple[Frame, ...]] = {}
         for fid, f in facts.items():
             read = [
-                (mentions, claims.frames(text, mentions, claims.names_in(text)))
+                (mentions, claims.frames(text, mentions, claims.names_in(text, company)))
                 for text in (f.statement, f.quote)
                 for mentions in [extract(text, identifiers)]
             ]
@@ -100,7 +102,7 @@ class Ledger:
                 fid: tuple(
                     s
                     for text in dict.fromkeys((f.statement, f.quote))
-                    for s in claims.statements(text, claims.names_in(text))
+                    for s in claims.statements(text, claims.names_in(text, company))
                 )
                 for fid, f in facts.items()
             },
@@ -109,6 +111,7 @@ class Ledger:
                 for name in (*known, *claims.ALLOWED_NAMES, *identifiers)
                 for w in claims.text_words(name)
             ),
+            company,
         )
 
     def company_words(self) -> frozenset[str]:
@@ -332,7 +335,7 @@ def _meaning(
 ) -> list[Finding]:
     """Frames, names, related citations and ratings: what the sentence claims beyond its values."""
     findings: list[Finding] = []
-    names = claims.names_in(text)
+    names = claims.names_in(text, ledger.company_key)
     if backed:
         said_frames = claims.frames(text, mentions, names)
         # a scenario ("a price well above $24.50 would ...") does not restate the fact's bounds
