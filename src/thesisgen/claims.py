@@ -668,6 +668,8 @@ class Statement:
     direction_text: str
     subject: tuple[str, ...]
     names: frozenset[str]  # every word of every name in the clause
+    modalities: frozenset[str] = frozenset()
+    modality_text: str = ""
 
 
 def statements(text: str, names: Sequence[Name]) -> list[Statement]:
@@ -678,6 +680,7 @@ def statements(text: str, names: Sequence[Name]) -> list[Statement]:
         m for m in _NEGATION.finditer(text) if not any(a <= m.start() < b for a, b in not_negation)
     ]
     directions = list(_DIRECTION.finditer(text))
+    modals = [m for m in _MODALITY.finditer(text) if m.group(0) != "May"]
     out: list[Statement] = []
     for start, end in itertools.pairwise(cuts):
         if end <= start:
@@ -697,6 +700,10 @@ def statements(text: str, names: Sequence[Name]) -> list[Statement]:
                 ", ".join(dict.fromkeys(m.group(0).lower() for m in moves)),
                 subject.words if subject is not None else (),
                 frozenset(w for n in names if start <= n.start < end for w in n.words),
+                frozenset(
+                    _MODALITY_OF[_key(m.group(0))] for m in modals if start <= m.start() < end
+                ),
+                ", ".join(m.group(0).lower() for m in modals if start <= m.start() < end),
             )
         )
     return out
@@ -737,6 +744,8 @@ def compare_statements(said: Statement, fact: Statement) -> list[Clash]:
             out.append(Clash("negation", said.negation_text, fact.negation_text))
     elif moved and not said.directions & fact.directions:
         out.append(Clash("direction", said.direction_text, fact.direction_text))
+    if said.modalities and fact.modalities and not said.modalities & fact.modalities:
+        out.append(Clash("modality", said.modality_text, fact.modality_text))
     if (
         said.subject
         and fact.subject

@@ -434,6 +434,11 @@ def _statement_findings(
                 f"'{words}' says {clash.said} where {fid} says {clash.fact}: use the fact's "
                 "direction"
             )
+        elif clash.slot == "modality":
+            message = (
+                f"'{words}' states as done or as planned ({clash.said}) what {fid} states the "
+                f"other way ({clash.fact}): say what {fid} says"
+            )
         else:
             message = (
                 f"'{words}' is said of {clash.said.title()} but {fid} says it of "
