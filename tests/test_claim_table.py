@@ -65,6 +65,10 @@ CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     (group, case) for group in GROUPS for case in group["cases"]
 ]
 ALL = [case for _, case in CASES]
+# Cases the deterministic gate is known to miss, each with why (`limit:` in the table); they run
+# as strict expected failures, so one the gate learns to catch must lose its mark. They are left
+# out of the counts the table must reach.
+JUDGED = [(group, case) for group, case in CASES if "limit" not in case]
 
 
 def _company(group: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +119,18 @@ def _report(group: dict[str, Any], case: dict[str, Any]) -> Report:
     return validate_memo(memo, _factset(group["name"]), (), options)
 
 
-@pytest.mark.parametrize(("group", "case"), CASES, ids=[c["id"] for c in ALL])
+@pytest.mark.parametrize(
+    ("group", "case"),
+    [
+        pytest.param(
+            group,
+            case,
+            marks=[pytest.mark.xfail(strict=True, reason=case["limit"])] if "limit" in case else [],
+            id=case["id"],
+        )
+        for group, case in CASES
+    ],
+)
 def test_case(group: dict[str, Any], case: dict[str, Any]) -> None:
     report = _report(group, case)
     violations = sorted({v.kind for v in report.violations})
@@ -138,10 +153,12 @@ def test_case(group: dict[str, Any], case: dict[str, Any]) -> None:
 
 
 def test_table_is_big_and_a_third_faithful() -> None:
-    expects = Counter(c["expect"] for c in ALL)
-    origins = Counter(g["origin"] for g, _ in CASES)
-    assert len(ALL) >= 170, len(ALL)
-    assert expects["ok"] * 3 >= len(ALL), expects
+    judged = [c for _, c in JUDGED]
+    expects = Counter(c["expect"] for c in judged)
+    origins = Counter(g["origin"] for g, _ in JUDGED)
+    assert len(judged) >= 170, len(judged)
+    assert len(ALL) - len(judged) <= 15, "more than 15 known limits"
+    assert expects["ok"] * 3 >= len(judged), expects
     assert origins["aapl-10k"] >= 45, origins
     assert origins["written"] >= 100, origins
 
