@@ -26,6 +26,7 @@ import tomllib
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .numbers import TIME_KINDS, Mention
@@ -33,28 +34,120 @@ from .numbers import TIME_KINDS, Mention
 _DATA = tomllib.loads(Path(__file__).with_name("claims.toml").read_text(encoding="utf-8"))
 
 
+# Words, and each mark of punctuation on its own; hyphens and dashes separate words like spaces.
+_TOKEN = re.compile(r"\w+(?:['’&]\w+)*|[^\w\s\-\u2013\u2014]")
+
+
+@lru_cache(maxsize=16)  # the readers of one sentence share it; sentences never repeat in a memo
+def _tokens(text: str) -> tuple[tuple[int, int, str], ...]:
+    """A text's tokens as (start, end, lowercase form), read once per text."""
+    low = text.lower().replace("’", "'")  # the same length: offsets hold
+    return tuple((m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(low))
+
+
 def _key(phrase: str) -> str:
-    return re.sub(r"[\s\-]+", " ", phrase.lower()).strip()
+    """A phrase as its tokens: what a word list's entry and a text's words are compared by."""
+    return " ".join(t for _, _, t in _tokens(phrase))
 
 
-def _alternation(phrases: Iterable[str]) -> str:
-    words = sorted({_key(p) for p in phrases}, key=len, reverse=True)
-    return "|".join(re.escape(w).replace(r"\ ", r"[\s\-]+") for w in words)
+class _Found:
+    """A phrase found in a text (the part of ``re.Match`` the readers use)."""
+
+    __slots__ = ("_end", "_start", "_text", "key")
+
+    def __init__(self, text: str, start: int, end: int, key: str) -> None:
+        self._text, self._start, self._end, self.key = text, start, end, key
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def span(self) -> tuple[int, int]:
+        return self._start, self._end
+
+    def group(self, _: int = 0) -> str:
+        return self._text[self._start : self._end]
 
 
-def _bounded(phrase: str) -> str:
-    """A phrase as whole words: word boundaries only where it starts or ends with a letter
-    (", not" follows a word directly)."""
-    body = re.escape(phrase).replace(r"\ ", r"[\s\-]+")
-    before = r"(?<![\w'’])" if phrase[0].isalnum() else ""
-    after = r"(?![\w'’])" if phrase[-1].isalnum() else ""
-    return before + body + after
+_LEXICONS: list[_Lexicon] = []
+# every word list's phrases in one table: token sequence -> the lists it is in; built at first use
+_TABLE: dict[tuple[str, ...], tuple[int, ...]] = {}
+_LENGTHS: dict[str, tuple[int, ...]] = {}
 
 
-def _phrase_regex(phrases: Iterable[str]) -> re.Pattern[str]:
-    """Whole-word, case-insensitive matches of any phrase (a space matches spaces or hyphens)."""
-    words = sorted({_key(p) for p in phrases}, key=len, reverse=True)
-    return re.compile("|".join(_bounded(w) for w in words), re.IGNORECASE)
+def _build() -> None:
+    table: dict[tuple[str, ...], list[int]] = {}
+    for lexicon in _LEXICONS:
+        for key in lexicon.keys:
+            table.setdefault(key, []).append(lexicon.id)
+    lengths: dict[str, set[int]] = {}
+    for key in table:
+        lengths.setdefault(key[0], set()).add(len(key))
+    _LENGTHS.clear()
+    _TABLE.update({k: tuple(v) for k, v in table.items()})
+    _LENGTHS.update({first: tuple(sorted(n, reverse=True)) for first, n in lengths.items()})
+
+
+@lru_cache(maxsize=16)  # the readers of one sentence share it; sentences never repeat in a memo
+def _scan(text: str) -> list[list[_Found]]:
+    """Every list's phrases in ``text`` in one pass: for each list, leftmost and longest first,
+    without overlaps (as a regular expression of its alternatives would find them)."""
+    if not _TABLE:
+        _build()
+    tokens = _tokens(text)
+    words = [t[2] for t in tokens]
+    found: list[list[_Found]] = [[] for _ in _LEXICONS]
+    free = [0] * len(_LEXICONS)  # the first token each list may match from
+    count = len(tokens)
+    for i, word in enumerate(words):
+        lengths = _LENGTHS.get(word)
+        if lengths is None:
+            continue
+        taken: set[int] = set()
+        for n in lengths:
+            if i + n > count:
+                continue
+            key = tuple(words[i : i + n])
+            lists = _TABLE.get(key)
+            if lists is None:
+                continue
+            start, end = tokens[i][0], tokens[i + n - 1][1]
+            for lid in lists:
+                if lid in taken or free[lid] > i:
+                    continue
+                lexicon = _LEXICONS[lid]
+                if lexicon.not_before and text[end : end + 1] in lexicon.not_before:
+                    continue
+                taken.add(lid)
+                free[lid] = i + n
+                found[lid].append(_Found(text, start, end, " ".join(key)))
+    return found
+
+
+class _Lexicon:
+    """Whole-word, case-insensitive matches of any phrase of a word list, leftmost and longest
+    first: a dictionary of token sequences, which is many times faster than a regular expression
+    of a few hundred alternatives (the gate reads every sentence of a memo with a dozen lists)."""
+
+    def __init__(self, phrases: Iterable[str], not_before: str = "") -> None:
+        self.keys = frozenset(tuple(_key(p).split(" ")) for p in phrases if _key(p))
+        self.not_before = not_before
+        self.id = len(_LEXICONS)
+        _LEXICONS.append(self)
+        _TABLE.clear()  # rebuilt with this list at the next scan
+
+    def finditer(self, text: str) -> list[_Found]:
+        return _scan(text)[self.id]
+
+    def search(self, text: str) -> _Found | None:
+        found = self.finditer(text)
+        return found[0] if found else None
+
+
+def _phrase_regex(phrases: Iterable[str], not_before: str = "") -> _Lexicon:
+    return _Lexicon(phrases, not_before)
 
 
 def _lookup(table: Mapping[str, Sequence[str]]) -> dict[str, str]:
@@ -65,14 +158,11 @@ def _lookup(table: Mapping[str, Sequence[str]]) -> dict[str, str]:
 
 _Q = _DATA["qualifier"]
 _QUALIFIER_OF = _lookup({k: _Q[k] for k in ("approx", "below", "lower", "upper", "exact")})
-_QUALIFIER_BEFORE = re.compile(
-    r"(?:^|(?<=[\s(\[]))(?P<q>" + _alternation(_QUALIFIER_OF) + r")\s*(?:an?\s+)?$",
-    re.IGNORECASE,
-)
+_QUALIFIERS = _Lexicon(_QUALIFIER_OF)
 _AFTER_OF = _lookup(
     {"lower": _Q["after_lower"], "upper": _Q["after_upper"], "approx": _Q["after_approx"]}
 )
-_QUALIFIER_AFTER = re.compile(r"^\s*(?P<q>" + _alternation(_AFTER_OF) + r")(?![\w])", re.IGNORECASE)
+_QUALIFIERS_AFTER = _Lexicon(_AFTER_OF)
 
 _DIRECTION_OF = _lookup(_DATA["direction"])
 _DIRECTION = _phrase_regex(_DIRECTION_OF)
@@ -80,6 +170,7 @@ _MODALITY_OF = _lookup(_DATA["modality"])
 _MODALITY = _phrase_regex(_MODALITY_OF)
 _NEGATION = _phrase_regex(_DATA["negation"]["cues"])
 _NOT_NEGATION = _phrase_regex(_DATA["negation"]["not_negation"])
+_NEGATION_STEMS = frozenset(w[:5] for cue in _DATA["negation"]["cues"] for w in _key(cue).split())
 _BREAK = _phrase_regex(_DATA["clause"]["breaks"])
 _STATEMENT_BREAK = _phrase_regex(_DATA["clause"]["statement_breaks"])
 _CONDITIONAL = _phrase_regex(_DATA["clause"]["conditional"])
@@ -92,17 +183,9 @@ for _k, _related in _DATA["metric_family"].items():
     for _r in _related:
         _FAMILY[_k] = _FAMILY.get(_k, frozenset()) | {_r}
         _FAMILY[_r] = _FAMILY.get(_r, frozenset()) | {_k}
-_SUBJECT_VERB = re.compile(
-    r"\s+(?:\w+\s+)?(?:" + _alternation(_DATA["holder"]["subject_verbs"]) + r")(?![\w])",
-    re.IGNORECASE,
-)
-_GOVERNED = re.compile(
-    r"(?:(?<![\w])(?:"
-    + _alternation(_DATA["holder"]["prepositions"])
-    + r")\s+(?:the\s+)?|[(“\"])$",
-    re.IGNORECASE,
-)
-_RATING = re.compile(_phrase_regex(_DATA["rating"]["phrases"]).pattern + r"(?!-)", re.IGNORECASE)
+_SUBJECT_VERBS = frozenset(_key(w) for w in _DATA["holder"]["subject_verbs"])
+_PREPOSITIONS = frozenset(_key(w) for w in _DATA["holder"]["prepositions"])
+_RATING = _Lexicon(_DATA["rating"]["phrases"], not_before="-")
 _RATING_CAPS = re.compile(
     r"(?<![\w])(?:" + "|".join(map(re.escape, _DATA["rating"]["capitals"])) + r")(?![\w])"
 )
@@ -259,8 +342,10 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
         return [EMPTY] * len(mentions)
     located = _Text.of(text, mentions)
     fields: list[dict[str, object]] = [{} for _ in mentions]
+    ending = {m.end(): m for m in _QUALIFIERS.finditer(text)}
+    starting = {m.start(): m for m in _QUALIFIERS_AFTER.finditer(text)}
     for _start, _end, i in located.figures:
-        _qualifier(text, mentions[i], fields[i])
+        _qualifier(text, mentions[i], ending, starting, fields[i])
     _cues(located, _DIRECTION, _DIRECTION_OF, "direction", fields)
     _cues(located, _MODALITY, _MODALITY_OF, "modality", fields)
     not_negation = [m.span() for m in _NOT_NEGATION.finditer(text)]
@@ -343,21 +428,33 @@ def _moves(text: str, mentions: Sequence[Mention], fields: list[dict[str, object
                 fields[i]["moved"] = moved
 
 
-def _qualifier(text: str, mention: Mention, out: dict[str, object]) -> None:
-    before = _QUALIFIER_BEFORE.search(text, max(0, mention.start - 40), mention.start)
+def _qualifier(
+    text: str,
+    mention: Mention,
+    ending: Mapping[int, _Found],
+    starting: Mapping[int, _Found],
+    out: dict[str, object],
+) -> None:
+    """The qualifier written right before the figure ("nearly", "more than a") or after it."""
+    pre = text[: mention.start].rstrip()
+    low = pre[-3:].lower()
+    if low.endswith((" a", " an")) or low in ("an",):
+        pre = pre[: pre.rfind(" ")].rstrip() if " " in pre else ""
+    before = ending.get(len(pre))
     if before is not None:
-        out["qualifier"] = _QUALIFIER_OF[_key(before["q"])]
-        out["qualifier_text"] = before["q"]
+        out["qualifier"] = _QUALIFIER_OF[before.key]
+        out["qualifier_text"] = before.group(0)
         return
-    after = _QUALIFIER_AFTER.match(text[mention.end : mention.end + 24])
-    if after is not None and not after["q"][0].isupper():  # "iPhone 16 Plus" is a name
-        out["qualifier"] = _AFTER_OF[_key(after["q"])]
-        out["qualifier_text"] = after["q"]
+    rest = text[mention.end :]
+    after = starting.get(mention.end + len(rest) - len(rest.lstrip()))
+    if after is not None and not after.group(0)[0].isupper():  # "iPhone 16 Plus" is a name
+        out["qualifier"] = _AFTER_OF[after.key]
+        out["qualifier_text"] = after.group(0)
 
 
 def _cues(
     located: _Text,
-    pattern: re.Pattern[str],
+    pattern: _Lexicon,
     meaning: Mapping[str, str],
     slot: str,
     fields: list[dict[str, object]],
@@ -486,12 +583,31 @@ def holder_of(text: str, names: Sequence[Name], clause_start: int, before: int) 
             break
         if name.start < clause_start:
             continue
-        if name.possessive or (
-            not _GOVERNED.search(text, max(0, name.start - 16), name.start)
-            and _SUBJECT_VERB.match(text, name.end)
-        ):
+        if name.possessive or (not _governed(text, name.start) and _does(text, name.end)):
             holder = name
     return holder
+
+
+@lru_cache(maxsize=16)  # the readers of one sentence share it; sentences never repeat in a memo
+def _starts(text: str) -> list[int]:
+    return [t[0] for t in _tokens(text)]
+
+
+def _governed(text: str, start: int) -> bool:
+    """Is the word at ``start`` governed by a preposition ("in China", "to the Company")?"""
+    tokens = _tokens(text)
+    k = bisect_left(_starts(text), start)
+    before = [t[2] for t in tokens[max(0, k - 2) : k]]
+    if before and before[-1] == "the":
+        before = before[:-1]
+    return bool(before) and before[-1] in _PREPOSITIONS
+
+
+def _does(text: str, end: int) -> bool:
+    """Is a verb of having or doing among the two words after ``end`` ("POSCO signed")?"""
+    tokens = _tokens(text)
+    k = bisect_left(_starts(text), end)
+    return any(t[2] in _SUBJECT_VERBS for t in tokens[k : k + 2])
 
 
 def _holders(located: _Text, names: Sequence[Name], fields: list[dict[str, object]]) -> None:
@@ -694,7 +810,7 @@ def statements(text: str, names: Sequence[Name]) -> list[Statement]:
             Statement(
                 start,
                 end,
-                content_words(_NEGATION.sub(" ", clause)),
+                content_words(clause) - _NEGATION_STEMS,
                 negated[0].group(0) if negated else "",
                 said,
                 ", ".join(dict.fromkeys(m.group(0).lower() for m in moves)),
