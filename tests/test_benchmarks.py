@@ -22,7 +22,17 @@ def _run(*args: str) -> str:
 
 
 def test_validate_benchmark_runs() -> None:
-    assert "sentences/s" in _run("benchmarks/validate_bench.py", "--sentences", "500")
+    """Real memo sentences by default: the AREC static draft and a PKX draft replayed offline,
+    whole sections replicated past --sentences; both memos pass the gate, so no violations."""
+    out = _run("benchmarks/validate_bench.py", "--sentences", "200")
+    assert "memo: AREC" in out and "memo: PKX" in out
+    assert "sentences/s" in out and "mean sentence length" in out and " 0 violations" in out
+    assert "OK" in out or "BELOW TARGET" in out
+
+
+def test_validate_benchmark_synthetic_runs() -> None:
+    out = _run("benchmarks/validate_bench.py", "--synthetic", "--sentences", "200")
+    assert "validated 200 sentences" in out and "sentences/s" in out
 
 
 def test_latency_benchmark_runs() -> None:
