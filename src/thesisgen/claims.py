@@ -184,6 +184,7 @@ for _k, _related in _DATA["metric_family"].items():
         _FAMILY[_k] = _FAMILY.get(_k, frozenset()) | {_r}
         _FAMILY[_r] = _FAMILY.get(_r, frozenset()) | {_k}
 _SUBJECT_VERBS = frozenset(_key(w) for w in _DATA["holder"]["subject_verbs"])
+_BE_HAVE = frozenset(("is", "was", "are", "were", "has", "have", "had", "having"))
 _PREPOSITIONS = frozenset(_key(w) for w in _DATA["holder"]["prepositions"])
 _RATING = _Lexicon(_DATA["rating"]["phrases"], not_before="-")
 _RATING_CAPS = re.compile(
@@ -198,7 +199,7 @@ ALLOWED_NAMES: tuple[str, ...] = tuple(_DATA["names"]["allowed"])
 
 _WORD = re.compile(r"[^\W_]+(?:['’.&-][^\W_]+)*", re.UNICODE)
 _CONTENT = re.compile(r"[a-z0-9]+")
-_CAP = r"(?:[A-Z][\w&'’.]*[\w.](?:(?<=s)['’](?!\w))?|[A-Z]|[a-z]+[A-Z][\w]*)"
+_CAP = r"(?:[A-Z][\w&'’.]*(?:-[A-Z][\w&'’.]*)*[\w.](?:(?<=s)['’](?!\w))?|[A-Z]|[a-z]+[A-Z][\w]*)"
 _CONNECT = r"(?:of|and|&|de|du|for|the|van|von|der|la|le)"
 # A name runs over capitalised words, but not past a possessive ("Northgate's CET1 ratio").
 _NAME = re.compile(rf"(?<![\w'’]){_CAP}(?:(?<!['’]s)(?<!s['’])(?:\s+{_CONNECT})?\s+{_CAP})*")
@@ -230,7 +231,7 @@ _CORPORATE = frozenset(
 )
 BACK_REACH = 2  # how far after a figure a cue still speaks of it ("8% a year higher")
 VERB_REACH = 12  # how many words a verb may sit from the figure it governs
-NEGATION_REACH = 6
+NEGATION_REACH = 12
 
 Qualifier = str  # "", "approx", "below", "lower", "upper", "exact"
 
@@ -399,7 +400,7 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
 
 _TO = re.compile(r"\bto\s*$", re.IGNORECASE)
 _FROM = re.compile(r"\bfrom\s*$", re.IGNORECASE)
-_TO_THEN_FROM = re.compile(r"^(?:\s+\S+){0,4}?\s+from\s*$", re.IGNORECASE)
+_TO_THEN_FROM = re.compile(r"^(?:\s+[^\s;]+){0,10}?\s+from\s*$", re.IGNORECASE)
 
 
 def _moves(text: str, mentions: Sequence[Mention], fields: list[dict[str, object]]) -> None:
@@ -492,7 +493,11 @@ class Name:
     opener: bool = False
 
 
-_THE_COMPANY = re.compile(r"(?<![\w])[Tt]he Company(?:['’]s)?(?![\w])")
+_THE_COMPANY = re.compile(
+    r"(?<![\w])(?:[Tt]he (?:"
+    + "|".join(_DATA["holder"]["company_nouns"])
+    + r")|Management)(?:['’]s)?(?![\w])"
+)
 
 
 def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
@@ -504,12 +509,16 @@ def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
     filer, is the memo's company (its name's words: ``company``).
     """
     out: list[Name] = []
+    taken: list[tuple[int, int]] = []
     if company:
         for match in _THE_COMPANY.finditer(text):
             possessive = match.group(0)[-1] == "s"
             out.append(Name(match.group(0), match.start(), match.end(), company, possessive))
+            taken.append(match.span())
     for match in _NAME.finditer(text):
         raw = match.group(0)
+        if any(a <= match.start() < b for a, b in taken):
+            continue
         start = match.start()
         parts = raw.split()
         while parts and name_word(parts[0]) in _NOT_NAMES:  # "The Inflation Reduction Act"
@@ -556,7 +565,7 @@ def company_key(company: str) -> tuple[str, ...]:
     Inc.): what "the Company" of a filing stands for."""
     return tuple(
         w
-        for w in (name_word(p) for p in company.replace(",", " ").split())
+        for w in (name_word(p) for p in _WORD.findall(company))
         if w and w not in _CORPORATE and w not in _NOT_NAMES
     )
 
@@ -565,6 +574,17 @@ def content_words(text: str) -> frozenset[str]:
     """The stems (first five letters) of a text's words that carry meaning: what a sentence and
     a fact it cites must share at least one of."""
     return frozenset(w[:5] for w in _CONTENT.findall(text.lower()) if w not in _STOP and len(w) > 2)
+
+
+def initialisms(text: str) -> frozenset[str]:
+    """The initials of every run of two to five words ("nii" for "net interest income"): an
+    acronym a sentence uses is named by a fact that spells it out."""
+    words = [w for w in _CONTENT.findall(text.lower()) if not w.isdigit()]
+    return frozenset(
+        "".join(w[0] for w in words[i : i + n])
+        for n in range(2, 6)
+        for i in range(len(words) - n + 1)
+    )
 
 
 def _same_holder(a: Name | str, b: Name | str) -> bool:
@@ -583,7 +603,9 @@ def holder_of(text: str, names: Sequence[Name], clause_start: int, before: int) 
             break
         if name.start < clause_start:
             continue
-        if name.possessive or (not _governed(text, name.start) and _does(text, name.end)):
+        if name.possessive or (
+            not _governed(text, name.start) and _does(text, name.end, opener=name.opener)
+        ):
             holder = name
     return holder
 
@@ -603,10 +625,14 @@ def _governed(text: str, start: int) -> bool:
     return bool(before) and before[-1] in _PREPOSITIONS
 
 
-def _does(text: str, end: int) -> bool:
-    """Is a verb of having or doing among the two words after ``end`` ("POSCO signed")?"""
+def _does(text: str, end: int, opener: bool = False) -> bool:
+    """Is a verb of having or doing among the two words after ``end`` ("POSCO signed")? An
+    opening capitalised word, which may be a common noun, must be followed at once by a verb that
+    is not a form of be or have ("China accounts", not "Rate base grew" or "Inventory is")."""
     tokens = _tokens(text)
     k = bisect_left(_starts(text), end)
+    if opener:
+        return k < len(tokens) and tokens[k][2] in _SUBJECT_VERBS - _BE_HAVE
     return any(t[2] in _SUBJECT_VERBS for t in tokens[k : k + 2])
 
 
@@ -786,6 +812,7 @@ class Statement:
     names: frozenset[str]  # every word of every name in the clause
     modalities: frozenset[str] = frozenset()
     modality_text: str = ""
+    hypothetical: bool = False  # the clause speaks of a plan or a possibility
 
 
 def statements(text: str, names: Sequence[Name]) -> list[Statement]:
@@ -820,6 +847,7 @@ def statements(text: str, names: Sequence[Name]) -> list[Statement]:
                     _MODALITY_OF[_key(m.group(0))] for m in modals if start <= m.start() < end
                 ),
                 ", ".join(m.group(0).lower() for m in modals if start <= m.start() < end),
+                hypothetical(clause),
             )
         )
     return out

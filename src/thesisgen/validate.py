@@ -95,7 +95,7 @@ class Ledger:
             factset.ticker,
             options,
             frames,
-            {fid: claims.text_words(t) for fid, t in texts.items()},
+            {fid: claims.text_words(t) | claims.initialisms(t) for fid, t in texts.items()},
             {fid: claims.content_words(t) for fid, t in texts.items()},
             {fid: claims.rating_in(t) is not None for fid, t in texts.items()},
             {
@@ -402,8 +402,9 @@ def _statement_findings(
     """Clauses without figures against the clause of a cited fact that speaks of the same
     thing: "Harbor Lane paid a dividend" against "did not pay a dividend"."""
     findings: list[Finding] = []
-    if claims.hypothetical(text):
-        return findings
+    # A sentence about what may or is planned to happen is held only to a fact's plan, and only
+    # on negation ("plans to build" against "has no plans to build").
+    hypothetical = claims.hypothetical(text)
     figures = [m for m in mentions if m.kind not in TIME_KINDS]
     for said in claims.statements(text, names):
         if any(said.start <= m.start < said.end for m in figures):
@@ -415,6 +416,10 @@ def _statement_findings(
             if match is None:
                 continue
             clashes = claims.compare_statements(said, match)
+            if hypothetical:
+                if not match.hypothetical:
+                    continue
+                clashes = [c for c in clashes if c.slot == "negation"]
             if not clashes:
                 agreed = True
                 break
