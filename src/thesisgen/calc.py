@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, DivisionByZero, InvalidOperation
 
-from .numbers import Mention, backs, extract
+from .numbers import ROUNDING_TOLERANCE, Mention, backs, extract
 
 _TOKEN = re.compile(
     r"\s*(?:\{(?P<fid>F\d+)\s*:\s*(?P<fig>[^}]+)\}|(?P<num>\d+(?:\.\d+)?)|(?P<op>[-+*/()]))"
@@ -75,11 +75,15 @@ def _constant(text: str) -> Decimal:
 
 class _Parser:
     def __init__(
-        self, tokens: list[tuple[str, str, str]], figures: Mapping[str, Sequence[Mention]]
+        self,
+        tokens: list[tuple[str, str, str]],
+        figures: Mapping[str, Sequence[Mention]],
+        tolerance: Decimal,
     ) -> None:
         self.tokens = tokens
         self.pos = 0
         self.figures = figures
+        self.tolerance = tolerance
         self.operands: list[Operand] = []
 
     def _peek(self) -> tuple[str, str, str] | None:
@@ -142,7 +146,14 @@ class _Parser:
             raise CalcError(f"'{figure}' is not one figure")
         wanted = parsed[0]
         held = self.figures[fact_id]
-        match = next((m for m in held if backs(m, wanted) and m.kind == wanted.kind), None)
+        match = next(
+            (
+                m
+                for m in held
+                if backs(m, wanted, tolerance=self.tolerance) and m.kind == wanted.kind
+            ),
+            None,
+        )
         if match is None:
             states = ", ".join(dict.fromkeys(m.text for m in held)) or "no figures"
             raise CalcError(f"{fact_id} does not state {figure} (it states {states})")
@@ -150,9 +161,16 @@ class _Parser:
         return match.value
 
 
-def evaluate(formula: str, figures: Mapping[str, Sequence[Mention]]) -> Result:
-    """Recompute ``formula`` using only the figures of the facts in ``figures`` (the cited ones)."""
-    parser = _Parser(_tokens(formula), figures)
+def evaluate(
+    formula: str,
+    figures: Mapping[str, Sequence[Mention]],
+    *,
+    tolerance: Decimal = ROUNDING_TOLERANCE,
+) -> Result:
+    """Recompute ``formula`` using only the figures of the facts in ``figures`` (the cited ones).
+    An operand matches a fact's figure by the gate's rule (:func:`thesisgen.numbers.backs`, within
+    ``tolerance``)."""
+    parser = _Parser(_tokens(formula), figures, tolerance)
     try:
         value = parser.parse()
     except (InvalidOperation, DivisionByZero) as exc:

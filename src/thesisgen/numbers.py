@@ -4,7 +4,8 @@ Pure functions only. A figure becomes a :class:`Mention`: its kind (currency, pe
 unit (currency code, period type), its value in base units and the *step* it is displayed at
 ("$203.9 million" has step 0.1 million). The step is what makes equality precision-aware: a sentence's
 figure is backed by a fact's figure when the fact's value rounds to the sentence's value at the
-sentence's step (see :func:`backs`).
+sentence's step, and that rounding moves the value by at most a tolerance (5% of the fact's value,
+:data:`ROUNDING_TOLERANCE`), so a coarse step cannot stretch a figure (see :func:`backs`).
 
 What counts as a figure: digits in any common notation; number words that state a quantity (with a
 unit such as "percent" or "dollars", a scale word such as "million", or a value of twenty or more:
@@ -18,13 +19,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 Kind = Literal["currency", "percent", "pp", "bp", "multiple", "count", "year", "date", "period"]
 TIME_KINDS: tuple[Kind, ...] = ("year", "date", "period")
+# How far a figure may round its fact, relative to the fact's value: "$204 million" may stand for
+# $203.9 million, "$1 billion" may not stand for $900 million (11%). The one default of the project;
+# the gate takes the rounding_tolerance setting.
+ROUNDING_TOLERANCE = Decimal("0.05")
 
 
 def _load_identifiers() -> tuple[str, ...]:
@@ -565,25 +570,99 @@ def _backs_time(fact: Mention, said: Mention) -> bool:
     return False
 
 
-def backs(fact: Mention, said: Mention) -> bool:
+def value_in_unit_of(fact: Mention, said: Mention) -> Decimal | None:
+    """The fact's value in the sentence's unit (percentage points and basis points convert), or
+    None when the two are not the same measure."""
+    if {fact.kind, said.kind} == {"pp", "bp"}:
+        # The one unit conversion analysts do in their heads: 1 percentage point = 100 bp.
+        return fact.value * 100 if said.kind == "bp" else fact.value / 100
+    if fact.kind != said.kind or fact.unit != said.unit:
+        return None
+    return fact.value
+
+
+def rounds_to(fact: Mention, said: Mention) -> bool:
+    """The rounding half of :func:`backs`: same measure, and the fact's value rounded to the
+    sentence's displayed step is the sentence's value (no limit on how far that rounding goes)."""
+    if said.kind in TIME_KINDS:
+        return fact.kind in TIME_KINDS and _backs_time(fact, said)
+    value = value_in_unit_of(fact, said)
+    if value is None:
+        return False
+    if said.step == 0:
+        return value == said.value
+    return abs(value - said.value) * 2 <= said.step
+
+
+def rounding_error(fact: Mention, said: Mention) -> Decimal:
+    """How far the sentence's value is from the fact's, relative to the fact's: |said - fact| /
+    |fact|. Zero for exact kinds; infinite when the fact is zero and the sentence is not."""
+    if said.kind in TIME_KINDS:
+        return Decimal(0)
+    value = value_in_unit_of(fact, said)
+    if value is None:
+        return Decimal("Infinity")
+    if value == 0:
+        return Decimal(0) if said.value == 0 else Decimal("Infinity")
+    return abs(said.value - value) / abs(value)
+
+
+def backs(fact: Mention, said: Mention, *, tolerance: Decimal = ROUNDING_TOLERANCE) -> bool:
     """Does the fact's figure back the figure a sentence says?
 
-    Same kind and unit, and the fact's value rounded to the sentence's displayed step equals the
-    sentence's value. For time: a date backs its year (and month); a period backs its year.
+    Same kind and unit; the fact's value rounded to the sentence's displayed step equals the
+    sentence's value; and the sentence's value is within ``tolerance`` of the fact's, relative to
+    the fact's (so "$1 billion" does not back "$900 million", though it rounds to it). For time: a
+    date backs its year (and month); a period backs its year.
     """
     if said.kind in TIME_KINDS:
         return fact.kind in TIME_KINDS and _backs_time(fact, said)
-    if {fact.kind, said.kind} == {"pp", "bp"}:
-        # The one unit conversion analysts do in their heads: 1 percentage point = 100 bp.
-        value = fact.value * 100 if said.kind == "bp" else fact.value / 100
-        return abs(value - said.value) * 2 <= said.step
-    if fact.kind != said.kind or fact.unit != said.unit:
+    value = value_in_unit_of(fact, said)
+    if value is None:
         return False
     if said.step == 0:
-        return fact.value == said.value
-    return abs(fact.value - said.value) * 2 <= said.step
+        return value == said.value
+    difference = abs(value - said.value)
+    return difference * 2 <= said.step and difference <= tolerance * abs(value)
 
 
 def same_measure(fact: Mention, said: Mention) -> bool:
     """Same kind and unit: the pair is comparable even when the values differ."""
     return fact.kind == said.kind and fact.unit == said.unit
+
+
+_NUMBER_IN_TEXT = re.compile(_NUM)
+
+
+def rewrite(said: Mention, value: Decimal, tolerance: Decimal = ROUNDING_TOLERANCE) -> str | None:
+    """The sentence's figure in its own notation (symbol, scale word) restated for ``value`` (in
+    the figure's unit) at the coarsest precision that is within ``tolerance`` of it: "$1 billion"
+    for $900 million gives "$0.9 billion". None for a figure written in words, a range, or zero."""
+    numbers = list(_NUMBER_IN_TEXT.finditer(said.text))
+    if len(numbers) != 1 or value == 0:
+        return None
+    token = numbers[0]
+    written = _to_decimal(token.group())
+    if written == 0 or said.value == 0:
+        return None
+    scale = said.value / written
+    target = value / scale
+    for places in range(7):
+        shown = target.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if abs(shown * scale - value) <= tolerance * abs(value):
+            grouped = "," in token.group() or "\u00a0" in token.group()
+            number = f"{shown:,f}" if grouped else f"{shown:f}"
+            return said.text[: token.start()] + number + said.text[token.end() :]
+    return None
+
+
+def percent_text(ratio: Decimal, above: Decimal = Decimal(0)) -> str:
+    """A ratio as a percent, to as few decimals as show it is over ``above``: 0.111 -> "11%",
+    0.0526 over 0.05 -> "5.3%"."""
+    percent = ratio * 100
+    shown = percent
+    for places in range(4):
+        shown = percent.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if shown > above * 100:
+            break
+    return f"{shown.normalize():f}%"
