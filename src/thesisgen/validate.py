@@ -22,7 +22,19 @@ from .models import (
     Violation,
     ViolationKind,
 )
-from .numbers import DEFAULT_IDENTIFIERS, Mention, backs, extract, same_measure
+from .numbers import (
+    DEFAULT_IDENTIFIERS,
+    ROUNDING_TOLERANCE,
+    Mention,
+    backs,
+    extract,
+    percent_text,
+    rewrite,
+    rounding_error,
+    rounds_to,
+    same_measure,
+    value_in_unit_of,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +43,13 @@ class GateOptions:
 
     ``aliases`` are other names of the memo's company (a subsidiary, a brand) that a sentence may
     use without a cited fact naming them; ``names`` are more names any sentence may use.
+    ``rounding_tolerance`` is how far a figure may round its fact, relative to the fact's value
+    (the rounding_tolerance setting; see :func:`thesisgen.numbers.backs`).
     """
 
     aliases: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
+    rounding_tolerance: Decimal = ROUNDING_TOLERANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +114,25 @@ def _said_by(cites: Sequence[str], holders: Sequence[tuple[str, Mention]]) -> st
 
 def _judge(said: Mention, cites: Sequence[str], ledger: Ledger) -> Finding | None:
     cited = [(fid, m) for fid in cites for m in ledger.figures.get(fid, ())]
-    if any(backs(m, said) for _, m in cited):
+    tolerance = ledger.options.rounding_tolerance
+    if any(backs(m, said, tolerance=tolerance) for _, m in cited):
         return None
     where = ", ".join(cites)
+    rounded = [(rounding_error(m, said), fid, m) for fid, m in cited if rounds_to(m, said)]
+    if rounded and said.kind not in _TIME:
+        # The rounding at the step shown holds; the limit on how far it may go does not.
+        error, fid, fact = min(rounded, key=lambda r: r[0])
+        value = value_in_unit_of(fact, said)
+        if error.is_finite() and value is not None:
+            other = rewrite(said, value, tolerance)
+            also = f" (or {other})" if other and _norm(other) != _norm(fact.text) else ""
+            return Finding(
+                "over_rounded",
+                said.text,
+                f"'{said.text}' rounds {fid}'s {fact.text} by {percent_text(error, tolerance)}, "
+                f"more than the {percent_text(tolerance)} allowed: write {fact.text}{also}",
+                (fact.text,),
+            )
     if said.kind in _TIME:
         comparable = [(fid, m) for fid, m in cited if m.kind in _TIME]
     else:
@@ -208,8 +239,13 @@ def _check_calculation(
             said.text,
             f"'{said.text}' is a year, date or period and cannot be calculated: cite a fact that states it",
         )
+    tolerance = ledger.options.rounding_tolerance
     try:
-        result = evaluate(calculation.formula, {fid: ledger.figures[fid] for fid in cites})
+        result = evaluate(
+            calculation.formula,
+            {fid: ledger.figures[fid] for fid in cites},
+            tolerance=tolerance,
+        )
     except CalcError as exc:
         return Finding(
             "bad_calculation",
@@ -238,6 +274,17 @@ def _check_calculation(
             said.text,
             f"the calculation {shown} gives {_plain(result.value)}, which "
             f"does not round to '{said.text}': write the result at the precision shown, or fix the formula",
+        )
+    error = abs(result.value - said.value)
+    if result.value != 0 and error > tolerance * abs(result.value):
+        better = rewrite(said, result.value, tolerance)
+        return Finding(
+            "over_rounded",
+            said.text,
+            f"'{said.text}' rounds the result of {shown}, {_plain(result.value)}, by "
+            f"{percent_text(error / abs(result.value), tolerance)}, more than the "
+            f"{percent_text(tolerance)} allowed: write "
+            f"{better or 'the result at a finer precision'}",
         )
     return None
 
