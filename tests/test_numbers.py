@@ -51,6 +51,24 @@ CASES: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("Form 10-K, 8-K, S&P 500, Section 45X", []),
     ("COVID-19 and Nd2Fe14B and 5G", []),
     ("see [3] and [F12]", []),
+    # glued scale suffixes after a currency; a lowercase m is millions only there
+    ("US$203.9m", [("currency", "203900000", "USD")]),
+    ("$1.2bn", [("currency", "1200000000", "USD")]),
+    ("€45.5m", [("currency", "45500000", "EUR")]),
+    ("A$3bn", [("currency", "3000000000", "AUD")]),
+    ("C$2.5m", [("currency", "2500000", "CAD")]),
+    ("HK$12.5bn", [("currency", "12500000000", "HKD")]),
+    ("S$900k", [("currency", "900000", "SGD")]),
+    ("NZ$4.1m", [("currency", "4100000", "NZD")]),
+    ("£1.2bn", [("currency", "1200000000", "GBP")]),
+    ("$1-2m", [("currency", "1000000", "USD"), ("currency", "2000000", "USD")]),
+    ("between €1m and €2m", [("currency", "1000000", "EUR"), ("currency", "2000000", "EUR")]),
+    ("HKD 3.2bn and SGD 900k", [("currency", "3200000000", "HKD"), ("currency", "900000", "SGD")]),
+    ("NZD 12 million or INR 500", [("currency", "12000000", "NZD"), ("currency", "500", "INR")]),
+    ("3.85 billion INR", [("currency", "3850000000", "INR")]),
+    ("a 5m run", []),  # metres, not millions
+    ("between 1m and 2m", []),
+    ("$5 more", [("currency", "5", "USD")]),
 ]
 
 
@@ -155,6 +173,8 @@ _SCALES = [
     (" thousand", 10**3),
     (" million", 10**6),
     ("M", 10**6),
+    ("m", 10**6),  # after a currency amount
+    ("k", 10**3),
     (" billion", 10**9),
     ("bn", 10**9),
 ]
@@ -164,7 +184,7 @@ _SCALES = [
     units=st.integers(min_value=0, max_value=999_999),
     decimals=st.integers(min_value=0, max_value=3),
     scale=st.sampled_from(_SCALES),
-    prefix=st.sampled_from(["$", "US$", "€", "£"]),
+    prefix=st.sampled_from(["$", "US$", "€", "£", "A$", "C$", "HK$", "S$", "NZ$"]),
     grouping=st.booleans(),
 )
 def test_formatted_currency_parses_back(
@@ -340,6 +360,10 @@ _PIECES = st.sampled_from(
     [
         "$",
         "US$",
+        "HK$",
+        "S$",
+        "NZ$",
+        "A$",
         "€",
         "(",
         ")",
@@ -354,6 +378,8 @@ _PIECES = st.sampled_from(
         "x",
         "bn",
         "M",
+        "m",
+        "k",
         "million",
         "percent",
         "pp",
@@ -384,6 +410,8 @@ _PIECES = st.sampled_from(
         "quarter",
         "USD",
         "KRW",
+        "HKD",
+        "INR",
         "won",
         "dollars",
         "times",

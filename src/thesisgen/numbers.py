@@ -67,7 +67,7 @@ _SCALES: dict[str, Decimal] = {
     "million": Decimal(10**6),
     "mn": Decimal(10**6),
     "mm": Decimal(10**6),
-    "m": Decimal(10**6),
+    "m": Decimal(10**6),  # after a currency amount only (see _CSCALE)
     "billion": Decimal(10**9),
     "bn": Decimal(10**9),
     "b": Decimal(10**9),
@@ -80,12 +80,17 @@ _SYMBOLS: dict[str, str] = {
     "$": "USD",
     "c$": "CAD",
     "a$": "AUD",
+    "hk$": "HKD",
+    "s$": "SGD",
+    "nz$": "NZD",
     "€": "EUR",
     "£": "GBP",
     "¥": "JPY",
     "₩": "KRW",
 }
-_CODES = ("USD", "EUR", "GBP", "JPY", "KRW", "CNY", "RMB", "CAD", "AUD", "CHF")
+_CODES = (
+    "USD", "EUR", "GBP", "JPY", "KRW", "CNY", "RMB", "CAD", "AUD", "CHF", "HKD", "SGD", "NZD", "INR",
+)  # fmt: skip
 _CURRENCY_WORDS: dict[str, str] = {
     "dollar": "USD",
     "dollars": "USD",
@@ -190,7 +195,10 @@ _FOLD = str.maketrans(
 
 _NUM = r"(?:\d{1,3}(?:[,\u00a0]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
 _SCALE = r"(?:thousand|million|billion|trillion|mn|bn|tn|MM|mm|[kKMBT])(?![A-Za-z])"
-_SYM = r"(?:(?<!\w)(?:US|C|A)\$|\$|€|£|¥|₩)"
+# After a currency amount a lowercase m is millions too ("US$203.9m", "€45.5m"); after a bare
+# count it is not a scale ("5m" may be metres).
+_CSCALE = r"(?:thousand|million|billion|trillion|mn|bn|tn|MM|mm|[kKMBTm])(?![A-Za-z])"
+_SYM = r"(?:(?<!\w)(?:US|HK|NZ|C|A|S)\$|\$|€|£|¥|₩)"
 _CODE = "(?:" + "|".join(_CODES) + ")"
 _CURWORD = r"(?:dollars?|euros?|won|yen|yuan|pounds)"
 _PCT_UNIT = (
@@ -210,8 +218,10 @@ _PATTERN = re.compile(
     "|".join(
         [
             # between 1 and 2 billion / between $1bn and $2bn / between 20% and 30%
-            rf"(?P<btw>\b[Bb]etween\s(?P<bsym>{_SYM})?(?P<bn1>{_NUM})(?:\s?(?P<bsc1>{_SCALE}))?"
-            rf"(?P<bp1>\s?%)?\sand\s(?P<bsym2>{_SYM})?(?P<bn2>{_NUM})(?:\s?(?P<bsc2>{_SCALE}))?"
+            rf"(?P<btw>\b[Bb]etween\s(?P<bsym>{_SYM})?(?P<bn1>{_NUM})"
+            rf"(?:\s?(?P<bsc1>(?(bsym){_CSCALE}|{_SCALE})))?"
+            rf"(?P<bp1>\s?%)?\sand\s(?P<bsym2>{_SYM})?(?P<bn2>{_NUM})"
+            rf"(?:\s?(?P<bsc2>(?(bsym){_CSCALE}|(?(bsym2){_CSCALE}|{_SCALE}))))?"
             rf"(?:\s?(?P<bunit>{_PCT_UNIT}))?(?:\s(?P<bcur>{_CURWORD}|{_CODE})\b)?(?![\w]))",
             # dates: September 24, 2025 / Sept. 24 2025 / 24 September 2025 / 2025-09-24 / June 30
             rf"(?P<date>\b(?P<mon>{_MONTH})\.?\s(?P<day>\d{{1,2}})(?:,?\s(?P<dy>\d{{4}}))?(?![\w,.]?\d)"
@@ -227,10 +237,11 @@ _PATTERN = re.compile(
             rf"|\b(?P<mon3>{_MONTH})\.?\s(?P<my>\d{{4}})\b)",
             # years after a prefix: mid-2025, late-2026
             r"(?P<pyear>\b(?i:mid|early|late|pre|post|end)-(?P<py>(?:19|20)\d{2})\b)",
-            # currency by symbol or code in front: $900 million, US$1-2bn, KRW 5 trillion, ($12.3M)
+            # currency by symbol or code in front: $900 million, US$1-2bn, KRW 5 trillion, ($12.3M),
+            # HK$12.5bn, S$900k, €45.5m
             rf"(?P<cur>(?P<cneg>-|\()?(?P<sym>{_SYM}|\b{_CODE}\s?)(?P<cparen>\()?"
-            rf"(?P<cnum>{_NUM})\)?(?:\s?(?P<cscale>{_SCALE}))?"
-            rf"(?:{_DASH}(?:{_SYM})?(?P<cnum2>{_NUM})(?:\s?(?P<cscale2>{_SCALE}))?)?\)?)",
+            rf"(?P<cnum>{_NUM})\)?(?:\s?(?P<cscale>{_CSCALE}))?"
+            rf"(?:{_DASH}(?:{_SYM})?(?P<cnum2>{_NUM})(?:\s?(?P<cscale2>{_CSCALE}))?)?\)?)",
             # percent, percentage points, basis points (and ranges of them): 20-30%, 1.5 pp, 25 bps
             rf"(?P<pct>{_LEFT}(?P<pneg>-)?(?P<pnum>{_NUM})(?:\s?%)?"
             rf"(?:{_DASH}(?P<pnum2>-?{_NUM}))?\s?(?P<punit>{_PCT_UNIT}))",
@@ -307,6 +318,9 @@ _CANDIDATE = re.compile(
             "a",
             "us",
             "c\\$",
+            "hk\\$",
+            "nz\\$",
+            "s\\$",
             *_WORD_VALUES,
             *_WORD_SCALES,
             *(code.lower() for code in _CODES),
