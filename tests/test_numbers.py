@@ -78,6 +78,41 @@ def test_extract(text: str, expected: list[tuple[str, str, str]]) -> None:
     assert got == [(k, Decimal(v), u) for k, v, u in expected]
 
 
+@pytest.mark.parametrize(
+    ("text", "value", "unit", "per", "shown"),
+    [
+        ("at 1.08 dollars per euro", "1.08", "USD", "EUR", "1.08 dollars per euro"),
+        ("at $1.08 per euro", "1.08", "USD", "EUR", "$1.08 per euro"),
+        ("at USD/EUR 1.08", "1.08", "USD", "EUR", "USD/EUR 1.08"),
+        ("an exchange rate of 1,350 won per dollar", "1350", "KRW", "USD", "1,350 won per dollar"),
+        ("1,350 won to the US dollar", "1350", "KRW", "USD", "1,350 won to the US dollar"),
+        ("EUR 0.93 per USD", "0.93", "EUR", "USD", "EUR 0.93 per USD"),
+        ("$234 per motor", "234", "USD", "", "$234"),
+        ("$4 per pound of copper", "4", "USD", "", "$4"),
+    ],
+)
+def test_exchange_rates_carry_the_currency_they_are_per(
+    text: str, value: str, unit: str, per: str, shown: str
+) -> None:
+    (mention,) = extract(text)
+    assert (mention.kind, mention.value, mention.unit, mention.per) == (
+        "currency",
+        Decimal(value),
+        unit,
+        per,
+    )
+    assert mention.text == shown
+
+
+def test_a_rate_the_sentence_states_must_be_the_facts_rate() -> None:
+    rate = _one("1.08 dollars per euro")
+    assert backs(rate, _one("$1.08 per euro"))
+    assert backs(rate, _one("USD/EUR 1.08"))
+    assert backs(rate, _one("$1.08"))  # the sentence states less than the fact
+    assert not backs(_one("$1.08"), _one("$1.08 per euro"))
+    assert not backs(_one("1,350 won per dollar"), _one("1,350 won per euro"))
+
+
 def test_precision_follows_what_the_sentence_shows() -> None:
     fact = extract("$203.9 million")[0]
     assert backs(fact, extract("$204 million")[0])
@@ -409,6 +444,9 @@ _PIECES = st.sampled_from(
         "first",
         "quarter",
         "USD",
+        "USD/EUR ",
+        " per euro",
+        " to the dollar",
         "KRW",
         "HKD",
         "INR",

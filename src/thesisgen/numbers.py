@@ -49,7 +49,9 @@ class Mention:
     ``value`` is in base units (dollars, percent, a count, a year). For a date it is the integer
     YYYYMMDD (YYYY is 0 when the text gives no year); for a period it is the year the period belongs
     to, and ``unit`` names the period (FY, Q2, H1, M09). ``step`` is the displayed precision in the
-    same units; exact kinds (years, dates, periods) have step 0.
+    same units; exact kinds (years, dates, periods) have step 0. ``per`` is the currency an amount
+    is per, for an exchange rate: "1.08 dollars per euro", "$1.08 per euro" and "USD/EUR 1.08" are
+    1.08 with unit USD, per EUR.
     """
 
     text: str
@@ -59,6 +61,7 @@ class Mention:
     value: Decimal
     step: Decimal
     unit: str = ""
+    per: str = ""
 
 
 _SCALES: dict[str, Decimal] = {
@@ -100,6 +103,13 @@ _CURRENCY_WORDS: dict[str, str] = {
     "yen": "JPY",
     "yuan": "CNY",
     "pounds": "GBP",
+}
+# The currency an exchange rate is per: "per euro", "to the dollar". Not "per pound" (a weight).
+_PER_WORDS: dict[str, str] = {
+    "euro": "EUR",
+    "yen": "JPY",
+    "won": "KRW",
+    "yuan": "CNY",
 }
 _MONTHS = {
     name: number
@@ -201,6 +211,8 @@ _CSCALE = r"(?:thousand|million|billion|trillion|mn|bn|tn|MM|mm|[kKMBTm])(?![A-Z
 _SYM = r"(?:(?<!\w)(?:US|HK|NZ|C|A|S)\$|\$|€|£|¥|₩)"
 _CODE = "(?:" + "|".join(_CODES) + ")"
 _CURWORD = r"(?:dollars?|euros?|won|yen|yuan|pounds)"
+# An exchange rate's second currency, after the amount: "$1.08 per euro", "1,350 won to the dollar".
+_PER = r"\s(?:per|to\sthe)\s(?P<{name}>(?:U\.?S\.?\s)?dollar|euro|yen|won|yuan|{code})\b"
 _PCT_UNIT = (
     r"(?:%|percentage points?\b|pp(?:ts?)?\b|ppts?\b|percent\b|per cent\b|pct\b"
     r"|basis points?\b|bps\b|bp\b)"
@@ -239,9 +251,11 @@ _PATTERN = re.compile(
             r"(?P<pyear>\b(?i:mid|early|late|pre|post|end)-(?P<py>(?:19|20)\d{2})\b)",
             # currency by symbol or code in front: $900 million, US$1-2bn, KRW 5 trillion, ($12.3M),
             # HK$12.5bn, S$900k, €45.5m
-            rf"(?P<cur>(?P<cneg>-|\()?(?P<sym>{_SYM}|\b{_CODE}\s?)(?P<cparen>\()?"
-            rf"(?P<cnum>{_NUM})\)?(?:\s?(?P<cscale>{_CSCALE}))?"
-            rf"(?:{_DASH}(?:{_SYM})?(?P<cnum2>{_NUM})(?:\s?(?P<cscale2>{_CSCALE}))?)?\)?)",
+            # and exchange rates: USD/EUR 1.08, $1.08 per euro
+            rf"(?P<cur>(?P<cneg>-|\()?(?P<sym>{_SYM}|\b(?P<pair>{_CODE})/(?P<pair2>{_CODE})\s?"
+            rf"|\b{_CODE}\s?)(?P<cparen>\()?(?P<cnum>{_NUM})\)?(?:\s?(?P<cscale>{_CSCALE}))?"
+            rf"(?:{_DASH}(?:{_SYM})?(?P<cnum2>{_NUM})(?:\s?(?P<cscale2>{_CSCALE}))?)?\)?"
+            rf"(?:{_PER.format(name='cper', code=_CODE)})?)",
             # percent, percentage points, basis points (and ranges of them): 20-30%, 1.5 pp, 25 bps
             rf"(?P<pct>{_LEFT}(?P<pneg>-)?(?P<pnum>{_NUM})(?:\s?%)?"
             rf"(?:{_DASH}(?P<pnum2>-?{_NUM}))?\s?(?P<punit>{_PCT_UNIT}))",
@@ -258,9 +272,10 @@ _PATTERN = re.compile(
             # year spans: 2025-2032, 2025-32, 2025 to 2032, 2025 through 2032
             rf"(?P<yspan>{_LEFT}(?P<y1>(?:19|20)\d{{2}})\s?(?:-|to|through)\s?"
             r"(?P<y2>(?:19|20)\d{2}|\d{2})(?![\w%]))",
-            # amounts with a currency word or code after: 900 million dollars, 5 trillion won
+            # amounts with a currency word or code after: 900 million dollars, 5 trillion won,
+            # 1.08 dollars per euro
             rf"(?P<curw>{_LEFT}(?P<wnum>{_NUM})(?:\s?(?P<wscale>{_SCALE}))?\s"
-            rf"(?P<wcur>{_CURWORD}|{_CODE})\b)",
+            rf"(?P<wcur>{_CURWORD}|{_CODE})\b(?:{_PER.format(name='wper', code=_CODE)})?)",
             # years on their own
             rf"(?P<year>{_LEFT}(?P<yy>(?:19|20)\d{{2}})(?![\w%,.]\d|[\w%]))",
             # plain and scaled counts (and ranges): 3.85 million, 3.85M, 10,655, (12.3), 1-2 million
@@ -424,6 +439,20 @@ def extract(text: str, identifiers: Sequence[str] = DEFAULT_IDENTIFIERS) -> list
     return mentions
 
 
+def _code(code: str) -> str:
+    return "CNY" if code == "RMB" else code
+
+
+def _per(word: str | None) -> str:
+    """The currency code of an exchange rate's "per ..." word, or "" for none."""
+    if not word:
+        return ""
+    lowered = word.lower()
+    if lowered.endswith("dollar"):
+        return "USD"
+    return _PER_WORDS.get(lowered) or _code(word.upper())
+
+
 def _unit_kind(word: str) -> Kind:
     word = word.lower()
     if word.startswith(("percentage", "pp")):
@@ -438,8 +467,8 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
     raw = original[start:end].strip()
     g = m  # Match supports g["name"]; groupdict() would copy every group of the big pattern
 
-    def make(kind: Kind, value: Decimal, step: Decimal, unit: str = "") -> Mention:
-        return Mention(raw, start, end, kind, value, step, unit)
+    def make(kind: Kind, value: Decimal, step: Decimal, unit: str = "", per: str = "") -> Mention:
+        return Mention(raw, start, end, kind, value, step, unit, per)
 
     if g["btw"]:
         sym = g["bsym"] or g["bsym2"]
@@ -494,10 +523,11 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
     if g["pyear"]:
         return [make("year", Decimal(int(g["py"])), Decimal(0))]
     if g["cur"]:
-        sym = g["sym"].strip().lower()
-        unit = _SYMBOLS.get(sym, sym.upper())
-        if unit == "RMB":
-            unit = "CNY"
+        if g["pair"]:  # USD/EUR 1.08: dollars per euro
+            unit, per = _code(g["pair"]), _code(g["pair2"])
+        else:
+            sym = g["sym"].strip().lower()
+            unit, per = _code(_SYMBOLS.get(sym, sym.upper())), _per(g["cper"])
         negative = bool(g["cneg"] or g["cparen"])
         scale2 = _scale(g["cscale2"]) if g["cscale2"] else None
         scale1 = _scale(g["cscale"]) if g["cscale"] else (scale2 or Decimal(1))
@@ -506,7 +536,7 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
             values.append((g["cnum2"], scale2 or scale1))
         sign = -1 if negative else 1
         return [
-            make("currency", sign * _to_decimal(num) * scale, _step_of(num) * scale, unit)
+            make("currency", sign * _to_decimal(num) * scale, _step_of(num) * scale, unit, per)
             for num, scale in values
         ]
     if g["pct"]:
@@ -551,9 +581,10 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
         return [make("year", Decimal(y1), Decimal(0)), make("year", Decimal(y2), Decimal(0))]
     if g["curw"]:
         word = g["wcur"].lower()
-        unit = _CURRENCY_WORDS.get(word, word.upper())
+        unit = _code(_CURRENCY_WORDS.get(word, word.upper()))
         scale = _scale(g["wscale"])
-        return [make("currency", _to_decimal(g["wnum"]) * scale, _step_of(g["wnum"]) * scale, unit)]
+        amount, shown = _to_decimal(g["wnum"]) * scale, _step_of(g["wnum"]) * scale
+        return [make("currency", amount, shown, unit, _per(g["wper"]))]
     if g["year"]:
         return [make("year", Decimal(int(g["yy"])), Decimal(0))]
     if g["cnt"]:
@@ -590,7 +621,7 @@ def value_in_unit_of(fact: Mention, said: Mention) -> Decimal | None:
     if {fact.kind, said.kind} == {"pp", "bp"}:
         # The one unit conversion analysts do in their heads: 1 percentage point = 100 bp.
         return fact.value * 100 if said.kind == "bp" else fact.value / 100
-    if fact.kind != said.kind or fact.unit != said.unit:
+    if fact.kind != said.kind or fact.unit != said.unit or (said.per and fact.per != said.per):
         return None
     return fact.value
 
@@ -641,8 +672,11 @@ def backs(fact: Mention, said: Mention, *, tolerance: Decimal = ROUNDING_TOLERAN
 
 
 def same_measure(fact: Mention, said: Mention) -> bool:
-    """Same kind and unit: the pair is comparable even when the values differ."""
-    return fact.kind == said.kind and fact.unit == said.unit
+    """Same kind and unit (and, when the sentence states an exchange rate, the same rate): the
+    pair is comparable even when the values differ."""
+    return (
+        fact.kind == said.kind and fact.unit == said.unit and (not said.per or fact.per == said.per)
+    )
 
 
 _NUMBER_IN_TEXT = re.compile(_NUM)
