@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .calc import CalcError, evaluate
+from .calc import CalcError, UnitError, evaluate, unit_problem
 from .models import (
     Calculation,
     Fact,
@@ -246,6 +246,8 @@ def _check_calculation(
             {fid: ledger.figures[fid] for fid in cites},
             tolerance=tolerance,
         )
+    except UnitError as exc:
+        return Finding("unit_mismatch", said.text, f"the calculation {shown} {exc}")
     except CalcError as exc:
         return Finding(
             "bad_calculation",
@@ -259,15 +261,9 @@ def _check_calculation(
             said.text,
             f"the calculation {shown} uses no fact figure: a figure must come from cited facts",
         )
-    if said.kind == "currency":
-        units = {op.mention.unit for op in result.operands if op.mention.kind == "currency"}
-        if units != {said.unit}:
-            return Finding(
-                "bad_calculation",
-                said.text,
-                f"the calculation {shown} is in {', '.join(sorted(units)) or 'no currency'}, "
-                f"but '{said.text}' is in {said.unit}: keep the facts' currency",
-            )
+    problem = unit_problem(result.dims, said)
+    if problem is not None:
+        return Finding("unit_mismatch", said.text, f"the calculation {shown} {problem}")
     if abs(result.value - said.value) * 2 > said.step:
         return Finding(
             "bad_calculation",
