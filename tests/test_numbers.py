@@ -437,6 +437,8 @@ _PIECES = st.sampled_from(
         "half",
         "by",
         "eighty",
+        "sixteen",
+        "ten",
         "hundred",
         "two",
         "doubled",
