@@ -118,10 +118,12 @@ def _judge(said: Mention, cites: Sequence[str], ledger: Ledger) -> Finding | Non
     if any(backs(m, said, tolerance=tolerance) for _, m in cited):
         return None
     where = ", ".join(cites)
-    rounded = [(rounding_error(m, said), fid, m) for fid, m in cited if rounds_to(m, said)]
-    if rounded and said.kind not in _TIME:
+    rounded = [] if said.kind in _TIME else [(fid, m) for fid, m in cited if rounds_to(m, said)]
+    if rounded:
         # The rounding at the step shown holds; the limit on how far it may go does not.
-        error, fid, fact = min(rounded, key=lambda r: r[0])
+        error, fid, fact = min(
+            ((rounding_error(m, said), fid, m) for fid, m in rounded), key=lambda r: r[0]
+        )
         value = value_in_unit_of(fact, said)
         if error.is_finite() and value is not None:
             other = rewrite(said, value, tolerance)
