@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from conftest import run_cli
 from thesisgen.config import resolve
 from thesisgen.errors import UsageError
+from thesisgen.run import gate_options
 
 
 def test_precedence_flag_env_file_default(tmp_path: Path) -> None:
@@ -41,6 +43,8 @@ def test_pyproject_tool_table_is_read(tmp_path: Path) -> None:
     [
         ("modle = 'x'\n", "unknown key 'modle'"),
         ("concurrency = 0\n", "concurrency"),
+        ("rounding_tolerance = 0\n", "rounding_tolerance"),
+        ("rounding_tolerance = 0.6\n", "rounding_tolerance"),
         ("model = \n", "not valid TOML"),
     ],
 )
@@ -69,3 +73,18 @@ def test_config_file_base_url_means_live_not_replay(tmp_path: Path) -> None:
     )
     result = run_cli("draft", "--ticker", "AREC", "--out", tmp_path / "o", cwd=tmp_path)
     assert result.code == 3 and "could not reach" in result.stderr
+
+
+def test_rounding_tolerance_is_a_setting_of_the_file_and_the_environment(tmp_path: Path) -> None:
+    assert resolve({}, env={}, cwd=tmp_path)["rounding_tolerance"] == 0.05
+    (tmp_path / "thesisgen.toml").write_text("rounding_tolerance = 0.1\n")
+    resolved = resolve({}, env={}, cwd=tmp_path)
+    assert resolved["rounding_tolerance"] == 0.1
+    assert gate_options(resolved.settings).rounding_tolerance == Decimal("0.1")
+    env = {"THESISGEN_ROUNDING_TOLERANCE": "0.02"}
+    resolved = resolve({}, env=env, cwd=tmp_path)
+    assert resolved["rounding_tolerance"] == 0.02
+    assert resolved.sources["rounding_tolerance"] == "env THESISGEN_ROUNDING_TOLERANCE"
+    result = run_cli("config", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "rounding_tolerance" in result.stdout and "0.1" in result.stdout

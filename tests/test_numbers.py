@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from thesisgen.numbers import backs, extract
+from thesisgen.numbers import (
+    ROUNDING_TOLERANCE,
+    Mention,
+    backs,
+    extract,
+    percent_text,
+    rewrite,
+    rounds_to,
+)
 
 CASES: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("about 80% of capacity", [("percent", "80", "")]),
@@ -43,6 +51,24 @@ CASES: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("Form 10-K, 8-K, S&P 500, Section 45X", []),
     ("COVID-19 and Nd2Fe14B and 5G", []),
     ("see [3] and [F12]", []),
+    # glued scale suffixes after a currency; a lowercase m is millions only there
+    ("US$203.9m", [("currency", "203900000", "USD")]),
+    ("$1.2bn", [("currency", "1200000000", "USD")]),
+    ("€45.5m", [("currency", "45500000", "EUR")]),
+    ("A$3bn", [("currency", "3000000000", "AUD")]),
+    ("C$2.5m", [("currency", "2500000", "CAD")]),
+    ("HK$12.5bn", [("currency", "12500000000", "HKD")]),
+    ("S$900k", [("currency", "900000", "SGD")]),
+    ("NZ$4.1m", [("currency", "4100000", "NZD")]),
+    ("£1.2bn", [("currency", "1200000000", "GBP")]),
+    ("$1-2m", [("currency", "1000000", "USD"), ("currency", "2000000", "USD")]),
+    ("between €1m and €2m", [("currency", "1000000", "EUR"), ("currency", "2000000", "EUR")]),
+    ("HKD 3.2bn and SGD 900k", [("currency", "3200000000", "HKD"), ("currency", "900000", "SGD")]),
+    ("NZD 12 million or INR 500", [("currency", "12000000", "NZD"), ("currency", "500", "INR")]),
+    ("3.85 billion INR", [("currency", "3850000000", "INR")]),
+    ("a 5m run", []),  # metres, not millions
+    ("between 1m and 2m", []),
+    ("$5 more", [("currency", "5", "USD")]),
 ]
 
 
@@ -50,6 +76,41 @@ CASES: list[tuple[str, list[tuple[str, str, str]]]] = [
 def test_extract(text: str, expected: list[tuple[str, str, str]]) -> None:
     got = [(m.kind, m.value, m.unit) for m in extract(text)]
     assert got == [(k, Decimal(v), u) for k, v, u in expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit", "per", "shown"),
+    [
+        ("at 1.08 dollars per euro", "1.08", "USD", "EUR", "1.08 dollars per euro"),
+        ("at $1.08 per euro", "1.08", "USD", "EUR", "$1.08 per euro"),
+        ("at USD/EUR 1.08", "1.08", "USD", "EUR", "USD/EUR 1.08"),
+        ("an exchange rate of 1,350 won per dollar", "1350", "KRW", "USD", "1,350 won per dollar"),
+        ("1,350 won to the US dollar", "1350", "KRW", "USD", "1,350 won to the US dollar"),
+        ("EUR 0.93 per USD", "0.93", "EUR", "USD", "EUR 0.93 per USD"),
+        ("$234 per motor", "234", "USD", "", "$234"),
+        ("$4 per pound of copper", "4", "USD", "", "$4"),
+    ],
+)
+def test_exchange_rates_carry_the_currency_they_are_per(
+    text: str, value: str, unit: str, per: str, shown: str
+) -> None:
+    (mention,) = extract(text)
+    assert (mention.kind, mention.value, mention.unit, mention.per) == (
+        "currency",
+        Decimal(value),
+        unit,
+        per,
+    )
+    assert mention.text == shown
+
+
+def test_a_rate_the_sentence_states_must_be_the_facts_rate() -> None:
+    rate = _one("1.08 dollars per euro")
+    assert backs(rate, _one("$1.08 per euro"))
+    assert backs(rate, _one("USD/EUR 1.08"))
+    assert backs(rate, _one("$1.08"))  # the sentence states less than the fact
+    assert not backs(_one("$1.08"), _one("$1.08 per euro"))
+    assert not backs(_one("1,350 won per dollar"), _one("1,350 won per euro"))
 
 
 def test_precision_follows_what_the_sentence_shows() -> None:
@@ -61,11 +122,94 @@ def test_precision_follows_what_the_sentence_shows() -> None:
     assert backs(extract("$900 million")[0], extract("$0.9 billion")[0])
 
 
+def _one(text: str) -> Mention:
+    mentions = extract(text)
+    assert len(mentions) == 1, mentions
+    return mentions[0]
+
+
+@pytest.mark.parametrize(
+    ("fact", "said", "rounds", "backed"),
+    [
+        ("$203.9 million", "$204 million", True, True),
+        ("$900 million", "$0.9 billion", True, True),
+        ("$900 million", "$1 billion", True, False),  # 11% over
+        ("9.5%", "10%", True, False),  # 5.3% over
+        ("9.5%", "9.5%", True, True),
+        ("1.5 percentage points", "150 bps", True, True),
+        ("1.5 percentage points", "2 pp", True, False),
+        ("25 bps", "0.3 pp", True, False),  # the pp/bp conversion has the same limit
+        ("25 bps", "0.25 percentage points", True, True),
+        ("3.85 million", "4 million", True, True),  # 3.9%
+        ("$(12.3) million", "$(12) million", True, True),  # 2.4%, negative
+        ("$(12.3) million", "$(0.01) billion", True, False),
+        ("0%", "0%", True, True),
+        ("doubled", "doubled", True, True),
+        ("2024", "2024", True, True),  # exact kinds: untouched
+        ("September 24, 2025", "2025", True, True),
+    ],
+)
+def test_rounding_has_a_limit(fact: str, said: str, rounds: bool, backed: bool) -> None:
+    f, s = _one(fact), _one(said)
+    assert rounds_to(f, s) is rounds
+    assert backs(f, s) is backed
+
+
+def test_the_limit_is_a_keyword_and_defaults_to_five_percent() -> None:
+    assert Decimal("0.05") == ROUNDING_TOLERANCE
+    fact, said = _one("$900 million"), _one("$1 billion")
+    assert not backs(fact, said)
+    assert backs(fact, said, tolerance=Decimal("0.12"))
+    assert not backs(_one("$203.9 million"), _one("$204 million"), tolerance=Decimal("0.0001"))
+
+
+def test_rewrite_keeps_the_notation_at_the_coarsest_precision_that_backs() -> None:
+    assert rewrite(_one("$1 billion"), Decimal(900_000_000)) == "$0.9 billion"
+    assert rewrite(_one("US$1bn"), Decimal(900_000_000)) == "US$0.9bn"
+    assert rewrite(_one("10%"), Decimal("9.5")) == "9.5%"
+    assert rewrite(_one("$(0.01) billion"), Decimal(-12_300_000)) == "$(0.012) billion"
+    assert rewrite(_one("11,000"), Decimal(10_655)) == "10,655"
+    assert rewrite(_one("11 thousand"), Decimal(10_655)) == "11 thousand"
+    assert rewrite(_one("one billion dollars"), Decimal(900_000_000)) is None  # words: no rewrite
+    assert percent_text(Decimal("0.111")) == "11%"
+    assert percent_text(Decimal("0.0526"), Decimal("0.05")) == "5.3%"
+    assert percent_text(Decimal("0.05")) == "5%"
+
+
+@given(
+    units=st.integers(min_value=1, max_value=999_999),
+    decimals=st.integers(min_value=0, max_value=3),
+    shown=st.integers(min_value=0, max_value=3),
+    scale=st.sampled_from([("", 1), (" million", 10**6), ("bn", 10**9), ("%", 1)]),
+)
+def test_a_backed_figure_is_within_the_limit_and_its_rewrite_backs(
+    units: int, decimals: int, shown: int, scale: tuple[str, int]
+) -> None:
+    """Whatever precision a sentence rounds a fact to: backed means within 5%, and when the
+    rounding goes further the suggested rewrite backs the fact."""
+    prefix = "" if scale[0] == "%" else "$"
+    value = Decimal(units).scaleb(-decimals)
+    fact = _one(f"{prefix}{value}{scale[0]}")
+    rounded = value.quantize(Decimal(1).scaleb(-min(shown, decimals)))
+    if rounded == 0:
+        return
+    said = _one(f"{prefix}{rounded}{scale[0]}")
+    assert rounds_to(fact, said)
+    error = abs(said.value - fact.value)
+    assert backs(fact, said) is (error <= ROUNDING_TOLERANCE * abs(fact.value))
+    if not backs(fact, said):
+        better = rewrite(said, fact.value)
+        assert better is not None
+        assert backs(fact, _one(better)), better
+
+
 _SCALES = [
     ("", 1),
     (" thousand", 10**3),
     (" million", 10**6),
     ("M", 10**6),
+    ("m", 10**6),  # after a currency amount
+    ("k", 10**3),
     (" billion", 10**9),
     ("bn", 10**9),
 ]
@@ -75,7 +219,7 @@ _SCALES = [
     units=st.integers(min_value=0, max_value=999_999),
     decimals=st.integers(min_value=0, max_value=3),
     scale=st.sampled_from(_SCALES),
-    prefix=st.sampled_from(["$", "US$", "€", "£"]),
+    prefix=st.sampled_from(["$", "US$", "€", "£", "A$", "C$", "HK$", "S$", "NZ$"]),
     grouping=st.booleans(),
 )
 def test_formatted_currency_parses_back(
@@ -251,6 +395,10 @@ _PIECES = st.sampled_from(
     [
         "$",
         "US$",
+        "HK$",
+        "S$",
+        "NZ$",
+        "A$",
         "€",
         "(",
         ")",
@@ -265,6 +413,8 @@ _PIECES = st.sampled_from(
         "x",
         "bn",
         "M",
+        "m",
+        "k",
         "million",
         "percent",
         "pp",
@@ -287,6 +437,8 @@ _PIECES = st.sampled_from(
         "half",
         "by",
         "eighty",
+        "sixteen",
+        "ten",
         "hundred",
         "two",
         "doubled",
@@ -294,7 +446,12 @@ _PIECES = st.sampled_from(
         "first",
         "quarter",
         "USD",
+        "USD/EUR ",
+        " per euro",
+        " to the dollar",
         "KRW",
+        "HKD",
+        "INR",
         "won",
         "dollars",
         "times",

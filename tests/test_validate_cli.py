@@ -108,3 +108,18 @@ def test_render_rerenders_a_valid_draft_and_refuses_a_bad_one(
     )
     assert refused.code == 1 and "$240 million" in refused.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_rounding_tolerance_setting_sets_how_far_a_figure_may_round(
+    static_pair: StaticPair, tmp_path: Path
+) -> None:
+    """$1 billion rounds F13's $900 million by 11%: over the default 5%, within a 12% setting."""
+    draft = _draft_with(static_pair, tmp_path, "Contracts are worth about $1 billion.", ["F13"])
+    result = run_cli("validate", draft, "--facts", static_pair.facts, "--json", cwd=tmp_path)
+    assert result.code == 1, result.stderr
+    (violation,) = json.loads(result.stdout)["violations"]
+    assert (violation["kind"], violation["token"]) == ("over_rounded", "$1 billion")
+    assert "by 11%, more than the 5% allowed: write $900 million" in violation["message"]
+    (tmp_path / "thesisgen.toml").write_text("rounding_tolerance = 0.12\n")
+    result = run_cli("validate", draft, "--facts", static_pair.facts, "--json", cwd=tmp_path)
+    assert result.code == 0, result.stdout

@@ -164,6 +164,7 @@ class Settings(BaseModel):
     max_source_mb: Finite = Field(20.0, gt=0, le=2_000)
     max_json_mb: Finite = Field(10.0, gt=0, le=2_000)
     max_conflicts_per_fact: int = Field(3, ge=0, le=100)
+    rounding_tolerance: Finite = Field(0.05, gt=0, le=0.5)
     max_facts_per_section: int = Field(
         MAX_FACTS_PER_SECTION,
         ge=1,

@@ -33,7 +33,7 @@ from .models import (
 from .notation import printed_section
 from .prompts import Outline, OutlineSection, repair_message, section_messages, select_facts
 from .recording import CallLabel
-from .validate import Ledger, check_section
+from .validate import GateOptions, Ledger, check_section
 
 # --- what the model answers ----------------------------------------------------------------------
 
@@ -263,14 +263,16 @@ def draft_memo(
     max_repairs: int = 2,
     on_event: Event = _no_event,
     max_facts: int = MAX_FACTS_PER_SECTION,
+    gate: GateOptions | None = None,
 ) -> DraftResult:
     """Draft every outline section concurrently; the memo keeps the outline's order.
 
     Each worker runs one section's whole loop (draft, then repairs), so a repair starts as soon as
     its rejection is known while the other workers take the sections still waiting. The memo's
-    stance is the stance section's; "not rated" when no section set one.
+    stance is the stance section's; "not rated" when no section set one. ``gate`` is what the
+    gate takes besides the facts (the rounding tolerance, the memo's names).
     """
-    ledger = Ledger.of(factset, identifiers)
+    ledger = Ledger.of(factset, identifiers, options=gate)
 
     def work(section: OutlineSection) -> SectionResult:
         return draft_section(llm, factset, section, ledger, max_repairs, on_event, max_facts)

@@ -4,7 +4,8 @@ Pure functions only. A figure becomes a :class:`Mention`: its kind (currency, pe
 unit (currency code, period type), its value in base units and the *step* it is displayed at
 ("$203.9 million" has step 0.1 million). The step is what makes equality precision-aware: a sentence's
 figure is backed by a fact's figure when the fact's value rounds to the sentence's value at the
-sentence's step (see :func:`backs`).
+sentence's step, and that rounding moves the value by at most a tolerance (5% of the fact's value,
+:data:`ROUNDING_TOLERANCE`), so a coarse step cannot stretch a figure (see :func:`backs`).
 
 What counts as a figure: digits in any common notation; number words that state a quantity (with a
 unit such as "percent" or "dollars", a scale word such as "million", or a value of twenty or more:
@@ -18,13 +19,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 Kind = Literal["currency", "percent", "pp", "bp", "multiple", "count", "year", "date", "period"]
 TIME_KINDS: tuple[Kind, ...] = ("year", "date", "period")
+# How far a figure may round its fact, relative to the fact's value: "$204 million" may stand for
+# $203.9 million, "$1 billion" may not stand for $900 million (11%). The one default of the project;
+# the gate takes the rounding_tolerance setting.
+ROUNDING_TOLERANCE = Decimal("0.05")
 
 
 def _load_identifiers() -> tuple[str, ...]:
@@ -44,7 +49,9 @@ class Mention:
     ``value`` is in base units (dollars, percent, a count, a year). For a date it is the integer
     YYYYMMDD (YYYY is 0 when the text gives no year); for a period it is the year the period belongs
     to, and ``unit`` names the period (FY, Q2, H1, M09). ``step`` is the displayed precision in the
-    same units; exact kinds (years, dates, periods) have step 0.
+    same units; exact kinds (years, dates, periods) have step 0. ``per`` is the currency an amount
+    is per, for an exchange rate: "1.08 dollars per euro", "$1.08 per euro" and "USD/EUR 1.08" are
+    1.08 with unit USD, per EUR.
     """
 
     text: str
@@ -54,6 +61,7 @@ class Mention:
     value: Decimal
     step: Decimal
     unit: str = ""
+    per: str = ""
 
 
 _SCALES: dict[str, Decimal] = {
@@ -62,7 +70,7 @@ _SCALES: dict[str, Decimal] = {
     "million": Decimal(10**6),
     "mn": Decimal(10**6),
     "mm": Decimal(10**6),
-    "m": Decimal(10**6),
+    "m": Decimal(10**6),  # after a currency amount only (see _CSCALE)
     "billion": Decimal(10**9),
     "bn": Decimal(10**9),
     "b": Decimal(10**9),
@@ -75,12 +83,17 @@ _SYMBOLS: dict[str, str] = {
     "$": "USD",
     "c$": "CAD",
     "a$": "AUD",
+    "hk$": "HKD",
+    "s$": "SGD",
+    "nz$": "NZD",
     "€": "EUR",
     "£": "GBP",
     "¥": "JPY",
     "₩": "KRW",
 }
-_CODES = ("USD", "EUR", "GBP", "JPY", "KRW", "CNY", "RMB", "CAD", "AUD", "CHF")
+_CODES = (
+    "USD", "EUR", "GBP", "JPY", "KRW", "CNY", "RMB", "CAD", "AUD", "CHF", "HKD", "SGD", "NZD", "INR",
+)  # fmt: skip
 _CURRENCY_WORDS: dict[str, str] = {
     "dollar": "USD",
     "dollars": "USD",
@@ -90,6 +103,13 @@ _CURRENCY_WORDS: dict[str, str] = {
     "yen": "JPY",
     "yuan": "CNY",
     "pounds": "GBP",
+}
+# The currency an exchange rate is per: "per euro", "to the dollar". Not "per pound" (a weight).
+_PER_WORDS: dict[str, str] = {
+    "euro": "EUR",
+    "yen": "JPY",
+    "won": "KRW",
+    "yuan": "CNY",
 }
 _MONTHS = {
     name: number
@@ -185,9 +205,14 @@ _FOLD = str.maketrans(
 
 _NUM = r"(?:\d{1,3}(?:[,\u00a0]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
 _SCALE = r"(?:thousand|million|billion|trillion|mn|bn|tn|MM|mm|[kKMBT])(?![A-Za-z])"
-_SYM = r"(?:(?<!\w)(?:US|C|A)\$|\$|€|£|¥|₩)"
+# After a currency amount a lowercase m is millions too ("US$203.9m", "€45.5m"); after a bare
+# count it is not a scale ("5m" may be metres).
+_CSCALE = r"(?:thousand|million|billion|trillion|mn|bn|tn|MM|mm|[kKMBTm])(?![A-Za-z])"
+_SYM = r"(?:(?<!\w)(?:US|HK|NZ|C|A|S)\$|\$|€|£|¥|₩)"
 _CODE = "(?:" + "|".join(_CODES) + ")"
 _CURWORD = r"(?:dollars?|euros?|won|yen|yuan|pounds)"
+# An exchange rate's second currency, after the amount: "$1.08 per euro", "1,350 won to the dollar".
+_PER = r"\s(?:per|to\sthe)\s(?P<{name}>(?:U\.?S\.?\s)?dollar|euro|yen|won|yuan|{code})\b"
 _PCT_UNIT = (
     r"(?:%|percentage points?\b|pp(?:ts?)?\b|ppts?\b|percent\b|per cent\b|pct\b"
     r"|basis points?\b|bps\b|bp\b)"
@@ -205,8 +230,10 @@ _PATTERN = re.compile(
     "|".join(
         [
             # between 1 and 2 billion / between $1bn and $2bn / between 20% and 30%
-            rf"(?P<btw>\b[Bb]etween\s(?P<bsym>{_SYM})?(?P<bn1>{_NUM})(?:\s?(?P<bsc1>{_SCALE}))?"
-            rf"(?P<bp1>\s?%)?\sand\s(?P<bsym2>{_SYM})?(?P<bn2>{_NUM})(?:\s?(?P<bsc2>{_SCALE}))?"
+            rf"(?P<btw>\b[Bb]etween\s(?P<bsym>{_SYM})?(?P<bn1>{_NUM})"
+            rf"(?:\s?(?P<bsc1>(?(bsym){_CSCALE}|{_SCALE})))?"
+            rf"(?P<bp1>\s?%)?\sand\s(?P<bsym2>{_SYM})?(?P<bn2>{_NUM})"
+            rf"(?:\s?(?P<bsc2>(?(bsym){_CSCALE}|(?(bsym2){_CSCALE}|{_SCALE}))))?"
             rf"(?:\s?(?P<bunit>{_PCT_UNIT}))?(?:\s(?P<bcur>{_CURWORD}|{_CODE})\b)?(?![\w]))",
             # dates: September 24, 2025 / Sept. 24 2025 / 24 September 2025 / 2025-09-24 / June 30
             rf"(?P<date>\b(?P<mon>{_MONTH})\.?\s(?P<day>\d{{1,2}})(?:,?\s(?P<dy>\d{{4}}))?(?![\w,.]?\d)"
@@ -222,10 +249,13 @@ _PATTERN = re.compile(
             rf"|\b(?P<mon3>{_MONTH})\.?\s(?P<my>\d{{4}})\b)",
             # years after a prefix: mid-2025, late-2026
             r"(?P<pyear>\b(?i:mid|early|late|pre|post|end)-(?P<py>(?:19|20)\d{2})\b)",
-            # currency by symbol or code in front: $900 million, US$1-2bn, KRW 5 trillion, ($12.3M)
-            rf"(?P<cur>(?P<cneg>-|\()?(?P<sym>{_SYM}|\b{_CODE}\s?)(?P<cparen>\()?"
-            rf"(?P<cnum>{_NUM})\)?(?:\s?(?P<cscale>{_SCALE}))?"
-            rf"(?:{_DASH}(?:{_SYM})?(?P<cnum2>{_NUM})(?:\s?(?P<cscale2>{_SCALE}))?)?\)?)",
+            # currency by symbol or code in front: $900 million, US$1-2bn, KRW 5 trillion, ($12.3M),
+            # HK$12.5bn, S$900k, €45.5m
+            # and exchange rates: USD/EUR 1.08, $1.08 per euro
+            rf"(?P<cur>(?P<cneg>-|\()?(?P<sym>{_SYM}|\b(?P<pair>{_CODE})/(?P<pair2>{_CODE})\s?"
+            rf"|\b{_CODE}\s?)(?P<cparen>\()?(?P<cnum>{_NUM})\)?(?:\s?(?P<cscale>{_CSCALE}))?"
+            rf"(?:{_DASH}(?:{_SYM})?(?P<cnum2>{_NUM})(?:\s?(?P<cscale2>{_CSCALE}))?)?\)?"
+            rf"(?:{_PER.format(name='cper', code=_CODE)})?)",
             # percent, percentage points, basis points (and ranges of them): 20-30%, 1.5 pp, 25 bps
             rf"(?P<pct>{_LEFT}(?P<pneg>-)?(?P<pnum>{_NUM})(?:\s?%)?"
             rf"(?:{_DASH}(?P<pnum2>-?{_NUM}))?\s?(?P<punit>{_PCT_UNIT}))",
@@ -242,9 +272,10 @@ _PATTERN = re.compile(
             # year spans: 2025-2032, 2025-32, 2025 to 2032, 2025 through 2032
             rf"(?P<yspan>{_LEFT}(?P<y1>(?:19|20)\d{{2}})\s?(?:-|to|through)\s?"
             r"(?P<y2>(?:19|20)\d{2}|\d{2})(?![\w%]))",
-            # amounts with a currency word or code after: 900 million dollars, 5 trillion won
+            # amounts with a currency word or code after: 900 million dollars, 5 trillion won,
+            # 1.08 dollars per euro
             rf"(?P<curw>{_LEFT}(?P<wnum>{_NUM})(?:\s?(?P<wscale>{_SCALE}))?\s"
-            rf"(?P<wcur>{_CURWORD}|{_CODE})\b)",
+            rf"(?P<wcur>{_CURWORD}|{_CODE})\b(?:{_PER.format(name='wper', code=_CODE)})?)",
             # years on their own
             rf"(?P<year>{_LEFT}(?P<yy>(?:19|20)\d{{2}})(?![\w%,.]\d|[\w%]))",
             # plain and scaled counts (and ranges): 3.85 million, 3.85M, 10,655, (12.3), 1-2 million
@@ -257,11 +288,25 @@ _PATTERN = re.compile(
 _DIGIT = re.compile(r"\d")
 _REFERENCE_MARKER = re.compile(r"\[(?:F|S)?\d+(?:\s*[,;-]\s*(?:F|S)?\d+)*\]")
 
+
+def _by_first_letter(words: Iterable[str]) -> str:
+    """An alternation of regex words grouped by their first letter ("a(?:pr|ug|)|b(?:y|etween)"),
+    longest first in each group: a regex tries about 26 branches at a word start, not every word
+    (the candidate scan twice as fast)."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(word[1:])
+    return "|".join(
+        first + "(?:" + "|".join(sorted(set(rests), key=len, reverse=True)) + ")"
+        for first, rests in groups.items()
+    )
+
+
 # Every place a figure can start: a digit, sign, bracket or currency symbol, or a word that opens
 # one of the worded branches of _PATTERN. Keep in step with _PATTERN (a property test checks it).
 _CANDIDATE = re.compile(
     r"[\d$€£¥₩(\-]|\.(?=\d)|\b(?i:"
-    + "|".join(
+    + _by_first_letter(
         [
             "between",
             "jan",
@@ -302,6 +347,9 @@ _CANDIDATE = re.compile(
             "a",
             "us",
             "c\\$",
+            "hk\\$",
+            "nz\\$",
+            "s\\$",
             *_WORD_VALUES,
             *_WORD_SCALES,
             *(code.lower() for code in _CODES),
@@ -405,6 +453,20 @@ def extract(text: str, identifiers: Sequence[str] = DEFAULT_IDENTIFIERS) -> list
     return mentions
 
 
+def _code(code: str) -> str:
+    return "CNY" if code == "RMB" else code
+
+
+def _per(word: str | None) -> str:
+    """The currency code of an exchange rate's "per ..." word, or "" for none."""
+    if not word:
+        return ""
+    lowered = word.lower()
+    if lowered.endswith("dollar"):
+        return "USD"
+    return _PER_WORDS.get(lowered) or _code(word.upper())
+
+
 def _unit_kind(word: str) -> Kind:
     word = word.lower()
     if word.startswith(("percentage", "pp")):
@@ -419,8 +481,8 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
     raw = original[start:end].strip()
     g = m  # Match supports g["name"]; groupdict() would copy every group of the big pattern
 
-    def make(kind: Kind, value: Decimal, step: Decimal, unit: str = "") -> Mention:
-        return Mention(raw, start, end, kind, value, step, unit)
+    def make(kind: Kind, value: Decimal, step: Decimal, unit: str = "", per: str = "") -> Mention:
+        return Mention(raw, start, end, kind, value, step, unit, per)
 
     if g["btw"]:
         sym = g["bsym"] or g["bsym2"]
@@ -475,10 +537,11 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
     if g["pyear"]:
         return [make("year", Decimal(int(g["py"])), Decimal(0))]
     if g["cur"]:
-        sym = g["sym"].strip().lower()
-        unit = _SYMBOLS.get(sym, sym.upper())
-        if unit == "RMB":
-            unit = "CNY"
+        if g["pair"]:  # USD/EUR 1.08: dollars per euro
+            unit, per = _code(g["pair"]), _code(g["pair2"])
+        else:
+            sym = g["sym"].strip().lower()
+            unit, per = _code(_SYMBOLS.get(sym, sym.upper())), _per(g["cper"])
         negative = bool(g["cneg"] or g["cparen"])
         scale2 = _scale(g["cscale2"]) if g["cscale2"] else None
         scale1 = _scale(g["cscale"]) if g["cscale"] else (scale2 or Decimal(1))
@@ -487,7 +550,7 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
             values.append((g["cnum2"], scale2 or scale1))
         sign = -1 if negative else 1
         return [
-            make("currency", sign * _to_decimal(num) * scale, _step_of(num) * scale, unit)
+            make("currency", sign * _to_decimal(num) * scale, _step_of(num) * scale, unit, per)
             for num, scale in values
         ]
     if g["pct"]:
@@ -532,9 +595,10 @@ def _mentions_of(m: re.Match[str], original: str) -> list[Mention]:
         return [make("year", Decimal(y1), Decimal(0)), make("year", Decimal(y2), Decimal(0))]
     if g["curw"]:
         word = g["wcur"].lower()
-        unit = _CURRENCY_WORDS.get(word, word.upper())
+        unit = _code(_CURRENCY_WORDS.get(word, word.upper()))
         scale = _scale(g["wscale"])
-        return [make("currency", _to_decimal(g["wnum"]) * scale, _step_of(g["wnum"]) * scale, unit)]
+        amount, shown = _to_decimal(g["wnum"]) * scale, _step_of(g["wnum"]) * scale
+        return [make("currency", amount, shown, unit, _per(g["wper"]))]
     if g["year"]:
         return [make("year", Decimal(int(g["yy"])), Decimal(0))]
     if g["cnt"]:
@@ -565,25 +629,102 @@ def _backs_time(fact: Mention, said: Mention) -> bool:
     return False
 
 
-def backs(fact: Mention, said: Mention) -> bool:
+def value_in_unit_of(fact: Mention, said: Mention) -> Decimal | None:
+    """The fact's value in the sentence's unit (percentage points and basis points convert), or
+    None when the two are not the same measure."""
+    if {fact.kind, said.kind} == {"pp", "bp"}:
+        # The one unit conversion analysts do in their heads: 1 percentage point = 100 bp.
+        return fact.value * 100 if said.kind == "bp" else fact.value / 100
+    if fact.kind != said.kind or fact.unit != said.unit or (said.per and fact.per != said.per):
+        return None
+    return fact.value
+
+
+def rounds_to(fact: Mention, said: Mention) -> bool:
+    """The rounding half of :func:`backs`: same measure, and the fact's value rounded to the
+    sentence's displayed step is the sentence's value (no limit on how far that rounding goes)."""
+    if said.kind in TIME_KINDS:
+        return fact.kind in TIME_KINDS and _backs_time(fact, said)
+    value = value_in_unit_of(fact, said)
+    if value is None:
+        return False
+    if said.step == 0:
+        return value == said.value
+    return abs(value - said.value) * 2 <= said.step
+
+
+def rounding_error(fact: Mention, said: Mention) -> Decimal:
+    """How far the sentence's value is from the fact's, relative to the fact's: |said - fact| /
+    |fact|. Zero for exact kinds; infinite when the fact is zero and the sentence is not."""
+    if said.kind in TIME_KINDS:
+        return Decimal(0)
+    value = value_in_unit_of(fact, said)
+    if value is None:
+        return Decimal("Infinity")
+    if value == 0:
+        return Decimal(0) if said.value == 0 else Decimal("Infinity")
+    return abs(said.value - value) / abs(value)
+
+
+def backs(fact: Mention, said: Mention, *, tolerance: Decimal = ROUNDING_TOLERANCE) -> bool:
     """Does the fact's figure back the figure a sentence says?
 
-    Same kind and unit, and the fact's value rounded to the sentence's displayed step equals the
-    sentence's value. For time: a date backs its year (and month); a period backs its year.
+    Same kind and unit; the fact's value rounded to the sentence's displayed step equals the
+    sentence's value; and the sentence's value is within ``tolerance`` of the fact's, relative to
+    the fact's (so "$1 billion" does not back "$900 million", though it rounds to it). For time: a
+    date backs its year (and month); a period backs its year.
     """
     if said.kind in TIME_KINDS:
         return fact.kind in TIME_KINDS and _backs_time(fact, said)
-    if {fact.kind, said.kind} == {"pp", "bp"}:
-        # The one unit conversion analysts do in their heads: 1 percentage point = 100 bp.
-        value = fact.value * 100 if said.kind == "bp" else fact.value / 100
-        return abs(value - said.value) * 2 <= said.step
-    if fact.kind != said.kind or fact.unit != said.unit:
+    value = value_in_unit_of(fact, said)
+    if value is None:
         return False
     if said.step == 0:
-        return fact.value == said.value
-    return abs(fact.value - said.value) * 2 <= said.step
+        return value == said.value
+    difference = abs(value - said.value)
+    return difference * 2 <= said.step and difference <= tolerance * abs(value)
 
 
 def same_measure(fact: Mention, said: Mention) -> bool:
-    """Same kind and unit: the pair is comparable even when the values differ."""
-    return fact.kind == said.kind and fact.unit == said.unit
+    """Same kind and unit (and, when the sentence states an exchange rate, the same rate): the
+    pair is comparable even when the values differ."""
+    return (
+        fact.kind == said.kind and fact.unit == said.unit and (not said.per or fact.per == said.per)
+    )
+
+
+_NUMBER_IN_TEXT = re.compile(_NUM)
+
+
+def rewrite(said: Mention, value: Decimal, tolerance: Decimal = ROUNDING_TOLERANCE) -> str | None:
+    """The sentence's figure in its own notation (symbol, scale word) restated for ``value`` (in
+    the figure's unit) at the coarsest precision that is within ``tolerance`` of it: "$1 billion"
+    for $900 million gives "$0.9 billion". None for a figure written in words, a range, or zero."""
+    numbers = list(_NUMBER_IN_TEXT.finditer(said.text))
+    if len(numbers) != 1 or value == 0:
+        return None
+    token = numbers[0]
+    written = _to_decimal(token.group())
+    if written == 0 or said.value == 0:
+        return None
+    scale = said.value / written
+    target = value / scale
+    for places in range(7):
+        shown = target.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if abs(shown * scale - value) <= tolerance * abs(value):
+            grouped = "," in token.group() or "\u00a0" in token.group()
+            number = f"{shown:,f}" if grouped else f"{shown:f}"
+            return said.text[: token.start()] + number + said.text[token.end() :]
+    return None
+
+
+def percent_text(ratio: Decimal, above: Decimal = Decimal(0)) -> str:
+    """A ratio as a percent, to as few decimals as show it is over ``above``: 0.111 -> "11%",
+    0.0526 over 0.05 -> "5.3%"."""
+    percent = ratio * 100
+    shown = percent
+    for places in range(4):
+        shown = percent.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if shown > above * 100:
+            break
+    return f"{shown.normalize():f}%"

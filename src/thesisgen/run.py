@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,7 @@ from .render import MemoContext, checked_memo, key_figures, old_sources
 from .render.markdown import render_markdown, render_report
 from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
 from .sources import load_sources
-from .validate import Ledger, validate_memo, validate_sections
+from .validate import GateOptions, Ledger, validate_memo, validate_sections
 
 if TYPE_CHECKING:
     from .readback import EditedMemo
@@ -278,6 +279,11 @@ def extract_options(settings: Settings) -> ExtractOptions:
         max_conflicts_per_fact=settings.max_conflicts_per_fact,
         concurrency=settings.concurrency,
     )
+
+
+def gate_options(settings: Settings) -> GateOptions:
+    """What the gate takes from the settings: how far a figure may round its fact."""
+    return GateOptions(rounding_tolerance=Decimal(str(settings.rounding_tolerance)))
 
 
 def kept_summary(factset: FactSet) -> str:
@@ -518,6 +524,7 @@ class _DraftJob:
             settings.max_repairs,
             on_event=self.progress.event,
             max_facts=settings.max_facts_per_section,
+            gate=gate_options(settings),
         )
         self.calls += result.calls
         self.section_facts = result.section_facts
@@ -613,10 +620,11 @@ class _DraftJob:
         return DraftOutcome(self.out.folder, report, manifest, factset)
 
     def _write_draft(self, factset: FactSet, result: DraftResult) -> DraftOutcome:
+        gate = gate_options(self.settings)
         memo = checked_memo(
-            result.memo, key_figures(result.memo, Ledger.of(factset, self.identifiers))
+            result.memo, key_figures(result.memo, Ledger.of(factset, self.identifiers, gate))
         )
-        report = validate_memo(memo, factset, self.identifiers).model_copy(
+        report = validate_memo(memo, factset, self.identifiers, gate).model_copy(
             update={"repairs": result.repairs}
         )
         write_memo = report.ok or self.request.allow_flagged
@@ -688,8 +696,9 @@ def _ledger_report(factset: FactSet, ok: bool) -> Report:
 
 def _pair(
     draft_path: Path, facts_path: Path, config: Path | None, progress: Progress | None
-) -> tuple[Memo, FactSet, list[str]]:
-    """A draft and its ledger, size-capped, the ledger re-grounded against the sources beside it."""
+) -> tuple[Memo, FactSet, list[str], GateOptions]:
+    """A draft and its ledger, size-capped, the ledger re-grounded against the sources beside it,
+    and the gate's options from the settings."""
     settings = resolve({}, config_path=config).settings
     memo = load_model(draft_path, Memo, "draft", _mb(settings.max_json_mb))
     ticker = check_ticker(memo.ticker)
@@ -705,7 +714,7 @@ def _pair(
             f"draft {draft_path} is for {memo.ticker} but facts {facts_path} are for "
             f"{factset.ticker}: pass the matching facts file"
         )
-    return memo, factset, identifiers
+    return memo, factset, identifiers, gate_options(settings)
 
 
 @dataclass(frozen=True)
@@ -729,8 +738,8 @@ def validate(
     if is_word_file(path):
         checked, factset = _validate_docx(path, facts_path, config, progress)
     else:
-        memo, factset, identifiers = _pair(path, facts_path, config, progress)
-        checked = Checked(validate_memo(memo, factset, identifiers))
+        memo, factset, identifiers, gate = _pair(path, facts_path, config, progress)
+        checked = Checked(validate_memo(memo, factset, identifiers, gate))
     if progress is not None:
         for note in old_sources(factset, as_of or dt.date.today()).values():
             progress.note(note)
@@ -759,7 +768,7 @@ def _validate_docx(
     factset = _with_aliases(
         _ground_ledger(loaded, facts_path, folders, identifiers, settings, progress), aliases
     )
-    report = validate_sections(edited.sections, factset, identifiers)
+    report = validate_sections(edited.sections, factset, identifiers, gate_options(settings))
     return Checked(report, _staleness(edited)), factset
 
 
@@ -797,10 +806,10 @@ def render(
 ) -> Path:
     from .render.docx import check_template, render_docx
 
-    draft, factset, identifiers = _pair(draft_path, facts_path, config, progress)
+    draft, factset, identifiers, gate = _pair(draft_path, facts_path, config, progress)
     check_template(template)
-    memo = checked_memo(draft, key_figures(draft, Ledger.of(factset, identifiers)))
-    report = validate_memo(memo, factset, identifiers)
+    memo = checked_memo(draft, key_figures(draft, Ledger.of(factset, identifiers, gate)))
+    report = validate_memo(memo, factset, identifiers, gate)
     if not report.ok:
         first = report.violations[0]
         raise GateFailedError(

@@ -6,13 +6,14 @@ the repair loop sends them back verbatim, and for the analyst reading ``report.j
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import cast
 
 from . import claims
-from .calc import CalcError, evaluate
+from .calc import CalcError, UnitError, evaluate, unit_problem
 from .claims import Frame, Name
 from .models import (
     Calculation,
@@ -27,7 +28,20 @@ from .models import (
     Violation,
     ViolationKind,
 )
-from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract, same_measure
+from .numbers import (
+    DEFAULT_IDENTIFIERS,
+    ROUNDING_TOLERANCE,
+    TIME_KINDS,
+    Mention,
+    backs,
+    extract,
+    percent_text,
+    rewrite,
+    rounding_error,
+    rounds_to,
+    same_measure,
+    value_in_unit_of,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +50,13 @@ class GateOptions:
 
     ``aliases`` are other names of the memo's company (a subsidiary, a brand) that a sentence may
     use without a cited fact naming them; ``names`` are more names any sentence may use.
+    ``rounding_tolerance`` is how far a figure may round its fact, relative to the fact's value
+    (the rounding_tolerance setting; see :func:`thesisgen.numbers.backs`).
     """
 
     aliases: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
+    rounding_tolerance: Decimal = ROUNDING_TOLERANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +140,7 @@ class Ledger:
 
 
 _TIME = ("year", "period", "date")
+_OPERAND = re.compile(r"\{(F[1-9][0-9]*)\s*:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +174,27 @@ def _said_by(cites: Sequence[str], holders: Sequence[tuple[str, Mention]]) -> st
 
 def _judge(said: Mention, cites: Sequence[str], ledger: Ledger) -> Finding | None:
     cited = [(fid, m) for fid in cites for m in ledger.figures.get(fid, ())]
-    if any(backs(m, said) for _, m in cited):
+    tolerance = ledger.options.rounding_tolerance
+    if any(backs(m, said, tolerance=tolerance) for _, m in cited):
         return None
     where = ", ".join(cites)
+    rounded = [] if said.kind in _TIME else [(fid, m) for fid, m in cited if rounds_to(m, said)]
+    if rounded:
+        # The rounding at the step shown holds; the limit on how far it may go does not.
+        error, fid, fact = min(
+            ((rounding_error(m, said), fid, m) for fid, m in rounded), key=lambda r: r[0]
+        )
+        value = value_in_unit_of(fact, said)
+        if error.is_finite() and value is not None:
+            other = rewrite(said, value, tolerance)
+            also = f" (or {other})" if other and _norm(other) != _norm(fact.text) else ""
+            return Finding(
+                "over_rounded",
+                said.text,
+                f"'{said.text}' rounds {fid}'s {fact.text} by {percent_text(error, tolerance)}, "
+                f"more than the {percent_text(tolerance)} allowed: write {fact.text}{also}",
+                (fact.text,),
+            )
     if said.kind in _TIME:
         comparable = [(fid, m) for fid, m in cited if m.kind in _TIME]
     else:
@@ -246,7 +282,9 @@ def check_sentence(sentence: Sentence, ledger: Ledger) -> tuple[list[Finding], i
             findings.append(finding)
         elif said.kind not in TIME_KINDS:
             backed.append(i)
-    findings.extend(_meaning(sentence.text, mentions, backed, known, ledger))
+    # a fact the sentence's calculation takes a figure from is related to it through the formula
+    operands = {m for c in sentence.calculations for m in _OPERAND.findall(c.formula)}
+    findings.extend(_meaning(sentence.text, mentions, backed, known, ledger, operands))
     return findings, len(mentions)
 
 
@@ -332,6 +370,7 @@ def _meaning(
     backed: Sequence[int],
     cites: Sequence[str],
     ledger: Ledger,
+    operands: Iterable[str] = (),
 ) -> list[Finding]:
     """Frames, names, related citations and ratings: what the sentence claims beyond its values."""
     findings: list[Finding] = []
@@ -370,7 +409,7 @@ def _meaning(
     if cites:
         stems = claims.content_words(text)
         for fid in cites:
-            if not stems & ledger.stems[fid]:
+            if fid not in operands and not stems & ledger.stems[fid]:
                 findings.append(
                     Finding(
                         "unrelated_citation",
@@ -481,7 +520,7 @@ def _frame_finding(
         backing = [
             frame
             for mention, frame in zip(ledger.figures[fid], ledger.frames[fid], strict=True)
-            if backs(mention, said)
+            if backs(mention, said, tolerance=ledger.options.rounding_tolerance)
         ]
         if not backing:
             continue
@@ -517,8 +556,15 @@ def _check_calculation(
             said.text,
             f"'{said.text}' is a year, date or period and cannot be calculated: cite a fact that states it",
         )
+    tolerance = ledger.options.rounding_tolerance
     try:
-        result = evaluate(calculation.formula, {fid: ledger.figures[fid] for fid in cites})
+        result = evaluate(
+            calculation.formula,
+            {fid: ledger.figures[fid] for fid in cites},
+            tolerance=tolerance,
+        )
+    except UnitError as exc:
+        return Finding("unit_mismatch", said.text, f"the calculation {shown} {exc}")
     except CalcError as exc:
         return Finding(
             "bad_calculation",
@@ -532,21 +578,26 @@ def _check_calculation(
             said.text,
             f"the calculation {shown} uses no fact figure: a figure must come from cited facts",
         )
-    if said.kind == "currency":
-        units = {op.mention.unit for op in result.operands if op.mention.kind == "currency"}
-        if units != {said.unit}:
-            return Finding(
-                "bad_calculation",
-                said.text,
-                f"the calculation {shown} is in {', '.join(sorted(units)) or 'no currency'}, "
-                f"but '{said.text}' is in {said.unit}: keep the facts' currency",
-            )
+    problem = unit_problem(result.dims, said)
+    if problem is not None:
+        return Finding("unit_mismatch", said.text, f"the calculation {shown} {problem}")
     if abs(result.value - said.value) * 2 > said.step:
         return Finding(
             "bad_calculation",
             said.text,
             f"the calculation {shown} gives {_plain(result.value)}, which "
             f"does not round to '{said.text}': write the result at the precision shown, or fix the formula",
+        )
+    error = abs(result.value - said.value)
+    if result.value != 0 and error > tolerance * abs(result.value):
+        better = rewrite(said, result.value, tolerance)
+        return Finding(
+            "over_rounded",
+            said.text,
+            f"'{said.text}' rounds the result of {shown}, {_plain(result.value)}, by "
+            f"{percent_text(error / abs(result.value), tolerance)}, more than the "
+            f"{percent_text(tolerance)} allowed: write "
+            f"{better or 'the result at a finer precision'}",
         )
     return None
 

@@ -91,7 +91,8 @@ def key_figures(memo: Memo, ledger: Ledger, limit: int = MAX_KEY_FIGURES) -> lis
 
 
 def _backed(said: Mention, fact_id: str, ledger: Ledger) -> bool:
-    return any(backs(m, said) for m in ledger.figures[fact_id])
+    tolerance = ledger.options.rounding_tolerance
+    return any(backs(m, said, tolerance=tolerance) for m in ledger.figures[fact_id])
 
 
 def checked_memo(memo: Memo, figures: Sequence[KeyFigure]) -> Memo:
