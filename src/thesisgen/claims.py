@@ -745,7 +745,8 @@ def merged(frames: Sequence[Frame]) -> Frame:
         else "",
         counted=next((f.counted for f in frames if f.counted), ""),
         moved=one(f.moved for f in frames),
-        metrics=frozenset().union(*(f.metrics for f in frames)),
+        # the statement's metrics when it names one (a table row's quote reads loosely)
+        metrics=next((f.metrics for f in frames if f.metrics), frozenset()),
         metric=next((f.metric for f in frames if f.metric), ""),
         metric_text=next((f.metric_text for f in frames if f.metric), ""),
         holder=next((f.holder for f in frames if f.holder), ""),

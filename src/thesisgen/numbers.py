@@ -364,11 +364,15 @@ def _to_decimal(raw: str) -> Decimal:
 
 
 def _step_of(raw: str) -> Decimal:
-    """The displayed precision of a written number: 203.9 -> 0.1, 900 -> 1."""
+    """The displayed precision of a written number: 203.9 -> 0.1, 412 -> 1, and a whole number's
+    trailing zeros may be rounding: 400 -> 100, 150,000 -> 10,000 (the rounding limit keeps
+    such a figure within ROUNDING_TOLERANCE of its fact)."""
     cleaned = raw.replace(",", "").replace("\u00a0", "")
     if "." in cleaned:
         return Decimal(1).scaleb(-len(cleaned.split(".", 1)[1]))
-    return Decimal(1)
+    digits = cleaned.lstrip("-")
+    zeros = len(digits) - len(digits.rstrip("0")) if digits.strip("0") else 0
+    return Decimal(1).scaleb(zeros)
 
 
 def _scale(word: str | None) -> Decimal:
