@@ -480,3 +480,24 @@ def test_candidate_scan_equals_the_plain_pattern_scan(text: str) -> None:
     assert sorted({(m.start, m.end) for m in extract(text)}) == sorted(
         {s for s in reference if n._mentions_of(n._PATTERN.match(scan, s[0]), text)}  # type: ignore[arg-type]
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "figures"),
+    [
+        (
+            "The load factor rose 1.2 percentage points in 2024 to 86.4%.",
+            ["1.2 percentage points", "2024", "86.4%"],
+        ),
+        (
+            "Northwind carried 41 million passengers in 2024 to 48.2 million.",
+            ["41 million", "2024", "48.2 million"],
+        ),
+        ("Its capital is strong (13.1% CET1 ratio at the end of 2024).", ["13.1%", "2024"]),
+        ("The market grows from 2025 to 2032.", ["2025 to 2032", "2025 to 2032"]),
+    ],
+)
+def test_a_year_is_not_the_low_end_of_a_range(text: str, figures: list[str]) -> None:
+    """Found by an adversarial review: "in 2024 to 86.4%" read as a range of percents from 2024,
+    and "(13.1% CET1" as an accounting negative."""
+    assert [m.text for m in extract(text)] == figures

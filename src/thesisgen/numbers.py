@@ -226,6 +226,9 @@ _W_ANY = "(?:" + "|".join(sorted([*_WORD_VALUES, *_WORD_SCALES], key=len, revers
 # A figure must not continue a word ("COVID-19", "A3", "Nd2Fe14B") or a decimal.
 _LEFT = r"(?<![\w.])(?<!\w-)"
 
+# "in 2024 to 86.4%": a year is never the low end of a range of percents or counts
+_NOT_YEAR_TO = r"(?!(?:19|20)\d\d\s(?:to|-)\s?\d)"
+
 _PATTERN = re.compile(
     "|".join(
         [
@@ -257,7 +260,7 @@ _PATTERN = re.compile(
             rf"(?:{_DASH}(?:{_SYM})?(?P<cnum2>{_NUM})(?:\s?(?P<cscale2>{_CSCALE}))?)?\)?"
             rf"(?:{_PER.format(name='cper', code=_CODE)})?)",
             # percent, percentage points, basis points (and ranges of them): 20-30%, 1.5 pp, 25 bps
-            rf"(?P<pct>{_LEFT}(?P<pneg>-)?(?P<pnum>{_NUM})(?:\s?%)?"
+            rf"(?P<pct>{_LEFT}(?P<pneg>-)?{_NOT_YEAR_TO}(?P<pnum>{_NUM})(?:\s?%)?"
             rf"(?:{_DASH}(?P<pnum2>-?{_NUM}))?\s?(?P<punit>{_PCT_UNIT}))",
             # multiples: 2.5x, 3×, 3 times
             rf"(?P<mult>{_LEFT}(?P<mnum>{_NUM})\s?(?:x|×|\stimes\b)(?![\w]))",
@@ -271,7 +274,7 @@ _PATTERN = re.compile(
             rf"(?:\s(?P<wunit>(?i:{_PCT_UNIT}|{_CURWORD}\b|times\b)))?)",
             # year spans: 2025-2032, 2025-32, 2025 to 2032, 2025 through 2032
             rf"(?P<yspan>{_LEFT}(?P<y1>(?:19|20)\d{{2}})\s?(?:-|to|through)\s?"
-            r"(?P<y2>(?:19|20)\d{2}|\d{2})(?![\w%]))",
+            rf"(?P<y2>(?:19|20)\d{{2}}|\d{{2}})(?![\w%]|[.,]\d|\s?{_SCALE}))",
             # amounts with a currency word or code after: 900 million dollars, 5 trillion won,
             # 1.08 dollars per euro
             rf"(?P<curw>{_LEFT}(?P<wnum>{_NUM})(?:\s?(?P<wscale>{_SCALE}))?\s"
@@ -279,7 +282,7 @@ _PATTERN = re.compile(
             # years on their own
             rf"(?P<year>{_LEFT}(?P<yy>(?:19|20)\d{{2}})(?![\w%,.]\d|[\w%]))",
             # plain and scaled counts (and ranges): 3.85 million, 3.85M, 10,655, (12.3), 1-2 million
-            rf"(?P<cnt>(?P<nneg>{_LEFT}-|\()?{_LEFT}(?P<nnum>{_NUM})"
+            rf"(?P<cnt>(?P<nneg>{_LEFT}-|\((?!{_NUM}\s?%))?{_LEFT}{_NOT_YEAR_TO}(?P<nnum>{_NUM})"
             rf"(?:{_DASH}(?P<nnum2>{_NUM}))?(?:\s?(?P<nscale>{_SCALE}))?\)?(?![\w]))",
         ]
     )
