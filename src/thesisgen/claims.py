@@ -825,6 +825,7 @@ def statements(text: str, names: Sequence[Name]) -> list[Statement]:
     ]
     directions = list(_DIRECTION.finditer(text))
     modals = [m for m in _MODALITY.finditer(text) if m.group(0) != "May"]
+    maybe = [m.start() for m in (*_HYPOTHETICAL.finditer(text), *_CONDITIONAL.finditer(text))]
     out: list[Statement] = []
     for start, end in itertools.pairwise(cuts):
         if end <= start:
@@ -848,7 +849,7 @@ def statements(text: str, names: Sequence[Name]) -> list[Statement]:
                     _MODALITY_OF[_key(m.group(0))] for m in modals if start <= m.start() < end
                 ),
                 ", ".join(m.group(0).lower() for m in modals if start <= m.start() < end),
-                hypothetical(clause),
+                any(start <= at < end for at in maybe),
             )
         )
     return out
