@@ -524,7 +524,9 @@ def extract_facts(
     options = options or ExtractOptions()
     idents = (*DEFAULT_IDENTIFIERS, ticker, *identifiers)
     numbered = list(numbered) if numbered is not None else [Numbered.of(s) for s in sources]
-    names = company_pattern([*company_names(company, ticker), *aliases])
+    # Aliases reach the ledger (for the gate) but not the prompts: the sentences the facts stage
+    # counts as naming the company are the company's own name and ticker, as when recorded.
+    names = company_pattern(company_names(company, ticker))
     warnings = [w for n in numbered for w in source_warnings(n.source, n.injection)]
     calls: list[CallRecord] = []
     candidates: list[_Candidate] = []
