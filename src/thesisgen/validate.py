@@ -448,6 +448,10 @@ def _statement_findings(
     for said in claims.statements(text, names):
         if any(said.start <= m.start < said.end for m in figures):
             continue  # its figures' frames were compared
+        if not (
+            said.negation_text or said.directions or said.modalities or said.subject
+        ) and not any(s.negation_text for fid in cites for s in ledger.statements[fid]):
+            continue  # nothing on either side that could clash
         first: tuple[str, claims.Clash] | None = None
         agreed = False
         for fid in cites:
