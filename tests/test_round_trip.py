@@ -21,6 +21,7 @@ from docx.oxml.ns import qn
 
 from conftest import StaticPair, run_cli
 from thesisgen import run
+from thesisgen.claims import names_in
 from thesisgen.numbers import extract
 
 AS_OF = dt.date(2026, 11, 27)
@@ -115,10 +116,17 @@ def test_reviewer_edits_are_reported_exactly(static_pair: StaticPair, tmp_path: 
     risks[-1].insert_paragraph_before("Management expects $1.9 billion of revenue next year.")
     expected.add(("uncited_number", "$1.9 billion"))
 
-    # 3. A marker deleted: the only link after a body sentence that states a figure.
+    # 3. A marker deleted: the only link after a body sentence that states a figure. Its figures
+    #    are uncited, and so are the names it gives (other than the company's and its aliases').
     sentence, link = _sentence_with_one_marker(document)
     link.getparent().remove(link)
     expected |= {("uncited_number", m.text) for m in extract(sentence, ())}
+    company = {"American", "Resources", "AREC", "ReElement", "Technologies"}
+    expected |= {
+        ("unknown_name", n.text)
+        for n in names_in(sentence)
+        if not n.opener and not set(n.text.replace(".", "").split()) <= company | {"US"}
+    }
 
     # 4. Tracked changes in a Market paragraph: an inserted sentence with a figure and no marker
     #    counts; a deleted sentence with a figure does not.

@@ -4,6 +4,7 @@ order, presented in ledger order. Pure functions, tested without a model."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -202,8 +203,9 @@ def test_selection_is_pure(ten_k: FactSet) -> None:
 
 
 class _FakeLLM:
-    """Answers every section with one sentence citing the first carried fact, and remembers the
-    schema and messages it was sent."""
+    """Answers every section with one sentence citing the first carried fact (the gate wants a
+    sentence to share a word with what it cites, so it names the fact's first word), and
+    remembers the schema and messages it was sent."""
 
     def __init__(self) -> None:
         self.sent: list[Any] = []
@@ -212,10 +214,11 @@ class _FakeLLM:
         self.sent.append((messages, wire_schema))
         cites = wire_schema.model_json_schema()["$defs"]["DraftSentence"]["properties"]["cites"]
         first = cites["items"]["enum"][0]
+        statement = re.search(rf'<fact id="{first}"[^>]*>(.*?)</fact>', messages[1]["content"])
+        word = re.findall(r"\b[a-z]{4,}\b", statement.group(1)) if statement else []
+        text = f"Noted: {word[0]}." if word else "Noted."
         answer: dict[str, Any] = {
-            "paragraphs": [
-                {"sentences": [{"text": "Noted.", "cites": [first], "calculations": []}]}
-            ]
+            "paragraphs": [{"sentences": [{"text": text, "cites": [first], "calculations": []}]}]
         }
         if "stance" in wire_schema.model_fields:
             answer["stance"] = "not rated"

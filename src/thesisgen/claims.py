@@ -556,18 +556,19 @@ def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
             word = parts[0]
             if not (word.isupper() and len(word) > 1) and not any(c.isupper() for c in word[1:]):
                 opener = True
+        if company and set(words) <= set(company):
+            words = company  # "AREC" and "American Resources" are one holder
         out.append(Name(shown, start, match.end(), words, possessive, opener))
     return sorted(out, key=lambda n: n.start)
 
 
-def company_key(company: str) -> tuple[str, ...]:
-    """The words that name the memo's company, without a corporate suffix ("apple" for Apple
-    Inc.): what "the Company" of a filing stands for."""
-    return tuple(
-        w
-        for w in (name_word(p) for p in _WORD.findall(company))
-        if w and w not in _CORPORATE and w not in _NOT_NAMES
-    )
+def company_key(company: str, ticker: str = "") -> tuple[str, ...]:
+    """The words that name the memo's company, without a corporate suffix, and its ticker
+    ("apple", "aapl" for Apple Inc.): what "the Company" of a filing stands for, and what a
+    holder written either way is compared by ("AREC had" and "the company has" agree)."""
+    words = [name_word(p) for p in _WORD.findall(company)]
+    kept = [w for w in words if w and w not in _CORPORATE and w not in _NOT_NAMES]
+    return tuple(dict.fromkeys([*kept, *([name_word(ticker)] if ticker else [])]))
 
 
 def content_words(text: str) -> frozenset[str]:

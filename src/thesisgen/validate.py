@@ -90,7 +90,7 @@ class Ledger:
         identifiers = (*DEFAULT_IDENTIFIERS, factset.ticker, *extra_identifiers)
         facts = factset.by_id()
         options = options or GateOptions()
-        company = claims.company_key(factset.company)
+        company = claims.company_key(factset.company, factset.ticker)
         figures: dict[str, tuple[Mention, ...]] = {}
         frames: dict[str, tuple[Frame, ...]] = {}
         for fid, f in facts.items():
