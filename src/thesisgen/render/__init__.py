@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..models import (
+    Comment,
     Conflict,
     DroppedFact,
     Fact,
@@ -135,7 +136,8 @@ def front_matter(memo: Memo, context: MemoContext, factset: FactSet) -> FrontMat
     provenance = provenance_line(context)
     if provenance:
         banners.append(provenance)
-    notes = len(context.report.warnings) + len(context.report.conflicts)
+    # The notes Appendix C lists (the ledger's); the report may carry more warnings (--verify).
+    notes = len(factset.warnings) + len(factset.conflicts)
     lines = [sources_line(factset, context.as_of)]
     if notes:
         lines.append(
@@ -306,8 +308,27 @@ def plain_reason(v: Violation) -> str:
             return f"'{v.token}' has a different unit from the cited facts'" + (
                 f" ({said})" if said else ""
             )
+        case "model_contradicted":
+            return v.message
         case _:
             return f"the calculation of '{v.token}' does not check out against the cited facts"
+
+
+# What each kind of the gate's reviewer comments (Report.comments) is, as the reviewer reads it.
+COMMENT_LABELS: dict[str, str] = {
+    "qualifier_dropped": "Qualifier left out",
+    "model_contradicted": "Model check: the cited facts contradict this sentence",
+    "model_unverified": "Model check: the cited facts do not confirm this sentence",
+}
+
+
+def comment_note(comment: Comment) -> str:
+    """A finding that does not fail the gate, as its Word comment and report.md entry say it: what
+    kind of finding it is, then the gate's message."""
+    label = COMMENT_LABELS.get(comment.kind, comment.kind.replace("_", " ").capitalize())
+    message = " ".join(comment.message.split())
+    end = "" if message.endswith((".", "!", "?")) else "."
+    return f"{label}: {message}{end}"
 
 
 def review_comments(memo: Memo, factset: FactSet, context: MemoContext) -> Comments:
@@ -319,6 +340,8 @@ def review_comments(memo: Memo, factset: FactSet, context: MemoContext) -> Comme
         failed.setdefault((v.section, v.paragraph, v.sentence), []).append(plain_reason(v))
     for key, reasons in failed.items():
         comments.add(key, f"FAILED the gate: {'; '.join(reasons)}. Do not rely on this sentence.")
+    for found in report.comments:
+        comments.add((found.section, found.paragraph, found.sentence), comment_note(found))
     _repair_comments(memo, report, comments)
     conflicts = {fid: c for c in factset.conflicts for fid in c.facts}
     old = old_sources(factset, context.as_of)
