@@ -98,7 +98,7 @@ def test_each_comment_is_a_word_comment_on_its_sentence(
         else:
             assert anchored == normalise(comment.text)
     contradicted = next(t for t in notes.values() if comments[1].message in t)
-    assert contradicted.startswith("Model check: the cited facts contradict this sentence: ")
+    assert contradicted == f"Model check: {comments[1].message}."
     qualifier = next(t for t in notes.values() if comments[0].message in t)
     assert qualifier.startswith("Qualifier left out: ")
 

@@ -225,9 +225,16 @@ def failing_sentences(report: Report) -> set[Key]:
 
 def flagged_banner(report: Report) -> str:
     sentences = failing_sentences(report)
+    checked = any(v.kind == "model_contradicted" for v in report.violations)
+    what = (
+        "figures their cited facts do not back, or claims the model check found their cited "
+        "facts contradict"
+        if checked
+        else "figures their cited facts do not back"
+    )
     return (
-        f"This memo FAILED the validator gate: {len(sentences)} sentence(s) hold figures their "
-        "cited facts do not back. They are highlighted and commented; do not rely on them."
+        f"This memo FAILED the validator gate: {len(sentences)} sentence(s) hold {what}. They "
+        "are highlighted and commented; do not rely on them."
     )
 
 
@@ -317,8 +324,8 @@ def plain_reason(v: Violation) -> str:
 # What each kind of the gate's reviewer comments (Report.comments) is, as the reviewer reads it.
 COMMENT_LABELS: dict[str, str] = {
     "qualifier_dropped": "Qualifier left out",
-    "model_contradicted": "Model check: the cited facts contradict this sentence",
-    "model_unverified": "Model check: the cited facts do not confirm this sentence",
+    "model_contradicted": "Model check",  # the message says what the model found
+    "model_unverified": "Model check",
 }
 
 
@@ -525,6 +532,9 @@ def generation_record(context: MemoContext, factset: FactSet) -> list[tuple[str,
             rows.append(
                 ("Attempts per section", ", ".join(f"{k} {n}" for k, n in attempts.items()))
             )
+        verify = manifest.parameters.get("verify")
+        if verify:
+            rows.append(("Model check", _model_check(str(verify), manifest, report)))
         usage = manifest.usage
         rows.append(
             (
@@ -544,6 +554,19 @@ def generation_record(context: MemoContext, factset: FactSet) -> list[tuple[str,
             (f"Rejected: {repair.section}, attempt {repair.attempt}", f"{fixed} ({outcome})")
         )
     return rows
+
+
+def _model_check(mode: str, manifest: Manifest, report: Report) -> str:
+    """Appendix D's line on the model check (--verify): how many sentences it read and what it
+    found (the findings are comments, or in gate mode violations, on the sentences)."""
+    answered = sum(1 for c in manifest.calls if c.stage == "verify")
+    kinds = [v.kind for v in report.violations] + [c.kind for c in report.comments]
+    contradicted = kinds.count("model_contradicted")
+    unconfirmed = kinds.count("model_unverified")
+    return (
+        f"--verify {mode}: the model judged {answered} sentence(s); {contradicted} contradicted "
+        f"by their cited facts, {unconfirmed} not confirmed (each commented on its sentence)"
+    )
 
 
 def source_review_notes(factset: FactSet) -> list[str]:

@@ -208,6 +208,8 @@ def render_report(report: Report, memo_written: bool) -> str:
         lines += ["## Review notes on the sources", "", *notes, ""]
     if checks:
         lines += ["## Model check", ""]
-        lines += [f"- {w.removeprefix(MODEL_CHECK_WARNING)}." for w in checks]
+        for warning in checks:
+            text = warning.removeprefix(MODEL_CHECK_WARNING)
+            lines.append(f"- {text[:1].upper()}{text[1:]}.")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
