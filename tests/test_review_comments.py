@@ -162,3 +162,18 @@ def test_validate_prints_comments_after_violations_without_failing(
     bare = report.model_copy(update={"comments": []})
     assert json.loads(validate_json(run.Checked(bare))) == {"ok": True, "violations": []}
     assert "comment" not in validate_lines(run.Checked(bare))[-1]
+
+
+def test_a_meaning_violation_is_explained_in_the_gate_s_words() -> None:
+    """Only a calculation is reported as one: a violation of what a figure means (or the model
+    check's) reaches report.md and the Word comment in the gate's own message."""
+    from thesisgen.models import Violation
+    from thesisgen.render import plain_reason
+
+    held = Violation(
+        section="market", paragraph=0, sentence=0, kind="holder_mismatch", token="$900 million",
+        message="'$900 million' is POSCO's here but AREC's in F13: name the holder F13 names",
+    )  # fmt: skip
+    assert plain_reason(held) == held.message
+    calculated = held.model_copy(update={"kind": "bad_calculation", "token": "$234"})
+    assert "calculation of '$234'" in plain_reason(calculated)

@@ -315,10 +315,10 @@ def plain_reason(v: Violation) -> str:
             return f"'{v.token}' has a different unit from the cited facts'" + (
                 f" ({said})" if said else ""
             )
-        case "model_contradicted":
-            return v.message
-        case _:
+        case "bad_calculation":
             return f"the calculation of '{v.token}' does not check out against the cited facts"
+        case _:  # what a figure means (claims), the model check: the gate's own words
+            return v.message
 
 
 # What each kind of the gate's reviewer comments (Report.comments) is, as the reviewer reads it.
