@@ -49,9 +49,9 @@ def _anchors(document: Any) -> dict[str, str]:
 
 
 def _memo_and_report(pair: StaticPair) -> tuple[Memo, FactSet, Report, list[Comment]]:
-    draft, factset, identifiers = run._pair(pair.draft, pair.facts, None, None)
-    memo = checked_memo(draft, key_figures(draft, Ledger.of(factset, identifiers)))
-    report = validate_memo(memo, factset, identifiers)
+    draft, factset, identifiers, gate = run._pair(pair.draft, pair.facts, None, None)
+    memo = checked_memo(draft, key_figures(draft, Ledger.of(factset, identifiers, gate)))
+    report = validate_memo(memo, factset, identifiers, gate)
     assert report.ok and not report.comments
 
     def at(section: str, p: int, s: int) -> str:
