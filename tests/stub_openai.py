@@ -94,6 +94,31 @@ def authored_script(folder: Path) -> Script:
     return script
 
 
+Verdict = Callable[[str], "str | dict[str, Any] | Reply"]
+
+
+def verify_script(inner: Script, verdict: Verdict) -> Script:
+    """``inner`` for every call but the model check's (``--verify``); a check of the sentence
+    named ``target`` ("market.1.0") is answered with ``verdict(target)``: a verdict
+    ("supported", "contradicted", "not_enough_info") given as the schema asks, a dict sent as the
+    answer's JSON as it is (a malformed answer), or a Reply of the test's own. The verdict goes by
+    the call's label, never by what the prompt says."""
+
+    def script(label: str, body: dict[str, Any]) -> Reply:
+        _ticker, stage, target, _attempt = label.split("/")
+        if stage != "verify":
+            return inner(label, body)
+        answer = verdict(target)
+        if isinstance(answer, Reply):
+            return answer
+        if isinstance(answer, str):
+            answer = {"verdict": answer, "reason": f"the stub says {answer} for {target}"}
+        content = json.dumps(answer)
+        return Reply(200, completion(body["model"], content, label, prompt_chars(body)))
+
+    return script
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _StubServer
 

@@ -59,6 +59,16 @@ class Estimate:
 
 
 RESTATED_EVIDENCE_CHARS = 600  # one to three sentences
+# The model check (--verify): one call per sentence that cites facts.
+VERIFY_PROMPT_CHARS = 2_500  # system prompt, instructions, schema and the sentence
+VERIFY_FACT_CHARS = 700  # one cited fact: statement and quote
+VERIFY_ANSWER_TOKENS = 80
+SENTENCES_PER_SECTION = 6  # citing sentences of a drafted section (the AREC draft has 5.4)
+CITES_PER_SENTENCE = 2
+# As drafted, a section has at most 3 paragraphs of 6 sentences, each citing at most 6 facts
+# (draft.py's answer schema); max_verify_sentences caps the checks in any case.
+MAX_SENTENCES_PER_SECTION = 18
+MAX_CITES_PER_SENTENCE = 6
 
 
 def estimate(
@@ -71,12 +81,14 @@ def estimate(
     prices: Mapping[str, tuple[float, float]],
     max_facts_per_section: int | None = None,
     max_restatements: int = 0,
+    verify_sentences: int = 0,
 ) -> Estimate:
     """``chunk_chars``: the size of each facts call's source text (empty when starting from a
     ledger); ``facts``: the ledger's size when known, else estimated from the sources;
     ``max_facts_per_section``: the most facts one section's prompt carries (None: all);
     ``max_restatements``: the most restatement calls of misstated facts (worst case only: a
-    restatement carries one or a few sentences)."""
+    restatement carries one or a few sentences); ``verify_sentences``: the most sentences the
+    model check reads (``max_verify_sentences``; 0 when ``--verify`` is off)."""
     if facts is None:
         facts = sum(min(MAX_FACTS_PER_CHUNK, c // SOURCE_CHARS_PER_FACT + 1) for c in chunk_chars)
     facts_prompt = sum(tokens(PROMPT_OVERHEAD_CHARS + c) for c in chunk_chars)
@@ -93,6 +105,15 @@ def estimate(
     restate_prompt = restate * tokens(PROMPT_OVERHEAD_CHARS // 2 + RESTATED_EVIDENCE_CHARS)
     worst_calls = (len(chunk_chars) + restate) * tries + sections * attempts * tries
     worst_prompt = (facts_prompt + restate_prompt) * tries + sections * worst_section * tries
+    verify = min(verify_sentences, sections * SENTENCES_PER_SECTION)
+    worst_verify = min(verify_sentences, sections * MAX_SENTENCES_PER_SECTION)
+    calls += verify
+    prompt += verify * tokens(VERIFY_PROMPT_CHARS + CITES_PER_SENTENCE * VERIFY_FACT_CHARS)
+    completion += verify * VERIFY_ANSWER_TOKENS
+    worst_calls += worst_verify * tries
+    worst_prompt += (
+        worst_verify * tokens(VERIFY_PROMPT_CHARS + MAX_CITES_PER_SENTENCE * VERIFY_FACT_CHARS)
+    ) * tries
     price = cost_usd(model, Usage(prompt_tokens=prompt, completion_tokens=completion), prices)
     return Estimate(calls, prompt, completion, worst_calls, worst_prompt, price)
 

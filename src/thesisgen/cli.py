@@ -361,10 +361,51 @@ def _print_outcome(outcome: run.DraftOutcome) -> None:
         calls = f"{manifest.model_calls} call(s) to the model, {manifest.cache_hits} from cache"
         cost = "cost unknown" if manifest.cost_usd is None else f"cost ${manifest.cost_usd:.4f}"
     tokens = manifest.usage.prompt_tokens + manifest.usage.completion_tokens
+    comments = f", {len(report.comments)} comment(s) for the reviewer" if report.comments else ""
     typer.echo(
         f"Wrote {outcome.folder / 'memo.docx'}: {report.figures_checked} figures checked, "
-        f"{len(report.repairs)} repair(s); {calls}; {tokens:,} tokens ({stages}); {cost}."
+        f"{len(report.repairs)} repair(s){comments}; {calls}; {tokens:,} tokens ({stages}); {cost}."
     )
+
+
+_PLACED = {"section", "paragraph", "sentence", "kind", "token", "message"}
+
+
+def validate_json(checked: run.Checked) -> str:
+    """`validate --json`: ok and the violations (DESIGN.md's contract), then the findings that do
+    not fail the gate under ``comments`` and a stale validation line under ``stale``; each of
+    those two keys is absent when there is nothing to say."""
+    report = checked.report
+    payload: dict[str, Any] = {
+        "ok": report.ok,
+        "violations": [v.model_dump(include=_PLACED) for v in report.violations],
+    }
+    if report.comments:
+        payload["comments"] = [c.model_dump(include=_PLACED) for c in report.comments]
+    if checked.stale is not None:
+        payload["stale"] = checked.stale
+    return json.dumps(payload, indent=2, ensure_ascii=False)
+
+
+def validate_lines(checked: run.Checked) -> list[str]:
+    """`validate` for a person: each violation, then each comment (not a failure), then the
+    verdict."""
+    report = checked.report
+    lines = [
+        f"{v.section} ¶{v.paragraph} s{v.sentence} {v.kind}: {v.message}" for v in report.violations
+    ]
+    lines += [
+        f"{c.section} ¶{c.paragraph} s{c.sentence} comment {c.kind}: {c.message}"
+        for c in report.comments
+    ]
+    if checked.stale is not None:
+        lines.append(f"STALE: {checked.stale['message']}")
+    comments = f", {len(report.comments)} comment(s)" if report.comments else ""
+    lines.append(
+        f"{'OK' if report.ok else 'FAILED'}: {report.figures_checked} figures in "
+        f"{report.sentences} sentences, {len(report.violations)} violation(s){comments}."
+    )
+    return lines
 
 
 @app.command("validate")
@@ -382,30 +423,9 @@ def validate_command(
     checked = _guard(
         lambda: run.validate(draft, facts, config, make_progress(sys.stderr), _date(as_of))
     )
-    report = checked.report
-    if as_json:
-        payload: dict[str, Any] = {
-            "ok": report.ok,
-            "violations": [
-                v.model_dump(
-                    include={"section", "paragraph", "sentence", "kind", "token", "message"}
-                )
-                for v in report.violations
-            ],
-        }
-        if checked.stale is not None:
-            payload["stale"] = checked.stale
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
-    else:
-        for v in report.violations:
-            typer.echo(f"{v.section} ¶{v.paragraph} s{v.sentence} {v.kind}: {v.message}")
-        if checked.stale is not None:
-            typer.echo(f"STALE: {checked.stale['message']}")
-        typer.echo(
-            f"{'OK' if report.ok else 'FAILED'}: {report.figures_checked} figures in "
-            f"{report.sentences} sentences, {len(report.violations)} violation(s)."
-        )
-    if not report.ok:
+    output = validate_json(checked) if as_json else "\n".join(validate_lines(checked))
+    typer.echo(output)
+    if not checked.report.ok:
         raise typer.Exit(1)
 
 

@@ -29,6 +29,7 @@ from .errors import UsageError
 DEFAULT_MODEL = "gpt-4o-mini"
 MAX_FACTS_PER_SECTION = 40
 StructuredOutput = Literal["auto", "json_schema", "json_object", "prompt"]
+VerifyMode = Literal["off", "comment", "gate"]  # the model check (verify.py)
 
 
 def _base_url(value: str | None) -> str | None:
@@ -171,6 +172,21 @@ class Settings(BaseModel):
         le=500,
         json_schema_extra=flag(
             "Facts at most in one section's prompt, chosen by topic and relevance."
+        ),
+    )
+    verify: VerifyMode = Field(
+        "off",
+        json_schema_extra=flag(
+            "Ask the model whether each sentence's cited facts support it: off, comment (its "
+            "doubts become comments) or gate (a contradiction fails the gate)."
+        ),
+    )
+    max_verify_sentences: int = Field(
+        200,
+        ge=1,
+        le=100_000,
+        json_schema_extra=flag(
+            "Sentences at most the model check reads; the rest are left unchecked, with a warning."
         ),
     )
     identifiers: list[str] = Field(default_factory=list)

@@ -255,6 +255,11 @@ class Repair(Contract):
     violations: list[Violation]
 
 
+# Report.warnings that start with this are the optional model check's (--verify: sentences left
+# unchecked, answers that were unusable), not the sources'; report.md lists them apart.
+MODEL_CHECK_WARNING = "model check: "
+
+
 class Report(Contract):
     """``report.json``: what the gate checked and what it found."""
 
@@ -290,11 +295,12 @@ class Usage(Contract):
 class CallRecord(Contract):
     """One model call as the manifest lists it."""
 
-    stage: Literal["facts", "draft"]
+    stage: Literal["facts", "draft", "verify"]
     target: str
     attempt: int
     request_key: str
     usage: Usage
+    # verify: "ok" when the model found the sentence supported, "rejected" when it did not
     outcome: Literal["ok", "rejected"]
     cached: bool = False
     wire_format: str | None = None

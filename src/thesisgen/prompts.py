@@ -253,11 +253,13 @@ def templates_sha256() -> str:
     return tree_sha256(data_dir("prompts"), "*.j2")
 
 
+_SYSTEM = {"draft": "system.j2", "facts": "system-facts.j2", "verify": "system-verify.j2"}
+
+
 def _system(company: str, ticker: str, stage: str = "draft") -> dict[str, str]:
-    """The system message: the drafting rules, or (``stage="facts"``) the shorter rules of the
-    facts stage, which a small model follows better without the drafting rules it cannot use."""
-    name = "system-facts.j2" if stage == "facts" else "system.j2"
-    return {"role": "system", "content": _render(name, company=company, ticker=ticker)}
+    """The system message: the drafting rules, the shorter rules of the facts stage (which a
+    small model follows better without the drafting rules it cannot use), or the checker's."""
+    return {"role": "system", "content": _render(_SYSTEM[stage], company=company, ticker=ticker)}
 
 
 def facts_messages(
@@ -435,6 +437,15 @@ def section_messages(
         missing=[(t, TOPIC_NOTES[t]) for t in missing_topics(factset, section)],
     )
     return [_system(factset.company, factset.ticker), {"role": "user", "content": user}]
+
+
+def verify_messages(factset: FactSet, sentence: str, facts: Sequence[Fact]) -> Messages:
+    """The model check of one sentence (``--verify``): the sentence, quoted on one line as the
+    restatement prompt quotes its evidence, and the facts it cites with their statements and
+    quotes in ``<fact>`` tags; the model judges only whether those facts support it."""
+    views = [{**_fact_view(fact, factset), "quote": " ".join(fact.quote.split())} for fact in facts]
+    user = _render("verify.j2", sentence=" ".join(sentence.split()), facts=views)
+    return [_system(factset.company, factset.ticker, "verify"), {"role": "user", "content": user}]
 
 
 def repair_message(section: OutlineSection, violations: Sequence[Violation]) -> dict[str, str]:

@@ -39,7 +39,7 @@ class CallLabel:
     """
 
     ticker: str
-    stage: Literal["facts", "draft"]
+    stage: Literal["facts", "draft", "verify"]
     target: str
     attempt: int
     reask: int = 0
@@ -60,7 +60,7 @@ class CallLabel:
     @classmethod
     def parse(cls, header: str) -> CallLabel:
         ticker, stage, target, attempt = header.split("/")
-        if stage not in ("facts", "draft"):
+        if stage not in ("facts", "draft", "verify"):
             raise ValueError(f"unknown stage {stage!r}")
         number, _, reask = attempt.partition("+")
         return cls(ticker, stage, target, int(number), int(reask or 0))  # type: ignore[arg-type]
@@ -245,7 +245,7 @@ def _wire_format(body: dict[str, Any]) -> str:
     return "prompt"
 
 
-RECORDING_GLOBS = ("facts-*.json", "draft-*.json")
+RECORDING_GLOBS = ("facts-*.json", "draft-*.json", "verify-*.json")
 MAX_RECORDING_BYTES = 16 * 1024 * 1024  # one exchange; far above any real answer
 
 
@@ -262,6 +262,12 @@ def recording_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for pattern in RECORDING_GLOBS for p in folder.glob(pattern))
+
+
+def recorded_stages(folder: Path) -> set[str]:
+    """The stages whose calls ``folder`` holds recordings of, by file name ("facts", "draft",
+    "verify"): enough to refuse a run before its first call when a whole stage is missing."""
+    return {p.name.split("-", 1)[0] for p in recording_files(folder)}
 
 
 def load_recordings(folder: Path) -> list[Recording]:

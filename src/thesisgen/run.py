@@ -26,6 +26,7 @@ from .errors import (
     GateFailedError,
     InputFileError,
     ModelServiceError,
+    RecordingError,
     ThesisgenError,
     UsageError,
 )
@@ -48,12 +49,13 @@ from .notation import kinds_text
 from .outputs import DRAFT_OUTPUTS, FACTS_OUTPUTS, RENDER_OUTPUTS, OutputSet
 from .progress import Progress
 from .prompts import Outline, load_outline, templates_sha256
-from .recording import is_recording, recording_files
+from .recording import is_recording, recorded_stages, recording_files
 from .render import MemoContext, checked_memo, key_figures, old_sources
 from .render.markdown import render_markdown, render_report
 from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
 from .sources import load_sources
 from .validate import GateOptions, Ledger, validate_memo, validate_sections
+from .verify import EVENT_KEY, Verification, checks, verify_memo, with_verification
 
 if TYPE_CHECKING:
     from .readback import EditedMemo
@@ -325,7 +327,31 @@ def _plan(
         settings.prices,
         settings.max_facts_per_section,
         settings.max_restatements,
+        _verify_sentences(settings, facts_only),
     )
+
+
+def _verify_sentences(settings: Settings, facts_only: bool = False) -> int:
+    """The most sentences the model check reads in this run (0: it does not run)."""
+    return 0 if settings.verify == "off" or facts_only else settings.max_verify_sentences
+
+
+def _check_verify_recordings(
+    settings: Settings, llm_settings: LLMSettings, ticker: str, facts_only: bool
+) -> None:
+    """Replaying with --verify needs recordings of the verify stage: say so before any work,
+    rather than at the first sentence, after the drafting has been replayed."""
+    folder = llm_settings.recordings_dir
+    if not _verify_sentences(settings, facts_only) or llm_settings.mode != "replay" or not folder:
+        return
+    if "verify" not in recorded_stages(folder):
+        raise RecordingError(
+            f"--verify {settings.verify} asks the model to check each sentence, but {folder} "
+            "holds no recording of the verify stage, so it cannot run offline: drop --verify "
+            "(it is off by default), set OPENAI_API_KEY or OPENAI_BASE_URL to call a live model, "
+            f"or record the checks with `thesisgen record --ticker {ticker} --verify "
+            f"{settings.verify}`"
+        )
 
 
 @contextlib.contextmanager
@@ -380,6 +406,7 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
         )
     settings = resolve(request.flags, config_path=request.config).settings
     llm_settings, announcement = _llm_settings(request, ticker, bundle, settings)
+    _check_verify_recordings(settings, llm_settings, ticker, request.facts_only)
     from .render.docx import check_template  # python-docx only where a .docx is written or read
 
     check_template(request.template)
@@ -507,7 +534,7 @@ class _DraftJob:
             plan = budget.estimate(
                 [], len(factset.facts), len(outline.sections), settings.max_repairs,
                 self.llm_settings.reasks, settings.model, settings.prices,
-                settings.max_facts_per_section,
+                settings.max_facts_per_section, verify_sentences=_verify_sentences(settings),
             )  # fmt: skip
             spent = plan.after(self.llm.live_calls, self.llm.spent.prompt_tokens)
             budget.check(spent, settings.max_calls, settings.max_prompt_tokens)
@@ -528,7 +555,31 @@ class _DraftJob:
         )
         self.calls += result.calls
         self.section_facts = result.section_facts
-        return self._write_draft(factset, result)
+        gate = gate_options(settings)
+        memo = checked_memo(
+            result.memo, key_figures(result.memo, Ledger.of(factset, self.identifiers, gate))
+        )
+        verification = self._verify(memo, factset) if _verify_sentences(settings) else None
+        return self._write_draft(factset, result, memo, verification)
+
+    def _verify(self, memo: Memo, factset: FactSet) -> Verification:
+        """The model check of the final draft (--verify): once, after the repairs, so that the
+        sentences it reads, and so its requests, are the same in every run of the same draft."""
+        settings = self.settings
+        todo = checks(memo, factset)
+        asked = min(len(todo), settings.max_verify_sentences)
+        self.progress.stage(
+            f"Checking {asked} sentence(s) against their cited facts (--verify {settings.verify})",
+            [(EVENT_KEY, "model check")],
+        )
+        verification = verify_memo(
+            self.llm, factset, todo, settings.verify, settings.max_verify_sentences,
+            settings.concurrency, on_event=self.progress.event,
+        )  # fmt: skip
+        self.calls += verification.calls
+        for warning in verification.warnings:
+            self.progress.note(f"  warning: {warning}")
+        return verification
 
     # --- the sets a run writes ----------------------------------------------------------------
 
@@ -557,6 +608,14 @@ class _DraftJob:
                 "timeout_s": self.llm_settings.timeout_s,
                 "max_facts_per_section": self.settings.max_facts_per_section,
                 **({"max_tokens": self.settings.max_tokens} if self.settings.max_tokens else {}),
+                **(
+                    {
+                        "verify": self.settings.verify,
+                        "max_verify_sentences": self.settings.max_verify_sentences,
+                    }
+                    if _verify_sentences(self.settings, self.request.facts_only)
+                    else {}
+                ),
             },
             prompt_templates_sha256=templates_sha256(),
             sources=[
@@ -619,14 +678,19 @@ class _DraftJob:
             )
         return DraftOutcome(self.out.folder, report, manifest, factset)
 
-    def _write_draft(self, factset: FactSet, result: DraftResult) -> DraftOutcome:
+    def _write_draft(
+        self,
+        factset: FactSet,
+        result: DraftResult,
+        memo: Memo,
+        verification: Verification | None,
+    ) -> DraftOutcome:
         gate = gate_options(self.settings)
-        memo = checked_memo(
-            result.memo, key_figures(result.memo, Ledger.of(factset, self.identifiers, gate))
-        )
         report = validate_memo(memo, factset, self.identifiers, gate).model_copy(
             update={"repairs": result.repairs}
         )
+        if verification is not None:
+            report = with_verification(report, verification, memo)
         write_memo = report.ok or self.request.allow_flagged
         files: dict[str, bytes] = {
             "facts.json": dump_model(factset),
@@ -637,9 +701,17 @@ class _DraftJob:
         if not report.ok:
             failed = sorted({v.section for v in report.violations})
             where = f"see {self.out.folder / 'report.md'}"
+            checked = sum(1 for v in report.violations if v.kind == "model_contradicted")
             self.gate_message = (
                 f"the memo did not pass the gate: {len(report.violations)} violation(s) remain in "
-                f"{', '.join(failed)} after {self.settings.max_repairs} repair(s); {where}"
+                f"{', '.join(failed)} after {self.settings.max_repairs} repair(s)"
+                + (
+                    f" ({checked} of them the model check's, --verify gate: it reads the final "
+                    "draft, so a sentence it finds contradicted is not sent back for repair)"
+                    if checked
+                    else ""
+                )
+                + f"; {where}"
                 + (
                     " (the memo was written with those sentences flagged)"
                     if write_memo

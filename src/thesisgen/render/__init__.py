@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..models import (
+    Comment,
     Conflict,
     DroppedFact,
     Fact,
@@ -135,7 +136,8 @@ def front_matter(memo: Memo, context: MemoContext, factset: FactSet) -> FrontMat
     provenance = provenance_line(context)
     if provenance:
         banners.append(provenance)
-    notes = len(context.report.warnings) + len(context.report.conflicts)
+    # The notes Appendix C lists (the ledger's); the report may carry more warnings (--verify).
+    notes = len(factset.warnings) + len(factset.conflicts)
     lines = [sources_line(factset, context.as_of)]
     if notes:
         lines.append(
@@ -223,9 +225,16 @@ def failing_sentences(report: Report) -> set[Key]:
 
 def flagged_banner(report: Report) -> str:
     sentences = failing_sentences(report)
+    checked = any(v.kind == "model_contradicted" for v in report.violations)
+    what = (
+        "figures their cited facts do not back, or claims the model check found their cited "
+        "facts contradict"
+        if checked
+        else "figures their cited facts do not back"
+    )
     return (
-        f"This memo FAILED the validator gate: {len(sentences)} sentence(s) hold figures their "
-        "cited facts do not back. They are highlighted and commented; do not rely on them."
+        f"This memo FAILED the validator gate: {len(sentences)} sentence(s) hold {what}. They "
+        "are highlighted and commented; do not rely on them."
     )
 
 
@@ -306,8 +315,27 @@ def plain_reason(v: Violation) -> str:
             return f"'{v.token}' has a different unit from the cited facts'" + (
                 f" ({said})" if said else ""
             )
-        case _:
+        case "bad_calculation":
             return f"the calculation of '{v.token}' does not check out against the cited facts"
+        case _:  # what a figure means (claims), the model check: the gate's own words
+            return v.message
+
+
+# What each kind of the gate's reviewer comments (Report.comments) is, as the reviewer reads it.
+COMMENT_LABELS: dict[str, str] = {
+    "qualifier_dropped": "Qualifier left out",
+    "model_contradicted": "Model check",  # the message says what the model found
+    "model_unverified": "Model check",
+}
+
+
+def comment_note(comment: Comment) -> str:
+    """A finding that does not fail the gate, as its Word comment and report.md entry say it: what
+    kind of finding it is, then the gate's message."""
+    label = COMMENT_LABELS.get(comment.kind, comment.kind.replace("_", " ").capitalize())
+    message = " ".join(comment.message.split())
+    end = "" if message.endswith((".", "!", "?")) else "."
+    return f"{label}: {message}{end}"
 
 
 def review_comments(memo: Memo, factset: FactSet, context: MemoContext) -> Comments:
@@ -319,6 +347,8 @@ def review_comments(memo: Memo, factset: FactSet, context: MemoContext) -> Comme
         failed.setdefault((v.section, v.paragraph, v.sentence), []).append(plain_reason(v))
     for key, reasons in failed.items():
         comments.add(key, f"FAILED the gate: {'; '.join(reasons)}. Do not rely on this sentence.")
+    for found in report.comments:
+        comments.add((found.section, found.paragraph, found.sentence), comment_note(found))
     _repair_comments(memo, report, comments)
     conflicts = {fid: c for c in factset.conflicts for fid in c.facts}
     old = old_sources(factset, context.as_of)
@@ -502,6 +532,9 @@ def generation_record(context: MemoContext, factset: FactSet) -> list[tuple[str,
             rows.append(
                 ("Attempts per section", ", ".join(f"{k} {n}" for k, n in attempts.items()))
             )
+        verify = manifest.parameters.get("verify")
+        if verify:
+            rows.append(("Model check", _model_check(str(verify), manifest, report)))
         usage = manifest.usage
         rows.append(
             (
@@ -521,6 +554,19 @@ def generation_record(context: MemoContext, factset: FactSet) -> list[tuple[str,
             (f"Rejected: {repair.section}, attempt {repair.attempt}", f"{fixed} ({outcome})")
         )
     return rows
+
+
+def _model_check(mode: str, manifest: Manifest, report: Report) -> str:
+    """Appendix D's line on the model check (--verify): how many sentences it read and what it
+    found (the findings are comments, or in gate mode violations, on the sentences)."""
+    answered = sum(1 for c in manifest.calls if c.stage == "verify")
+    kinds = [v.kind for v in report.violations] + [c.kind for c in report.comments]
+    contradicted = kinds.count("model_contradicted")
+    unconfirmed = kinds.count("model_unverified")
+    return (
+        f"--verify {mode}: the model judged {answered} sentence(s); {contradicted} contradicted "
+        f"by their cited facts, {unconfirmed} not confirmed (each commented on its sentence)"
+    )
 
 
 def source_review_notes(factset: FactSet) -> list[str]:

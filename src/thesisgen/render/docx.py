@@ -290,10 +290,10 @@ def _sentence(
         _comment(document, anchored, comment)
 
 
-def _key_figures(document: Any, memo: Memo, index: int) -> None:
+def _key_figures(document: Any, memo: Memo, index: int, comments: Comments) -> None:
     section = memo.sections[index]
     table = _table(document, KEY_FIGURES_HEADER)
-    for paragraph in section.paragraphs:
+    for p, paragraph in enumerate(section.paragraphs):
         sentence = paragraph.sentences[0]
         figure, what = sentence.text.split(": ", 1)
         cells = _row(table).cells
@@ -302,6 +302,9 @@ def _key_figures(document: Any, memo: Memo, index: int) -> None:
             run.bold = True
         cells[1].text = what
         _markers(cells[2].paragraphs[0], sentence.cites)
+        notes = comments.by_sentence.get((section.key, p, 0), [])
+        if notes:  # on the row's figure: the row is the sentence the gate checked
+            _comment(document, cells[0].paragraphs[0].runs, notes)
     _set_widths(table, (Cm(3.0), Cm(11.6), Cm(2.0)))
 
 
@@ -311,7 +314,7 @@ def _sections(document: Any, memo: Memo, comments: Comments, context: MemoContex
     failed = failing_sentences(context.report)
     for i, section in enumerate(memo.sections):
         if section.key == KEY_FIGURES_SECTION:
-            _key_figures(document, memo, i)
+            _key_figures(document, memo, i, comments)
             continue
         heading = document.add_heading(section.heading, level=1)
         bookmark(heading, section_bookmark(section.key))

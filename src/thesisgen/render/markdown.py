@@ -6,7 +6,7 @@ notes are numbered as in the DOCX.
 
 from __future__ import annotations
 
-from ..models import FactSet, Memo, Report, Violation
+from ..models import MODEL_CHECK_WARNING, FactSet, Memo, Report, Violation
 from ..notation import (
     KEY_FIGURES_HEADER,
     KEY_FIGURES_SECTION,
@@ -19,6 +19,7 @@ from . import (
     calculation_notes,
     cited_facts,
     cited_references,
+    comment_note,
     dropped_text,
     failing_sentences,
     front_matter,
@@ -65,11 +66,18 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
     for section in memo.sections:
         if section.key == KEY_FIGURES_SECTION:
             lines += [_row(list(KEY_FIGURES_HEADER)), "|---|---|---|"]
-            for paragraph in section.paragraphs:
+            figure_notes: list[str] = []
+            for p, paragraph in enumerate(section.paragraphs):
                 sentence = paragraph.sentences[0]
                 figure, what = sentence.text.split(": ", 1)
                 lines.append(_row([f"**{figure}**", what, cite_marker(sentence.cites)]))
+                figure_notes += [
+                    f"- {figure}: {note}"
+                    for note in comments.by_sentence.get((section.key, p, 0), [])
+                ]
             lines.append("")
+            if figure_notes:
+                lines += ["Review notes:", "", *figure_notes, ""]
             continue
         lines += [f"## {section.heading}", ""]
         review: list[str] = []
@@ -150,6 +158,7 @@ def render_report(report: Report, memo_written: bool) -> str:
         f"- Facts cited: {report.facts_cited}",
         f"- Facts in the ledger: {kinds_text(report.fact_kinds)}",
         f"- Violations: {len(report.violations)}",
+        *([f"- Reviewer comments: {len(report.comments)}"] if report.comments else []),
         "",
     ]
     by_sentence: dict[tuple[str, int, int], list[Violation]] = {}
@@ -163,6 +172,20 @@ def render_report(report: Report, memo_written: bool) -> str:
         if found[0].text:
             lines += [f"> {found[0].text}", ""]
         lines += [f"- **{v.token}**: {plain_reason(v)} ({v.kind})" for v in found]
+        lines.append("")
+    if report.comments:
+        lines += [
+            "## Reviewer comments",
+            "",
+            "These do not fail the gate; in memo.docx each is a comment on its sentence.",
+            "",
+        ]
+        for c in report.comments:
+            quoted = f" \u201c{c.text}\u201d" if c.text else ""
+            lines.append(
+                f"- {c.section}, paragraph {c.paragraph + 1}, sentence {c.sentence + 1}:{quoted} "
+                f"{comment_note(c)} ({c.kind})"
+            )
         lines.append("")
     if report.repairs:
         lines += ["## Rejected drafts that the model repaired", ""]
@@ -178,8 +201,15 @@ def render_report(report: Report, memo_written: bool) -> str:
             f"- ({d.source_id}) {d.statement} {dropped_text(d)}" for d in report.dropped_facts
         ]
         lines.append("")
+    checks = [w for w in report.warnings if w.startswith(MODEL_CHECK_WARNING)]
     notes = [f"- Conflict: {c.note}." for c in report.conflicts]
-    notes += [f"- Warning: {w}." for w in report.warnings]
+    notes += [f"- Warning: {w}." for w in report.warnings if w not in checks]
     if notes:
         lines += ["## Review notes on the sources", "", *notes, ""]
+    if checks:
+        lines += ["## Model check", ""]
+        for warning in checks:
+            text = warning.removeprefix(MODEL_CHECK_WARNING)
+            lines.append(f"- {text[:1].upper()}{text[1:]}.")
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
