@@ -16,23 +16,25 @@ proposed nothing usable (``rules_fallback``).
 
 Long sources are read in overlapping chunks of whole sentences; sentence numbers run across the
 whole source, so the same fact found in two chunks is merged on its evidence. Kept facts that
-state the same measure with different values are linked as conflicts for the drafting prompt and
-the reviewer.
+state the same measure of the same thing for the same period with values that cannot both be true
+(read from their figures' claim frames, :func:`find_conflicts`) are linked as conflicts for the
+drafting prompt and the reviewer.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from itertools import combinations
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from . import claims
 from .errors import AnswerShapeError, BudgetExceededError
 from .evidence import Chunk, Numbered, chunk, company_pattern, rules_sentences
 from .grounding import Folded, normalise, overlaps, references, secondary_for
@@ -50,7 +52,7 @@ from .models import (
     Secondary,
     Source,
 )
-from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract
+from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract, same_measure
 from .prompts import Topic, facts_messages, restate_messages, words
 from .recording import CallLabel
 from .sources import MAX_SOURCE_BYTES, WITHHELD_NOTE, read_source
@@ -350,118 +352,310 @@ def quantities(text: str, identifiers: Sequence[str]) -> list[Quantity]:
 
 # --- conflicts -----------------------------------------------------------------------------------
 
-_WORD = re.compile(r"[a-z][a-z-]{2,}")
-_STOP = frozenset(
-    [
-        "the",
-        "and",
-        "for",
-        "with",
-        "that",
-        "this",
-        "from",
-        "are",
-        "was",
-        "were",
-        "has",
-        "have",
-        "its",
-        "their",
-        "about",
-        "roughly",
-        "nearly",
-        "over",
-        "more",
-        "than",
-        "less",
-        "some",
-        "says",
-        "said",
-        "say",
-        "source",
-        "article",
-        "summary",
-        "according",
-        "which",
-        "will",
-        "would",
-        "could",
-        "global",
-        "world",
-        "world's",
-        # Scale and period words say how big and when, not what is measured: "net income was $31.2
-        # million in fiscal 2024" and "capex was $18.7 million in fiscal 2024" are not one measure.
-        "thousand",
-        "million",
-        "billion",
-        "trillion",
-        "fiscal",
-        "year",
-        "years",
-        "quarter",
-        "half",
-        "end",
-    ]
+# How far an approximate figure reaches either side of its value: "about 80%" covers 78% to 82%,
+# so "about 80%" and "roughly 90%" conflict and "about 80%" and "82%" do not.
+APPROX_SPREAD = Decimal("0.025")
+
+# Stems that say how big, when, where or how sure, not what is measured. With the figures and the
+# names, they are left out of the words two facts must share when neither figure has a metric word.
+_NOT_MEASURED = claims.content_words(
+    "thousand million billion trillion fiscal quarter half year end ended global worldwide world "
+    "total overall roughly nearly approximately around almost least estimate estimated estimates "
+    "one summary"
 )
+_FIRST_WORD = re.compile(r"[\s\"“(]*([^\W\d_][\w'’.&-]*)")
+_BOUNDS = ("lower", "upper")
+# Where facts meet: their periods, a figure's kind and unit, and a name word ("" for none).
+_Key = tuple[frozenset[tuple[str, str, Decimal]], str, str, str]
 
 
-def _words(text: str) -> frozenset[str]:
-    lowered = text.lower().replace("\u2019", "'").replace("'s ", " ")
-    return frozenset(w for w in _WORD.findall(lowered) if w not in _STOP)
+@dataclass
+class _Read:
+    """One fact as :func:`find_conflicts` reads it: its figures, periods and names, read once;
+    the claim frames (the costly part) and the topic stems only when another fact could match."""
+
+    fact: Fact
+    mentions: list[Mention]
+    periods: frozenset[tuple[str, str, Decimal]]
+    names: list[claims.Name]
+    # A one-word name the statement opens with ("China accounts for ..."): names_in leaves it out,
+    # since it cannot tell it from an ordinary capitalised word there ("Production was ...").
+    opener: str
+    _figures: list[tuple[Mention, claims.Frame]] | None = None
+    _who: list[str] | None = None
+    _stems: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, fact: Fact, identifiers: Sequence[str]) -> _Read:
+        text = fact.statement
+        mentions = extract(text, identifiers)
+        periods = frozenset((m.kind, m.unit, m.value) for m in mentions if m.kind in TIME_KINDS)
+        if len(periods) == len(mentions):  # no figure: never in a conflict
+            return cls(fact, mentions, periods, [], "")
+        names = claims.names_in(text)
+        opener = ""
+        first = _FIRST_WORD.match(text)
+        if (
+            first is not None
+            and first[1][0].isupper()
+            and not any(n.start == first.start(1) for n in names)
+        ):
+            found = claims.names_in("so " + first[1])  # the same word, not opening a text
+            opener = " ".join(found[0].words) if found else ""
+        return cls(fact, mentions, periods, names, opener)
+
+    @property
+    def measures(self) -> set[tuple[str, str]]:
+        return {(m.kind, m.unit) for m in self.mentions if m.kind not in TIME_KINDS}
+
+    @property
+    def entities(self) -> list[str]:
+        """The names in the statement, each as its words."""
+        return [" ".join(n.words) for n in self.names]
+
+    def name_keys(self) -> set[str]:
+        """Name words to meet other facts on ("" for a statement that names nobody): two facts
+        about the same entity share one."""
+        words = {w for n in self.names for w in n.words} | set(self.opener.split())
+        return words if self.names else {*words, ""}
+
+    def figures(self) -> list[tuple[Mention, claims.Frame]]:
+        if self._figures is None:
+            frames = claims.frames(self.fact.statement, self.mentions, self.names)
+            self._figures = [
+                (m, f)
+                for m, f in zip(self.mentions, frames, strict=True)
+                if m.kind not in TIME_KINDS
+            ]
+        return self._figures
+
+    def who(self) -> list[str]:
+        """The names, with the opening word when the figures' frames do not read it as a cue
+        ("Production was 500 tonnes": a metric; "Roughly 80%": a qualifier)."""
+        if self._who is None:
+            self._who = self.entities
+            if self.opener:
+                cues = {
+                    w
+                    for _, f in self.figures()
+                    for text in (f.metric_text, f.direction_text, f.modality_text, f.qualifier_text)
+                    for w in claims.text_words(text)
+                }
+                if self.opener not in cues:
+                    self._who = [*self.entities, self.opener]
+        return self._who
+
+    def stems(self) -> frozenset[str]:
+        """What the statement is about, for figures with no metric word: its content stems
+        without the figures, the names and the words of scale, time and hedging."""
+        if self._stems is None:
+            text = list(self.fact.statement)
+            for m in self.mentions:
+                text[m.start : m.end] = " " * (m.end - m.start)
+            named = {w[:5] for n in self.who() for w in n.split()}
+            self._stems = claims.content_words("".join(text)) - named - _NOT_MEASURED
+        return self._stems
+
+
+@lru_cache(maxsize=4096)
+def _same_name(a: str, b: str) -> bool:
+    """claims' holder rule: the words of one name (corporate suffixes aside) are all in the other's
+    ("POSCO" and "POSCO International"; not "MP Materials" and "Albemarle Materials")."""
+    return not claims.compare(claims.Frame(holder=a), claims.Frame(holder=b))
+
+
+@lru_cache(maxsize=4096)
+def _metric_keys_agree(a: str, b: str) -> bool:
+    if not a or not b:
+        return a == b
+    return claims.metrics_agree(frozenset((a,)), frozenset((b,)))
+
+
+def _same_entity(a: _Read, fa: claims.Frame, b: _Read, fb: claims.Frame) -> bool:
+    if fa.holder and fb.holder:
+        return _same_name(fa.holder, fb.holder)
+    if fa.holder or fb.holder:
+        holder, other = (fa.holder, b) if fa.holder else (fb.holder, a)
+        return any(_same_name(holder, n) for n in other.who())
+    who_a, who_b = a.who(), b.who()
+    if any(_same_name(x, y) for x in who_a for y in who_b):
+        return True
+    # Nobody named on either side, or an opening word on one side only ("Global demand rose 8%"
+    # and "Demand rose 5%"); two different opening words are two entities ("China ...",
+    # "Indonesia ...").
+    return not a.names and not b.names and not (who_a and who_b)
+
+
+def _same_metric(a: _Read, fa: claims.Frame, b: _Read, fb: claims.Frame) -> bool:
+    if fa.metrics and fb.metrics:
+        return claims.metrics_agree(fa.metrics, fb.metrics)
+    if fa.metrics or fb.metrics:
+        return False
+    shared, smaller = a.stems() & b.stems(), min(len(a.stems()), len(b.stems()))
+    return smaller > 0 and len(shared) >= min(2, smaller) and 2 * len(shared) >= smaller
+
+
+def _reach(m: Mention, qualifier: str) -> tuple[Decimal | None, Decimal | None]:
+    """The values a figure allows, given its qualifier (None: no limit that side)."""
+    half = m.step / 2
+    spread = max(half, APPROX_SPREAD * abs(m.value))
+    if qualifier == "approx":
+        return m.value - spread, m.value + spread
+    if qualifier == "below":  # "nearly $900 million": a little under
+        return m.value - spread, m.value + half
+    if qualifier == "lower":  # "more than 300%", "at least 300%"
+        return m.value - half, None
+    if qualifier == "upper":  # "up to 300%", "less than 300%"
+        return None, m.value + half
+    return m.value - half, m.value + half
+
+
+def _compatible(ma: Mention, fa: claims.Frame, mb: Mention, fb: claims.Frame) -> bool:
+    """Could one value make both figures true?"""
+    if backs(ma, mb) or backs(mb, ma):
+        return True
+    (lo_a, hi_a), (lo_b, hi_b) = _reach(ma, fa.qualifier), _reach(mb, fb.qualifier)
+    lows = [x for x in (lo_a, lo_b) if x is not None]
+    highs = [x for x in (hi_a, hi_b) if x is not None]
+    return not lows or not highs or max(lows) <= min(highs)
+
+
+def _clash(a: _Read, b: _Read) -> Conflict | None:
+    """The first pair of figures (in reading order) on which ``a`` and ``b`` conflict."""
+    if a.periods != b.periods:
+        return None
+    for ma, fa in a.figures():
+        for mb, fb in b.figures():
+            if not same_measure(ma, mb) or fa.negation_text or fb.negation_text:
+                continue
+            if fa.modality and fb.modality and fa.modality != fb.modality:
+                continue  # a forecast and a result are two claims
+            if not _same_metric(a, fa, b, fb) or not _same_entity(a, fa, b, fb):
+                continue
+            opposite = {fa.direction, fb.direction} == {"up", "down"}
+            compatible = _compatible(ma, fa, mb, fb)
+            if compatible and not opposite:
+                continue
+            ids = [a.fact.id, b.fact.id]
+            note = _note(ids, (ma, fa), (mb, fb), opposite, compatible)
+            return Conflict(facts=ids, figures=[ma.text, mb.text], note=note)
+    return None
+
+
+def _note(
+    ids: list[str],
+    a: tuple[Mention, claims.Frame],
+    b: tuple[Mention, claims.Frame],
+    opposite: bool,
+    compatible: bool,
+) -> str:
+    (ma, fa), (mb, fb) = a, b
+    if opposite:
+        said = (
+            f"{ids[0]} says {fa.direction_text} {ma.text}, {ids[1]} says {fb.direction_text} "
+            f"{mb.text}"
+        )
+        if compatible:
+            return f"{said}: the same change in opposite directions; check which the sources mean before citing either"
+        return f"{said}: opposite directions and different figures; check the sources before citing either"
+    if fa.qualifier in _BOUNDS or fb.qualifier in _BOUNDS:
+        ta = f"{fa.qualifier_text} {ma.text}" if fa.qualifier in _BOUNDS else ma.text
+        tb = f"{fb.qualifier_text} {mb.text}" if fb.qualifier in _BOUNDS else mb.text
+        return f"{ids[0]} says {ta}, {ids[1]} says {tb}: the figure falls outside the bound; cite both or say which is right"
+    return f"{ids[0]} says {ma.text}, {ids[1]} says {mb.text}: cite both or give the range"
 
 
 def find_conflicts(
     facts: Sequence[Fact], identifiers: Sequence[str], max_per_fact: int = 3
 ) -> list[Conflict]:
-    """Pairs of facts about the same thing (similar wording, same period) with different values.
+    """Pairs of facts that state the same measure of the same thing with values that cannot both
+    be true.
 
-    Each fact takes part in at most ``max_per_fact`` conflicts (the first found, in ledger order):
-    a pile of near-identical sources would otherwise link every fact to every other.
+    Two facts conflict on a figure of each when the figures
+
+    - measure the same thing: their claim frames' metrics agree (``claims.metrics_agree``:
+      "sales" is "revenue", a "share of refining" is of the "processing capacity"); when neither
+      figure has a metric word, the statements share at least half the content stems of the
+      shorter one (at least two), leaving out figures, names and words of scale, time and hedging
+      ("global", "roughly"). A figure with a metric word and one without do not conflict;
+    - of the same entity: when both figures have a holder ("China's share"), the holders are one
+      name (claims' holder rule); when one has, the other statement names it; otherwise the
+      statements name someone in common (a name's words, corporate suffixes aside, all among the
+      other's), or name nobody (a capitalised opening word on one side only does not count: it
+      may be an ordinary word; on both sides, "China ..." and "Indonesia ...", it does);
+    - for the same period: the same years, dates and periods;
+    - as the same kind and unit (``numbers.same_measure``), and as claims: neither is negated,
+      and they are not a forecast and a result (both stated and different modality);
+
+    and the values cannot both be true: neither backs the other (``numbers.backs``, precision
+    aware, so "$0.9 billion" and "$900 million" agree) and no value lies within both figures'
+    reach. A plain or exact figure reaches half its displayed step either side; an approximate
+    one ("about", "roughly") also 2.5% of its value either side; "nearly" that much below only;
+    a lower bound ("more than", "at least") everything from the value up, an upper bound ("up
+    to", "less than") everything up to it. So "about 80%" and "roughly 90%" conflict, "more than
+    300%" and "300%" or "350%" do not (a bound is read inclusively: sources write "more than" for
+    the figure itself), "at least 300%" and "250%" do. Two figures that agree in value but move
+    in opposite directions (one rose 8%, the other fell 8%) conflict too, and the note says so.
+
+    Each fact takes part in at most ``max_per_fact`` conflicts (the first found, pairs in ledger
+    order): a pile of near-identical sources would otherwise link every fact to every other.
+
+    Not every pair is compared: facts meet only on a shared key (the periods, a figure's kind and
+    unit, and a name word, or "" for a statement naming nobody), then on a metric of a figure
+    (or none), so a large ledger costs about the pairs that could conflict. The claim frames are
+    read only for facts that share such a key with another.
     """
-    mentions = {f.id: extract(f.statement, identifiers) for f in facts}
-    figures: dict[str, list[Mention]] = {
-        fid: [m for m in found if m.kind not in TIME_KINDS] for fid, found in mentions.items()
-    }
-    periods = {
-        fid: {(m.kind, m.unit, m.value) for m in found if m.kind in TIME_KINDS}
-        for fid, found in mentions.items()
-    }
-    words = {f.id: _words(f.statement) for f in facts}
+    if max_per_fact <= 0:
+        return []
+    reads = [_Read.of(f, identifiers) for f in facts]
+    groups: dict[_Key, list[int]] = {}
+    keys_of: list[set[_Key]] = []
+    for i, read in enumerate(reads):
+        keys = {
+            (read.periods, kind, unit, w) for kind, unit in read.measures for w in read.name_keys()
+        }
+        for key in keys:
+            groups.setdefault(key, []).append(i)
+        keys_of.append(keys)
+    # Within a key, facts meet on a metric of a figure of its kind and unit ("": none).
+    buckets: dict[_Key, dict[str, list[int]]] = {}
+    own: dict[tuple[_Key, int], list[str]] = {}
+    for key, members in groups.items():
+        if len(members) < 2:
+            continue
+        by_metric = buckets.setdefault(key, {})
+        for i in members:
+            metrics = {
+                metric
+                for m, f in reads[i].figures()
+                if (m.kind, m.unit) == key[1:3]
+                for metric in (f.metrics or ("",))
+            }
+            own[key, i] = sorted(metrics)
+            for metric in metrics:
+                by_metric.setdefault(metric, []).append(i)
     conflicts: list[Conflict] = []
-    linked: dict[str, int] = {}
-    for a, b in combinations(facts, 2):
-        if linked.get(a.id, 0) >= max_per_fact or linked.get(b.id, 0) >= max_per_fact:
+    linked = [0] * len(reads)
+    for i, read in enumerate(reads):
+        if linked[i] >= max_per_fact:
             continue
-        if periods[a.id] != periods[b.id]:
-            continue
-        # Overlap coefficient: short restatements of a longer fact still count as the same topic.
-        shared = words[a.id] & words[b.id]
-        smaller = min(len(words[a.id]), len(words[b.id]))
-        if len(shared) < 2 or not smaller or len(shared) / smaller < 0.5:
-            continue
-        for ma in figures[a.id]:
-            clash = next(
-                (
-                    mb
-                    for mb in figures[b.id]
-                    if mb.kind == ma.kind
-                    and mb.unit == ma.unit
-                    and not backs(ma, mb)
-                    and not backs(mb, ma)
-                ),
-                None,
-            )
-            if clash is not None:
-                conflicts.append(
-                    Conflict(
-                        facts=[a.id, b.id],
-                        figures=[ma.text, clash.text],
-                        note=f"{a.id} says {ma.text}, {b.id} says {clash.text}: cite both or give the range",
-                    )
-                )
-                linked[a.id] = linked.get(a.id, 0) + 1
-                linked[b.id] = linked.get(b.id, 0) + 1
+        partners: set[int] = set()
+        for key in keys_of[i]:
+            if key not in buckets:
+                continue
+            for metric, members in buckets[key].items():
+                if any(_metric_keys_agree(mine, metric) for mine in own[key, i]):
+                    partners.update(members[bisect_right(members, i) :])
+        for j in sorted(partners):
+            if linked[i] >= max_per_fact:
                 break
+            if linked[j] >= max_per_fact:
+                continue
+            conflict = _clash(read, reads[j])
+            if conflict is not None:
+                conflicts.append(conflict)
+                linked[i] += 1
+                linked[j] += 1
     return conflicts
 
 
