@@ -127,6 +127,12 @@ LINKED = [
         ["8%", "5%"],
     ),
     (
+        "a figure outside a range",
+        "China holds between 80% and 90% of rare-earth refining capacity.",
+        "China's share of rare-earth refining is 95%.",
+        ["between 80% and 90%", "95%"],
+    ),
+    (
         "no metric word: the same content, reworded",
         "China makes about 90% of the world's rare-earth magnets.",
         "China makes 70% of rare earth magnets.",
@@ -185,6 +191,11 @@ NOT_LINKED = [
         "an approximation and a figure within its reach",
         "China controls about 80% of rare-earth processing capacity.",
         "China controls 82% of rare-earth processing capacity.",
+    ),
+    (
+        "a figure inside a range",
+        "China holds 80-90% of rare-earth refining capacity.",
+        "China's share of rare-earth refining is about 85%.",
     ),
     (
         "the same value written differently",

@@ -26,11 +26,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -369,6 +369,20 @@ _BOUNDS = ("lower", "upper")
 _Key = tuple[frozenset[tuple[str, str, Decimal]], str, str, str]
 
 
+class _Figure(NamedTuple):
+    """A figure of a fact with its claim frame; a range ("80-90%", "between $1bn and $2bn") is one
+    figure from ``mention`` (its low end) to ``top``."""
+
+    mention: Mention
+    frame: claims.Frame
+    top: Decimal | None = None
+
+
+def _merged(a: claims.Frame, b: claims.Frame) -> claims.Frame:
+    """The frame of a range: its two ends' frames, the first's fields first."""
+    return replace(a, **{f.name: getattr(a, f.name) or getattr(b, f.name) for f in fields(a)})
+
+
 @dataclass
 class _Read:
     """One fact as :func:`find_conflicts` reads it: its figures, periods and names, read once;
@@ -381,7 +395,7 @@ class _Read:
     # A one-word name the statement opens with ("China accounts for ..."): names_in leaves it out,
     # since it cannot tell it from an ordinary capitalised word there ("Production was ...").
     opener: str
-    _figures: list[tuple[Mention, claims.Frame]] | None = None
+    _figures: list[_Figure] | None = None
     _who: list[str] | None = None
     _stems: frozenset[str] | None = None
 
@@ -419,14 +433,28 @@ class _Read:
         words = {w for n in self.names for w in n.words} | set(self.opener.split())
         return words if self.names else {*words, ""}
 
-    def figures(self) -> list[tuple[Mention, claims.Frame]]:
+    def figures(self) -> list[_Figure]:
         if self._figures is None:
             frames = claims.frames(self.fact.statement, self.mentions, self.names)
-            self._figures = [
-                (m, f)
-                for m, f in zip(self.mentions, frames, strict=True)
-                if m.kind not in TIME_KINDS
-            ]
+            out: list[_Figure] = []
+            for m, f in zip(self.mentions, frames, strict=True):
+                if m.kind in TIME_KINDS:
+                    continue
+                last = out[-1] if out else None
+                if (
+                    last is not None
+                    and last.top is None
+                    and (m.start, m.end, m.kind)
+                    == (
+                        last.mention.start,
+                        last.mention.end,
+                        last.mention.kind,
+                    )
+                ):  # the other end of a range
+                    out[-1] = _Figure(last.mention, _merged(last.frame, f), m.value)
+                    continue
+                out.append(_Figure(m, f))
+            self._figures = out
         return self._figures
 
     def who(self) -> list[str]:
@@ -437,7 +465,7 @@ class _Read:
             if self.opener:
                 cues = {
                     w
-                    for _, f in self.figures()
+                    for _, f, _ in self.figures()
                     for text in (f.metric_text, f.direction_text, f.modality_text, f.qualifier_text)
                     for w in claims.text_words(text)
                 }
@@ -495,26 +523,29 @@ def _same_metric(a: _Read, fa: claims.Frame, b: _Read, fb: claims.Frame) -> bool
     return smaller > 0 and len(shared) >= min(2, smaller) and 2 * len(shared) >= smaller
 
 
-def _reach(m: Mention, qualifier: str) -> tuple[Decimal | None, Decimal | None]:
+def _reach(figure: _Figure) -> tuple[Decimal | None, Decimal | None]:
     """The values a figure allows, given its qualifier (None: no limit that side)."""
+    m, qualifier = figure.mention, figure.frame.qualifier
+    low, high = m.value, m.value if figure.top is None else figure.top
     half = m.step / 2
-    spread = max(half, APPROX_SPREAD * abs(m.value))
     if qualifier == "approx":
-        return m.value - spread, m.value + spread
+        return low - max(half, APPROX_SPREAD * abs(low)), high + max(
+            half, APPROX_SPREAD * abs(high)
+        )
     if qualifier == "below":  # "nearly $900 million": a little under
-        return m.value - spread, m.value + half
+        return low - max(half, APPROX_SPREAD * abs(low)), high + half
     if qualifier == "lower":  # "more than 300%", "at least 300%"
-        return m.value - half, None
+        return low - half, None
     if qualifier == "upper":  # "up to 300%", "less than 300%"
-        return None, m.value + half
-    return m.value - half, m.value + half
+        return None, high + half
+    return low - half, high + half
 
 
-def _compatible(ma: Mention, fa: claims.Frame, mb: Mention, fb: claims.Frame) -> bool:
+def _compatible(a: _Figure, b: _Figure) -> bool:
     """Could one value make both figures true?"""
-    if backs(ma, mb) or backs(mb, ma):
+    if backs(a.mention, b.mention) or backs(b.mention, a.mention):
         return True
-    (lo_a, hi_a), (lo_b, hi_b) = _reach(ma, fa.qualifier), _reach(mb, fb.qualifier)
+    (lo_a, hi_a), (lo_b, hi_b) = _reach(a), _reach(b)
     lows = [x for x in (lo_a, lo_b) if x is not None]
     highs = [x for x in (hi_a, hi_b) if x is not None]
     return not lows or not highs or max(lows) <= min(highs)
@@ -524,8 +555,9 @@ def _clash(a: _Read, b: _Read) -> Conflict | None:
     """The first pair of figures (in reading order) on which ``a`` and ``b`` conflict."""
     if a.periods != b.periods:
         return None
-    for ma, fa in a.figures():
-        for mb, fb in b.figures():
+    for fig_a in a.figures():
+        for fig_b in b.figures():
+            (ma, fa, _), (mb, fb, _) = fig_a, fig_b
             if not same_measure(ma, mb) or fa.negation_text or fb.negation_text:
                 continue
             if fa.modality and fb.modality and fa.modality != fb.modality:
@@ -533,7 +565,7 @@ def _clash(a: _Read, b: _Read) -> Conflict | None:
             if not _same_metric(a, fa, b, fb) or not _same_entity(a, fa, b, fb):
                 continue
             opposite = {fa.direction, fb.direction} == {"up", "down"}
-            compatible = _compatible(ma, fa, mb, fb)
+            compatible = _compatible(fig_a, fig_b)
             if compatible and not opposite:
                 continue
             ids = [a.fact.id, b.fact.id]
@@ -589,7 +621,8 @@ def find_conflicts(
 
     and the values cannot both be true: neither backs the other (``numbers.backs``, precision
     aware, so "$0.9 billion" and "$900 million" agree) and no value lies within both figures'
-    reach. A plain or exact figure reaches half its displayed step either side; an approximate
+    reach. A plain or exact figure reaches half its displayed step either side (a range, "80-90%",
+    from its low end to its high end); an approximate
     one ("about", "roughly") also 2.5% of its value either side; "nearly" that much below only;
     a lower bound ("more than", "at least") everything from the value up, an upper bound ("up
     to", "less than") everything up to it. So "about 80%" and "roughly 90%" conflict, "more than
@@ -627,7 +660,7 @@ def find_conflicts(
         for i in members:
             metrics = {
                 metric
-                for m, f in reads[i].figures()
+                for m, f, _ in reads[i].figures()
                 if (m.kind, m.unit) == key[1:3]
                 for metric in (f.metrics or ("",))
             }
