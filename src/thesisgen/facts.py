@@ -371,11 +371,15 @@ _Key = tuple[frozenset[tuple[str, str, Decimal]], str, str, str]
 
 class _Figure(NamedTuple):
     """A figure of a fact with its claim frame; a range ("80-90%", "between $1bn and $2bn") is one
-    figure from ``mention`` (its low end) to ``top``."""
+    figure from ``mention`` (its low end) to ``top``. ``owned``: the frame's holder is a possessive
+    followed by words that are not the figure's metric ("Kestrel's two largest competitors hold
+    about 35% of that market"), so the figure is of something the holder has, not its own ("China's
+    share of refining at 90%", "China's roughly 80% share" are China's own)."""
 
     mention: Mention
     frame: claims.Frame
     top: Decimal | None = None
+    owned: bool = False
 
 
 def _merged(a: claims.Frame, b: claims.Frame) -> claims.Frame:
@@ -454,8 +458,24 @@ class _Read:
                     out[-1] = _Figure(last.mention, _merged(last.frame, f), m.value)
                     continue
                 out.append(_Figure(m, f))
-            self._figures = out
+            self._figures = [fig._replace(owned=self._owned(fig)) for fig in out]
         return self._figures
+
+    def _owned(self, figure: _Figure) -> bool:
+        frame, start = figure.frame, figure.mention.start
+        if not frame.holder or not frame.metrics:
+            return False
+        possessive = [
+            n
+            for n in self.names
+            if n.possessive and n.end <= start and " ".join(n.words) == frame.holder
+        ]
+        if not possessive:
+            return False
+        between = claims.content_words(self.fact.statement[possessive[-1].end : start])
+        cues = (frame.qualifier_text, frame.direction_text, frame.modality_text)
+        between -= claims.content_words(" ".join(cues))
+        return bool(between) and not between & claims.content_words(frame.metric_text)
 
     def who(self) -> list[str]:
         """The names, with the opening word when the figures' frames do not read it as a cue
@@ -465,7 +485,7 @@ class _Read:
             if self.opener:
                 cues = {
                     w
-                    for _, f, _ in self.figures()
+                    for _, f, _, _ in self.figures()
                     for text in (f.metric_text, f.direction_text, f.modality_text, f.qualifier_text)
                     for w in claims.text_words(text)
                 }
@@ -499,12 +519,13 @@ def _metric_keys_agree(a: str, b: str) -> bool:
     return claims.metrics_agree(frozenset((a,)), frozenset((b,)))
 
 
-def _same_entity(a: _Read, fa: claims.Frame, b: _Read, fb: claims.Frame) -> bool:
-    if fa.holder and fb.holder:
-        return _same_name(fa.holder, fb.holder)
-    if fa.holder or fb.holder:
-        holder, other = (fa.holder, b) if fa.holder else (fb.holder, a)
-        return any(_same_name(holder, n) for n in other.who())
+def _same_entity(a: _Read, x: _Figure, b: _Read, y: _Figure) -> bool:
+    ha, hb = x.frame.holder, y.frame.holder
+    if ha and hb:
+        return x.owned == y.owned and _same_name(ha, hb)
+    if ha or hb:
+        holder, owned, other = (ha, x.owned, b) if ha else (hb, y.owned, a)
+        return not owned and any(_same_name(holder, n) for n in other.who())
     who_a, who_b = a.who(), b.who()
     if any(_same_name(x, y) for x in who_a for y in who_b):
         return True
@@ -557,12 +578,12 @@ def _clash(a: _Read, b: _Read) -> Conflict | None:
         return None
     for fig_a in a.figures():
         for fig_b in b.figures():
-            (ma, fa, _), (mb, fb, _) = fig_a, fig_b
+            (ma, fa, _, _), (mb, fb, _, _) = fig_a, fig_b
             if not same_measure(ma, mb) or fa.negation_text or fb.negation_text:
                 continue
             if fa.modality and fb.modality and fa.modality != fb.modality:
                 continue  # a forecast and a result are two claims
-            if not _same_metric(a, fa, b, fb) or not _same_entity(a, fa, b, fb):
+            if not _same_metric(a, fa, b, fb) or not _same_entity(a, fig_a, b, fig_b):
                 continue
             opposite = {fa.direction, fb.direction} == {"up", "down"}
             compatible = _compatible(fig_a, fig_b)
@@ -611,7 +632,10 @@ def find_conflicts(
       shorter one (at least two), leaving out figures, names and words of scale, time and hedging
       ("global", "roughly"). A figure with a metric word and one without do not conflict;
     - of the same entity: when both figures have a holder ("China's share"), the holders are one
-      name (claims' holder rule); when one has, the other statement names it; otherwise the
+      name (claims' holder rule) and neither is only the owner of what holds the figure ("Kestrel's
+      competitors hold 35%": a possessive followed by words, before the figure, none of them the
+      figure's metric or a cue of its frame); when
+      one has, the other statement names it; otherwise the
       statements name someone in common (a name's words, corporate suffixes aside, all among the
       other's), or name nobody (a capitalised opening word on one side only does not count: it
       may be an ordinary word; on both sides, "China ..." and "Indonesia ...", it does);
@@ -660,7 +684,7 @@ def find_conflicts(
         for i in members:
             metrics = {
                 metric
-                for m, f, _ in reads[i].figures()
+                for m, f, _, _ in reads[i].figures()
                 if (m.kind, m.unit) == key[1:3]
                 for metric in (f.metrics or ("",))
             }
