@@ -3,17 +3,20 @@ words: reworded pairs still link, near misses do not."""
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, clean_env
+from conftest import ROOT, clean_env, run_cli
 from thesisgen import facts as facts_module
 from thesisgen.facts import _clash, _Read, find_conflicts
-from thesisgen.models import Conflict, Fact
+from thesisgen.models import Conflict, Fact, FactSet
+from thesisgen.numbers import DEFAULT_IDENTIFIERS
 
 
 def _fact(fid: str, statement: str) -> Fact:
@@ -127,6 +130,12 @@ LINKED = [
         ["8%", "5%"],
     ),
     (
+        "a possessive right before the figure",
+        "China's roughly 80% share of rare-earth refining is the largest.",
+        "China accounts for about 90% of rare-earth refining capacity.",
+        ["80%", "90%"],
+    ),
+    (
         "a figure outside a range",
         "China holds between 80% and 90% of rare-earth refining capacity.",
         "China's share of rare-earth refining is 95%.",
@@ -166,6 +175,11 @@ NOT_LINKED = [
         "different entities sharing a word",
         "MP Materials' revenue was $253 million in 2023.",
         "Energy Materials' revenue was $96 million in 2023.",
+    ),
+    (
+        "a name and what it owns: the holder's competitors",
+        "By the council's estimate Kestrel holds about 7% of that market.",
+        "Kestrel's two largest competitors together hold about 35% of that market.",
     ),
     (
         "different holders of one kind of figure",
@@ -266,6 +280,39 @@ def test_the_note_says_what_to_do() -> None:
     (turned,) = _pair("Apple's revenue rose 8% in 2024.", "Revenue at Apple fell 8% in 2024.")
     assert turned.note.startswith("F1 says rose 8%, F2 says fell 8%: ")
     assert "opposite directions" in turned.note
+
+
+BUNDLED_CONFLICTS = {
+    "PKX": [
+        (["F6", "F10"], ["80%", "90%"], "F6 says 80%, F10 says 90%: cite both or give the range")
+    ],
+    "AREC": [],
+}
+
+
+@pytest.mark.parametrize("ticker", sorted(BUNDLED_CONFLICTS))
+def test_bundled_runs_keep_their_conflicts(ticker: str, tmp_path: Path) -> None:
+    """`thesisgen facts` replays the bundled recordings: PKX links China's 80% and 90%, AREC
+    links nothing (its "more than 300%" and "300%", "nearly $900 million" and "$900M" agree)."""
+    result = run_cli("facts", "--ticker", ticker, "--out", tmp_path / "out", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    factset = FactSet.model_validate_json((tmp_path / "out" / "facts.json").read_text())
+    found = [(c.facts, c.figures, c.note) for c in factset.conflicts]
+    assert found == BUNDLED_CONFLICTS[ticker]
+
+
+def test_third_company_ledger_has_no_conflicts() -> None:
+    """The third company's authored facts state many measures of one year, and a market share of
+    Kestrel's next to its competitors': none is a conflict (test_third_company checks the run)."""
+    authored = ROOT / "tests" / "data" / "third" / "authored"
+    statements = [
+        fact["statement"]
+        for name in ("facts-S1-1.json", "facts-S2-1.json")
+        for fact in json.loads((authored / name).read_text())["facts"]
+    ]
+    ledger = [_fact(f"F{i}", s) for i, s in enumerate(statements, 1)]
+    assert len(ledger) == 19
+    assert find_conflicts(ledger, (*DEFAULT_IDENTIFIERS, "KSTL")) == []
 
 
 def test_each_fact_takes_part_in_at_most_max_per_fact_conflicts() -> None:
