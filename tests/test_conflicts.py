@@ -82,6 +82,12 @@ LINKED = [
         ["$200 million", "$260 million"],
     ),
     (
+        "'about' and a figure more than 5% away",
+        "Harbor Lane reported net income of $120 million for fiscal 2024.",
+        "Harbor Lane's net income was about $100 million in fiscal 2024.",
+        ["$120 million", "$100 million"],
+    ),
+    (
         "a lower bound and a figure below it",
         "Demand for neodymium is projected to rise by at least 300% by 2030.",
         "Neodymium demand is projected to rise 250% by 2030.",
@@ -124,7 +130,7 @@ LINKED = [
         ["8%", "5%"],
     ),
     (
-        "an opening word on one side only",
+        "'Global' opening one sentence: not a name",
         "Global demand for magnets rose 8% in 2024.",
         "Demand for magnets rose 5% in 2024.",
         ["8%", "5%"],
@@ -182,6 +188,22 @@ NOT_LINKED = [
         "Kestrel's two largest competitors together hold about 35% of that market.",
     ),
     (
+        "a segment opening one sentence, the total the other",
+        "Americas net sales were $167,045 million in 2024, up 3% from $162,560 million in 2023.",
+        "Total net sales were $391,035 million in 2024, up 2% from $383,285 million in 2023.",
+    ),
+    (
+        "one fact gives both years, the other one of them",
+        "Total net sales were $391,035 million in 2024, up 2% from $383,285 million in 2023.",
+        "Total net sales grew 2% to $391,035 million in 2024 from $383,285 million in 2023.",
+    ),
+    (
+        "the other fact states the figure, its metric word on another figure",
+        "Gross margin in 2024 was $109,633 million for Products, $71,050 million for Services and "
+        "$180,683 million in total.",
+        "Total gross margin was $180.7 billion in 2024.",
+    ),
+    (
         "different holders of one kind of figure",
         "POSCO's contracts with ReElement are worth $900 million.",
         "ReElement's contracts with POSCO are worth $300 million.",
@@ -210,6 +232,11 @@ NOT_LINKED = [
         "a figure inside a range",
         "China holds 80-90% of rare-earth refining capacity.",
         "China's share of rare-earth refining is about 85%.",
+    ),
+    (
+        "'about' and a figure within 5%",
+        "Northgate's net income fell 11% to $412 million in 2024.",
+        "Northgate's net income fell 11% to about $400 million in 2024.",
     ),
     (
         "the same value written differently",
