@@ -364,7 +364,6 @@ _NOT_MEASURED = claims.content_words(
     "total overall roughly nearly approximately around almost least estimate estimated estimates "
     "one summary"
 )
-_FIRST_WORD = re.compile(r"[\s\"“(]*([^\W\d_][\w'’.&-]*)")
 _BOUNDS = ("lower", "upper")
 # Where facts meet: their periods, a figure's kind and unit, and a name word ("" for none).
 _Key = tuple[frozenset[tuple[str, str, Decimal]], str, str, str]
@@ -381,6 +380,7 @@ class _Figure(NamedTuple):
     frame: claims.Frame
     top: Decimal | None = None
     owned: bool = False
+    holder: str = ""  # the frame's holder, unless it is an opening word read as a cue
 
 
 def _merged(a: claims.Frame, b: claims.Frame) -> claims.Frame:
@@ -397,8 +397,8 @@ class _Read:
     mentions: list[Mention]
     periods: frozenset[tuple[str, str, Decimal]]
     names: list[claims.Name]
-    # A one-word name the statement opens with ("China accounts for ..."): names_in leaves it out,
-    # since it cannot tell it from an ordinary capitalised word there ("Production was ...").
+    # The capitalised word the statement opens with, as names_in marks it: a name ("China
+    # accounts for ..."), unless the frames read it as a cue ("Production was ...", "Roughly").
     opener: str
     _figures: list[_Figure] | None = None
     _who: list[str] | None = None
@@ -412,15 +412,7 @@ class _Read:
         if len(periods) == len(mentions):  # no figure: never in a conflict
             return cls(fact, mentions, periods, [], "")
         names = claims.names_in(text)
-        opener = ""
-        first = _FIRST_WORD.match(text)
-        if (
-            first is not None
-            and first[1][0].isupper()
-            and not any(n.start == first.start(1) for n in names)
-        ):
-            found = claims.names_in("so " + first[1])  # the same word, not opening a text
-            opener = " ".join(found[0].words) if found else ""
+        opener = next((" ".join(n.words) for n in names if n.opener), "")
         return cls(fact, mentions, periods, names, opener)
 
     @property
@@ -429,14 +421,14 @@ class _Read:
 
     @property
     def entities(self) -> list[str]:
-        """The names in the statement, each as its words."""
-        return [" ".join(n.words) for n in self.names]
+        """The names in the statement but an opening word, each as its words."""
+        return [" ".join(n.words) for n in self.names if not n.opener]
 
     def name_keys(self) -> set[str]:
-        """Name words to meet other facts on ("" for a statement that names nobody): two facts
+        """Name words to meet other facts on ("" for a statement that may name nobody): two facts
         about the same entity share one."""
-        words = {w for n in self.names for w in n.words} | set(self.opener.split())
-        return words if self.names else {*words, ""}
+        words = {w for n in self.names for w in n.words}
+        return {*words, ""} if not self.entities else words
 
     def figures(self) -> list[_Figure]:
         if self._figures is None:
@@ -459,7 +451,25 @@ class _Read:
                     out[-1] = _Figure(last.mention, _merged(last.frame, f), m.value)
                     continue
                 out.append(_Figure(m, f))
-            self._figures = [fig._replace(owned=self._owned(fig)) for fig in out]
+            cue = self.opener and self.opener in {
+                w
+                for fig in out
+                for text in (
+                    fig.frame.metric_text,
+                    fig.frame.direction_text,
+                    fig.frame.modality_text,
+                    fig.frame.qualifier_text,
+                )
+                for w in claims.text_words(text)
+            }
+            self._figures = [
+                fig._replace(
+                    owned=self._owned(fig),
+                    holder="" if cue and fig.frame.holder == self.opener else fig.frame.holder,
+                )
+                for fig in out
+            ]
+            self._who = self.entities if cue or not self.opener else [*self.entities, self.opener]
         return self._figures
 
     def _owned(self, figure: _Figure) -> bool:
@@ -479,19 +489,10 @@ class _Read:
         return bool(between) and not between & claims.content_words(frame.metric_text)
 
     def who(self) -> list[str]:
-        """The names, with the opening word when the figures' frames do not read it as a cue
-        ("Production was 500 tonnes": a metric; "Roughly 80%": a qualifier)."""
+        """The names, with the opening word unless the figures' frames read it as a cue."""
         if self._who is None:
-            self._who = self.entities
-            if self.opener:
-                cues = {
-                    w
-                    for _, f, _, _ in self.figures()
-                    for text in (f.metric_text, f.direction_text, f.modality_text, f.qualifier_text)
-                    for w in claims.text_words(text)
-                }
-                if self.opener not in cues:
-                    self._who = [*self.entities, self.opener]
+            self.figures()
+        assert self._who is not None
         return self._who
 
     def stems(self) -> frozenset[str]:
@@ -521,12 +522,16 @@ def _metric_keys_agree(a: str, b: str) -> bool:
 
 
 def _same_entity(a: _Read, x: _Figure, b: _Read, y: _Figure) -> bool:
-    ha, hb = x.frame.holder, y.frame.holder
+    ha, hb = x.holder, y.holder
     if ha and hb:
         return x.owned == y.owned and _same_name(ha, hb)
     if ha or hb:
-        holder, owned, other = (ha, x.owned, b) if ha else (hb, y.owned, a)
-        return not owned and any(_same_name(holder, n) for n in other.who())
+        holder, owned, mine, other = (ha, x.owned, a, b) if ha else (hb, y.owned, b, a)
+        if any(_same_name(holder, n) for n in other.who()):
+            return not owned
+        if owned or holder != mine.opener:
+            return False
+        # the holder is only an opening word: judged as the names are, below
     who_a, who_b = a.who(), b.who()
     if any(_same_name(n, m) for n in who_a for m in who_b) or not (who_a or who_b):
         return True
@@ -580,7 +585,7 @@ def _compatible(a: _Figure, b: _Figure) -> bool:
 
 def _comparable(a: _Read, x: _Figure, b: _Read, y: _Figure) -> bool:
     """Do two figures state the same measure of the same thing, as claims of the same sort?"""
-    (mx, fx, _, _), (my, fy, _, _) = x, y
+    mx, fx, my, fy = x.mention, x.frame, y.mention, y.frame
     if not same_measure(mx, my) or fx.negation_text or fy.negation_text:
         return False
     if fx.modality and fy.modality and fx.modality != fy.modality:
@@ -616,7 +621,7 @@ def _clash(a: _Read, b: _Read) -> Conflict | None:
     for (i, j), agree in pairs.items():
         if agree or _counterpart(figs_a[i], figs_b) or _counterpart(figs_b[j], figs_a):
             continue
-        (ma, fa, _, _), (mb, fb, _, _) = figs_a[i], figs_b[j]
+        ma, fa, mb, fb = figs_a[i].mention, figs_a[i].frame, figs_b[j].mention, figs_b[j].frame
         opposite = {fa.direction, fb.direction} == {"up", "down"}
         ids = [a.fact.id, b.fact.id]
         note = _note(ids, (ma, fa), (mb, fb), opposite, _compatible(figs_a[i], figs_b[j]))
@@ -665,11 +670,11 @@ def find_conflicts(
       other's), and neither is a possessive that only owns what holds the figure ("Kestrel's two
       largest competitors hold 35%": words other than the metric and the frame's cues stand
       between the possessive and the figure). When one has a holder, the other statement names
-      it. Otherwise the statements name someone in common, or neither names anyone. A
-      capitalised opening word counts as a name ("China accounts for ..."), unless the frames
-      read it as a cue ("Production was ...") or claims.toml lists it as never a name
-      ("Global"); one that only one statement opens with and the other uses lowercase, naming
-      nobody, is the same thing ("Neodymium demand ...", "Demand for neodymium ...");
+      it. Otherwise the statements name someone in common, or neither names anyone. The word a
+      statement opens with (names_in's ``opener``) is a name ("China accounts for ...") unless
+      the frames read it as a cue ("Production was ...", "Roughly 90% ..."); when only one
+      statement has it, as its only name or holder, and the other uses it lowercase and names
+      nobody, it is the same thing ("Neodymium demand ...", "Demand for neodymium ...");
     - the same period: the same years, dates and periods in both statements;
     - the same kind and unit (``numbers.same_measure``), neither negated, and not a forecast
       against a result (both state a modality, and they differ);
@@ -725,9 +730,9 @@ def find_conflicts(
         for i in members:
             metrics = {
                 metric
-                for m, f, _, _ in reads[i].figures()
-                if (m.kind, m.unit) == key[1:3]
-                for metric in (f.metrics or ("",))
+                for fig in reads[i].figures()
+                if (fig.mention.kind, fig.mention.unit) == key[1:3]
+                for metric in (fig.frame.metrics or ("",))
             }
             own[key, i] = sorted(metrics)
             for metric in metrics:
