@@ -11,6 +11,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT, clean_env, run_cli
 from thesisgen import facts as facts_module
@@ -340,6 +341,33 @@ def test_third_company_ledger_has_no_conflicts() -> None:
     ledger = [_fact(f"F{i}", s) for i, s in enumerate(statements, 1)]
     assert len(ledger) == 19
     assert find_conflicts(ledger, (*DEFAULT_IDENTIFIERS, "KSTL")) == []
+
+
+def _claim_table_pairs() -> list[tuple[str, str, str, str]]:
+    """(case id, ticker, the cited fact, the sentence) for every single-citation case the claim
+    table labels ok: a faithful restatement of its fact, worded differently."""
+    data = yaml.safe_load((ROOT / "tests" / "data" / "claim_cases.yaml").read_text("utf-8"))
+    out = []
+    for group in data["groups"]:
+        facts = {k: v if isinstance(v, str) else v["statement"] for k, v in group["facts"].items()}
+        ticker = group.get("company", {}).get("ticker", "AREC")
+        for case in group["cases"]:
+            if case["expect"] == "ok" and len(case["cites"]) == 1:
+                out.append((case["id"], ticker, facts[case["cites"][0]], case["text"]))
+    return out
+
+
+def test_claim_table_restatements_do_not_conflict_with_their_facts() -> None:
+    """A sentence the claim table's reviewer accepts as stating its fact (rounded, reworded, both
+    years or one, a segment's figure next to the total) is a second fact that agrees."""
+    pairs = _claim_table_pairs()
+    assert len(pairs) > 100
+    flagged = [
+        (case, conflicts[0].figures)
+        for case, ticker, fact, sentence in pairs
+        if (conflicts := find_conflicts([_fact("F1", fact), _fact("F2", sentence)], (ticker,)))
+    ]
+    assert flagged == []
 
 
 def test_each_fact_takes_part_in_at_most_max_per_fact_conflicts() -> None:
