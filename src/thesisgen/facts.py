@@ -507,7 +507,7 @@ class _Read:
         return self._stems
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)
 def _same_name(a: str, b: str) -> bool:
     """claims' holder rule: the words of one name (corporate suffixes aside) are all in the other's
     ("POSCO" and "POSCO International"; not "MP Materials" and "Albemarle Materials")."""
@@ -597,35 +597,36 @@ def _agree(x: _Figure, y: _Figure) -> bool:
     return _compatible(x, y) and {x.frame.direction, y.frame.direction} != {"up", "down"}
 
 
-def _counterpart(figure: _Figure, others: list[_Figure]) -> bool:
-    """Does the other fact state this figure too (same kind and unit, a value that agrees, no
-    opposite direction)? Then a
-    difference is over which figure is which, not a conflict: claims gives a metric word to the
-    nearest figure only ("Gross margin was $109.6 billion for Products ... and $180.7 billion in
-    total"), and a fact may give this year's and last year's revenue where the other gives one."""
-    return any(same_measure(figure.mention, o.mention) and _agree(figure, o) for o in others)
-
-
 def _clash(a: _Read, b: _Read) -> Conflict | None:
     """The first pair of figures (in reading order) on which ``a`` and ``b`` conflict: comparable,
-    in disagreement, and neither stated by the other fact as well."""
+    in disagreement, and neither stated by the other fact as well.
+
+    A figure the other fact also states (same kind and unit, agreeing, no opposite direction) is
+    in no conflict: the difference is over which figure is which. claims gives a metric word to
+    the nearest figure only ("Gross margin was $109.6 billion for Products ... and $180.7 billion
+    in total"), and one fact may give this year's and last year's revenue, the other one of them.
+    """
     if a.periods != b.periods:
         return None
     figs_a, figs_b = a.figures(), b.figures()
-    pairs = {
+    agree = {
         (i, j): _agree(x, y)
         for i, x in enumerate(figs_a)
         for j, y in enumerate(figs_b)
-        if _comparable(a, x, b, y)
+        if same_measure(x.mention, y.mention)
     }
-    for (i, j), agree in pairs.items():
-        if agree or _counterpart(figs_a[i], figs_b) or _counterpart(figs_b[j], figs_a):
+    stated_a = {i for (i, _), ok in agree.items() if ok}
+    stated_b = {j for (_, j), ok in agree.items() if ok}
+    for (i, j), ok in agree.items():
+        if ok or i in stated_a or j in stated_b:
             continue
-        ma, fa, mb, fb = figs_a[i].mention, figs_a[i].frame, figs_b[j].mention, figs_b[j].frame
-        opposite = {fa.direction, fb.direction} == {"up", "down"}
+        x, y = figs_a[i], figs_b[j]
+        if not _comparable(a, x, b, y):
+            continue
+        opposite = {x.frame.direction, y.frame.direction} == {"up", "down"}
         ids = [a.fact.id, b.fact.id]
-        note = _note(ids, (ma, fa), (mb, fb), opposite, _compatible(figs_a[i], figs_b[j]))
-        return Conflict(facts=ids, figures=[ma.text, mb.text], note=note)
+        note = _note(ids, (x.mention, x.frame), (y.mention, y.frame), opposite, _compatible(x, y))
+        return Conflict(facts=ids, figures=[x.mention.text, y.mention.text], note=note)
     return None
 
 
