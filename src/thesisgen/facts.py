@@ -16,23 +16,25 @@ proposed nothing usable (``rules_fallback``).
 
 Long sources are read in overlapping chunks of whole sentences; sentence numbers run across the
 whole source, so the same fact found in two chunks is merged on its evidence. Kept facts that
-state the same measure with different values are linked as conflicts for the drafting prompt and
-the reviewer.
+state the same measure of the same thing for the same period with values that cannot both be true
+(read from their figures' claim frames, :func:`find_conflicts`) are linked as conflicts for the
+drafting prompt and the reviewer.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from functools import lru_cache
-from itertools import combinations
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from . import claims
 from .errors import AnswerShapeError, BudgetExceededError
 from .evidence import Chunk, Numbered, chunk, company_pattern, rules_sentences
 from .grounding import Folded, normalise, overlaps, references, secondary_for
@@ -50,7 +52,7 @@ from .models import (
     Secondary,
     Source,
 )
-from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract
+from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract, same_measure
 from .prompts import Topic, facts_messages, restate_messages, words
 from .recording import CallLabel
 from .sources import MAX_SOURCE_BYTES, WITHHELD_NOTE, read_source
@@ -350,118 +352,414 @@ def quantities(text: str, identifiers: Sequence[str]) -> list[Quantity]:
 
 # --- conflicts -----------------------------------------------------------------------------------
 
-_WORD = re.compile(r"[a-z][a-z-]{2,}")
-_STOP = frozenset(
-    [
-        "the",
-        "and",
-        "for",
-        "with",
-        "that",
-        "this",
-        "from",
-        "are",
-        "was",
-        "were",
-        "has",
-        "have",
-        "its",
-        "their",
-        "about",
-        "roughly",
-        "nearly",
-        "over",
-        "more",
-        "than",
-        "less",
-        "some",
-        "says",
-        "said",
-        "say",
-        "source",
-        "article",
-        "summary",
-        "according",
-        "which",
-        "will",
-        "would",
-        "could",
-        "global",
-        "world",
-        "world's",
-        # Scale and period words say how big and when, not what is measured: "net income was $31.2
-        # million in fiscal 2024" and "capex was $18.7 million in fiscal 2024" are not one measure.
-        "thousand",
-        "million",
-        "billion",
-        "trillion",
-        "fiscal",
-        "year",
-        "years",
-        "quarter",
-        "half",
-        "end",
-    ]
+# How far an approximate figure reaches either side of its value: 5%, the rounding an equity
+# reviewer allows "about" (tests/data/claim_cases.yaml). "about 80%" covers 76% to 84%, so it and
+# "roughly 90%" conflict, and "about $400 million" and "$412 million" do not.
+APPROX_SPREAD = Decimal("0.05")
+
+# Stems that say how big, when, where or how sure, not what is measured. With the figures and the
+# names, they are left out of the words two facts must share when neither figure has a metric word.
+_NOT_MEASURED = claims.content_words(
+    "thousand million billion trillion fiscal quarter half year end ended global worldwide world "
+    "total overall roughly nearly approximately around almost least estimate estimated estimates "
+    "one summary"
 )
+_BOUNDS = ("lower", "upper")
+# Where facts meet: their periods, a figure's kind and unit, and a name word ("" for none).
+_Key = tuple[frozenset[tuple[str, str, Decimal]], str, str, str]
 
 
-def _words(text: str) -> frozenset[str]:
-    lowered = text.lower().replace("\u2019", "'").replace("'s ", " ")
-    return frozenset(w for w in _WORD.findall(lowered) if w not in _STOP)
+class _Figure(NamedTuple):
+    """A figure of a fact with its claim frame; a range ("80-90%", "between $1bn and $2bn") is one
+    figure from ``mention`` (its low end) to ``top``. ``owned``: the frame's holder is a possessive
+    followed by words that are not the figure's metric ("Kestrel's two largest competitors hold
+    about 35% of that market"), so the figure is of something the holder has, not its own ("China's
+    share of refining at 90%", "China's roughly 80% share" are China's own)."""
+
+    mention: Mention
+    frame: claims.Frame
+    top: Decimal | None = None
+    owned: bool = False
+    holder: str = ""  # the frame's holder, unless it is an opening word read as a cue
+
+
+def _merged(a: claims.Frame, b: claims.Frame) -> claims.Frame:
+    """The frame of a range: its two ends' frames, the first's fields first."""
+    return replace(a, **{f.name: getattr(a, f.name) or getattr(b, f.name) for f in fields(a)})
+
+
+@dataclass
+class _Read:
+    """One fact as :func:`find_conflicts` reads it: its figures, periods and names, read once;
+    the claim frames (the costly part) and the topic stems only when another fact could match."""
+
+    fact: Fact
+    mentions: list[Mention]
+    periods: frozenset[tuple[str, str, Decimal]]
+    names: list[claims.Name]
+    # The capitalised word the statement opens with, as names_in marks it: a name ("China
+    # accounts for ..."), unless the frames read it as a cue ("Production was ...", "Roughly").
+    opener: str
+    _figures: list[_Figure] | None = None
+    _who: list[str] | None = None
+    _stems: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, fact: Fact, identifiers: Sequence[str]) -> _Read:
+        text = fact.statement
+        mentions = extract(text, identifiers)
+        periods = frozenset((m.kind, m.unit, m.value) for m in mentions if m.kind in TIME_KINDS)
+        if len(periods) == len(mentions):  # no figure: never in a conflict
+            return cls(fact, mentions, periods, [], "")
+        names = claims.names_in(text)
+        opener = next((" ".join(n.words) for n in names if n.opener), "")
+        return cls(fact, mentions, periods, names, opener)
+
+    @property
+    def measures(self) -> set[tuple[str, str]]:
+        return {(m.kind, m.unit) for m in self.mentions if m.kind not in TIME_KINDS}
+
+    @property
+    def entities(self) -> list[str]:
+        """The names in the statement but an opening word, each as its words."""
+        return [" ".join(n.words) for n in self.names if not n.opener]
+
+    def name_keys(self) -> set[str]:
+        """Name words to meet other facts on ("" for a statement that may name nobody): two facts
+        about the same entity share one."""
+        words = {w for n in self.names for w in n.words}
+        return {*words, ""} if not self.entities else words
+
+    def figures(self) -> list[_Figure]:
+        if self._figures is None:
+            frames = claims.frames(self.fact.statement, self.mentions, self.names)
+            out: list[_Figure] = []
+            for m, f in zip(self.mentions, frames, strict=True):
+                if m.kind in TIME_KINDS:
+                    continue
+                last = out[-1] if out else None
+                if (
+                    last is not None
+                    and last.top is None
+                    and (m.start, m.end, m.kind)
+                    == (
+                        last.mention.start,
+                        last.mention.end,
+                        last.mention.kind,
+                    )
+                ):  # the other end of a range
+                    out[-1] = _Figure(last.mention, _merged(last.frame, f), m.value)
+                    continue
+                out.append(_Figure(m, f))
+            cue = self.opener and self.opener in {
+                w
+                for fig in out
+                for text in (
+                    fig.frame.metric_text,
+                    fig.frame.direction_text,
+                    fig.frame.modality_text,
+                    fig.frame.qualifier_text,
+                )
+                for w in claims.text_words(text)
+            }
+            self._figures = [
+                fig._replace(
+                    owned=self._owned(fig),
+                    holder="" if cue and fig.frame.holder == self.opener else fig.frame.holder,
+                )
+                for fig in out
+            ]
+            self._who = self.entities if cue or not self.opener else [*self.entities, self.opener]
+        return self._figures
+
+    def _owned(self, figure: _Figure) -> bool:
+        frame, start = figure.frame, figure.mention.start
+        if not frame.holder or not frame.metrics:
+            return False
+        possessive = [
+            n
+            for n in self.names
+            if n.possessive and n.end <= start and " ".join(n.words) == frame.holder
+        ]
+        if not possessive:
+            return False
+        between = claims.content_words(self.fact.statement[possessive[-1].end : start])
+        cues = (frame.qualifier_text, frame.direction_text, frame.modality_text)
+        between -= claims.content_words(" ".join(cues))
+        return bool(between) and not between & claims.content_words(frame.metric_text)
+
+    def who(self) -> list[str]:
+        """The names, with the opening word unless the figures' frames read it as a cue."""
+        if self._who is None:
+            self.figures()
+        assert self._who is not None
+        return self._who
+
+    def stems(self) -> frozenset[str]:
+        """What the statement is about, for figures with no metric word: its content stems
+        without the figures, the names and the words of scale, time and hedging."""
+        if self._stems is None:
+            text = list(self.fact.statement)
+            for m in self.mentions:
+                text[m.start : m.end] = " " * (m.end - m.start)
+            named = {w[:5] for n in self.who() for w in n.split()}
+            self._stems = claims.content_words("".join(text)) - named - _NOT_MEASURED
+        return self._stems
+
+
+@lru_cache(maxsize=1 << 16)
+def _same_name(a: str, b: str) -> bool:
+    """claims' holder rule: the words of one name (corporate suffixes aside) are all in the other's
+    ("POSCO" and "POSCO International"; not "MP Materials" and "Albemarle Materials")."""
+    return not claims.compare(claims.Frame(holder=a), claims.Frame(holder=b))
+
+
+@lru_cache(maxsize=4096)
+def _metric_keys_agree(a: str, b: str) -> bool:
+    if not a or not b:
+        return a == b
+    return claims.metrics_agree(frozenset((a,)), frozenset((b,)))
+
+
+def _same_entity(a: _Read, x: _Figure, b: _Read, y: _Figure) -> bool:
+    ha, hb = x.holder, y.holder
+    if ha and hb:
+        return x.owned == y.owned and _same_name(ha, hb)
+    if ha or hb:
+        holder, owned, mine, other = (ha, x.owned, a, b) if ha else (hb, y.owned, b, a)
+        if any(_same_name(holder, n) for n in other.who()):
+            return not owned
+        if owned or holder != mine.opener:
+            return False
+        # the holder is only an opening word: judged as the names are, below
+    who_a, who_b = a.who(), b.who()
+    if any(_same_name(n, m) for n in who_a for m in who_b) or not (who_a or who_b):
+        return True
+    # A capitalised opening word the other statement also uses, lowercase and naming nobody:
+    # "Neodymium demand ..." and "Demand for neodymium ..." (not "Americas net sales ..." and
+    # "Total net sales ...").
+    opener_only, other = (a, b) if not who_b else (b, a)
+    return (
+        not other.who()
+        and opener_only.who() == [opener_only.opener]
+        and opener_only.opener in claims.text_words(other.fact.statement)
+    )
+
+
+def _same_metric(a: _Read, fa: claims.Frame, b: _Read, fb: claims.Frame) -> bool:
+    if fa.metrics and fb.metrics:
+        return claims.metrics_agree(fa.metrics, fb.metrics)
+    if fa.metrics or fb.metrics:
+        return False
+    shared, smaller = a.stems() & b.stems(), min(len(a.stems()), len(b.stems()))
+    return smaller > 0 and len(shared) >= min(2, smaller) and 2 * len(shared) >= smaller
+
+
+def _reach(figure: _Figure) -> tuple[Decimal | None, Decimal | None]:
+    """The values a figure allows, given its qualifier (None: no limit that side)."""
+    m, qualifier = figure.mention, figure.frame.qualifier
+    low, high = m.value, m.value if figure.top is None else figure.top
+    half = m.step / 2
+    if qualifier == "approx":
+        return low - max(half, APPROX_SPREAD * abs(low)), high + max(
+            half, APPROX_SPREAD * abs(high)
+        )
+    if qualifier == "below":  # "nearly $900 million": a little under
+        return low - max(half, APPROX_SPREAD * abs(low)), high + half
+    if qualifier == "lower":  # "more than 300%", "at least 300%"
+        return low - half, None
+    if qualifier == "upper":  # "up to 300%", "less than 300%"
+        return None, high + half
+    return low - half, high + half
+
+
+def _compatible(a: _Figure, b: _Figure) -> bool:
+    """Could one value make both figures true?"""
+    if backs(a.mention, b.mention) or backs(b.mention, a.mention):
+        return True
+    (lo_a, hi_a), (lo_b, hi_b) = _reach(a), _reach(b)
+    lows = [x for x in (lo_a, lo_b) if x is not None]
+    highs = [x for x in (hi_a, hi_b) if x is not None]
+    return not lows or not highs or max(lows) <= min(highs)
+
+
+def _comparable(a: _Read, x: _Figure, b: _Read, y: _Figure) -> bool:
+    """Do two figures state the same measure of the same thing, as claims of the same sort?"""
+    mx, fx, my, fy = x.mention, x.frame, y.mention, y.frame
+    if not same_measure(mx, my) or fx.negation_text or fy.negation_text:
+        return False
+    if fx.modality and fy.modality and fx.modality != fy.modality:
+        return False  # a forecast and a result are two claims
+    return _same_metric(a, fx, b, fy) and _same_entity(a, x, b, y)
+
+
+def _agree(x: _Figure, y: _Figure) -> bool:
+    return _compatible(x, y) and {x.frame.direction, y.frame.direction} != {"up", "down"}
+
+
+def _clash(a: _Read, b: _Read) -> Conflict | None:
+    """The first pair of figures (in reading order) on which ``a`` and ``b`` conflict: comparable,
+    in disagreement, and neither stated by the other fact as well.
+
+    A figure the other fact also states (same kind and unit, agreeing, no opposite direction) is
+    in no conflict: the difference is over which figure is which. claims gives a metric word to
+    the nearest figure only ("Gross margin was $109.6 billion for Products ... and $180.7 billion
+    in total"), and one fact may give this year's and last year's revenue, the other one of them.
+    """
+    if a.periods != b.periods:
+        return None
+    figs_a, figs_b = a.figures(), b.figures()
+    agree = {
+        (i, j): _agree(x, y)
+        for i, x in enumerate(figs_a)
+        for j, y in enumerate(figs_b)
+        if same_measure(x.mention, y.mention)
+    }
+    stated_a = {i for (i, _), ok in agree.items() if ok}
+    stated_b = {j for (_, j), ok in agree.items() if ok}
+    for (i, j), ok in agree.items():
+        if ok or i in stated_a or j in stated_b:
+            continue
+        x, y = figs_a[i], figs_b[j]
+        if not _comparable(a, x, b, y):
+            continue
+        opposite = {x.frame.direction, y.frame.direction} == {"up", "down"}
+        ids = [a.fact.id, b.fact.id]
+        note = _note(ids, (x.mention, x.frame), (y.mention, y.frame), opposite, _compatible(x, y))
+        return Conflict(facts=ids, figures=[x.mention.text, y.mention.text], note=note)
+    return None
+
+
+def _note(
+    ids: list[str],
+    a: tuple[Mention, claims.Frame],
+    b: tuple[Mention, claims.Frame],
+    opposite: bool,
+    compatible: bool,
+) -> str:
+    (ma, fa), (mb, fb) = a, b
+    if opposite:
+        said = (
+            f"{ids[0]} says {fa.direction_text} {ma.text}, {ids[1]} says {fb.direction_text} "
+            f"{mb.text}"
+        )
+        if compatible:
+            return f"{said}: the same change in opposite directions; check which the sources mean before citing either"
+        return f"{said}: opposite directions and different figures; check the sources before citing either"
+    if fa.qualifier in _BOUNDS or fb.qualifier in _BOUNDS:
+        ta = f"{fa.qualifier_text} {ma.text}" if fa.qualifier in _BOUNDS else ma.text
+        tb = f"{fb.qualifier_text} {mb.text}" if fb.qualifier in _BOUNDS else mb.text
+        return f"{ids[0]} says {ta}, {ids[1]} says {tb}: the figure falls outside the bound; cite both or say which is right"
+    return f"{ids[0]} says {ma.text}, {ids[1]} says {mb.text}: cite both or give the range"
 
 
 def find_conflicts(
     facts: Sequence[Fact], identifiers: Sequence[str], max_per_fact: int = 3
 ) -> list[Conflict]:
-    """Pairs of facts about the same thing (similar wording, same period) with different values.
+    """Pairs of facts that state the same measure of the same thing with values that cannot both
+    be true, read from their figures' claim frames (claims.py), not from shared wording.
 
-    Each fact takes part in at most ``max_per_fact`` conflicts (the first found, in ledger order):
-    a pile of near-identical sources would otherwise link every fact to every other.
+    Two facts conflict on a figure of each when the figures are comparable:
+
+    - the same metric: their frames' metrics agree (``claims.metrics_agree``, families included:
+      "sales" is "revenue", a "share of refining" is of "processing capacity"). When neither
+      figure has a metric word, the statements share at least half the content stems of the
+      shorter one (two at least), leaving out the figures, the names and words of scale, time and
+      hedging ("global", "roughly"). A figure with a metric word and one without are not compared;
+    - the same entity: when both figures have a holder ("China's share", "POSCO signed"), the
+      holders are one name (claims' rule: one's words, corporate suffixes aside, among the
+      other's), and neither is a possessive that only owns what holds the figure ("Kestrel's two
+      largest competitors hold 35%": words other than the metric and the frame's cues stand
+      between the possessive and the figure). When one has a holder, the other statement names
+      it. Otherwise the statements name someone in common, or neither names anyone. The word a
+      statement opens with (names_in's ``opener``) is a name ("China accounts for ...") unless
+      the frames read it as a cue ("Production was ...", "Roughly 90% ..."); when only one
+      statement has it, as its only name or holder, and the other uses it lowercase and names
+      nobody, it is the same thing ("Neodymium demand ...", "Demand for neodymium ...");
+    - the same period: the same years, dates and periods in both statements;
+    - the same kind and unit (``numbers.same_measure``), neither negated, and not a forecast
+      against a result (both state a modality, and they differ);
+
+    and they disagree: their values cannot both be true, or they move in opposite directions
+    (one rose 8%, the other fell 8%: a conflict whose note says so). Values cannot both be true
+    when neither backs the other (``numbers.backs``, precision aware: "$0.9 billion" and "$900
+    million" agree) and no value lies within both figures' reach:
+
+    - a plain or exact figure reaches half its displayed step either side; a range ("80-90%",
+      "between $1bn and $2bn") from its low end to its high end;
+    - an approximation ("about", "roughly") also 5% of its value either side, "nearly" that much
+      below only;
+    - a lower bound ("more than", "at least") everything from its value up, an upper bound ("up
+      to", "less than") everything up to its value; read inclusively, since sources write "more
+      than 300%" for the figure itself.
+
+    So "about 80%" and "roughly 90%" conflict; "more than 300%" and "300%" or "350%" do not;
+    "at least 300%" and "250%" do; "about $400 million" and "$412 million" do not.
+
+    A figure the other fact also states (same kind and unit, agreeing, same direction) is in no
+    conflict with it: the difference is over which figure is which (claims gives a metric word to
+    the nearest figure only; one fact gives this year's and last year's revenue, the other one of
+    them). The first conflicting pair of figures, in reading order, makes the conflict.
+
+    Each fact takes part in at most ``max_per_fact`` conflicts (the first found, pairs in ledger
+    order): a pile of near-identical sources would otherwise link every fact to every other.
+
+    Not every pair is compared: facts meet on keys (their periods, a figure's kind and unit, and a
+    name word, or "" for a statement naming no one), then on a metric of such a figure (or none),
+    and only pairs that meet are compared, in ledger order. Each fact's figures, periods and names
+    are read once; its claim frames only when it shares a key with another fact.
     """
-    mentions = {f.id: extract(f.statement, identifiers) for f in facts}
-    figures: dict[str, list[Mention]] = {
-        fid: [m for m in found if m.kind not in TIME_KINDS] for fid, found in mentions.items()
-    }
-    periods = {
-        fid: {(m.kind, m.unit, m.value) for m in found if m.kind in TIME_KINDS}
-        for fid, found in mentions.items()
-    }
-    words = {f.id: _words(f.statement) for f in facts}
+    if max_per_fact <= 0:
+        return []
+    reads = [_Read.of(f, identifiers) for f in facts]
+    groups: dict[_Key, list[int]] = {}
+    keys_of: list[set[_Key]] = []
+    for i, read in enumerate(reads):
+        keys = {
+            (read.periods, kind, unit, w) for kind, unit in read.measures for w in read.name_keys()
+        }
+        for key in keys:
+            groups.setdefault(key, []).append(i)
+        keys_of.append(keys)
+    # Within a key, facts meet on a metric of a figure of its kind and unit ("": none).
+    buckets: dict[_Key, dict[str, list[int]]] = {}
+    own: dict[tuple[_Key, int], list[str]] = {}
+    for key, members in groups.items():
+        if len(members) < 2:
+            continue
+        by_metric = buckets.setdefault(key, {})
+        for i in members:
+            metrics = {
+                metric
+                for fig in reads[i].figures()
+                if (fig.mention.kind, fig.mention.unit) == key[1:3]
+                for metric in (fig.frame.metrics or ("",))
+            }
+            own[key, i] = sorted(metrics)
+            for metric in metrics:
+                by_metric.setdefault(metric, []).append(i)
     conflicts: list[Conflict] = []
-    linked: dict[str, int] = {}
-    for a, b in combinations(facts, 2):
-        if linked.get(a.id, 0) >= max_per_fact or linked.get(b.id, 0) >= max_per_fact:
+    linked = [0] * len(reads)
+    for i, read in enumerate(reads):
+        if linked[i] >= max_per_fact:
             continue
-        if periods[a.id] != periods[b.id]:
-            continue
-        # Overlap coefficient: short restatements of a longer fact still count as the same topic.
-        shared = words[a.id] & words[b.id]
-        smaller = min(len(words[a.id]), len(words[b.id]))
-        if len(shared) < 2 or not smaller or len(shared) / smaller < 0.5:
-            continue
-        for ma in figures[a.id]:
-            clash = next(
-                (
-                    mb
-                    for mb in figures[b.id]
-                    if mb.kind == ma.kind
-                    and mb.unit == ma.unit
-                    and not backs(ma, mb)
-                    and not backs(mb, ma)
-                ),
-                None,
-            )
-            if clash is not None:
-                conflicts.append(
-                    Conflict(
-                        facts=[a.id, b.id],
-                        figures=[ma.text, clash.text],
-                        note=f"{a.id} says {ma.text}, {b.id} says {clash.text}: cite both or give the range",
-                    )
-                )
-                linked[a.id] = linked.get(a.id, 0) + 1
-                linked[b.id] = linked.get(b.id, 0) + 1
+        partners: set[int] = set()
+        for key in keys_of[i]:
+            if key not in buckets:
+                continue
+            for metric, members in buckets[key].items():
+                if any(_metric_keys_agree(mine, metric) for mine in own[key, i]):
+                    partners.update(members[bisect_right(members, i) :])
+        for j in sorted(partners):
+            if linked[i] >= max_per_fact:
                 break
+            if linked[j] >= max_per_fact:
+                continue
+            conflict = _clash(read, reads[j])
+            if conflict is not None:
+                conflicts.append(conflict)
+                linked[i] += 1
+                linked[j] += 1
     return conflicts
 
 
