@@ -367,15 +367,11 @@ def _to_decimal(raw: str) -> Decimal:
 
 
 def _step_of(raw: str) -> Decimal:
-    """The displayed precision of a written number: 203.9 -> 0.1, 412 -> 1, and a whole number's
-    trailing zeros may be rounding: 400 -> 100, 150,000 -> 10,000 (the rounding limit keeps
-    such a figure within ROUNDING_TOLERANCE of its fact)."""
+    """The displayed precision of a written number: 203.9 -> 0.1, 900 -> 1."""
     cleaned = raw.replace(",", "").replace("\u00a0", "")
     if "." in cleaned:
         return Decimal(1).scaleb(-len(cleaned.split(".", 1)[1]))
-    digits = cleaned.lstrip("-")
-    zeros = len(digits) - len(digits.rstrip("0")) if digits.strip("0") else 0
-    return Decimal(1).scaleb(zeros)
+    return Decimal(1)
 
 
 def _scale(word: str | None) -> Decimal:
@@ -657,7 +653,20 @@ def rounds_to(fact: Mention, said: Mention) -> bool:
         return False
     if said.step == 0:
         return value == said.value
-    return abs(value - said.value) * 2 <= said.step
+    return abs(value - said.value) * 2 <= rounding_step(said)
+
+
+def rounding_step(said: Mention) -> Decimal:
+    """The step a sentence's figure may round its fact to: its displayed step, and for a whole
+    number its trailing zeros too ("about $400 million" may round $412 million; the rounding
+    limit keeps it within ROUNDING_TOLERANCE of the fact)."""
+    if said.step == 0:
+        return said.step
+    units = said.value / said.step
+    if units != units.to_integral_value() or units == 0:
+        return said.step
+    digits = str(abs(int(units)))
+    return said.step.scaleb(len(digits) - len(digits.rstrip("0")))
 
 
 def rounding_error(fact: Mention, said: Mention) -> Decimal:
@@ -689,7 +698,7 @@ def backs(fact: Mention, said: Mention, *, tolerance: Decimal = ROUNDING_TOLERAN
     if said.step == 0:
         return value == said.value
     difference = abs(value - said.value)
-    return difference * 2 <= said.step and difference <= tolerance * abs(value)
+    return difference * 2 <= rounding_step(said) and difference <= tolerance * abs(value)
 
 
 def same_measure(fact: Mention, said: Mention) -> bool:
