@@ -6,16 +6,22 @@ ReElement's. The gate reads a frame for each figure of a sentence and of its cit
 way, and compares them (:func:`compare`). The words are data (``claims.toml``); the rules are:
 
 - qualifier: the words right before (or after) the figure: approx, below ("nearly"), lower and upper
-  bounds, exact. Adding or reversing a bound is a violation; dropping an approximation a comment.
-- direction (up, down), modality (planned, achieved): verbs look ahead to the figure they govern;
-  a nearer cue wins. Both sides must state one for them to clash.
+  bounds, exact (``QUALIFIER_TABLE``: adding or reversing a bound is a violation, dropping an
+  approximation or a bound a reviewer comment).
+- direction (up, down, flat), modality (planned, achieved): verbs govern the figure that follows
+  them, a cue right after a figure ("an 8% drop") that figure; a nearer cue wins. Both sides must
+  state one to clash. Where the text gives both ends ("to 46.2% from 44.1%") the values decide.
 - negation: a cue before the figure in its clause.
-- metric: the set of metric words nearest to the figure; two frames clash when no metric of one is
-  the same as, or of a family with, a metric of the other.
-- holder: the name whose figure it is: a possessive ("POSCO's") or a name followed by a verb of
-  having or doing ("POSCO signed"), before the figure with no other figure between.
+- metric: the metric words of the figure's clause that are its own, nearest first; two frames
+  clash when neither's nearest metric is, or is of a family with, one of the other's.
+- holder: the nearest name before the figure that owns it ("POSCO's") or does it ("POSCO
+  signed"), not governed by a preposition ("in China").
 
-Pure functions; the patterns are compiled once at import.
+Besides frames: the names in a text (:func:`names_in`), its content stems for unrelated citations,
+ratings in prose, and clauses without figures as :class:`Statement` s.
+
+Pure functions. The word lists are read in one pass over a text's tokens (:func:`_scan`), shared
+by every reader of the same sentence through a small cache.
 """
 
 from __future__ import annotations
