@@ -100,8 +100,6 @@ def _build() -> None:
 def _scan(text: str) -> list[list[_Found]]:
     """Every list's phrases in ``text`` in one pass: for each list, leftmost and longest first,
     without overlaps (as a regular expression of its alternatives would find them)."""
-    if not _TABLE:
-        _build()
     tokens = _tokens(text)
     words = [t[2] for t in tokens]
     found: list[list[_Found]] = [[] for _ in _LEXICONS]
@@ -140,9 +138,10 @@ class _Lexicon:
     def __init__(self, phrases: Iterable[str], not_before: str = "") -> None:
         self.keys = frozenset(tuple(_key(p).split(" ")) for p in phrases if _key(p))
         self.not_before = not_before
+        if _TABLE:
+            raise RuntimeError("word lists are defined at import, before the table is built")
         self.id = len(_LEXICONS)
         _LEXICONS.append(self)
-        _TABLE.clear()  # rebuilt with this list at the next scan
 
     def finditer(self, text: str) -> list[_Found]:
         return _scan(text)[self.id]
@@ -907,3 +906,8 @@ def compare_statements(said: Statement, fact: Statement) -> list[Clash]:
     ):
         out.append(Clash("holder", " ".join(said.subject), " ".join(fact.subject)))
     return out
+
+
+# Every word list is defined above: build the one table now, at import, so no thread of a
+# concurrent run can scan with a table half built.
+_build()
