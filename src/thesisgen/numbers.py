@@ -690,15 +690,12 @@ def backs(fact: Mention, said: Mention, *, tolerance: Decimal = ROUNDING_TOLERAN
     the fact's (so "$1 billion" does not back "$900 million", though it rounds to it). For time: a
     date backs its year (and month); a period backs its year.
     """
-    if said.kind in TIME_KINDS:
-        return fact.kind in TIME_KINDS and _backs_time(fact, said)
-    value = value_in_unit_of(fact, said)
-    if value is None:
+    if not rounds_to(fact, said):
         return False
-    if said.step == 0:
-        return value == said.value
-    difference = abs(value - said.value)
-    return difference * 2 <= rounding_step(said) and difference <= tolerance * abs(value)
+    if said.kind in TIME_KINDS or said.step == 0:
+        return True
+    value = value_in_unit_of(fact, said)
+    return value is not None and abs(value - said.value) <= tolerance * abs(value)
 
 
 def same_measure(fact: Mention, said: Mention) -> bool:
