@@ -151,10 +151,6 @@ class _Lexicon:
         return found[0] if found else None
 
 
-def _phrase_regex(phrases: Iterable[str], not_before: str = "") -> _Lexicon:
-    return _Lexicon(phrases, not_before)
-
-
 def _lookup(table: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return {_key(p): key for key, phrases in table.items() for p in phrases}
 
@@ -170,19 +166,19 @@ _AFTER_OF = _lookup(
 _QUALIFIERS_AFTER = _Lexicon(_AFTER_OF)
 
 _DIRECTION_OF = _lookup(_DATA["direction"])
-_DIRECTION = _phrase_regex(_DIRECTION_OF)
+_DIRECTION = _Lexicon(_DIRECTION_OF)
 _MODALITY_OF = _lookup(_DATA["modality"])
-_MODALITY = _phrase_regex(_MODALITY_OF)
-_NEGATION = _phrase_regex(_DATA["negation"]["cues"])
-_NOT_NEGATION = _phrase_regex(_DATA["negation"]["not_negation"])
+_MODALITY = _Lexicon(_MODALITY_OF)
+_NEGATION = _Lexicon(_DATA["negation"]["cues"])
+_NOT_NEGATION = _Lexicon(_DATA["negation"]["not_negation"])
 _NEGATION_STEMS = frozenset(w[:5] for cue in _DATA["negation"]["cues"] for w in _key(cue).split())
-_BREAK = _phrase_regex(_DATA["clause"]["breaks"])
-_STATEMENT_BREAK = _phrase_regex(_DATA["clause"]["statement_breaks"])
-_CONDITIONAL = _phrase_regex(_DATA["clause"]["conditional"])
-_SCENARIO = _phrase_regex(["would", "could", "might"])
-_HYPOTHETICAL = _phrase_regex(_DATA["clause"]["hypothetical"])
+_BREAK = _Lexicon(_DATA["clause"]["breaks"])
+_STATEMENT_BREAK = _Lexicon(_DATA["clause"]["statement_breaks"])
+_CONDITIONAL = _Lexicon(_DATA["clause"]["conditional"])
+_SCENARIO = _Lexicon(["would", "could", "might"])
+_HYPOTHETICAL = _Lexicon(_DATA["clause"]["hypothetical"])
 _METRIC_OF = _lookup(_DATA["metric"])
-_METRIC = _phrase_regex(_METRIC_OF)
+_METRIC = _Lexicon(_METRIC_OF)
 _FAMILY: dict[str, frozenset[str]] = {}
 for _k, _related in _DATA["metric_family"].items():
     for _r in _related:
@@ -195,7 +191,7 @@ _RATING = _Lexicon(_DATA["rating"]["phrases"], not_before="-")
 _RATING_CAPS = re.compile(
     r"(?<![\w])(?:" + "|".join(map(re.escape, _DATA["rating"]["capitals"])) + r")(?![\w])"
 )
-_OWN_VOICE = _phrase_regex(_DATA["rating"]["own_voice"])
+_OWN_VOICE = _Lexicon(_DATA["rating"]["own_voice"])
 _STOP = frozenset(_key(w) for w in _DATA["words"]["stop"])
 _NOT_NAMES = frozenset(w.lower().replace(".", "") for w in _DATA["words"]["not_names"]) | frozenset(
     w.lower() for c in _DATA["rating"]["capitals"] for w in c.split()
