@@ -93,9 +93,15 @@ class Ledger:
         company = claims.company_key(factset.company, factset.ticker)
         figures: dict[str, tuple[Mention, ...]] = {}
         frames: dict[str, tuple[Frame, ...]] = {}
+        # each text's names, read once for its frames and its statements
+        names = {
+            text: claims.names_in(text, company)
+            for f in facts.values()
+            for text in (f.statement, f.quote)
+        }
         for fid, f in facts.items():
             read = [
-                (mentions, claims.frames(text, mentions, claims.names_in(text, company)))
+                (mentions, claims.frames(text, mentions, names[text]))
                 for text in (f.statement, f.quote)
                 for mentions in [extract(text, identifiers)]
             ]
@@ -119,7 +125,7 @@ class Ledger:
                 fid: tuple(
                     s
                     for text in dict.fromkeys((f.statement, f.quote))
-                    for s in claims.statements(text, claims.names_in(text, company))
+                    for s in claims.statements(text, names[text])
                 )
                 for fid, f in facts.items()
             },
