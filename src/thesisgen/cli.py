@@ -240,8 +240,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 _KW = inspect.Parameter.KEYWORD_ONLY
 
 
-def _setting_parameters() -> list[inspect.Parameter]:
-    """One option per setting flag, given as text (None: not given) or as a switch."""
+@functools.cache
+def _setting_parameters() -> tuple[inspect.Parameter, ...]:
+    """One option per setting flag, given as text (None: not given) or as a switch; built once,
+    shared by the commands that take them."""
     parameters = []
     for key in SETTING_FLAGS:
         name = flag_name(key)
@@ -254,7 +256,7 @@ def _setting_parameters() -> list[inspect.Parameter]:
                 f"setting_{key}", _KW, default=default, annotation=Annotated[kind, option]
             )
         )
-    return parameters
+    return tuple(parameters)
 
 
 def _pop_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -297,7 +299,7 @@ def with_settings(func: F) -> F:
         flags = _pop_flags(kwargs)
         return func(**kwargs, flags=flags)
 
-    return typing.cast(F, _with_parameters(func, own + _setting_parameters(), call))
+    return typing.cast(F, _with_parameters(func, [*own, *_setting_parameters()], call))
 
 
 def request_command(
@@ -324,7 +326,7 @@ def request_command(
             func(run.DraftRequest(**kwargs, **fixed, flags=flags))
 
         return typing.cast(
-            Callable[..., None], _with_parameters(func, parameters + _setting_parameters(), call)
+            Callable[..., None], _with_parameters(func, [*parameters, *_setting_parameters()], call)
         )
 
     return decorate

@@ -76,7 +76,7 @@ class Settings(BaseModel):
     """Every setting of a run, with its range and docs. A new setting is one field here; then
     ``python scripts/readme_reference.py --write`` regenerates the README's table."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     # fmt: off
     model: Annotated[str, AfterValidator(_not_blank)] = setting(
@@ -193,7 +193,9 @@ class Settings(BaseModel):
 
 
 FIELDS = Settings.model_fields
-DEFAULTS = Settings()  # the one place a default is read from (facts.py, draft.py, --help)
+# The one place a default is read from (facts.py, draft.py, --help); built without validating, so
+# that `--help` does not build the validator (defer_build), which `resolve` builds when it runs.
+DEFAULTS = Settings.model_construct()
 ENV_ALIASES = {"api_key": "OPENAI_API_KEY", "base_url": "OPENAI_BASE_URL"}
 # Settings a config file may hold but the environment may not (structured values).
 _FILE_ONLY = ("identifiers", "aliases", "prices")
