@@ -95,4 +95,4 @@ def test_the_defaults_object_is_the_validated_defaults() -> None:
     start: it must equal the defaults as validation makes them."""
     from thesisgen.config import DEFAULTS, Settings
 
-    assert DEFAULTS == Settings()
+    assert Settings() == DEFAULTS
