@@ -88,3 +88,11 @@ def test_rounding_tolerance_is_a_setting_of_the_file_and_the_environment(tmp_pat
     result = run_cli("config", cwd=tmp_path)
     assert result.code == 0, result.stderr
     assert "rounding_tolerance" in result.stdout and "0.1" in result.stdout
+
+
+def test_the_defaults_object_is_the_validated_defaults() -> None:
+    """DEFAULTS (read by facts.py, draft.py and --help) is built without validation, for a fast
+    start: it must equal the defaults as validation makes them."""
+    from thesisgen.config import DEFAULTS, Settings
+
+    assert Settings() == DEFAULTS

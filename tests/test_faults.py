@@ -52,8 +52,9 @@ def _draft(
     config = _config(tmp_path, **request.pop("config", {}))
     flags = {k: request.pop(k) for k in list(request) if k in FIELDS}
     script = faulty(AUTHORED, plan) if isinstance(plan, dict) else plan
+    entry = run.facts if request.pop("facts_only", False) else run.draft
     with serve(script) as server:
-        outcome = run.draft(
+        outcome = entry(
             run.DraftRequest(
                 ticker="AREC", out=tmp_path / "out", config=config, **request,
                 flags={"base_url": server.base_url, "model": "handwritten-fixture", **flags},

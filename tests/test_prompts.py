@@ -13,8 +13,8 @@ import pytest
 
 from conftest import AREC, THIRD_COMPANY
 from thesisgen import run
+from thesisgen.config import DEFAULTS
 from thesisgen.evidence import Numbered, chunk
-from thesisgen.facts import DEFAULT_CHUNK_CHARS, DEFAULT_CHUNK_OVERLAP
 from thesisgen.models import STANCES, Fact, FactSet, Source
 from thesisgen.progress import PlainProgress
 from thesisgen.prompts import (
@@ -45,7 +45,7 @@ def _check_snapshot(name: str, text: str) -> None:
 def test_facts_prompt_snapshot() -> None:
     """The facts prompt as the pipeline sends it: the source as numbered sentences (evidence.py)."""
     summary = load_sources([AREC / "sources" / "summary.md"])[0]
-    (part,) = chunk(Numbered.of(summary), DEFAULT_CHUNK_CHARS, DEFAULT_CHUNK_OVERLAP)
+    (part,) = chunk(Numbered.of(summary), DEFAULTS.chunk_chars, DEFAULTS.chunk_overlap)
     messages = facts_messages(
         "American Resources Corporation", "AREC", summary, part.text(), part.index, part.count
     )
@@ -283,8 +283,8 @@ def _prompt_text(factset: FactSet, data: bool) -> str:
 def test_pkx_prompts_carry_no_arec_words_outside_its_facts(tmp_path: Path) -> None:
     """PKX's own facts name its partner; everything else in its prompts (system prompt, outline
     guidance, instructions) must be free of AREC's names and sector."""
-    outcome = run.draft(
-        run.DraftRequest(ticker="PKX", out=tmp_path / "o", offline=True, facts_only=True),
+    outcome = run.facts(
+        run.DraftRequest(ticker="PKX", out=tmp_path / "o", offline=True),
         PlainProgress(io.StringIO()),
     )
     assert outcome.factset is not None and outcome.factset.facts

@@ -3,6 +3,9 @@
 Typer (on click) gives typed options, ``--help`` generated from the signatures and usage errors
 with exit code 2, which is our exit code for bad input. Errors of ours become one line on stderr and
 their exit code; only a bug shows a traceback.
+
+The stages (:mod:`thesisgen.run` and what it calls), rich and the model client are imported inside
+the command that needs them, so ``--help``, ``config`` and ``validate`` start fast.
 """
 
 from __future__ import annotations
@@ -17,19 +20,18 @@ import sys
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from . import __version__, run
 from .config import FIELDS, describe, flag_help, flag_name, resolve
 from .errors import ThesisgenError
-from .models import FactSet
-from .progress import make_progress
 from .secrets import RedactingStream, one_line
+
+if TYPE_CHECKING:
+    from . import run
+    from .models import FactSet
+    from .progress import Progress
 
 app = typer.Typer(
     name="thesisgen",
@@ -63,6 +65,8 @@ def _guard(action: Callable[[], T]) -> T:
 
 def _version(value: bool) -> None:
     if value:
+        from . import __version__
+
         typer.echo(f"thesisgen {__version__}")
         raise typer.Exit()
 
@@ -74,44 +78,6 @@ def _root(
     ] = False,
 ) -> None:
     """Draft investment-thesis memos in which every figure traces to a cited, quoted source."""
-
-
-Ticker = Annotated[str, typer.Option("--ticker", "-t", help="Company ticker, e.g. AREC.")]
-Out = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Output folder [default: ./out/TICKER].")
-]
-Force = Annotated[bool, typer.Option("--force", help="Replace a complete earlier output set.")]
-Template = Annotated[
-    Path | None, typer.Option("--template", help="Base .docx whose styles the memo uses.")
-]
-Sources = Annotated[
-    list[Path] | None, typer.Option("--source", "-s", help="Source file or folder (repeatable).")
-]
-Company = Annotated[
-    str | None, typer.Option("--company", help="Company name, for tickers without a bundle.")
-]
-Offline = Annotated[
-    bool, typer.Option("--offline", help="Replay recorded responses; never call the network.")
-]
-Config = Annotated[
-    Path | None,
-    typer.Option("--config", help="Config file [default: ./thesisgen.toml or ./pyproject.toml]."),
-]
-Recordings = Annotated[
-    Path | None,
-    typer.Option(
-        "--recordings", help="Recordings folder to replay from, or to write with --record."
-    ),
-]
-AsOf = Annotated[
-    dt.datetime | None,
-    typer.Option(
-        "--as-of",
-        formats=["%Y-%m-%d"],
-        metavar="YYYY-MM-DD",
-        help="The memo's date, and the reference for sources' age [default: today].",
-    ),
-]
 
 
 EARLIEST_AS_OF = dt.date(1990, 1, 1)
@@ -133,22 +99,190 @@ def _date(value: dt.datetime | None) -> dt.date:
     return date
 
 
-OutlineFile = Annotated[
+Force = Annotated[bool, typer.Option("--force", help="Replace a complete earlier output set.")]
+Template = Annotated[
+    Path | None,
+    typer.Option("--template", metavar="BASE.docx", help="Base .docx whose styles the memo uses."),
+]
+Config = Annotated[
     Path | None,
     typer.Option(
-        "--outline",
-        help="Outline YAML of the memo's sections [default: the bundle's, else the built-in one].",
+        "--config",
+        metavar="FILE",
+        help="Config file [default: ./thesisgen.toml or ./pyproject.toml].",
     ),
 ]
-Yes = Annotated[
-    bool,
-    typer.Option("--yes", "-y", help="Go past --max-calls and --max-prompt-tokens."),
+AsOf = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        metavar="YYYY-MM-DD",
+        help="The memo's date, and the reference for sources' age [default: today].",
+    ),
 ]
+
+# The options of the commands that run stages (draft, record, facts), each once, by the field of
+# run.DraftRequest it fills, with its default; each command names the ones it takes.
+REQUEST_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "ticker": (
+        Annotated[
+            str,
+            typer.Option("--ticker", "-t", metavar="TICKER", help="Company ticker, e.g. AREC."),
+        ],
+        inspect.Parameter.empty,
+    ),
+    "out": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--out", "-o", metavar="DIR", help="Output folder [default: ./out/TICKER]."
+            ),
+        ],
+        None,
+    ),
+    "facts_file": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--facts",
+                metavar="FACTS.json",
+                help="Start from this facts.json instead of sources.",
+            ),
+        ],
+        None,
+    ),
+    "sources": (
+        Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--source", "-s", metavar="PATH", help="Source file or folder (repeatable)."
+            ),
+        ],
+        None,
+    ),
+    "company": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--company", metavar="NAME", help="Company name, for tickers without a bundle."
+            ),
+        ],
+        None,
+    ),
+    "offline": (
+        Annotated[
+            bool,
+            typer.Option("--offline", help="Replay recorded responses; never call the network."),
+        ],
+        False,
+    ),
+    "record": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--record",
+                help="Call the live model and save every exchange [to ./recordings/TICKER].",
+            ),
+        ],
+        False,
+    ),
+    "recordings": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--recordings",
+                metavar="DIR",
+                help="Recordings folder to replay from, or to write with --record.",
+            ),
+        ],
+        None,
+    ),
+    "force": (Force, False),
+    "yes": (
+        Annotated[
+            bool, typer.Option("--yes", "-y", help="Go past --max-calls and --max-prompt-tokens.")
+        ],
+        False,
+    ),
+    "config": (Config, None),
+    "template": (Template, None),
+    "as_of": (AsOf, None),
+    "allow_flagged": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--allow-flagged",
+                help="Write the memo even if the gate fails, failing sentences highlighted "
+                "(exit 1).",
+            ),
+        ],
+        False,
+    ),
+    "outline": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--outline",
+                metavar="OUTLINE.yaml",
+                help="Outline YAML of the memo's sections [default: the bundle's, else the "
+                "built-in one].",
+            ),
+        ],
+        None,
+    ),
+}
 
 # Every setting that has a flag (see config.Settings) is an option of every command that calls a
 # model; the values arrive as text and are checked, with the rest of the settings, by one model.
 SETTING_FLAGS = tuple(key for key in FIELDS if flag_name(key))
 F = TypeVar("F", bound=Callable[..., Any])
+_KW = inspect.Parameter.KEYWORD_ONLY
+
+
+@functools.cache
+def _setting_parameters() -> tuple[inspect.Parameter, ...]:
+    """One option per setting flag, given as text (None: not given) or as a switch; built once,
+    shared by the commands that take them."""
+    parameters = []
+    for key in SETTING_FLAGS:
+        name = flag_name(key)
+        assert name is not None
+        kind: Any = bool if FIELDS[key].annotation is bool else str | None
+        default: Any = False if kind is bool else None
+        option = typer.Option(name, help=flag_help(key), show_default=False, metavar=_metavar(key))
+        parameters.append(
+            inspect.Parameter(
+                f"setting_{key}", _KW, default=default, annotation=Annotated[kind, option]
+            )
+        )
+    return tuple(parameters)
+
+
+def _pop_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The setting flags of a call, by setting name, taken out of ``kwargs``."""
+    flags: dict[str, Any] = {}
+    for key in SETTING_FLAGS:
+        value = kwargs.pop(f"setting_{key}")
+        if isinstance(value, bool):  # a switch such as --no-cache turns its setting off
+            flags[key] = False if value else None
+        else:
+            flags[key] = value
+    return flags
+
+
+def _with_parameters(
+    func: Callable[..., Any], parameters: list[inspect.Parameter], call: Callable[..., Any]
+) -> Any:
+    """``call`` under ``func``'s name and help, with ``parameters`` as the options typer sees."""
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> Any:
+        return call(**kwargs)
+
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    return command
 
 
 def with_settings(func: F) -> F:
@@ -160,37 +294,42 @@ def with_settings(func: F) -> F:
         for p in inspect.signature(func).parameters.values()
         if p.name != "flags"
     ]
-    added = []
-    for key in SETTING_FLAGS:
-        name = flag_name(key)
-        assert name is not None
-        kind: Any = bool if FIELDS[key].annotation is bool else str | None
-        default: Any = False if kind is bool else None
-        option = typer.Option(name, help=flag_help(key), show_default=False, metavar=_metavar(key))
-        added.append(
-            inspect.Parameter(
-                f"setting_{key}",
-                inspect.Parameter.KEYWORD_ONLY,
-                default=default,
-                annotation=Annotated[kind, option],
-            )
-        )
 
-    @functools.wraps(func)
-    def command(**kwargs: Any) -> Any:
-        flags: dict[str, Any] = {}
-        for key in SETTING_FLAGS:
-            value = kwargs.pop(f"setting_{key}")
-            if isinstance(value, bool):  # a switch such as --no-cache turns its setting off
-                flags[key] = False if value else None
-            else:
-                flags[key] = value
+    def call(**kwargs: Any) -> Any:
+        flags = _pop_flags(kwargs)
         return func(**kwargs, flags=flags)
 
-    parameters = own + added
-    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in parameters}
-    return typing.cast(F, command)
+    return typing.cast(F, _with_parameters(func, [*own, *_setting_parameters()], call))
+
+
+def request_command(
+    *names: str, **fixed: Any
+) -> Callable[[Callable[[run.DraftRequest], None]], Callable[..., None]]:
+    """A command that runs stages: the options ``names`` (see REQUEST_OPTIONS) and every setting
+    flag, gathered into one :class:`thesisgen.run.DraftRequest` with ``fixed`` (e.g. record=True)."""
+    parameters = [
+        inspect.Parameter(
+            name, _KW, default=REQUEST_OPTIONS[name][1], annotation=REQUEST_OPTIONS[name][0]
+        )
+        for name in names
+    ]
+
+    def decorate(func: Callable[[run.DraftRequest], None]) -> Callable[..., None]:
+        def call(**kwargs: Any) -> None:
+            from . import run
+
+            flags = _pop_flags(kwargs)
+            if "sources" in kwargs:
+                kwargs["sources"] = kwargs["sources"] or []
+            if "as_of" in kwargs:
+                kwargs["as_of"] = _date(kwargs["as_of"])
+            func(run.DraftRequest(**kwargs, **fixed, flags=flags))
+
+        return typing.cast(
+            Callable[..., None], _with_parameters(func, [*parameters, *_setting_parameters()], call)
+        )
+
+    return decorate
 
 
 def _metavar(key: str) -> str:
@@ -203,108 +342,46 @@ def _metavar(key: str) -> str:
     return "N" if "int" in text else "NUMBER" if "float" in text else "TEXT"
 
 
-def _run_draft(request: run.DraftRequest) -> run.DraftOutcome:
-    return _guard(lambda: run.draft(request, make_progress(sys.stderr)))
+def _run(stage: Callable[[run.DraftRequest, Progress], T], request: run.DraftRequest) -> T:
+    from .progress import make_progress
+
+    return _guard(lambda: stage(request, make_progress(sys.stderr)))
 
 
 @app.command("draft")
-@with_settings
-def draft_command(
-    ticker: Ticker,
-    flags: dict[str, Any],
-    out: Out = None,
-    facts: Annotated[
-        Path | None, typer.Option("--facts", help="Start from this facts.json instead of sources.")
-    ] = None,
-    source: Sources = None,
-    company: Company = None,
-    offline: Offline = False,
-    record: Annotated[
-        bool,
-        typer.Option(
-            "--record", help="Call the live model and save every exchange [to ./recordings/TICKER]."
-        ),
-    ] = False,
-    recordings: Recordings = None,
-    force: Force = False,
-    yes: Yes = False,
-    config: Config = None,
-    template: Template = None,
-    as_of: AsOf = None,
-    allow_flagged: Annotated[
-        bool,
-        typer.Option(
-            "--allow-flagged",
-            help="Write the memo even if the gate fails, failing sentences highlighted (exit 1).",
-        ),
-    ] = False,
-    outline: OutlineFile = None,
-) -> None:
+@request_command(
+    "ticker", "out", "facts_file", "sources", "company", "offline", "record", "recordings",
+    "force", "yes", "config", "template", "as_of", "allow_flagged", "outline",
+)  # fmt: skip
+def draft_command(request: run.DraftRequest) -> None:
     """Extract facts, draft the memo section by section, validate every figure, write the DOCX."""
-    outcome = _run_draft(
-        run.DraftRequest(
-            ticker=ticker, out=out, facts_file=facts, sources=source or [], company=company,
-            offline=offline, record=record, recordings=recordings, force=force, yes=yes,
-            config=config, template=template, flags=flags, as_of=_date(as_of),
-            allow_flagged=allow_flagged, outline=outline,
-        )
-    )  # fmt: skip
-    _print_outcome(outcome)
+    from . import run
+
+    _print_outcome(_run(run.draft, request))
 
 
 @app.command("record")
-@with_settings
-def record_command(
-    ticker: Ticker,
-    flags: dict[str, Any],
-    recordings: Recordings = None,
-    out: Out = None,
-    source: Sources = None,
-    force: Force = False,
-    yes: Yes = False,
-    config: Config = None,
-    outline: OutlineFile = None,
-    as_of: AsOf = None,
-) -> None:
+@request_command(
+    "ticker", "recordings", "out", "sources", "force", "yes", "config", "outline", "as_of",
+    record=True,
+)  # fmt: skip
+def record_command(request: run.DraftRequest) -> None:
     """Re-capture a ticker's recordings from any live server (same as draft --record)."""
-    outcome = _run_draft(
-        run.DraftRequest(
-            ticker=ticker, out=out, sources=source or [], record=True, recordings=recordings,
-            force=force, yes=yes, config=config, flags=flags, outline=outline,
-            as_of=_date(as_of),
-        )
-    )  # fmt: skip
-    _print_outcome(outcome)
+    from . import run
+
+    _print_outcome(_run(run.draft, request))
 
 
 @app.command("facts")
-@with_settings
-def facts_command(
-    ticker: Ticker,
-    flags: dict[str, Any],
-    source: Sources = None,
-    company: Company = None,
-    out: Out = None,
-    force: Force = False,
-    offline: Offline = False,
-    record: Annotated[
-        bool,
-        typer.Option(
-            "--record", help="Call the live model and save every exchange [to ./recordings/TICKER]."
-        ),
-    ] = False,
-    recordings: Recordings = None,
-    yes: Yes = False,
-    config: Config = None,
-) -> None:
+@request_command(
+    "ticker", "sources", "company", "out", "force", "offline", "record", "recordings", "yes",
+    "config",
+)  # fmt: skip
+def facts_command(request: run.DraftRequest) -> None:
     """Extract and ground facts from sources; write facts.json and print them as a table."""
-    outcome = _run_draft(
-        run.DraftRequest(
-            ticker=ticker, out=out, sources=source or [], company=company, offline=offline,
-            record=record, recordings=recordings, force=force, yes=yes, config=config,
-            flags=flags, facts_only=True,
-        )
-    )  # fmt: skip
+    from . import run
+
+    outcome = _run(run.facts, request)
     assert outcome.factset is not None
     _print_facts(outcome.factset)
     typer.echo(
@@ -316,6 +393,10 @@ def facts_command(
 
 
 def _print_facts(factset: FactSet) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("ID", "Kind", "Statement", "Figures", "Source", box=box.SIMPLE, show_lines=False)
     for fact in factset.facts:
         pages = sorted({loc.page for loc in fact.locators if loc.page})
@@ -411,15 +492,24 @@ def validate_lines(checked: run.Checked) -> list[str]:
 @app.command("validate")
 def validate_command(
     draft: Annotated[
-        Path, typer.Argument(help="draft.json, or memo.docx as a reviewer edited it in Word.")
+        Path,
+        typer.Argument(
+            metavar="DRAFT.json|MEMO.docx",
+            help="draft.json, or memo.docx as a reviewer edited it in Word.",
+        ),
     ],
-    facts: Annotated[Path, typer.Option("--facts", help="facts.json the memo cites.")],
+    facts: Annotated[
+        Path, typer.Option("--facts", metavar="FACTS.json", help="facts.json the memo cites.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     config: Config = None,
     as_of: AsOf = None,
 ) -> None:
     """Check every figure of a draft or an edited memo against the facts it cites. Exit 0 clean,
     1 violations."""
+    from . import run
+    from .progress import make_progress
+
     checked = _guard(
         lambda: run.validate(draft, facts, config, make_progress(sys.stderr), _date(as_of))
     )
@@ -431,11 +521,15 @@ def validate_command(
 
 @app.command("render")
 def render_command(
-    draft: Annotated[Path, typer.Argument(help="draft.json to render.")],
-    facts: Annotated[Path, typer.Option("--facts", help="facts.json the draft cites.")],
+    draft: Annotated[Path, typer.Argument(metavar="DRAFT.json", help="draft.json to render.")],
+    facts: Annotated[
+        Path, typer.Option("--facts", metavar="FACTS.json", help="facts.json the draft cites.")
+    ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output folder [default: the draft's folder]."),
+        typer.Option(
+            "--out", "-o", metavar="DIR", help="Output folder [default: the draft's folder]."
+        ),
     ] = None,
     force: Force = False,
     template: Template = None,
@@ -443,6 +537,9 @@ def render_command(
     as_of: AsOf = None,
 ) -> None:
     """Render a validated draft as memo.docx and memo.md (refuses a draft that fails the gate)."""
+    from . import run
+    from .progress import make_progress
+
     path = _guard(
         lambda: run.render(
             draft, facts, out, force, template, _date(as_of), config, make_progress(sys.stderr)

@@ -15,19 +15,26 @@ from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    model_validator,
+)
 
 from . import secrets
 from .errors import UsageError
 
-DEFAULT_MODEL = "gpt-4o-mini"
-MAX_FACTS_PER_SECTION = 40
 StructuredOutput = Literal["auto", "json_schema", "json_object", "prompt"]
 VerifyMode = Literal["off", "comment", "gate"]  # the model check (verify.py)
 
@@ -54,146 +61,116 @@ def _not_blank(value: str) -> str:
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
-def flag(help: str, name: str | None = None) -> dict[str, Any]:
-    """Field metadata: this setting is also a command-line option (``--max-calls`` for max_calls)."""
-    return {"flag": name or "", "help": help}
+def setting(default: Any, doc: str, flag: bool | str = False, **limits: Any) -> Any:
+    """One field of :class:`Settings`: its default (a type such as ``list`` for an empty one),
+    its docs (the help of its flag and the README's table), whether it is a flag (True:
+    ``--max-calls`` for max_calls; a string names the flag, e.g. ``--no-cache``) and its range
+    (ge, le, gt)."""
+    extra: dict[str, JsonValue] | None = {"flag": "" if flag is True else flag} if flag else None
+    if isinstance(default, type):
+        return Field(default_factory=default, description=doc, json_schema_extra=extra, **limits)
+    return Field(default, description=doc, json_schema_extra=extra, **limits)
 
 
 class Settings(BaseModel):
-    """Every setting of a run, with its range. A new setting is one field here."""
+    """Every setting of a run, with its range and docs. A new setting is one field here; then
+    ``python scripts/readme_reference.py --write`` regenerates the README's table."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    model: Annotated[str, AfterValidator(_not_blank)] = Field(
-        DEFAULT_MODEL, json_schema_extra=flag("Model name.")
-    )
-    base_url: Annotated[str | None, AfterValidator(_base_url)] = Field(
-        None, json_schema_extra=flag("OpenAI-compatible API base URL.")
-    )
-    api_key: str | None = Field(None, repr=False)
-    concurrency: int = Field(
-        4, ge=1, le=64, json_schema_extra=flag("Model calls in flight at once.")
-    )
-    max_repairs: int = Field(
-        2, ge=0, le=10, json_schema_extra=flag("Repairs per section the validator rejects.")
-    )
-    timeout: Finite = Field(
-        600.0, gt=0, le=86_400, json_schema_extra=flag("Seconds to wait for one answer.")
-    )
-    max_tokens: int | None = Field(
-        None, ge=16, le=1_000_000, json_schema_extra=flag("Cap on each answer's tokens.")
-    )
-    structured_output: StructuredOutput = Field(
-        "auto",
-        json_schema_extra=flag(
-            "json_schema, json_object (with schema), prompt, or auto: detect once per run."
-        ),
-    )
-    cache: bool = Field(
-        True,
-        json_schema_extra=flag("Call the model even for a request answered before.", "--no-cache"),
-    )
-    cache_dir: str | None = None
-    temperature: Finite = Field(0.0, ge=0, le=2)
-    seed: int = 7
-    retry_attempts: int = Field(5, ge=1, le=20)
-    retry_initial_wait: Finite = Field(1.0, ge=0, le=600)
-    retry_max_wait: Finite = Field(30.0, ge=0, le=3600)
-    retry_total: Finite = Field(180.0, gt=0, le=86_400)
-    extract: Literal["model", "rules"] = Field(
-        "model",
-        json_schema_extra=flag(
-            "How facts are drawn: model (it points at source sentences) or rules (no model: "
-            "every sentence with a figure or the company's name, as written)."
-        ),
-    )
-    rules_fallback: bool = Field(
-        True,
-        json_schema_extra=flag(
-            "Do not fall back to rules facts for a source where the model proposed nothing usable.",
-            "--no-rules-fallback",
-        ),
-    )
-    max_verbatim_chars: int = Field(
-        400,
-        ge=0,
-        le=100_000,
-        json_schema_extra=flag(
-            "Longest evidence kept as written when the model's statement misstates it."
-        ),
-    )
-    max_restatements: int = Field(
-        100,
-        ge=0,
-        le=100_000,
-        json_schema_extra=flag(
-            "Calls at most per run that ask the model to restate a fact it misstated."
-        ),
-    )
-    max_rules_facts: int = Field(
-        300,
-        ge=1,
-        le=100_000,
-        json_schema_extra=flag("Rules facts at most per source."),
-    )
-    chunk_chars: int = Field(
-        12_000,
-        ge=1_000,
-        le=1_000_000,
-        json_schema_extra=flag(
-            "Source characters per facts call; small local models do better with 2000."
-        ),
-    )
-    chunk_overlap: int = Field(
-        500,
-        ge=0,
-        le=100_000,
-        json_schema_extra=flag("Characters of sentences two facts calls of a source share."),
-    )
-    max_calls: int = Field(
-        200,
-        ge=1,
-        le=1_000_000,
-        json_schema_extra=flag("Stop before a run that needs more model calls (see --yes)."),
-    )
-    max_prompt_tokens: int = Field(
-        2_000_000,
-        ge=1_000,
-        le=10_000_000_000,
-        json_schema_extra=flag("Stop before a run that sends more prompt tokens (see --yes)."),
-    )
-    max_source_mb: Finite = Field(20.0, gt=0, le=2_000)
-    max_json_mb: Finite = Field(10.0, gt=0, le=2_000)
-    max_conflicts_per_fact: int = Field(3, ge=0, le=100)
-    rounding_tolerance: Finite = Field(0.05, gt=0, le=0.5)
-    max_facts_per_section: int = Field(
-        MAX_FACTS_PER_SECTION,
-        ge=1,
-        le=500,
-        json_schema_extra=flag(
-            "Facts at most in one section's prompt, chosen by topic and relevance."
-        ),
-    )
-    verify: VerifyMode = Field(
-        "off",
-        json_schema_extra=flag(
-            "Ask the model whether each sentence's cited facts support it: off, comment (its "
-            "doubts become comments) or gate (a contradiction fails the gate)."
-        ),
-    )
-    max_verify_sentences: int = Field(
-        200,
-        ge=1,
-        le=100_000,
-        json_schema_extra=flag(
-            "Sentences at most the model check reads; the rest are left unchecked, with a warning."
-        ),
-    )
-    identifiers: list[str] = Field(default_factory=list)
-    # other names of the company (a subsidiary, a brand), added to the bundle's aliases
-    aliases: list[str] = Field(default_factory=list)
-    # model name -> [USD per 1M input tokens, USD per 1M output tokens]
-    prices: dict[str, tuple[Finite, Finite]] = Field(default_factory=dict)
+    # fmt: off
+    model: Annotated[str, AfterValidator(_not_blank)] = setting(
+        "gpt-4o-mini", "Model name.", True)
+    base_url: Annotated[str | None, AfterValidator(_base_url)] = setting(
+        None, "OpenAI-compatible API base URL (http:// or https://, with a host).", True)
+    api_key: str | None = Field(
+        None, repr=False, description="The API key; never printed, logged or written.")
+    concurrency: int = setting(4, "Model calls in flight at once.", True, ge=1, le=64)
+    max_repairs: int = setting(
+        2, "Repairs per section the validator rejects.", True, ge=0, le=10)
+    timeout: Finite = setting(
+        600.0, "Seconds to wait for one answer (local CPU models are slow).", True,
+        gt=0, le=86_400)
+    max_tokens: int | None = setting(
+        None, "Cap on each answer's tokens.", True, ge=16, le=1_000_000)
+    structured_output: StructuredOutput = setting(
+        "auto", "json_schema, json_object (with schema), prompt, or auto: detect once per run.",
+        True)
+    cache: bool = setting(
+        True, "Answer a request asked before from the cache (--no-cache: call the model even "
+        "so).", "--no-cache")
+    cache_dir: str | None = setting(
+        None, "The answer cache's folder [none: $XDG_CACHE_HOME/thesisgen or "
+        "~/.cache/thesisgen].")
+    temperature: Finite = setting(0.0, "Sampling temperature.", ge=0, le=2)
+    seed: int = setting(7, "Sampling seed, for servers that take one.")
+    retry_attempts: int = setting(
+        5, "Tries per call for 429, 5xx, timeouts and lost connections.", ge=1, le=20)
+    retry_initial_wait: Finite = setting(
+        1.0, "Seconds before the first retry; the wait doubles after every failed try "
+        "(Retry-After honoured).", ge=0, le=600)
+    retry_max_wait: Finite = setting(
+        30.0, "Seconds at most between two tries.", ge=0, le=3600)
+    retry_total: Finite = setting(
+        180.0, "Seconds of retrying per call at most.", gt=0, le=86_400)
+    extract: Literal["model", "rules"] = setting(
+        "model", "How facts are drawn: model (it points at source sentences; the program cuts "
+        "the quotes) or rules (no model: every sentence with a figure or the company's name, "
+        "as written).", True)
+    rules_fallback: bool = setting(
+        True, "With extract model, a source where the model proposed no usable fact gets rules "
+        "facts instead, with a warning (--no-rules-fallback: it does not).",
+        "--no-rules-fallback")
+    max_verbatim_chars: int = setting(
+        400, "Longest evidence kept as written when the model's statement misstates it (longer: "
+        "the fact is dropped, with the reason); also the longest sentence the rules take.",
+        True, ge=0, le=100_000)
+    max_restatements: int = setting(
+        100, "Calls at most per run that ask the model to restate a fact it misstated; past it, "
+        "the evidence is kept as written (with a warning).", True, ge=0, le=100_000)
+    max_rules_facts: int = setting(
+        300, "Rules facts at most per source; past it, the first ones are kept (with a "
+        "warning).", True, ge=1, le=100_000)
+    chunk_chars: int = setting(
+        12_000, "Source characters per facts call (whole sentences); small local models do "
+        "better with 2000.", True, ge=1_000, le=1_000_000)
+    chunk_overlap: int = setting(
+        500, "Characters of sentences two facts calls of a source share, under half of "
+        "chunk_chars.", True, ge=0, le=100_000)
+    max_calls: int = setting(
+        200, "Stop before a run that needs more model calls (see --yes).", True,
+        ge=1, le=1_000_000)
+    max_prompt_tokens: int = setting(
+        2_000_000, "Stop before a run that sends more prompt tokens (see --yes).", True,
+        ge=1_000, le=10_000_000_000)
+    max_source_mb: Finite = setting(20.0, "Size of one source file, in MB.", gt=0, le=2_000)
+    max_json_mb: Finite = setting(
+        10.0, "Size of a facts.json or draft.json we read, in MB.", gt=0, le=2_000)
+    max_conflicts_per_fact: int = setting(
+        3, "Conflicts one fact may take part in.", ge=0, le=100)
+    rounding_tolerance: Finite = setting(
+        0.05, "How far the gate (draft, validate, render) lets a figure round its fact, "
+        "relative to the fact's value (0.05: \"$204 million\" for $203.9 million, never "
+        "\"$1 billion\" for $900 million); facts are grounded in their evidence, and conflicts "
+        "found, at 0.05.", gt=0, le=0.5)
+    max_facts_per_section: int = setting(
+        40, "Facts at most in one section's prompt, chosen by topic and relevance.", True,
+        ge=1, le=500)
+    verify: VerifyMode = setting(
+        "off", "Ask the model whether each sentence's cited facts support it: off, comment (its "
+        "doubts become comments) or gate (a contradiction fails the gate).", True)
+    max_verify_sentences: int = setting(
+        200, "Sentences at most the model check reads; the rest are left unchecked, with a "
+        "warning.", True, ge=1, le=100_000)
+    identifiers: list[str] = setting(
+        list, "Names with digits that are not figures (config file only).")
+    aliases: list[str] = setting(
+        list, "Other names of the company (a subsidiary, a brand) a memo may use without a "
+        "cited fact naming them, added to the bundle's (config file only).")
+    prices: dict[str, tuple[Finite, Finite]] = setting(
+        dict, "Model name -> [USD per 1M input tokens, USD per 1M output tokens], over the "
+        "built-in table (config file only).")
+    # fmt: on
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -216,6 +193,9 @@ class Settings(BaseModel):
 
 
 FIELDS = Settings.model_fields
+# The one place a default is read from (facts.py, draft.py, --help); built without validating, so
+# that `--help` does not build the validator (defer_build), which `resolve` builds when it runs.
+DEFAULTS = Settings.model_construct()
 ENV_ALIASES = {"api_key": "OPENAI_API_KEY", "base_url": "OPENAI_BASE_URL"}
 # Settings a config file may hold but the environment may not (structured values).
 _FILE_ONLY = ("identifiers", "aliases", "prices")
@@ -233,12 +213,42 @@ def flag_name(key: str) -> str | None:
     return str(extra["flag"]) or "--" + key.replace("_", "-")
 
 
+def default_text(key: str) -> str:
+    """A setting's default as --help and the README show it."""
+    default = getattr(DEFAULTS, key)
+    if key == "api_key" or default is None:
+        return "none"
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, float) and default.is_integer():
+        default = int(default)
+    return f"{default:,}" if isinstance(default, int) else str(default)
+
+
+def range_text(key: str) -> str:
+    """A setting's range, from its field's limits ('1-64', 'over 0, at most 86,400'), or the
+    choices of a Literal."""
+    annotation = FIELDS[key].annotation
+    if typing.get_origin(annotation) is Literal:
+        return ", ".join(str(c) for c in typing.get_args(annotation))
+    low: Any = None
+    high: Any = None
+    exclusive = False
+    for item in FIELDS[key].metadata:
+        if getattr(item, "le", None) is not None:
+            high = item.le
+        for name in ("ge", "gt"):
+            if getattr(item, name, None) is not None:
+                low, exclusive = getattr(item, name), name == "gt"
+    if low is None or high is None:
+        return ""
+    low_text, high_text = (f"{v:,}" if isinstance(v, int) else str(v) for v in (low, high))
+    return f"over {low_text}, at most {high_text}" if exclusive else f"{low_text}-{high_text}"
+
+
 def flag_help(key: str) -> str:
-    extra = FIELDS[key].json_schema_extra
-    help_text = str(extra.get("help", "")) if isinstance(extra, dict) else ""
-    default = FIELDS[key].default
-    shown = "none" if default is None else default
-    return f"{help_text} [env {env_name(key)}; default {shown}]"
+    doc = FIELDS[key].description or ""
+    return f"{doc} [env {env_name(key)}; default {default_text(key)}]"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ SDK) can never consume a repair attempt or reach the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from .config import MAX_FACTS_PER_SECTION
+from .config import DEFAULTS
 from .llm import LLM, CallResult, assistant_echo, map_concurrently
 from .models import (
     Calculation,
@@ -31,6 +31,7 @@ from .models import (
     Violation,
 )
 from .notation import printed_section
+from .progress import Event, OnEvent, Status, no_event
 from .prompts import Outline, OutlineSection, repair_message, section_messages, select_facts
 from .recording import CallLabel
 from .validate import GateOptions, Ledger, check_section
@@ -143,21 +144,14 @@ def _to_section(outline: OutlineSection, draft: SectionDraft) -> Section:
     return printed_section(section)
 
 
-Event = Callable[[str, str, bool | None], None]
-
-
-def _no_event(key: str, status: str, outcome: bool | None) -> None:
-    pass
-
-
 def draft_section(
     llm: LLM,
     factset: FactSet,
     outline: OutlineSection,
     ledger: Ledger,
     max_repairs: int = 2,
-    on_event: Event = _no_event,
-    max_facts: int = MAX_FACTS_PER_SECTION,
+    on_event: OnEvent = no_event,
+    max_facts: int = DEFAULTS.max_facts_per_section,
 ) -> SectionResult:
     """One section through the gate. Its prompt carries at most ``max_facts`` facts (see
     :func:`thesisgen.prompts.select_facts`), and the schema's cite enum is exactly those."""
@@ -189,7 +183,11 @@ def draft_section(
                         repair_message(outline, result.violations),
                     ]
                 label = CallLabel(factset.ticker, "draft", outline.key, number)
-                on_event(outline.key, "drafting" if number == 1 else f"repair {number - 1}", None)
+                on_event(
+                    Event(outline.key, Status.DRAFTING)
+                    if number == 1
+                    else Event(outline.key, Status.REPAIR, number - 1)
+                )
                 last = llm.call(messages, schema, label, wire_schema=sent)
                 section = _to_section(outline, last.parsed)
                 violations, _ = check_section(section, ledger)
@@ -215,11 +213,10 @@ def draft_section(
                     )
                     raise SectionRejected(violations)
     except SectionRejected:
-        on_event(outline.key, f"FAILED the gate after {len(result.calls)} attempt(s)", False)
+        on_event(Event(outline.key, Status.FAILED, len(result.calls)))
         return result
     result.passed = True
-    repaired = f", repaired {len(result.repairs)}x" if result.repairs else ""
-    on_event(outline.key, f"passed{repaired}", True)
+    on_event(Event(outline.key, Status.PASSED, len(result.repairs)))
     return result
 
 
@@ -261,8 +258,8 @@ def draft_memo(
     identifiers: Sequence[str] = (),
     concurrency: int = 4,
     max_repairs: int = 2,
-    on_event: Event = _no_event,
-    max_facts: int = MAX_FACTS_PER_SECTION,
+    on_event: OnEvent = no_event,
+    max_facts: int = DEFAULTS.max_facts_per_section,
     gate: GateOptions | None = None,
 ) -> DraftResult:
     """Draft every outline section concurrently; the memo keeps the outline's order.

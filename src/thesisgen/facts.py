@@ -25,21 +25,21 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Generic, Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from . import claims
+from .config import DEFAULTS
 from .errors import AnswerShapeError, BudgetExceededError
 from .evidence import Chunk, Numbered, chunk, company_pattern, rules_sentences
 from .grounding import Folded, normalise, overlaps, references, secondary_for
 from .injection import Scan, scan
-from .llm import LLM, CallResult, map_concurrently
 from .models import (
     CallRecord,
     Conflict,
@@ -53,16 +53,14 @@ from .models import (
     Source,
 )
 from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract, same_measure
+from .progress import Event, OnEvent, Status
 from .prompts import Topic, facts_messages, restate_messages, words
-from .recording import CallLabel
 from .sources import MAX_SOURCE_BYTES, WITHHELD_NOTE, read_source
 from .validate import ground_statement
 
-DEFAULT_CHUNK_CHARS = 12_000
-DEFAULT_CHUNK_OVERLAP = 500
-DEFAULT_MAX_VERBATIM_CHARS = 400
-DEFAULT_MAX_RULES_FACTS = 300
-DEFAULT_MAX_RESTATEMENTS = 100
+if TYPE_CHECKING:  # the model client is imported where a stage calls it
+    from .llm import LLM, CallResult
+
 A = TypeVar("A", bound=BaseModel)
 _AFTER_MODEL_FACTS = 2**62  # rules facts follow every model fact (a stable sort keeps their order)
 
@@ -776,15 +774,15 @@ class FactsResult:
 class ExtractOptions:
     """How facts are drawn from sources (the settings of the same names)."""
 
-    extract: Literal["model", "rules"] = "model"
-    rules_fallback: bool = True
-    chunk_chars: int = DEFAULT_CHUNK_CHARS
-    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
-    max_verbatim_chars: int = DEFAULT_MAX_VERBATIM_CHARS
-    max_rules_facts: int = DEFAULT_MAX_RULES_FACTS
-    max_restatements: int = DEFAULT_MAX_RESTATEMENTS
-    max_conflicts_per_fact: int = 3
-    concurrency: int = 4
+    extract: Literal["model", "rules"] = DEFAULTS.extract
+    rules_fallback: bool = DEFAULTS.rules_fallback
+    chunk_chars: int = DEFAULTS.chunk_chars
+    chunk_overlap: int = DEFAULTS.chunk_overlap
+    max_verbatim_chars: int = DEFAULTS.max_verbatim_chars
+    max_rules_facts: int = DEFAULTS.max_rules_facts
+    max_restatements: int = DEFAULTS.max_restatements
+    max_conflicts_per_fact: int = DEFAULTS.max_conflicts_per_fact
+    concurrency: int = DEFAULTS.concurrency
 
 
 def company_names(company: str, ticker: str) -> list[str]:
@@ -811,7 +809,7 @@ def extract_facts(
     sources: Sequence[Source],
     identifiers: Sequence[str] = (),
     options: ExtractOptions | None = None,
-    on_event: Callable[[str, str, bool | None], None] | None = None,
+    on_event: OnEvent | None = None,
     numbered: Sequence[Numbered] | None = None,
     aliases: Sequence[str] = (),
 ) -> FactsResult:
@@ -931,6 +929,9 @@ def _restate(
     one call shows the model only the evidence sentences and asks for a statement (at most
     ``max_restatements`` calls a run); a restatement that still misstates, or none, leaves the
     evidence as written."""
+    from .llm import map_concurrently
+    from .recording import CallLabel
+
     stated = {(c.source.id, tuple(sorted(c.numbers))) for c in kept if c.kind == "model"}
     asks = [key for key in misstated if key not in stated][: options.max_restatements]
     more = sum(1 for key in misstated if key not in stated) - len(asks)
@@ -978,19 +979,21 @@ def _propose(
     options: ExtractOptions,
     names: re.Pattern[str] | None,
     identifiers: Sequence[str],
-    on_event: Callable[[str, str, bool | None], None] | None,
+    on_event: OnEvent | None,
 ) -> list[_Answer[ProposedFacts] | None]:
     """One model call per chunk, concurrently (none for a chunk with nothing citable).
 
     The schema asks for at least as many facts as the chunk has sentences that the rules
     extractor would keep (up to MAX_PROPOSED): small models otherwise stop after one or two."""
+    from .llm import map_concurrently
+    from .recording import CallLabel
 
     def work(part: Chunk) -> _Answer[ProposedFacts] | None:
         if on_event is not None:
             on_event(
-                part.source.id,
-                "extracting" if part.count == 1 else f"chunk {part.index}/{part.count}",
-                None,
+                Event(part.source.id, Status.EXTRACTING)
+                if part.count == 1
+                else Event(part.source.id, Status.CHUNK, part.index, part.count)
             )
         result = None
         if part.citable:
@@ -1007,7 +1010,7 @@ def _propose(
             result = _Answer(part.target, llm.call(messages, ProposedFacts, label, schema))
         if on_event is not None and part.index == part.count:
             proposed = len(result.result.parsed.facts) if result is not None else 0
-            on_event(part.source.id, f"{proposed} facts proposed", True)
+            on_event(Event(part.source.id, Status.PROPOSED, proposed))
         return result
 
     return map_concurrently(work, chunks, options.concurrency)

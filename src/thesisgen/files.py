@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .config import DEFAULTS
 from .errors import InputFileError
 
 M = TypeVar("M", bound=BaseModel)
@@ -36,7 +37,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
 
 
-DEFAULT_MAX_JSON_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_JSON_BYTES = int(DEFAULTS.max_json_mb * 1024 * 1024)
 
 # How a Word file starts: a .docx/.docm/.dotx is a zip package; an encrypted OOXML or a legacy
 # .doc is an OLE compound file.

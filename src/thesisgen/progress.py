@@ -1,36 +1,106 @@
 """Progress per stage and per item (source or section): a live rich display on a terminal, plain
 lines anywhere else (CI logs, pipes), so a log never fills with redraw sequences.
+
+A stage reports typed :class:`Event` values (an item's key, a :class:`Status` and its counts); the
+text shown, and whether the item is finished and how, are derived from them, so no caller or test
+matches on the wording. rich is imported only for a terminal.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
-from typing import Protocol, TextIO
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol, TextIO
 
-from rich.console import Console
-from rich.progress import Progress as RichBar
-from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+
+class Status(StrEnum):
+    """Where one item (a source, a section, the model check) stands."""
+
+    EXTRACTING = "extracting"  # a source's only facts call
+    CHUNK = "chunk"  # a source's facts call ``count`` of ``of``
+    PROPOSED = "proposed"  # a source's calls are done: ``count`` facts proposed
+    DRAFTING = "drafting"  # a section's first call
+    REPAIR = "repair"  # a section's repair ``count``
+    PASSED = "passed"  # a section passed the gate after ``count`` repairs
+    FAILED = "failed"  # a section failed the gate after ``count`` attempts
+    CHECKING = "checking"  # ``count`` of ``of`` sentences checked by the model
+    CHECKED = "checked"  # the model check is done; ``note`` sums it up
+
+
+_FINISHED = {Status.PROPOSED: True, Status.PASSED: True, Status.CHECKED: True, Status.FAILED: False}
+# Statuses a plain log shows although the item is not finished: a repair is news.
+_LOGGED = {Status.REPAIR}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One item's news: ``key`` names the item, as announced by :meth:`Progress.stage`."""
+
+    key: str
+    status: Status
+    count: int = 0
+    of: int = 0
+    note: str = ""
+
+    @property
+    def outcome(self) -> bool | None:
+        """True: finished well; False: finished badly; None: still working."""
+        return _FINISHED.get(self.status)
+
+    @property
+    def text(self) -> str:
+        match self.status:
+            case Status.CHUNK:
+                return f"chunk {self.count}/{self.of}"
+            case Status.PROPOSED:
+                return f"{self.count} facts proposed"
+            case Status.REPAIR:
+                return f"repair {self.count}"
+            case Status.PASSED:
+                return "passed" + (f", repaired {self.count}x" if self.count else "")
+            case Status.FAILED:
+                return f"FAILED the gate after {self.count} attempt(s)"
+            case Status.CHECKING:
+                return f"{self.count}/{self.of} checked"
+            case Status.CHECKED:
+                return self.note or "checked"
+            case _:
+                return str(self.status)
+
+
+OnEvent = Callable[[Event], None]
+
+
+def no_event(event: Event) -> None:
+    """The listener of a stage run without a display."""
 
 
 class Progress(Protocol):
     def note(self, line: str) -> None: ...
     def stage(self, title: str, items: Sequence[tuple[str, str]]) -> None: ...
-    def event(self, key: str, status: str, outcome: bool | None) -> None: ...
+    def event(self, event: Event) -> None: ...
     def close(self) -> None: ...
 
 
 class PlainProgress:
-    """One line per event, safe for logs. Thread-safe."""
+    """One line per finished item or repair, safe for logs. Thread-safe."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._lock = threading.Lock()
 
     def _print(self, line: str) -> None:
+        # One write per line, newline included: print() writes the two apart, and an error line
+        # that the main thread writes in between would be glued to this one.
         with self._lock:
-            print(line, file=self._stream, flush=True)
+            self._stream.write(line + "\n")
+            self._stream.flush()
 
     def note(self, line: str) -> None:
         self._print(line)
@@ -38,9 +108,9 @@ class PlainProgress:
     def stage(self, title: str, items: Sequence[tuple[str, str]]) -> None:
         self._print(title)
 
-    def event(self, key: str, status: str, outcome: bool | None) -> None:
-        if outcome is not None or "repair" in status or "re-ask" in status:
-            self._print(f"  {key}: {status}")
+    def event(self, event: Event) -> None:
+        if event.outcome is not None or event.status in _LOGGED:
+            self._print(f"  {event.key}: {event.text}")
 
     def close(self) -> None:
         pass
@@ -50,6 +120,10 @@ class LiveProgress:
     """A spinner and status per item, redrawn in place on a terminal."""
 
     def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import Progress as RichBar
+        from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
         self._console = Console(file=stream, stderr=True)
         self._bar = RichBar(
             SpinnerColumn(finished_text="•"),
@@ -70,11 +144,12 @@ class LiveProgress:
         for key, label in items:
             self._tasks[key] = self._bar.add_task(label, total=1, status="waiting")
 
-    def event(self, key: str, status: str, outcome: bool | None) -> None:
-        task = self._tasks.get(key)
+    def event(self, event: Event) -> None:
+        task = self._tasks.get(event.key)
         if task is None:
             return
-        shown = status if outcome is None else ("[green]" if outcome else "[red]") + status
+        outcome = event.outcome
+        shown = event.text if outcome is None else ("[green]" if outcome else "[red]") + event.text
         self._bar.update(task, status=shown, completed=0 if outcome is None else 1)
 
     def close(self) -> None:

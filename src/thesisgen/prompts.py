@@ -13,9 +13,8 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
-import jinja2
 import yaml
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 from pydantic_core import ErrorDetails
@@ -27,6 +26,9 @@ from .injection import score as injection_score
 from .models import STANCES, Contract, Fact, FactSet, Source, SourceInfo, Violation
 from .resources import data_dir, tree_sha256
 from .sentences import segment
+
+if TYPE_CHECKING:
+    import jinja2
 
 Topic = Literal[
     "market",
@@ -232,6 +234,8 @@ def escape_attr(value: object) -> str:
 
 @cache
 def _environment(folder: Path) -> jinja2.Environment:
+    import jinja2  # only where a prompt is rendered: `thesisgen validate` renders none
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,

@@ -1,25 +1,26 @@
 """Wire the stages for one command: sources -> facts -> drafts -> validation -> render -> files.
 
-Each function here does the I/O for one CLI command and calls the pure stages; the CLI only parses
-arguments and prints. Everything that can be checked is checked before the first model call
-(settings, inputs, template, the output folder, the budget), and the outputs of a run are written
-as one set (see :mod:`thesisgen.outputs`), whose manifest records how the run ended.
+Each entry point (:func:`draft`, :func:`facts`, :func:`validate`, :func:`render`) does the I/O for
+one CLI command and calls the pure stages; the CLI only parses arguments and prints. A run goes
+through one small function per stage: plan (settings, model, inputs and output folder checked
+before the first model call), inputs, extract, draft, write. The outputs of a run are written as
+one set (see :mod:`thesisgen.outputs`), whose manifest records how the run ended.
+
+The stages' modules are imported where a stage runs, so `thesisgen validate` never loads the model
+client, the prompt templates or python-docx.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, budget
 from .config import Settings, public_url, resolve
-from .cost import cost_usd
-from .draft import DraftResult, draft_memo
 from .errors import (
     BudgetExceededError,
     CancelledError,
@@ -30,10 +31,7 @@ from .errors import (
     ThesisgenError,
     UsageError,
 )
-from .evidence import Numbered, chunk
-from .facts import ExtractOptions, check_factset, extract_facts, reground
 from .files import dump_model, is_word_file, load_model
-from .llm import LLM, Budget, LLMSettings, Mode, RetryPolicy
 from .models import (
     CallRecord,
     FactSet,
@@ -45,28 +43,28 @@ from .models import (
     Source,
     Usage,
 )
-from .notation import kinds_text
 from .outputs import DRAFT_OUTPUTS, FACTS_OUTPUTS, RENDER_OUTPUTS, OutputSet
 from .progress import Progress
-from .prompts import Outline, load_outline, templates_sha256
-from .recording import is_recording, recorded_stages, recording_files
-from .render import MemoContext, checked_memo, key_figures, old_sources
-from .render.markdown import render_markdown, render_report
 from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
-from .sources import load_sources
-from .validate import GateOptions, Ledger, validate_memo, validate_sections
-from .verify import EVENT_KEY, Verification, checks, verify_memo, with_verification
 
 if TYPE_CHECKING:
+    from . import budget
+    from .draft import DraftResult
+    from .evidence import Numbered
+    from .facts import ExtractOptions
+    from .llm import LLMSettings, RetryPolicy
+    from .prompts import Outline
     from .readback import EditedMemo
+    from .validate import GateOptions
+    from .verify import Verification
 
 MB = 1024 * 1024
 
 
 @dataclass
 class DraftRequest:
-    """One draft run as the CLI asked for it. ``flags`` holds the settings given on the command
-    line, by setting name (see :class:`thesisgen.config.Settings`); the rest come from the
+    """One draft (or facts) run as the CLI asked for it. ``flags`` holds the settings given on the
+    command line, by setting name (see :class:`thesisgen.config.Settings`); the rest come from the
     environment, the config file or the defaults."""
 
     ticker: str
@@ -84,7 +82,6 @@ class DraftRequest:
     yes: bool = False  # go past --max-calls and --max-prompt-tokens
     flags: Mapping[str, Any] = field(default_factory=dict)
     retry: RetryPolicy | None = None  # replaces the configured retry policy (tests: no waiting)
-    facts_only: bool = False  # `thesisgen facts`: stop after the ledger
     as_of: dt.date = field(default_factory=dt.date.today)  # the memo's date, and sources' age
     allow_flagged: bool = False  # write the memo, flagged, even when the gate fails
 
@@ -97,6 +94,47 @@ class DraftOutcome:
     factset: FactSet | None = None
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A run as checked before any work: its settings, how it calls the model, whose it is."""
+
+    request: DraftRequest
+    ticker: str
+    bundle: Bundle | None
+    settings: Settings
+    llm_settings: LLMSettings
+    announcement: str | None  # said when replaying because no model is configured
+    identifiers: list[str]
+    aliases: list[str]
+    facts_only: bool  # `thesisgen facts`: the run stops at the ledger
+
+    @property
+    def verify_sentences(self) -> int:
+        return _verify_sentences(self.settings, self.facts_only)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What a run starts from: an analyst's ledger, or sources (numbered once: segmenting and
+    scanning a 10-K takes about half a second, and the estimate and the facts stage both read
+    them), and the memo's outline."""
+
+    factset: FactSet | None
+    company: str
+    numbered: list[Numbered]
+    outline: Outline
+
+
+@dataclass(frozen=True)
+class _Drafted:
+    """The draft stage's result: the sections as the model last wrote them, the memo as the gate
+    checks it (key figures added), and the model check of it, if asked for."""
+
+    result: DraftResult
+    memo: Memo
+    verification: Verification | None
+
+
 def _mb(megabytes: float) -> int:
     return int(megabytes * MB)
 
@@ -106,12 +144,14 @@ def _bundle_or_none(ticker: str) -> Bundle | None:
 
 
 def _llm_settings(
-    request: DraftRequest, ticker: str, bundle: Bundle | None, settings: Settings
+    request: DraftRequest, ticker: str, bundle: Bundle | None, settings: Settings, facts_only: bool
 ) -> tuple[LLMSettings, str | None]:
     """Mode, model and limits for this run, and a line to announce when replaying by default."""
+    from .llm import Budget, LLMSettings, Mode, RetryPolicy
+
     if request.offline and request.record:
         raise UsageError("--offline and --record exclude each other: drop one")
-    if request.facts_only and settings.extract == "rules" and request.facts_file is None:
+    if facts_only and settings.extract == "rules" and request.facts_file is None:
         if request.record:
             raise UsageError("--extract rules calls no model, so there is nothing to record")
         return LLMSettings(mode="none", model="none"), None
@@ -166,24 +206,25 @@ def _llm_settings(
     return llm_settings, announcement
 
 
-def _inputs(
-    request: DraftRequest,
-    ticker: str,
-    bundle: Bundle | None,
-    identifiers: Sequence[str],
-    settings: Settings,
-    progress: Progress,
-) -> tuple[FactSet | None, str, list[Source]]:
-    """What the run starts from: an analyst's ledger (checked and re-grounded), or sources."""
+def _starting_point(plan: _Plan, progress: Progress) -> tuple[FactSet | None, str, list[Source]]:
+    """An analyst's ledger (checked and re-grounded), or sources."""
+    from .sources import load_sources
+
+    request, bundle, settings = plan.request, plan.bundle, plan.settings
     if request.facts_file is not None:
         factset = _load_ledger(
-            request.facts_file, ticker, _folders(request, bundle), identifiers, settings, progress
+            request.facts_file,
+            plan.ticker,
+            _folders(request, bundle),
+            plan.identifiers,
+            settings,
+            progress,
         )
-        return factset, factset.company, []
+        return _with_aliases(factset, plan.aliases), factset.company, []
     paths = list(request.sources)
     if not paths and bundle is not None:
         paths = [bundle.sources_dir]
-    company = request.company or (bundle.company if bundle else ticker)
+    company = request.company or (bundle.company if bundle else plan.ticker)
     return (
         None,
         company,
@@ -235,6 +276,8 @@ def _ground_ledger(
     progress: Progress | None,
 ) -> FactSet:
     """A loaded ledger checked and re-grounded against the source files in ``folders``."""
+    from .facts import check_factset, reground
+
     problems = check_factset(factset, identifiers)
     if not problems:
         files = _source_files(factset, folders)
@@ -270,6 +313,8 @@ def _source_files(factset: FactSet, folders: Sequence[Path]) -> dict[str, Path]:
 
 
 def extract_options(settings: Settings) -> ExtractOptions:
+    from .facts import ExtractOptions
+
     return ExtractOptions(
         extract=settings.extract,
         rules_fallback=settings.rules_fallback,
@@ -285,11 +330,15 @@ def extract_options(settings: Settings) -> ExtractOptions:
 
 def gate_options(settings: Settings) -> GateOptions:
     """What the gate takes from the settings: how far a figure may round its fact."""
+    from .validate import GateOptions
+
     return GateOptions(rounding_tolerance=Decimal(str(settings.rounding_tolerance)))
 
 
 def kept_summary(factset: FactSet) -> str:
     """'kept 40 grounded facts (25 model-written, 10 verbatim, 5 rules), dropped 12'."""
+    from .notation import kinds_text
+
     replaced = len(factset.dropped) - len(factset.lost)
     return (
         f"kept {len(factset.facts)} grounded facts ({kinds_text(factset.kinds())}), "
@@ -303,31 +352,29 @@ def kept_summary(factset: FactSet) -> str:
     )
 
 
-def _plan(
-    settings: Settings,
-    llm_settings: LLMSettings,
-    factset: FactSet | None,
-    numbered: Sequence[Numbered],
-    sections: int,
-    facts_only: bool,
-) -> budget.Estimate:
+def _estimate(plan: _Plan, inputs: _Inputs) -> budget.Estimate:
+    """The whole run's calls and prompt tokens, from its sources (or ledger) and settings."""
+    from . import budget
+    from .evidence import chunk
+
+    settings = plan.settings
     chunks = [
         len(c.text())
-        for n in (numbered if settings.extract == "model" else [])
+        for n in (inputs.numbered if settings.extract == "model" else [])
         for c in chunk(n, settings.chunk_chars, settings.chunk_overlap)
         if c.citable
     ]
     return budget.estimate(
         chunks,
-        len(factset.facts) if factset is not None else None,
-        0 if facts_only else sections,
+        len(inputs.factset.facts) if inputs.factset is not None else None,
+        0 if plan.facts_only else len(inputs.outline.sections),
         settings.max_repairs,
-        llm_settings.reasks,
+        plan.llm_settings.reasks,
         settings.model,
         settings.prices,
         settings.max_facts_per_section,
         settings.max_restatements,
-        _verify_sentences(settings, facts_only),
+        plan.verify_sentences,
     )
 
 
@@ -341,6 +388,8 @@ def _check_verify_recordings(
 ) -> None:
     """Replaying with --verify needs recordings of the verify stage: say so before any work,
     rather than at the first sentence, after the drafting has been replayed."""
+    from .recording import recorded_stages
+
     folder = llm_settings.recordings_dir
     if not _verify_sentences(settings, facts_only) or llm_settings.mode != "replay" or not folder:
         return
@@ -360,6 +409,8 @@ def _recordings_set(
 ) -> Iterator[tuple[LLMSettings, OutputSet | None]]:
     """For --record: a set of our own for the recordings folder (or the output set itself when the
     two folders are one), whose staging folder the recording transport writes into."""
+    from .recording import is_recording, recording_files
+
     folder = llm_settings.recordings_dir
     if llm_settings.mode != "record" or folder is None:
         yield llm_settings, None
@@ -379,6 +430,8 @@ def _recordings_set(
 
 def _commit_recordings(recordings: OutputSet, staged: Path, progress: Progress) -> None:
     """Move the new recordings into their folder. Only recordings are ever replaced."""
+    from .recording import is_recording
+
     names = sorted(p.name for p in staged.glob("*.json")) if staged.is_dir() else []
     for name in names:
         target = recordings.folder / name
@@ -393,10 +446,41 @@ def _commit_recordings(recordings: OutputSet, staged: Path, progress: Progress) 
     progress.note(f"Recorded {len(names)} call(s) to {recordings.folder}")
 
 
+# --- draft and facts: one function per stage ------------------------------------------------------
+
+
 def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
-    ticker = check_ticker(request.ticker)
-    if request.facts_only and request.facts_file is not None:
+    """`thesisgen draft` and `record`: extract (or load) the ledger, draft, validate, write."""
+    plan = _plan(request, facts_only=False)
+    inputs = _inputs(plan, progress)
+    outcome, job = _run(plan, inputs, progress, lambda job: _draft_stages(job, inputs))
+    if not outcome.report.ok:
+        raise GateFailedError(job.gate_message)
+    return outcome
+
+
+def facts(request: DraftRequest, progress: Progress) -> DraftOutcome:
+    """`thesisgen facts`: extract and ground the ledger from sources, write it and stop. An empty
+    ledger is not an error here: the outcome's report says ok=False and the CLI exits 1."""
+    if request.facts_file is not None:
         raise UsageError("`thesisgen facts` extracts a ledger from sources: drop --facts")
+    plan = _plan(request, facts_only=True)
+    inputs = _inputs(plan, progress)
+    outcome, _ = _run(plan, inputs, progress, lambda job: job.write_ledger(job.extract(inputs)))
+    return outcome
+
+
+def _draft_stages(job: _DraftJob, inputs: _Inputs) -> DraftOutcome:
+    factset = inputs.factset if inputs.factset is not None else job.extract(inputs)
+    if not factset.facts:
+        return job.no_facts(factset)
+    return job.write_draft(factset, job.draft(factset, inputs.outline))
+
+
+def _plan(request: DraftRequest, facts_only: bool) -> _Plan:
+    """Everything that can be checked before reading a source: the ticker or its documents, the
+    settings, the model or its recordings, the template."""
+    ticker = check_ticker(request.ticker)
     bundle = _bundle_or_none(ticker)
     if bundle is None and request.facts_file is None and not request.sources:
         known = ", ".join(bundled_tickers()) or "none"
@@ -405,28 +489,45 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             "--source PATH, or a facts file with --facts FACTS.json"
         )
     settings = resolve(request.flags, config_path=request.config).settings
-    llm_settings, announcement = _llm_settings(request, ticker, bundle, settings)
-    _check_verify_recordings(settings, llm_settings, ticker, request.facts_only)
+    llm_settings, announcement = _llm_settings(request, ticker, bundle, settings, facts_only)
+    _check_verify_recordings(settings, llm_settings, ticker, facts_only)
     from .render.docx import check_template  # python-docx only where a .docx is written or read
 
     check_template(request.template)
-    identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
-    aliases = _aliases(bundle, settings)
-    factset, company, sources = _inputs(request, ticker, bundle, identifiers, settings, progress)
-    factset = _with_aliases(factset, aliases) if factset is not None else None
-    outline = load_outline(request.outline or (bundle.outline_file if bundle else None))
-    # Numbered once (segmenting and scanning a 10-K takes about half a second): the plan and the
-    # facts stage both read it.
-    numbered = [Numbered.of(s) for s in sources]
-    if llm_settings.mode != "replay":
-        plan = _plan(
-            settings, llm_settings, factset, numbered, len(outline.sections), request.facts_only
-        )
-        progress.note(plan.describe())
-        if not request.yes:
-            budget.check(plan, settings.max_calls, settings.max_prompt_tokens)
+    return _Plan(
+        request=request,
+        ticker=ticker,
+        bundle=bundle,
+        settings=settings,
+        llm_settings=llm_settings,
+        announcement=announcement,
+        identifiers=[*(bundle.identifiers if bundle else []), *settings.identifiers],
+        aliases=_aliases(bundle, settings),
+        facts_only=facts_only,
+    )
 
-    names = FACTS_OUTPUTS if request.facts_only else DRAFT_OUTPUTS
+
+def _inputs(plan: _Plan, progress: Progress) -> _Inputs:
+    """The ledger or sources and the outline; for a live run, the estimate, checked against the
+    budget before the first call."""
+    from .evidence import Numbered
+    from .prompts import load_outline
+
+    factset, company, sources = _starting_point(plan, progress)
+    bundle = plan.bundle
+    outline = load_outline(plan.request.outline or (bundle.outline_file if bundle else None))
+    inputs = _Inputs(factset, company, [Numbered.of(s) for s in sources], outline)
+    if plan.llm_settings.mode != "replay":
+        from . import budget
+
+        estimate = _estimate(plan, inputs)
+        progress.note(estimate.describe())
+        if not plan.request.yes:
+            budget.check(estimate, plan.settings.max_calls, plan.settings.max_prompt_tokens)
+    return inputs
+
+
+def _out_folder(request: DraftRequest, ticker: str) -> Path:
     out_folder = request.out or Path("out") / ticker
     source_folders = [p for p in request.sources if p.is_dir()]
     if any(out_folder.resolve() == p.resolve() for p in source_folders):
@@ -434,19 +535,30 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             f"--out {out_folder} is also a --source folder: the memo would be read back as a "
             "source next time; choose another --out"
         )
+    return out_folder
+
+
+def _run(
+    plan: _Plan,
+    inputs: _Inputs,
+    progress: Progress,
+    stages: Callable[[_DraftJob], DraftOutcome],
+) -> tuple[DraftOutcome, _DraftJob]:
+    """Run ``stages`` inside the run's output set (and its recordings' set, for --record); a
+    failure, an interrupt or a spent budget is written down in the set's manifest."""
+    names = FACTS_OUTPUTS if plan.facts_only else DRAFT_OUTPUTS
+    out_folder = _out_folder(plan.request, plan.ticker)
     with (
-        OutputSet(out_folder, names, request.force) as out,
-        _recordings_set(llm_settings, out) as (llm_settings, recordings),
+        OutputSet(out_folder, names, plan.request.force) as out,
+        _recordings_set(plan.llm_settings, out) as (llm_settings, recordings),
     ):
         if out.replacing:
             progress.note(f"Replacing the unfinished run in {out.folder} (status {out.replacing}).")
-        if announcement:
-            progress.note(announcement)
-        job = _DraftJob(
-            request, ticker, company, settings, llm_settings, identifiers, out, progress, aliases
-        )
+        if plan.announcement:
+            progress.note(plan.announcement)
+        job = _DraftJob(plan, inputs.company, llm_settings, out, progress)
         try:
-            outcome = job.run(factset, numbered, outline)
+            outcome = stages(job)
         except KeyboardInterrupt:
             job.llm.cancel()
             job.fail("interrupted", "interrupted by the user (Ctrl-C)")
@@ -466,9 +578,7 @@ def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
             progress.close()
         if recordings is not None and llm_settings.recordings_dir is not None:
             _commit_recordings(recordings, llm_settings.recordings_dir, progress)
-        if not outcome.report.ok and not request.facts_only:
-            raise GateFailedError(job.gate_message)
-        return outcome
+        return outcome, job
 
 
 class _DraftJob:
@@ -476,23 +586,22 @@ class _DraftJob:
 
     def __init__(
         self,
-        request: DraftRequest,
-        ticker: str,
+        plan: _Plan,
         company: str,
-        settings: Settings,
         llm_settings: LLMSettings,
-        identifiers: Sequence[str],
         out: OutputSet,
         progress: Progress,
-        aliases: Sequence[str] = (),
     ) -> None:
-        self.request = request
-        self.aliases = aliases
-        self.ticker = ticker
+        from .llm import LLM
+
+        self.request = plan.request
+        self.ticker = plan.ticker
         self.company = company
-        self.settings = settings
-        self.llm_settings = llm_settings
-        self.identifiers = identifiers
+        self.settings = plan.settings
+        self.llm_settings = llm_settings  # the plan's, writing into the recordings' staging
+        self.identifiers = plan.identifiers
+        self.aliases = plan.aliases
+        self.facts_only = plan.facts_only
         self.out = out
         self.progress = progress
         self.llm = LLM(llm_settings)
@@ -502,33 +611,42 @@ class _DraftJob:
         self.gate_message = ""
         self._kept_complete = False
 
-    def run(
-        self, factset: FactSet | None, numbered: Sequence[Numbered], outline: Outline
-    ) -> DraftOutcome:
-        settings = self.settings
-        if factset is None:
-            sources = [n.source for n in numbered]
-            self.progress.stage(
-                f"Extracting facts from {len(sources)} source(s)",
-                [(s.id, f"facts {s.id}") for s in sources],
-            )
-            facts_result = extract_facts(
-                self.llm,
-                self.company,
-                self.ticker,
-                sources,
-                self.identifiers,
-                extract_options(settings),
-                on_event=self.progress.event,
-                numbered=numbered,
-                aliases=self.aliases,
-            )
-            factset = facts_result.factset
-            self.calls += facts_result.calls
-            self.progress.note(f"  {kept_summary(factset)}")
+    # --- the stages -------------------------------------------------------------------------------
+
+    def extract(self, inputs: _Inputs) -> FactSet:
+        """The ledger from the sources: facts proposed, grounded, merged; conflicts found."""
+        from .facts import extract_facts
+
+        sources = [n.source for n in inputs.numbered]
+        self.progress.stage(
+            f"Extracting facts from {len(sources)} source(s)",
+            [(s.id, f"facts {s.id}") for s in sources],
+        )
+        result = extract_facts(
+            self.llm,
+            self.company,
+            self.ticker,
+            sources,
+            self.identifiers,
+            extract_options(self.settings),
+            on_event=self.progress.event,
+            numbered=inputs.numbered,
+            aliases=self.aliases,
+        )
+        self.calls += result.calls
+        self.factset = result.factset
+        self.progress.note(f"  {kept_summary(result.factset)}")
+        return result.factset
+
+    def draft(self, factset: FactSet, outline: Outline) -> _Drafted:
+        """Each section drafted and repaired through the gate, then (--verify) the model check."""
+        from . import budget
+        from .draft import draft_memo
+        from .render import checked_memo, key_figures
+        from .validate import Ledger
+
         self.factset = factset
-        if self.request.facts_only or not factset.facts:
-            return self._ledger_only(factset)
+        settings = self.settings
         if self.llm_settings.mode != "replay" and not self.request.yes:
             # The ledger's real size is known now: check the drafting budget before spending it.
             plan = budget.estimate(
@@ -542,6 +660,7 @@ class _DraftJob:
             f"Drafting {len(outline.sections)} sections",
             [(s.key, f"draft {s.key}") for s in outline.sections],
         )
+        gate = gate_options(settings)
         result = draft_memo(
             self.llm,
             factset,
@@ -551,20 +670,21 @@ class _DraftJob:
             settings.max_repairs,
             on_event=self.progress.event,
             max_facts=settings.max_facts_per_section,
-            gate=gate_options(settings),
+            gate=gate,
         )
         self.calls += result.calls
         self.section_facts = result.section_facts
-        gate = gate_options(settings)
         memo = checked_memo(
             result.memo, key_figures(result.memo, Ledger.of(factset, self.identifiers, gate))
         )
         verification = self._verify(memo, factset) if _verify_sentences(settings) else None
-        return self._write_draft(factset, result, memo, verification)
+        return _Drafted(result, memo, verification)
 
     def _verify(self, memo: Memo, factset: FactSet) -> Verification:
         """The model check of the final draft (--verify): once, after the repairs, so that the
         sentences it reads, and so its requests, are the same in every run of the same draft."""
+        from .verify import EVENT_KEY, checks, verify_memo
+
         settings = self.settings
         todo = checks(memo, factset)
         asked = min(len(todo), settings.max_verify_sentences)
@@ -590,6 +710,10 @@ class _DraftJob:
             by_stage[call.stage] = by_stage.get(call.stage, Usage()) + call.usage
         live = self.llm_settings.mode != "replay"
         factset = self.factset
+        from . import __version__
+        from .cost import cost_usd
+        from .prompts import templates_sha256
+
         return Manifest(
             status=status,
             error=error,
@@ -613,7 +737,7 @@ class _DraftJob:
                         "verify": self.settings.verify,
                         "max_verify_sentences": self.settings.max_verify_sentences,
                     }
-                    if _verify_sentences(self.settings, self.request.facts_only)
+                    if _verify_sentences(self.settings, self.facts_only)
                     else {}
                 ),
             },
@@ -658,14 +782,16 @@ class _DraftJob:
             return f" (the complete memo already in {self.out.folder} was left as it was)"
         return f" (spend and status in {self.out.folder / 'manifest.json'})"
 
-    def _ledger_only(self, factset: FactSet) -> DraftOutcome:
-        """A run that stops at the ledger: `thesisgen facts`, or no fact survived grounding."""
-        ok = bool(factset.facts)
-        report = _ledger_report(factset, ok=ok)
-        if self.request.facts_only:
-            manifest = self._manifest("complete")
-            self._commit({"facts.json": dump_model(factset)}, manifest)
-            return DraftOutcome(self.out.folder, report, manifest, factset)
+    def write_ledger(self, factset: FactSet) -> DraftOutcome:
+        """`thesisgen facts`: the ledger is the set."""
+        manifest = self._manifest("complete")
+        self._commit({"facts.json": dump_model(factset)}, manifest)
+        return DraftOutcome(self.out.folder, _ledger_report(factset), manifest, factset)
+
+    def no_facts(self, factset: FactSet) -> DraftOutcome:
+        """No fact survived grounding: nothing to cite, so no memo; the ledger says why."""
+        self.factset = factset
+        report = _ledger_report(factset)
         self.gate_message = (
             f"no proposed fact survived grounding ({len(factset.dropped)} dropped, reasons "
             f"in {self.out.folder / 'facts.json'}): the memo would have nothing to cite; try a "
@@ -678,13 +804,15 @@ class _DraftJob:
             )
         return DraftOutcome(self.out.folder, report, manifest, factset)
 
-    def _write_draft(
-        self,
-        factset: FactSet,
-        result: DraftResult,
-        memo: Memo,
-        verification: Verification | None,
-    ) -> DraftOutcome:
+    def write_draft(self, factset: FactSet, drafted: _Drafted) -> DraftOutcome:
+        """The memo validated once more (with the model check's findings), then the set: the
+        memo and the draft only if the gate passed or --allow-flagged."""
+        from .render import MemoContext
+        from .render.markdown import render_markdown, render_report
+        from .validate import validate_memo
+        from .verify import with_verification
+
+        result, memo, verification = drafted.result, drafted.memo, drafted.verification
         gate = gate_options(self.settings)
         report = validate_memo(memo, factset, self.identifiers, gate).model_copy(
             update={"repairs": result.repairs}
@@ -748,10 +876,11 @@ class _DraftJob:
         return DraftOutcome(self.out.folder, report, manifest)
 
 
-def _ledger_report(factset: FactSet, ok: bool) -> Report:
-    """The report of a run that stopped at the ledger: nothing drafted, what was dropped and why."""
+def _ledger_report(factset: FactSet) -> Report:
+    """The report of a run that stopped at the ledger: nothing drafted, what was dropped and why;
+    ok when a fact was kept."""
     return Report(
-        ok=ok,
+        ok=bool(factset.facts),
         sentences=0,
         figures_checked=0,
         facts_cited=0,
@@ -807,6 +936,9 @@ def validate(
 ) -> Checked:
     """Check a draft.json, or a memo.docx as a reviewer left it, against the ledger; sources
     older than a year at ``as_of`` are noted on stderr, as the memo comments them."""
+    from .render import old_sources
+    from .validate import validate_memo
+
     if is_word_file(path):
         checked, factset = _validate_docx(path, facts_path, config, progress)
     else:
@@ -822,6 +954,7 @@ def _validate_docx(
     path: Path, facts_path: Path, config: Path | None, progress: Progress | None
 ) -> tuple[Checked, FactSet]:
     from . import readback  # python-docx is imported only for a .docx
+    from .validate import validate_sections
 
     settings = resolve({}, config_path=config).settings
     # The ledger's ticker picks the bundle (identifiers, sources) before it is re-grounded.
@@ -876,7 +1009,10 @@ def render(
     config: Path | None = None,
     progress: Progress | None = None,
 ) -> Path:
+    from .render import MemoContext, checked_memo, key_figures
     from .render.docx import check_template, render_docx
+    from .render.markdown import render_markdown
+    from .validate import Ledger, validate_memo
 
     draft, factset, identifiers, gate = _pair(draft_path, facts_path, config, progress)
     check_template(template)

@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .config import DEFAULTS
 from .errors import InputFileError
 from .files import describe_validation_error
 from .injection import is_invisible
@@ -47,7 +48,7 @@ TEXT_SUFFIXES = (".md", ".markdown", ".txt")
 HTML_SUFFIXES = (".html", ".htm")
 PDF_SUFFIXES = (".pdf",)
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
-MAX_SOURCE_BYTES = 20 * 1024 * 1024
+MAX_SOURCE_BYTES = int(DEFAULTS.max_source_mb * 1024 * 1024)
 MAX_SKIP_WARNINGS = 20  # then one line counts the rest
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml", ".meta.json")
 

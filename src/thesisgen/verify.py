@@ -25,7 +25,7 @@ read (:func:`judge`, :func:`findings`, :func:`with_verification`) by pure functi
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -45,6 +45,7 @@ from .models import (
     Violation,
 )
 from .notation import KEY_FIGURES_SECTION
+from .progress import Event, OnEvent, Status, no_event
 from .prompts import verify_messages
 from .recording import CallLabel
 
@@ -270,12 +271,7 @@ def with_verification(report: Report, verification: Verification, memo: Memo) ->
 
 # --- the calls -----------------------------------------------------------------------------------
 
-Event = Callable[[str, str, bool | None], None]
 EVENT_KEY = "verify"  # the one progress item of the stage
-
-
-def _no_event(key: str, status: str, outcome: bool | None) -> None:
-    pass
 
 
 def verify_memo(
@@ -285,7 +281,7 @@ def verify_memo(
     mode: VerifyMode,
     limit: int,
     concurrency: int = 4,
-    on_event: Event = _no_event,
+    on_event: OnEvent = no_event,
 ) -> Verification:
     """Ask the model about the first ``limit`` of ``todo`` (see :func:`checks`), ``concurrency``
     at a time. An unusable answer leaves its sentence unverified; a spent budget leaves the
@@ -310,9 +306,9 @@ def verify_memo(
         with lock:
             done[0] += 1
             count = done[0]
-        on_event(EVENT_KEY, f"{count}/{len(asked)} checked", None)
+        on_event(Event(EVENT_KEY, Status.CHECKING, count, len(asked)))
         return judgement
 
     verification.judgements = map_concurrently(work, asked, concurrency)
-    on_event(EVENT_KEY, verification.summary(), True)
+    on_event(Event(EVENT_KEY, Status.CHECKED, note=verification.summary()))
     return verification
