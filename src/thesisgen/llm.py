@@ -33,6 +33,7 @@ from typing import Any, Generic, Literal, TypeVar, cast
 import httpx2
 import openai
 from openai.lib import type_to_response_format_param
+from openai.types.chat.chat_completion import Choice
 from pydantic import BaseModel, ValidationError
 from tenacity import (
     RetryCallState,
@@ -242,7 +243,9 @@ class LLM:
     def _count(self, usage: Usage, label: CallLabel, live: bool) -> None:
         with self._spend_lock:
             self.usage += usage
-            self.usage_by_stage[label.stage] = self.usage_by_stage.get(label.stage, Usage()) + usage
+            # Replaced, never changed in place: a failed run reads it while calls still finish.
+            stage = self.usage_by_stage.get(label.stage, Usage()) + usage
+            self.usage_by_stage = {**self.usage_by_stage, label.stage: stage}
             if live:
                 self.live_calls += 1
                 self.spent += usage
@@ -375,7 +378,9 @@ class LLM:
                 raise _ProbeRejected(f"HTTP {exc.status_code}: {_server_message(exc)}") from exc
             if isinstance(exc, openai.APIConnectionError) and self._cancelled.is_set():
                 raise CancelledError("the run was interrupted") from None
-            raise self._failure(exc, label, tally.attempts - before) from exc
+            base_url = str(self._client.base_url)
+            tried = tally.attempts - before
+            raise _service_error(exc, label, tried, self.settings.timeout_s, base_url) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, body: dict[str, Any], label: CallLabel, tally: _Tally) -> tuple[str, str, bool]:
@@ -396,63 +401,32 @@ class LLM:
             choice = completion.choices[0]
         except (ValueError, IndexError, TypeError, openai.APIResponseValidationError) as exc:
             raise _BadBody("the body is not the expected JSON") from exc
-        usage = Usage()
-        if completion.usage is not None:
-            usage = Usage(
-                prompt_tokens=completion.usage.prompt_tokens or 0,
-                completion_tokens=completion.usage.completion_tokens or 0,
-            )
+        counts = completion.usage
+        usage = Usage(
+            prompt_tokens=(counts.prompt_tokens or 0) if counts else 0,
+            completion_tokens=(counts.completion_tokens or 0) if counts else 0,
+        )
         cached = raw.headers.get(CACHE_HEADER) == "hit"
         # Counted before the answer is judged: a refused or cut-off answer was paid for too.
         tally.usage += usage
         self._count(usage, label, live=self.replay is None and not cached)
-        message = choice.message
-        if getattr(message, "refusal", None):
-            raise ModelServiceError(
-                f"the model refused during {label.describe()}: {message.refusal}"
-            )
-        if choice.finish_reason == "length":
-            raise ModelServiceError(
-                f"the model's answer was cut off at its token limit during {label.describe()}: "
-                "raise --max-tokens or use a model with a larger output limit"
-            )
-        if choice.finish_reason == "content_filter":
-            raise ModelServiceError(
-                f"the model service filtered the answer during {label.describe()}"
-            )
-        return message.content or "", raw.headers.get(KEY_HEADER, ""), cached
+        return _content(choice, label), raw.headers.get(KEY_HEADER, ""), cached
 
-    def _failure(self, exc: Exception, label: CallLabel, tried: int) -> ThesisgenError:
-        """The one-line error, with what to do, for a request the service failed ``tried`` times."""
-        during = f"during {label.describe()}{_retried(tried)}"
-        if isinstance(exc, openai.AuthenticationError):
-            return UsageError(
-                f"the model service rejected the API key (HTTP {exc.status_code}) during "
-                f"{label.describe()}: set a valid OPENAI_API_KEY"
-            )
-        if isinstance(exc, openai.APIStatusError):
-            hint = ""
-            if _mentions_format(exc):
-                hint = " (if the server does not do structured output, pass --structured-output json_object or prompt)"
-            return ModelServiceError(
-                f"the model service answered HTTP {exc.status_code} {during}: "
-                f"{_server_message(exc)}{hint}"
-            )
-        if isinstance(exc, openai.APITimeoutError):
-            return ModelServiceError(
-                f"the model service did not answer within {self.settings.timeout_s:g}s {during}: "
-                "retry later or raise --timeout"
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            return ModelServiceError(
-                f"could not reach the model service at {public_url(str(self._client.base_url))} "
-                f"{during}: check --base-url / OPENAI_BASE_URL and that the server is running"
-            )
-        return ModelServiceError(
-            f"the model service's answers during {label.describe()} were not chat completions "
-            f"({exc}){_retried(tried)}: check that --base-url points at an OpenAI-compatible "
-            "/v1 endpoint"
+
+def _content(choice: Choice, label: CallLabel) -> str:
+    """The answer's text, unless the model refused or was stopped before it finished."""
+    if choice.message.refusal:
+        raise ModelServiceError(
+            f"the model refused during {label.describe()}: {choice.message.refusal}"
         )
+    if choice.finish_reason == "length":
+        raise ModelServiceError(
+            f"the model's answer was cut off at its token limit during {label.describe()}: "
+            "raise --max-tokens or use a model with a larger output limit"
+        )
+    if choice.finish_reason == "content_filter":
+        raise ModelServiceError(f"the model service filtered the answer during {label.describe()}")
+    return choice.message.content or ""
 
 
 _FORMAT_WORDS = re.compile(
@@ -480,6 +454,41 @@ def _refuses_format(exc: BaseException) -> bool:
     if exc.status_code in (400, 404, 415, 422, 501):
         return True  # the request's fault, not the moment's: try the next format
     return exc.status_code == 500 and _mentions_format(exc)
+
+
+def _service_error(
+    exc: Exception, label: CallLabel, tried: int, timeout_s: float, base_url: str
+) -> ThesisgenError:
+    """The one-line error, with what to do, for a request the service failed ``tried`` times."""
+    during = f"during {label.describe()}{_retried(tried)}"
+    if isinstance(exc, openai.AuthenticationError):
+        return UsageError(
+            f"the model service rejected the API key (HTTP {exc.status_code}) during "
+            f"{label.describe()}: set a valid OPENAI_API_KEY"
+        )
+    if isinstance(exc, openai.APIStatusError):
+        hint = ""
+        if _mentions_format(exc):
+            hint = " (if the server does not do structured output, pass --structured-output json_object or prompt)"
+        return ModelServiceError(
+            f"the model service answered HTTP {exc.status_code} {during}: "
+            f"{_server_message(exc)}{hint}"
+        )
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelServiceError(
+            f"the model service did not answer within {timeout_s:g}s {during}: "
+            "retry later or raise --timeout"
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelServiceError(
+            f"could not reach the model service at {public_url(base_url)} {during}: check "
+            "--base-url / OPENAI_BASE_URL and that the server is running"
+        )
+    return ModelServiceError(
+        f"the model service's answers during {label.describe()} were not chat completions "
+        f"({exc}){_retried(tried)}: check that --base-url points at an OpenAI-compatible "
+        "/v1 endpoint"
+    )
 
 
 def _retried(count: int) -> str:
