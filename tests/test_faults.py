@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,15 @@ from stub_openai import Reply, Script, authored_script, completion, faulty, serv
 from thesisgen import run
 from thesisgen.config import FIELDS
 from thesisgen.draft import SectionDraft
-from thesisgen.errors import BudgetExceededError, ModelServiceError, ThesisgenError, UsageError
+from thesisgen.errors import (
+    BudgetExceededError,
+    GateFailedError,
+    ModelServiceError,
+    ThesisgenError,
+    UsageError,
+)
 from thesisgen.llm import LLM, Budget, LLMSettings, RetryPolicy
+from thesisgen.models import Manifest, Usage
 from thesisgen.progress import PlainProgress
 from thesisgen.recording import CallLabel
 
@@ -440,3 +448,80 @@ def test_a_bare_400_on_the_probe_tries_the_next_format(tmp_path: Path) -> None:
 
     outcome, _ = _draft(tmp_path, bare_400, retry=RetryPolicy(sleep=lambda s: None))
     assert outcome.report.ok and outcome.manifest.structured_output == "json_object"
+
+
+# --- a failed run still says what it spent ------------------------------------------------------
+
+
+def _metered(script: Script, served: list[Usage]) -> Script:
+    """``script``, noting the usage of every completion it serves."""
+
+    def wrapped(label: str, body: dict[str, Any]) -> Reply:
+        reply = script(label, body)
+        if reply.status == 200 and isinstance(reply.body, dict) and "usage" in reply.body:
+            tokens = reply.body["usage"]
+            served.append(Usage(prompt_tokens=tokens["prompt_tokens"],
+                                completion_tokens=tokens["completion_tokens"]))  # fmt: skip
+        return reply
+
+    return wrapped
+
+
+def _down_after(answers: int, script: Script) -> Script:
+    """``script`` for the first ``answers`` requests, then HTTP 500 for good."""
+    count = itertools.count()
+    lock = threading.Lock()
+
+    def wrapped(label: str, body: dict[str, Any]) -> Reply:
+        with lock:
+            number = next(count)
+        if number >= answers:
+            return Reply(500, {"error": {"message": "down for good"}})
+        return script(label, body)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("answers", [1, 2, 3], ids=["mid-facts", "after-facts", "mid-draft"])
+def test_a_run_that_fails_after_some_calls_records_their_tokens(
+    tmp_path: Path, answers: int
+) -> None:
+    """AREC makes two facts calls, then drafts; one call at a time, the server goes down after
+    ``answers`` of them. The manifest's spend is what the stub served, even when the stage that
+    failed had not finished (its answers were in no call record), and the error says how many
+    tries the failed call made."""
+    served: list[Usage] = []
+    with pytest.raises(ModelServiceError) as caught:
+        _draft(tmp_path, _metered(_down_after(answers, AUTHORED), served), concurrency=1)
+    _assert_failure_set(tmp_path / "out")
+    error = caught.value
+    assert error.exit_code == 3 and "HTTP 500" in str(error) and "manifest.json" in str(error)
+    assert error.attempts == 4 and error.usage == Usage(), "the failed call got no answer"
+    manifest = Manifest.model_validate_json((tmp_path / "out" / "manifest.json").read_text())
+    total = sum(served, Usage())
+    assert len(served) == answers and total.prompt_tokens > 0 and total.completion_tokens > 0
+    assert manifest.status == "service_failed"
+    assert manifest.usage == manifest.spent == total
+    assert sum(manifest.usage_by_stage.values(), Usage()) == total
+    assert manifest.model_calls == answers
+    assert manifest.cost_usd is None  # the stub's model has no price
+
+
+def test_a_gate_failed_run_records_every_answer(tmp_path: Path) -> None:
+    """Exit 1: the market section never drops its unsupported figures. Its manifest counts every
+    answer the stub served, the repairs' too, and agrees with its call records."""
+    bad = json.loads((AREC / "authored" / "draft-market-1.json").read_text())
+
+    def never_fixed(label: str, body: dict[str, Any]) -> Reply:
+        if label.startswith("AREC/draft/market/"):
+            return Reply(200, completion(body["model"], json.dumps(bad), label, 4_000))
+        return AUTHORED(label, body)
+
+    served: list[Usage] = []
+    with pytest.raises(GateFailedError):
+        _draft(tmp_path, _metered(never_fixed, served))
+    manifest = Manifest.model_validate_json((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest.status == "gate_failed"
+    assert len(served) == manifest.model_calls == len(manifest.calls) == 11  # 2 repairs of market
+    assert manifest.usage == manifest.spent == sum(served, Usage())
+    assert manifest.usage == sum((c.usage for c in manifest.calls), Usage())

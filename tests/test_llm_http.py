@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from conftest import AREC, Completed, run_cli
-from stub_openai import Reply, authored_script, serve
+from stub_openai import Reply, authored_script, completion, serve
 from thesisgen.draft import SectionDraft
-from thesisgen.errors import ModelServiceError, RecordingError
+from thesisgen.errors import AnswerShapeError, ModelServiceError, RecordingError
 from thesisgen.llm import LLM, LLMSettings, RetryPolicy
+from thesisgen.models import Usage
 from thesisgen.recording import CallLabel
 
 SECRET = "sk-test-DO-NOT-LEAK-4f9a8b7c6d5e"
@@ -136,7 +137,7 @@ def test_unusable_service_answers_are_model_service_errors(reply: Reply, needle:
                 structured_output="json_schema",
             )
         )  # fmt: skip
-        with pytest.raises(ModelServiceError, match=needle):
+        with pytest.raises(ModelServiceError, match=needle) as caught:
             llm.call(
                 [{"role": "user", "content": "x"}],
                 SectionDraft,
@@ -144,6 +145,7 @@ def test_unusable_service_answers_are_model_service_errors(reply: Reply, needle:
             )
         llm.close()
         attempts = len(server.requests)
+    assert caught.value.attempts == attempts and caught.value.usage == Usage()
     if reply.status == 200:  # an unreadable body is retried, backing off every time
         assert attempts == retry.attempts and len(waits) == attempts - 1
         assert all(b >= a for a, b in itertools.pairwise(waits)) and waits[0] >= 1.0
@@ -151,22 +153,56 @@ def test_unusable_service_answers_are_model_service_errors(reply: Reply, needle:
         assert attempts == 1 and waits == []
 
 
-@pytest.mark.enable_socket
-def test_schema_invalid_answer_names_the_field() -> None:
-    def script(label: str, body: dict[str, object]) -> Reply:
-        from stub_openai import completion
+def _served(replies: list[Reply]) -> Usage:
+    """The usage the stub's answers reported."""
+    counts = [r.body["usage"] for r in replies]
+    return sum((Usage(prompt_tokens=c["prompt_tokens"],
+                      completion_tokens=c["completion_tokens"]) for c in counts), Usage())  # fmt: skip
 
-        return Reply(200, completion("m", json.dumps({"paragraphs": [{"lines": []}]}), label, 10))
+
+@pytest.mark.enable_socket
+def test_schema_invalid_answer_names_the_field_and_what_it_cost() -> None:
+    """Both answers (the first and the re-ask's) were paid for: the error and the run's counts
+    say so, though the call failed."""
+    replies: list[Reply] = []
+
+    def script(label: str, body: dict[str, object]) -> Reply:
+        content = json.dumps({"paragraphs": [{"lines": []}]})
+        replies.append(Reply(200, completion("m", content, label, 400 * len(replies) + 10)))
+        return replies[-1]
 
     with serve(script) as server:
         llm = LLM(LLMSettings(mode="live", model="m", base_url=server.base_url, api_key="k"))
-        with pytest.raises(ModelServiceError, match="does not fit the expected schema"):
+        with pytest.raises(AnswerShapeError, match="does not fit the expected schema") as caught:
             llm.call(
                 [{"role": "user", "content": "x"}],
                 SectionDraft,
                 CallLabel("AREC", "draft", "bottom_line", 1),
             )
         llm.close()
+    assert len(replies) == 2 and caught.value.attempts == 2
+    assert caught.value.usage == llm.spent == llm.usage == _served(replies)
+    assert llm.live_calls == 2 and llm.usage_by_stage == {"draft": _served(replies)}
+
+
+@pytest.mark.enable_socket
+@pytest.mark.parametrize("finish", ["length", "content_filter"])
+def test_a_cut_off_answer_is_counted_though_the_call_fails(finish: str) -> None:
+    replies: list[Reply] = []
+
+    def script(label: str, body: dict[str, object]) -> Reply:
+        replies.append(Reply(200, completion("m", '{"paragraphs": [', label, 800, finish=finish)))
+        return replies[-1]
+
+    with serve(script) as server:
+        llm = LLM(LLMSettings(mode="live", model="m", base_url=server.base_url, api_key="k",
+                              structured_output="json_schema"))  # fmt: skip
+        with pytest.raises(ModelServiceError) as caught:
+            llm.call([{"role": "user", "content": "x"}], SectionDraft,
+                     CallLabel("AREC", "draft", "risks", 1))  # fmt: skip
+        llm.close()
+    assert len(replies) == 1 and caught.value.attempts == 1 and caught.value.exit_code == 3
+    assert caught.value.usage == llm.spent == _served(replies) != Usage()
 
 
 def test_gate_failure_exits_1_with_report_and_no_memo(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 The estimate is deliberately simple (four characters a token, one fact per few hundred characters
 of source) and errs high: it exists to stop a mistaken run (a folder of 500 files, a 19 MB
 one-line file) before it spends anything, not to forecast an invoice. The hard limits the run
-keeps while it works are in :class:`thesisgen.llm.Budget`.
+keeps while it works are :class:`Budget`, which the model client checks before every live call.
 """
 
 from __future__ import annotations
@@ -22,6 +22,27 @@ SOURCE_CHARS_PER_FACT = 400
 MAX_FACTS_PER_CHUNK = 30  # the answer schema's bound
 FACTS_ANSWER_TOKENS = 1_500
 SECTION_ANSWER_TOKENS = 700
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Hard limits on what one run may spend (None: no limit)."""
+
+    max_calls: int | None = None
+    max_prompt_tokens: int | None = None
+
+    def check(self, calls: int, prompt_tokens: int, before: str) -> None:
+        """Stop before the next live call (``before`` says which) once a limit is reached."""
+        if self.max_calls is not None and calls >= self.max_calls:
+            raise BudgetExceededError(
+                f"the run reached --max-calls {self.max_calls} before {before}: "
+                "raise --max-calls, or pass --yes to go past the limits"
+            )
+        if self.max_prompt_tokens is not None and prompt_tokens >= self.max_prompt_tokens:
+            raise BudgetExceededError(
+                f"the run reached --max-prompt-tokens {self.max_prompt_tokens:,} before "
+                f"{before}: raise it, or pass --yes to go past the limits"
+            )
 
 
 def tokens(chars: int) -> int:

@@ -6,11 +6,23 @@ exit codes, so the contract in README (0 done, 1 gate, 2 bad input, 3 model serv
 
 from __future__ import annotations
 
+import copy
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from .models import Usage
+
 
 class ThesisgenError(Exception):
     """Base class: a failure we can explain in one line."""
 
     exit_code = 2
+
+    def amended(self, note: str) -> Self:
+        """This error with ``note`` added to its message, keeping what else it carries."""
+        amended = copy.copy(self)
+        amended.args = (f"{self}{note}",)
+        return amended
 
 
 class UsageError(ThesisgenError):
@@ -32,9 +44,20 @@ class RecordingError(UsageError):
 
 
 class ModelServiceError(ThesisgenError):
-    """The model service failed (transport, HTTP status, unusable body) after retries."""
+    """The model service failed (transport, HTTP status, unusable body) after retries.
+
+    A failed call still cost something: ``attempts`` is how many HTTP requests it made (retries,
+    re-asks and format probes included) and ``usage`` the tokens of the answers it received.
+    """
 
     exit_code = 3
+
+    def __init__(self, message: str, attempts: int = 0, usage: Usage | None = None) -> None:
+        from .models import Usage  # pydantic models only when a model call has failed
+
+        super().__init__(message)
+        self.attempts = attempts
+        self.usage = usage if usage is not None else Usage()
 
 
 class AnswerShapeError(ModelServiceError):

@@ -3,18 +3,19 @@
 Three loops, kept apart so that attempts never multiply:
 
 - **Transport retries** live here and only here: 429 (honouring Retry-After), 5xx, timeouts,
-  dropped connections and unreadable bodies are retried by one tenacity policy with exponential
-  backoff, jitter and a bound on both count and total time. The SDK's own retries are switched off
-  (``max_retries=0``): with both on, every SDK retry would happen inside every tenacity attempt.
-  A transport error is never shown to the model.
+  dropped connections and unreadable bodies are retried by one tenacity policy
+  (:class:`RetryPolicy`) with exponential backoff, jitter and a bound on both count and total
+  time. The SDK's own retries are switched off (``max_retries=0``): with both on, every SDK retry
+  would happen inside every tenacity attempt. A transport error is never shown to the model.
 - **Re-asks** (also here): an answer that is not valid JSON for the schema is sent back once with
   the parse error, because that is the model's fault and it can fix it.
 - **Repairs** (in :mod:`thesisgen.draft`): the validator rejected a well-formed answer.
 
-Structured output comes in three wire formats: OpenAI's strict ``json_schema``; ``json_object``
-with the schema alongside (llama-cpp-python's server answers ``json_schema`` with HTTP 500 but
-accepts this); and prompt-only JSON. ``auto`` tries them in that order on the first call of a run
-and keeps what worked for the rest of it.
+How JSON is asked for and read back is a table of wire formats (:mod:`thesisgen.wire`); ``auto``
+tries them in the table's order on the first call of a run and keeps what worked for the rest of
+it. Which transports a call travels through (live, recording, cache, replay) is
+:func:`thesisgen.recording.transport_for`'s choice. Every answer's tokens are counted, also those
+of a call that then fails, which carries its attempts and usage in its error.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, cast
 
 import httpx2
 import openai
 from openai.lib import type_to_response_format_param
+from openai.types.chat.chat_completion import Choice
 from pydantic import BaseModel, ValidationError
 from tenacity import (
     RetryCallState,
@@ -42,34 +44,26 @@ from tenacity import (
 )
 
 from . import secrets
+from .budget import Budget as Budget  # re-exported: LLMSettings' own types
 from .config import public_url
-from .errors import (
-    AnswerShapeError,
-    BudgetExceededError,
-    CancelledError,
-    ModelServiceError,
-    UsageError,
-)
+from .errors import AnswerShapeError, CancelledError, ModelServiceError, ThesisgenError, UsageError
 from .files import describe_validation_error
 from .models import Usage
 from .recording import (
     CACHE_HEADER,
     CALL_HEADER,
     KEY_HEADER,
-    CachingTransport,
     CallLabel,
-    KeyingTransport,
-    RecordingTransport,
     ReplayTransport,
+    transport_for,
 )
+from .recording import Mode as Mode
+from .wire import FORMATS, Messages
+from .wire import Name as WireFormat
 
-# "none": a run that needs no model (`thesisgen facts --extract rules`); any call is a bug.
-Mode = Literal["live", "record", "replay", "none"]
-WireFormat = Literal["json_schema", "json_object", "prompt"]
 T = TypeVar("T", bound=BaseModel)
 Item = TypeVar("Item")
 R = TypeVar("R")
-Messages = list[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -96,13 +90,28 @@ class RetryPolicy:
             wait = max(wait, min(retry_after, self.max_wait_s))
         return wait
 
+    def retrying(
+        self, retry_on: Callable[[BaseException], bool], cancelled: threading.Event
+    ) -> Retrying:
+        """The tenacity loop of one request: errors that ``retry_on`` accepts are retried."""
 
-@dataclass(frozen=True)
-class Budget:
-    """Hard limits on what one run may spend, checked before every live call."""
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            return self.backoff(state.attempt_number, _retry_after(exc))
 
-    max_calls: int | None = None
-    max_prompt_tokens: int | None = None
+        def sleep(seconds: float) -> None:
+            if self.sleep is not None:
+                self.sleep(seconds)
+            else:
+                cancelled.wait(seconds)
+
+        return Retrying(
+            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.total_s),
+            wait=wait,
+            retry=retry_if_exception(retry_on),
+            sleep=sleep,
+            reraise=True,
+        )
 
 
 @dataclass(frozen=True)
@@ -115,23 +124,32 @@ class LLMSettings:
     seed: int = 7
     timeout_s: float = 600.0
     max_tokens: int | None = None
-    structured_output: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
+    structured_output: Literal["auto"] | WireFormat = "auto"
     retry: RetryPolicy = RetryPolicy()
     reasks: int = 1
     recordings_dir: Path | None = None
     cache_dir: Path | None = None
-    budget: Budget = Budget()
+    budget: Budget = field(default_factory=Budget)
 
 
 @dataclass(frozen=True)
 class CallResult(Generic[T]):
     parsed: T
     raw_content: str
-    usage: Usage
+    usage: Usage  # of every answer the call received (its re-asks included)
     request_key: str
     cached: bool
     wire_format: WireFormat
     reasks: int = 0
+    attempts: int = 1  # HTTP requests, retries, re-asks and format probes included
+
+
+@dataclass
+class _Tally:
+    """What one call has cost so far, across its format probes, re-asks and retries."""
+
+    attempts: int = 0
+    usage: Usage = field(default_factory=Usage)
 
 
 class _BadBody(Exception):
@@ -162,21 +180,22 @@ def _retry_after(exc: BaseException | None) -> float | None:
     return None
 
 
-class _NoModel(httpx2.BaseTransport):
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        raise AssertionError("this run uses no model, yet a model call was made")
-
-
 class LLM:
-    """A thread-safe client for structured calls in one of three modes (live, record, replay)."""
+    """A thread-safe client for structured calls over ``transport`` (by default the stack that
+    :func:`~thesisgen.recording.transport_for` builds for ``settings.mode``).
+
+    It keeps the run's counts: ``usage`` and ``usage_by_stage`` of every answer (replayed,
+    cached or live), and ``live_calls`` and ``spent`` of the calls that reached a model. Answers
+    of calls that then failed are counted too, so a failed run can still say what it cost.
+    """
 
     def __init__(
         self, settings: LLMSettings, transport: httpx2.BaseTransport | None = None
     ) -> None:
         self.settings = settings
-        self.replay: ReplayTransport | None = None
         if transport is None:
-            transport = self._transport_for(settings)
+            transport = transport_for(settings)
+        self.replay = transport if isinstance(transport, ReplayTransport) else None
         self.model = settings.model
         if self.replay is not None and not self.model:
             if len(self.replay.models) != 1:
@@ -196,38 +215,21 @@ class LLM:
         self._format: WireFormat | None = (
             None if settings.structured_output == "auto" else settings.structured_output
         )
-        if self.replay is not None and self._format is None and len(self.replay.formats) == 1:
+        recorded = self.replay.formats if self.replay is not None else []
+        if self._format is None and len(recorded) == 1 and recorded[0] in FORMATS:
             # Replay asks in the format the recordings were made with; probing would only miss.
-            self._format = cast(WireFormat, self.replay.formats[0])
+            self._format = recorded[0]
         self._format_lock = threading.Lock()
         self._cancelled = threading.Event()
         self._spend_lock = threading.Lock()
+        self.usage = Usage()
+        self.usage_by_stage: dict[str, Usage] = {}
         self.live_calls = 0  # calls that reached a model (not replayed, not from the cache)
-        self.spent = Usage()  # their usage, kept even when the run fails
+        self.spent = Usage()  # their usage
 
     @property
     def wire_format(self) -> WireFormat | None:
         return self._format
-
-    def _transport_for(self, settings: LLMSettings) -> httpx2.BaseTransport:
-        if settings.mode == "none":
-            return _NoModel()
-        if settings.mode == "replay":
-            if settings.recordings_dir is None:
-                raise UsageError(
-                    "replay needs a recordings folder: pass a bundled ticker or --recordings"
-                )
-            self.replay = ReplayTransport(settings.recordings_dir)
-            return self.replay
-        live: httpx2.BaseTransport = httpx2.HTTPTransport()
-        if settings.mode == "record":
-            if settings.recordings_dir is None:
-                raise UsageError("record needs a folder to write to: pass --recordings DIR")
-            secrets = (settings.api_key,) if settings.api_key else ()
-            return RecordingTransport(live, settings.recordings_dir, secrets)
-        if settings.cache_dir is not None:
-            return CachingTransport(live, settings.cache_dir)
-        return KeyingTransport(live)
 
     def close(self) -> None:
         self._client.close()
@@ -238,26 +240,15 @@ class LLM:
         self._cancelled.set()
         self._client.close()
 
-    def _check_budget(self, label: CallLabel) -> None:
-        budget = self.settings.budget
+    def _count(self, usage: Usage, label: CallLabel, live: bool) -> None:
         with self._spend_lock:
-            calls, tokens = self.live_calls, self.spent.prompt_tokens
-        if budget.max_calls is not None and calls >= budget.max_calls:
-            raise BudgetExceededError(
-                f"the run reached --max-calls {budget.max_calls} before {label.describe()}: "
-                "raise --max-calls, or pass --yes to go past the limits"
-            )
-        if budget.max_prompt_tokens is not None and tokens >= budget.max_prompt_tokens:
-            raise BudgetExceededError(
-                f"the run reached --max-prompt-tokens {budget.max_prompt_tokens:,} before "
-                f"{label.describe()}: raise it, or pass --yes to go past the limits"
-            )
-
-    def _count(self, usage: Usage, live: bool) -> None:
-        if live:
-            with self._spend_lock:
+            self.usage += usage
+            # Replaced, never changed in place: a failed run reads it while calls still finish.
+            stage = self.usage_by_stage.get(label.stage, Usage()) + usage
+            self.usage_by_stage = {**self.usage_by_stage, label.stage: stage}
+            if live:
                 self.live_calls += 1
-                self.spent = self.spent + usage
+                self.spent += usage
 
     # --- one call ------------------------------------------------------------------------------
 
@@ -268,22 +259,32 @@ class LLM:
         label: CallLabel,
         wire_schema: type[BaseModel] | None = None,
     ) -> CallResult[T]:
-        """Ask for ``schema``; ``wire_schema`` (if given) is the tighter schema sent to the model."""
+        """Ask for ``schema``; ``wire_schema`` (if given) is the tighter schema sent to the model.
+        A :class:`ModelServiceError` it raises carries the call's attempts and usage."""
         sent = wire_schema or schema
-        if self._format is None:
-            with self._format_lock:
-                if self._format is None:
-                    return self._detect(messages, schema, sent, label)
-        return self._call_with_reasks(messages, schema, sent, label, self._format)
+        tally = _Tally()
+        try:
+            if self._format is None:
+                with self._format_lock:
+                    if self._format is None:
+                        return self._detect(messages, schema, sent, label, tally)
+            return self._call_with_reasks(messages, schema, sent, label, self._format, tally)
+        except ModelServiceError as exc:
+            exc.attempts, exc.usage = tally.attempts, tally.usage
+            raise
 
     def _detect(
-        self, messages: Messages, schema: type[T], sent: type[BaseModel], label: CallLabel
+        self,
+        messages: Messages,
+        schema: type[T],
+        sent: type[BaseModel],
+        label: CallLabel,
+        tally: _Tally,
     ) -> CallResult[T]:
         tried: list[str] = []
-        formats: tuple[WireFormat, ...] = ("json_schema", "json_object", "prompt")
-        for wire in formats:
+        for wire in FORMATS:
             try:
-                result = self._call_with_reasks(messages, schema, sent, label, wire, probe=True)
+                result = self._call_with_reasks(messages, schema, sent, label, wire, tally, True)
             except _ProbeRejected as exc:
                 tried.append(f"{wire}: {exc}")
                 continue
@@ -302,17 +303,18 @@ class LLM:
         sent: type[BaseModel],
         label: CallLabel,
         wire: WireFormat,
+        tally: _Tally,
         probe: bool = False,
     ) -> CallResult[T]:
         conversation = list(messages)
         for reask in range(self.settings.reasks + 1):
-            this_label = CallLabel(label.ticker, label.stage, label.target, label.attempt, reask)
-            content, usage, key, cached = self._exchange(
-                conversation, sent, this_label, wire, probe
+            this_label = replace(label, reask=reask)
+            content, key, cached = self._exchange(
+                conversation, sent, this_label, wire, tally, probe
             )
             probe = False
             try:
-                parsed = _parse(schema, _json_text(content, wire))
+                parsed = _parse(schema, FORMATS[wire].read(content))
             except ValidationError as exc:
                 problem = describe_validation_error(exc)
                 if reask == self.settings.reasks:
@@ -330,7 +332,9 @@ class LLM:
                     },
                 ]
                 continue
-            return CallResult(parsed, content, usage, key, cached, wire, reask)
+            return CallResult(
+                parsed, content, tally.usage, key, cached, wire, reask, tally.attempts
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _request(
@@ -345,29 +349,7 @@ class LLM:
         if self.settings.max_tokens:
             body["max_tokens"] = self.settings.max_tokens
         strict = cast(dict[str, Any], type_to_response_format_param(sent))
-        if wire == "json_schema":
-            # OpenAI's strict mode accepts only a subset of JSON Schema; size bounds stay with the
-            # other formats (they keep small local models from generating without end) and with
-            # our own validation of every answer.
-            strict["json_schema"]["schema"] = _without_bounds(strict["json_schema"]["schema"])
-            body["response_format"] = strict
-        elif wire == "json_object":
-            body["response_format"] = {
-                "type": "json_object",
-                "schema": strict["json_schema"]["schema"],
-            }
-        else:
-            schema_text = json.dumps(strict["json_schema"]["schema"], separators=(",", ":"))
-            body["messages"] = [
-                *messages[:-1],
-                {
-                    "role": messages[-1]["role"],
-                    "content": messages[-1]["content"]
-                    + "\n\nAnswer with only a JSON object that matches this JSON schema:\n"
-                    + schema_text,
-                },
-            ]
-        return body
+        return body | FORMATS[wire].build(messages, strict)
 
     def _exchange(
         self,
@@ -375,77 +357,39 @@ class LLM:
         sent: type[BaseModel],
         label: CallLabel,
         wire: WireFormat,
+        tally: _Tally,
         probe: bool,
-    ) -> tuple[str, Usage, str, bool]:
-        """One completion, with transport retries; returns content, usage, request key, cached."""
+    ) -> tuple[str, str, bool]:
+        """One completion, with transport retries; returns content, request key, cached."""
         body = self._request(messages, sent, wire)
-        policy = self.settings.retry
+        before = tally.attempts
 
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            return policy.backoff(state.attempt_number, _retry_after(exc))
+        def retry_on(exc: BaseException) -> bool:
+            return _transient(exc) and not (probe and _refuses_format(exc))
 
-        def sleep(seconds: float) -> None:
-            if policy.sleep is not None:
-                policy.sleep(seconds)
-            else:
-                self._cancelled.wait(seconds)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_s),
-            wait=wait,
-            retry=retry_if_exception(
-                lambda e: _transient(e) and not (probe and _refuses_format(e))
-            ),
-            sleep=sleep,
-            reraise=True,
-        )
         try:
-            for attempt in retrying:
+            for attempt in self.settings.retry.retrying(retry_on, self._cancelled):
                 with attempt:
                     if self._cancelled.is_set():
                         raise CancelledError("the run was interrupted")
-                    return self._send(body, label)
-        except openai.AuthenticationError as exc:
-            raise UsageError(
-                f"the model service rejected the API key (HTTP {exc.status_code}) during "
-                f"{label.describe()}: set a valid OPENAI_API_KEY"
-            ) from exc
-        except openai.APIStatusError as exc:
-            if probe and _refuses_format(exc):
+                    return self._send(body, label, tally)
+        except (openai.APIError, _BadBody) as exc:
+            if probe and isinstance(exc, openai.APIStatusError) and _refuses_format(exc):
                 raise _ProbeRejected(f"HTTP {exc.status_code}: {_server_message(exc)}") from exc
-            hint = ""
-            if _mentions_format(exc):
-                hint = " (if the server does not do structured output, pass --structured-output json_object or prompt)"
-            raise ModelServiceError(
-                f"the model service answered HTTP {exc.status_code} during {label.describe()}"
-                f"{_retried(retrying)}: {_server_message(exc)}{hint}"
-            ) from exc
-        except openai.APITimeoutError as exc:
-            raise ModelServiceError(
-                f"the model service did not answer within {self.settings.timeout_s:g}s during "
-                f"{label.describe()}{_retried(retrying)}: retry later or raise --timeout"
-            ) from exc
-        except openai.APIConnectionError as exc:
-            if self._cancelled.is_set():
+            if isinstance(exc, openai.APIConnectionError) and self._cancelled.is_set():
                 raise CancelledError("the run was interrupted") from None
-            raise ModelServiceError(
-                f"could not reach the model service at {public_url(str(self._client.base_url))} during "
-                f"{label.describe()}{_retried(retrying)}: check --base-url / OPENAI_BASE_URL and "
-                "that the server is running"
-            ) from exc
-        except _BadBody as exc:
-            raise ModelServiceError(
-                f"the model service's answers during {label.describe()} were not chat completions "
-                f"({exc}){_retried(retrying)}: check that --base-url points at an OpenAI-compatible "
-                "/v1 endpoint"
-            ) from exc
+            base_url = str(self._client.base_url)
+            tried = tally.attempts - before
+            raise _service_error(exc, label, tried, self.settings.timeout_s, base_url) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(self, body: dict[str, Any], label: CallLabel) -> tuple[str, Usage, str, bool]:
+    def _send(self, body: dict[str, Any], label: CallLabel, tally: _Tally) -> tuple[str, str, bool]:
         if self.replay is None:
-            self._check_budget(label)
+            with self._spend_lock:
+                calls, tokens = self.live_calls, self.spent.prompt_tokens
+            self.settings.budget.check(calls, tokens, label.describe())
         extra = {k: v for k, v in body.items() if k not in ("model", "messages")}
+        tally.attempts += 1
         raw = self._client.chat.completions.with_raw_response.create(
             model=body["model"],
             messages=body["messages"],
@@ -457,40 +401,32 @@ class LLM:
             choice = completion.choices[0]
         except (ValueError, IndexError, TypeError, openai.APIResponseValidationError) as exc:
             raise _BadBody("the body is not the expected JSON") from exc
-        message = choice.message
-        if getattr(message, "refusal", None):
-            raise ModelServiceError(
-                f"the model refused during {label.describe()}: {message.refusal}"
-            )
-        if choice.finish_reason == "length":
-            raise ModelServiceError(
-                f"the model's answer was cut off at its token limit during {label.describe()}: "
-                "raise --max-tokens or use a model with a larger output limit"
-            )
-        if choice.finish_reason == "content_filter":
-            raise ModelServiceError(
-                f"the model service filtered the answer during {label.describe()}"
-            )
-        usage = Usage()
-        if completion.usage is not None:
-            usage = Usage(
-                prompt_tokens=completion.usage.prompt_tokens or 0,
-                completion_tokens=completion.usage.completion_tokens or 0,
-            )
+        counts = completion.usage
+        usage = Usage(
+            prompt_tokens=(counts.prompt_tokens or 0) if counts else 0,
+            completion_tokens=(counts.completion_tokens or 0) if counts else 0,
+        )
         cached = raw.headers.get(CACHE_HEADER) == "hit"
-        self._count(usage, live=self.replay is None and not cached)
-        return message.content or "", usage, raw.headers.get(KEY_HEADER, ""), cached
+        # Counted before the answer is judged: a refused or cut-off answer was paid for too.
+        tally.usage += usage
+        self._count(usage, label, live=self.replay is None and not cached)
+        return _content(choice, label), raw.headers.get(KEY_HEADER, ""), cached
 
 
-_BOUNDS = ("maxItems", "minItems", "maxLength", "minLength")
-
-
-def _without_bounds(schema: Any) -> Any:
-    if isinstance(schema, dict):
-        return {k: _without_bounds(v) for k, v in schema.items() if k not in _BOUNDS}
-    if isinstance(schema, list):
-        return [_without_bounds(v) for v in schema]
-    return schema
+def _content(choice: Choice, label: CallLabel) -> str:
+    """The answer's text, unless the model refused or was stopped before it finished."""
+    if choice.message.refusal:
+        raise ModelServiceError(
+            f"the model refused during {label.describe()}: {choice.message.refusal}"
+        )
+    if choice.finish_reason == "length":
+        raise ModelServiceError(
+            f"the model's answer was cut off at its token limit during {label.describe()}: "
+            "raise --max-tokens or use a model with a larger output limit"
+        )
+    if choice.finish_reason == "content_filter":
+        raise ModelServiceError(f"the model service filtered the answer during {label.describe()}")
+    return choice.message.content or ""
 
 
 _FORMAT_WORDS = re.compile(
@@ -520,8 +456,42 @@ def _refuses_format(exc: BaseException) -> bool:
     return exc.status_code == 500 and _mentions_format(exc)
 
 
-def _retried(retrying: Retrying) -> str:
-    count = retrying.statistics.get("attempt_number", 1)
+def _service_error(
+    exc: Exception, label: CallLabel, tried: int, timeout_s: float, base_url: str
+) -> ThesisgenError:
+    """The one-line error, with what to do, for a request the service failed ``tried`` times."""
+    during = f"during {label.describe()}{_retried(tried)}"
+    if isinstance(exc, openai.AuthenticationError):
+        return UsageError(
+            f"the model service rejected the API key (HTTP {exc.status_code}) during "
+            f"{label.describe()}: set a valid OPENAI_API_KEY"
+        )
+    if isinstance(exc, openai.APIStatusError):
+        hint = ""
+        if _mentions_format(exc):
+            hint = " (if the server does not do structured output, pass --structured-output json_object or prompt)"
+        return ModelServiceError(
+            f"the model service answered HTTP {exc.status_code} {during}: "
+            f"{_server_message(exc)}{hint}"
+        )
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelServiceError(
+            f"the model service did not answer within {timeout_s:g}s {during}: "
+            "retry later or raise --timeout"
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelServiceError(
+            f"could not reach the model service at {public_url(base_url)} {during}: check "
+            "--base-url / OPENAI_BASE_URL and that the server is running"
+        )
+    return ModelServiceError(
+        f"the model service's answers during {label.describe()} were not chat completions "
+        f"({exc}){_retried(tried)}: check that --base-url points at an OpenAI-compatible "
+        "/v1 endpoint"
+    )
+
+
+def _retried(count: int) -> str:
     return f" after {count} attempt(s)" if count > 1 else ""
 
 
@@ -549,9 +519,6 @@ def _server_message(exc: openai.APIStatusError) -> str:
     return (text[:200] + "…") if len(text) > 200 else text
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
-
-
 def _parse(schema: type[T], text: str) -> T:
     """The answer as ``schema``. JSON is read leniently about raw control characters in strings:
     grammar-constrained decoders (llama.cpp) let a model write a bare line break there."""
@@ -560,17 +527,6 @@ def _parse(schema: type[T], text: str) -> T:
     except ValueError:
         return schema.model_validate_json(text)  # raises the ValidationError that names the problem
     return schema.model_validate(data)
-
-
-def _json_text(content: str, wire: WireFormat) -> str:
-    """The JSON in an answer; prompt-only answers may wrap it in prose or a code fence."""
-    if wire != "prompt":
-        return content
-    fenced = _FENCE.search(content)
-    if fenced:
-        return fenced.group(1)
-    start, end = content.find("{"), content.rfind("}")
-    return content[start : end + 1] if start != -1 and end > start else content
 
 
 def assistant_echo(result: CallResult[T]) -> dict[str, str]:

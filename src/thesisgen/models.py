@@ -343,8 +343,10 @@ class Manifest(Contract):
     sources: list[ManifestSource]
     structured_output: str | None = None
     calls: list[CallRecord]
-    model_calls: int = 0
+    model_calls: int = 0  # calls that reached a live model, also those that then failed
     cache_hits: int = 0
+    # Tokens of every answer the run received (replayed, cached or live), also of calls that then
+    # failed or whose answer was dropped (so it can be more than the sum over ``calls``).
     usage: Usage
     usage_by_stage: dict[str, Usage] = Field(default_factory=dict)
     spent: Usage = Field(default_factory=Usage)  # live calls only (not replayed, not cached)

@@ -1,4 +1,5 @@
-"""Record and replay model calls at the httpx2 transport, under the openai SDK.
+"""Record and replay model calls at the httpx2 transport, under the openai SDK; and the transport
+stack each mode of a run uses (:func:`transport_for`).
 
 Replayed responses travel the same path as live ones (SDK -> httpx2 client -> transport), so the
 parsing, validation and repair code cannot tell them apart. A recording is keyed by a hash of the
@@ -13,12 +14,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx2
 
-from .errors import RecordingError
+from .errors import RecordingError, UsageError
 from .files import write_bytes_atomic
+from .wire import format_of
 
 FORMAT = "thesisgen-recording/1"
 CALL_HEADER = "x-thesisgen-call"
@@ -28,6 +30,8 @@ KEY_HEADER = "x-thesisgen-request-key"
 PROVENANCE_HEADER = "x-thesisgen-provenance"
 
 Provenance = Literal["captured", "hand-written"]
+# "none": a run that needs no model (`thesisgen facts --extract rules`); any call is a bug.
+Mode = Literal["live", "record", "replay", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,13 +242,6 @@ class Recording:
     body: Any
 
 
-def _wire_format(body: dict[str, Any]) -> str:
-    response_format = body.get("response_format")
-    if isinstance(response_format, dict):
-        return str(response_format.get("type", "prompt"))
-    return "prompt"
-
-
 RECORDING_GLOBS = ("facts-*.json", "draft-*.json", "verify-*.json")
 MAX_RECORDING_BYTES = 16 * 1024 * 1024  # one exchange; far above any real answer
 
@@ -285,7 +282,7 @@ def load_recordings(folder: Path) -> list[Recording]:
                     provenance=data["provenance"],
                     key=data["key"],
                     model=data["request"]["body"]["model"],
-                    wire_format=_wire_format(data["request"]["body"]),
+                    wire_format=format_of(data["request"]["body"]),
                     status=data["response"]["status"],
                     content_type=data["response"]["content_type"],
                     body=data["response"]["body"],
@@ -336,3 +333,43 @@ class ReplayTransport(httpx2.BaseTransport):
             f"no recording for {what} in {self._folder}: set OPENAI_API_KEY or OPENAI_BASE_URL "
             "to call a live model, or record one with `thesisgen record`"
         )
+
+
+class _NoModel(httpx2.BaseTransport):
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        raise AssertionError("this run uses no model, yet a model call was made")
+
+
+class TransportSettings(Protocol):
+    """What :func:`transport_for` reads from a run's settings (``llm.LLMSettings`` has it)."""
+
+    @property
+    def mode(self) -> Mode: ...
+    @property
+    def api_key(self) -> str | None: ...
+    @property
+    def recordings_dir(self) -> Path | None: ...
+    @property
+    def cache_dir(self) -> Path | None: ...
+
+
+def transport_for(settings: TransportSettings) -> httpx2.BaseTransport:
+    """The transport stack of a run: replay from recordings (no network), live calls that are
+    recorded, cached or only keyed, or none at all for a run that needs no model."""
+    if settings.mode == "none":
+        return _NoModel()
+    if settings.mode == "replay":
+        if settings.recordings_dir is None:
+            raise UsageError(
+                "replay needs a recordings folder: pass a bundled ticker or --recordings"
+            )
+        return ReplayTransport(settings.recordings_dir)
+    live = httpx2.HTTPTransport()
+    if settings.mode == "record":
+        if settings.recordings_dir is None:
+            raise UsageError("record needs a folder to write to: pass --recordings DIR")
+        secrets = (settings.api_key,) if settings.api_key else ()
+        return RecordingTransport(live, settings.recordings_dir, secrets)
+    if settings.cache_dir is not None:
+        return CachingTransport(live, settings.cache_dir)
+    return KeyingTransport(live)

@@ -41,7 +41,6 @@ from .models import (
     Report,
     RunStatus,
     Source,
-    Usage,
 )
 from .outputs import DRAFT_OUTPUTS, FACTS_OUTPUTS, RENDER_OUTPUTS, OutputSet
 from .progress import Progress
@@ -572,7 +571,7 @@ def _run(
                 "budget_exceeded" if isinstance(exc, BudgetExceededError) else "service_failed"
             )
             job.fail(status, str(exc))
-            raise type(exc)(f"{exc}{job.kept_note()}") from None
+            raise exc.amended(job.kept_note()) from None
         finally:
             job.llm.close()
             progress.close()
@@ -705,9 +704,6 @@ class _DraftJob:
 
     def _manifest(self, status: RunStatus, error: str | None = None) -> Manifest:
         calls = self.calls
-        by_stage: dict[str, Usage] = {}
-        for call in calls:
-            by_stage[call.stage] = by_stage.get(call.stage, Usage()) + call.usage
         live = self.llm_settings.mode != "replay"
         factset = self.factset
         from . import __version__
@@ -750,8 +746,10 @@ class _DraftJob:
             calls=calls,
             model_calls=self.llm.live_calls,
             cache_hits=sum(1 for c in calls if c.cached),
-            usage=sum((c.usage for c in calls), Usage()),
-            usage_by_stage=by_stage,
+            # The client's counts, not the sum of `calls`: they include the answers of calls that
+            # failed and of a stage that did not finish, so a failed run records its spend too.
+            usage=self.llm.usage,
+            usage_by_stage=dict(self.llm.usage_by_stage),
             spent=self.llm.spent,
             cost_usd=cost_usd(self.llm.model, self.llm.spent, self.settings.prices)
             if live
