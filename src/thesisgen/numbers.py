@@ -732,11 +732,25 @@ def _identifier_pattern(identifiers: tuple[str, ...]) -> re.Pattern[str]:
     """One regex for reference markers and identifiers, whole words only ("8-K" is not in "18-K")."""
     names = sorted({i.strip() for i in identifiers if i.strip()}, key=len, reverse=True)
     alternatives = [_REFERENCE_MARKER.pattern]
-    if names:
-        alternatives.append(
-            r"(?<![A-Za-z0-9])(?i:" + "|".join(map(re.escape, names)) + r")(?![A-Za-z0-9])"
-        )
-    return re.compile("|".join(alternatives))
+    if not names:
+        return re.compile(alternatives[0])
+    if not all(name[0].isascii() for name in names):
+        words = "|".join(map(re.escape, names))
+        alternatives.append(r"(?<![A-Za-z0-9])(?i:" + words + r")(?![A-Za-z0-9])")
+        return re.compile("|".join(alternatives))
+    # The same matches three times as fast: names grouped by first character (each ASCII
+    # character is a case-insensitive class of its own; longest first within a group, as above),
+    # and a character class in front that rules out most places at once.
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(name[0].lower(), []).append(name)
+    words = "|".join(
+        re.escape(first) + "(?:" + "|".join(re.escape(n[1:]) for n in group) + ")"
+        for first, group in groups.items()
+    )
+    alternatives.append(r"(?<![A-Za-z0-9])(?i:" + words + r")(?![A-Za-z0-9])")
+    first = r"(?i:(?=[\[" + "".join(map(re.escape, groups)) + "]))"
+    return re.compile(first + "(?:" + "|".join(alternatives) + ")")
 
 
 def extract(text: str, identifiers: Sequence[str] = DEFAULT_IDENTIFIERS) -> list[Mention]:
@@ -746,7 +760,7 @@ def extract(text: str, identifiers: Sequence[str] = DEFAULT_IDENTIFIERS) -> list
     big pattern only where a figure can begin (:func:`_starts`), which is several times faster:
     the validator runs this on every sentence and every fact.
     """
-    folded = text.translate(_FOLD)
+    folded = text if text.isascii() else text.translate(_FOLD)
     scan = folded
     if _DIGIT.search(folded) is not None:  # identifiers without a digit cannot hide a figure
         spans = [m.span() for m in _identifier_pattern(tuple(identifiers)).finditer(folded)]
