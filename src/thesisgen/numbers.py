@@ -23,8 +23,9 @@ To add a notation: write its regex from the building blocks below (``_NUM``, ``_
 ``_Figure``, and put one ``Notation(name, regex, reader, words=..., marks=...)`` in ``NOTATIONS``
 before any notation it must win over (at one position the first that matches wins). ``words``:
 how it can begin where a word begins, lowercase (``r"\\d"`` for a number, ``"q[1-4]"``);
-``marks``: a sign, bracket or symbol it can begin with. Then add cases to tests/test_numbers.py;
-its property test fails if ``words`` or ``marks`` miss a way the regex can begin.
+``marks``: a sign, bracket or symbol it can begin with (see :class:`Notation`). Then add its
+figures to ``_FIGURES`` and its cases to ``CASES`` in tests/test_numbers.py: the pre-scan tests
+fail if ``words`` or ``marks`` miss a way the regex can begin.
 """
 
 from __future__ import annotations
