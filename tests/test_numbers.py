@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from thesisgen.numbers import (
@@ -447,6 +447,11 @@ _PIECES = st.sampled_from(
         "quarter",
         "USD",
         "USD/EUR ",
+        "s$",
+        "hk$",
+        "a$",
+        "\u017f",  # long s: case-insensitively an s, so text that is not ASCII takes the other pre-scan
+        "\u212a",  # Kelvin sign: a k
         " per euro",
         " to the dollar",
         "KRW",
@@ -468,18 +473,102 @@ _PIECES = st.sampled_from(
 )
 
 
-@given(st.lists(_PIECES, max_size=14).map("".join))
-def test_candidate_scan_equals_the_plain_pattern_scan(text: str) -> None:
-    """extract() tries the pattern only at candidate starts; that must find exactly what a full scan finds."""
+# Whole figures: each notation, each way it can begin (tests/data has more in context).
+_FIGURES = [
+    "between 1 and 2 billion", "between $1bn and $2bn", "Between 20% and 30%", "between 2020 and 2024",
+    "September 24, 2025", "Sept. 24 2025", "24 September 2025", "2025-09-24", "June 30",
+    "Q2 2025", "Q2 FY2025", "2Q25", "H1 2025", "1H25", "FY2024", "FY '24", "fiscal 2024",
+    "Fiscal Year 2024", "the second quarter of 2025", "first half 2025", "Dec. 2025",
+    "mid-2025", "late-2026", "Pre-2020", "post-2020", "end-2024", "early-2025",
+    "$900 million", "US$1-2bn", "KRW 5 trillion", "($12.3M)", "-$5", "HK$12.5bn", "S$900k",
+    "€45.5m", "£3", "¥100", "₩1,000", "C$2", "A$3bn", "NZ$4", "USD/EUR 1.08", "$1.08 per euro",
+    "(USD 5)", "-EUR 3", "RMB5",
+    "20-30%", "-5%", ".5%", "1.5 pp", "25 bps", "3 basis points", "2 percentage points",
+    "2.5x", ".5x", "3×", "3 times",
+    "doubled", "Tripling", "quadruple", "halves",
+    "a third of", "two thirds of", "half of", "a quarter of", "by half", "by a third",
+    "By two tenths",
+    "eighty percent", "three hundred percent", "nine hundred million dollars", "a hundred million",
+    "twenty-one", "One billion euros", "five times", "sixteen percent",
+    "2025-2032", "2025-32", "2025 to 2032", "2025 through 2032",
+    "900 million dollars", "5 trillion won", "1.08 dollars per euro", ".5 USD",
+    "2030", "1999",
+    "3.85 million", "3.85M", "10,655", "(12.3)", "1-2 million", "-4", ".25",
+]  # fmt: skip
+
+
+def _plain_scan(text: str) -> set[tuple[int, int]]:
+    """What the combined regex finds trying every position, identifiers masked as extract masks
+    them: the figures extract must find."""
     from thesisgen import numbers as n
 
     folded = text.translate(n._FOLD)
     spans = [m.span() for m in n._identifier_pattern(n.DEFAULT_IDENTIFIERS).finditer(folded)]
     scan = n._mask(folded, spans)
-    reference = [m.span() for m in n._PATTERN.finditer(scan)]
-    assert sorted({(m.start, m.end) for m in extract(text)}) == sorted(
-        {s for s in reference if n._mentions_of(n._PATTERN.match(scan, s[0]), text)}  # type: ignore[arg-type]
+    return {m.span() for m in n._PATTERN.finditer(scan) if n._READERS[m.lastgroup](m)}
+
+
+def test_the_prescan_finds_every_notation() -> None:
+    """extract() tries the regex only where the pre-scan built from the notations' words and
+    marks says a figure can begin: each figure, in any case and after a word, a bracket or a
+    sign, must be found as trying everywhere finds it (a notation whose words or marks miss a
+    way it begins fails here)."""
+    missed = []
+    for figure in _FIGURES:
+        for text in (figure, figure.upper(), f"x {figure}.", f"({figure})", f"-{figure}"):
+            found = {(m.start, m.end) for m in extract(text)}
+            if found != _plain_scan(text):
+                missed.append(text)
+    assert not missed
+
+
+@given(st.lists(st.one_of(_PIECES, st.sampled_from(_FIGURES)), max_size=14).map("".join))
+def test_the_prescan_finds_what_the_plain_pattern_scan_finds(text: str) -> None:
+    """The same for any text made of pieces and figures."""
+    assert {(m.start, m.end) for m in extract(text)} == _plain_scan(text)
+
+
+_NAMES = [
+    "Form 10-K/A",
+    "Form 10",
+    "form 10-k",
+    "10-K",
+    "S&P 500",
+    "AREC",
+    "a",
+    "Third Point",
+    "K-1",
+    "k-1 plan",
+    "1-2",
+    "[x]",
+    "\u017fection 9",  # a name that does not begin with ASCII: the plain alternation is kept
+]
+
+
+@given(
+    text=st.lists(
+        st.sampled_from([*_NAMES, " ", "/", "-", "x", "1", "[3]", "\u212a", "\u017f"]), max_size=8
+    ).map("".join),
+    names=st.lists(st.sampled_from(_NAMES), max_size=8),
+)
+# Where grouping could go wrong: a shorter name tried before a longer one it begins ("K-1" before
+# "k-1 plan"), or in a group of its own that comes first ("Form 10" before "form 10-k").
+@example(text="K-1 plan", names=["K-1", "k-1 plan"])
+@example(text="form 10-k", names=["Form 10-K/A", "Form 10", "form 10-k"])
+def test_the_identifier_regex_matches_as_the_plain_alternation(text: str, names: list[str]) -> None:
+    """The identifier regex is grouped for speed; it must mask exactly what one alternation of
+    the names, longest first, masks."""
+    import re
+
+    from thesisgen import numbers as n
+
+    words = "|".join(map(re.escape, sorted(set(names), key=len, reverse=True)))
+    plain = re.compile(
+        n._REFERENCE_MARKER.pattern
+        + (r"|(?<![A-Za-z0-9])(?i:" + words + r")(?![A-Za-z0-9])" if names else "")
     )
+    spans = [m.span() for m in n._identifier_pattern(tuple(names)).finditer(text)]
+    assert spans == [m.span() for m in plain.finditer(text)]
 
 
 @pytest.mark.parametrize(
