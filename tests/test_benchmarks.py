@@ -31,7 +31,7 @@ def test_validate_benchmark_runs_on_real_memos(pkx_authored: AuthoredRun, tmp_pa
     authored answers, whole sections replicated past --sentences; both memos pass the gate, so no
     violations. (The default, which replays PKX's recordings itself, is the test below.)"""
     pairs = {"AREC": STATIC, "PKX": pkx_authored.out}
-    args = []
+    args: list[str] = []
     for ticker, folder in pairs.items():
         (tmp_path / ticker).mkdir()
         for name in ("draft.json", "facts.json"):

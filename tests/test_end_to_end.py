@@ -1,4 +1,4 @@
-"""The offline AREC run, checked the way an analyst would check the memo: by re-opening the DOCX.
+"""The AREC run, checked the way an analyst would check the memo: by re-opening the DOCX.
 
 What the run itself did (its ledger, repair and manifest) is checked on a run against our stub
 serving the hand-written answers the recordings were made from (`arec_authored`); what the memo
