@@ -18,9 +18,12 @@ from typing import Any
 
 import pytest
 
-from conftest import AREC, AUTHORED_MODEL, clean_env, run_authored, run_cli
+from conftest import AREC, AUTHORED_MODEL, Completed, clean_env, run_authored, run_cli
 from stub_openai import Reply, authored_script, serve
 from thesisgen.outputs import DRAFT_OUTPUTS, LOCK_NAME, STAGING_PREFIX
+
+# Every draft here is served by our stub on 127.0.0.1 (see _draft).
+pytestmark = pytest.mark.enable_socket
 
 POINTS = [
     "locked",
@@ -31,14 +34,11 @@ POINTS = [
 ]
 
 
-def _draft(out: Path, cwd: Path, *extra: str, **env: str) -> Any:
-    return run_cli("draft", "--ticker", "AREC", "--out", out, *extra, cwd=cwd, **env)
-
-
-def _authored(out: Path, cwd: Path, *extra: str, **env: str) -> Any:
-    """A draft from the authored AREC answers served by our stub: unlike ``_draft`` (a replay),
-    it still runs when a prompt's wording changes. Needs ``@pytest.mark.enable_socket``."""
-    return run_authored("AREC", "draft", "--ticker", "AREC", "--out", out, *extra, cwd=cwd, **env)
+def _draft(out: Path, cwd: Path, *extra: str, **env: str) -> Completed:
+    """An AREC draft from its authored answers served by our stub: unlike a replay of the
+    recordings, it still runs when a prompt's wording changes (hence enable_socket above)."""
+    draft = ("draft", "--ticker", "AREC", "--out", out, *extra)
+    return run_authored("AREC", *draft, cwd=cwd, **env).result
 
 
 def _leftovers(out: Path) -> list[str]:
@@ -108,14 +108,13 @@ def test_a_crash_during_force_never_mixes_old_and_new(point: str, tmp_path: Path
     assert _leftovers(out) == []
 
 
-@pytest.mark.enable_socket
 def test_an_unfinished_set_is_replaced_without_force_a_complete_one_is_not(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "manifest.json").write_text(json.dumps({"status": "service_failed"}))
     (out / "facts.json").write_text("{}")
     (out / "notes.txt").write_text("the analyst's own file")
-    first = _authored(out, tmp_path).result
+    first = _draft(out, tmp_path)
     assert first.code == 0, first.stderr
     assert "Replacing the unfinished run" in first.stderr
     assert (out / "notes.txt").read_text() == "the analyst's own file"
@@ -134,12 +133,11 @@ def test_our_file_names_without_a_manifest_are_the_users(tmp_path: Path) -> None
     assert sorted(p.name for p in out.iterdir()) == ["memo.docx"]
 
 
-@pytest.mark.enable_socket
 def test_two_runs_into_one_folder_the_second_fails_at_once(tmp_path: Path) -> None:
     out = tmp_path / "out"
     signal_file = tmp_path / "go"
     env = clean_env(THESISGEN_TEST_HOOK=f"pause@locked@{signal_file}")
-    # The first run drafts from the authored answers (not the recordings): see _authored.
+    # The first run drafts from the authored answers (not the recordings), as _draft does.
     with serve(authored_script(AREC / "authored")) as server:
         first = subprocess.Popen(
             [sys.executable, "-m", "thesisgen", "draft", "--ticker", "AREC", "--out", str(out),
@@ -268,10 +266,9 @@ def test_a_failed_record_leaves_nothing_and_deletes_nothing(tmp_path: Path) -> N
     assert (recordings / "facts-S1-1.json").read_text() == "not a recording: the user's file"
 
 
-@pytest.mark.enable_socket
 def test_replacing_a_set_removes_what_the_new_set_lacks_and_nothing_else(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert _authored(out, tmp_path).result.code == 0
+    assert _draft(out, tmp_path).code == 0
     (out / "notes.txt").write_text("the analyst's own file")
     # A crash mid-commit of a smaller set (the facts command) must not strand the old memo.
     crashed = run_authored(
