@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -56,6 +57,15 @@ def run_cli(*args: str | Path, cwd: Path, **env: str) -> Completed:
     return Completed(proc.returncode, proc.stdout, proc.stderr)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "recordings: replays the bundled recordings (fixtures/*/recordings/) on purpose, so it fails "
+        "when a prompt's wording changes until they are re-recorded; every other test gets its "
+        "draft from the static pair or the authored answers served by the stub",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _no_live_model(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
@@ -67,11 +77,72 @@ def _no_live_model(
 
 @pytest.fixture(scope="session")
 def arec_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Completed]]:
-    """One offline AREC draft, from an unrelated folder, shared by the end-to-end tests."""
+    """One offline AREC draft, from an unrelated folder, replaying the bundle's recordings: only
+    for the tests of the replay itself (marked ``recordings``); the others use arec_authored."""
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     out = tmp_path_factory.mktemp("arec") / "out"
     result = run_cli("draft", "--ticker", "AREC", "--out", out, cwd=elsewhere)
     yield out, result
+
+
+# The model name the authored runs give; the recordings were made under it too.
+AUTHORED_MODEL = "handwritten-fixture"
+
+
+@dataclass(frozen=True)
+class Served:
+    """A CLI run against our stub, and what the stub was sent (each request's label and body)."""
+
+    result: Completed
+    requests: list[dict[str, Any]]
+
+
+def run_authored(ticker: str, *args: str | Path, cwd: Path, **env: str) -> Served:
+    """`thesisgen ARGS` live against our stub on 127.0.0.1 serving the bundle's hand-written answers
+    (fixtures/<TICKER>/authored/, what its recordings were made from). The stub picks each answer by
+    the call's label, never by the prompt, so unlike a replay this run does not break when a
+    prompt's wording changes. The calling test needs ``@pytest.mark.enable_socket``."""
+    from stub_openai import authored_script, serve
+
+    with serve(authored_script(ROOT / "fixtures" / ticker / "authored")) as server:
+        live = ("--base-url", server.base_url, "--model", AUTHORED_MODEL)
+        result = run_cli(*args, *live, cwd=cwd, **env)
+        return Served(result, list(server.requests))
+
+
+@dataclass(frozen=True)
+class AuthoredRun:
+    """A bundle drafted live against the stub serving its authored answers (see run_authored)."""
+
+    out: Path
+    result: Completed
+    requests: list[dict[str, Any]]
+
+
+def _authored_draft(
+    tmp_path_factory: pytest.TempPathFactory, ticker: str, *extra: str
+) -> AuthoredRun:
+    work = tmp_path_factory.mktemp(f"{ticker.lower()}-authored")
+    out = work / "out"
+    served = run_authored(ticker, "draft", "--ticker", ticker, "--out", out, *extra, cwd=work)
+    assert served.result.code == 0, served.result.stderr
+    return AuthoredRun(out, served.result, served.requests)
+
+
+@pytest.fixture(scope="session")
+def arec_authored(tmp_path_factory: pytest.TempPathFactory) -> AuthoredRun:
+    """One AREC draft from the authored answers, shared by the tests of what a draft run does
+    (gate, repair, manifest, ledger): the same answers as arec_offline, without its recordings.
+    Tests that use it need ``@pytest.mark.enable_socket``; none may change its folder."""
+    return _authored_draft(tmp_path_factory, "AREC")
+
+
+@pytest.fixture(scope="session")
+def pkx_authored(tmp_path_factory: pytest.TempPathFactory) -> AuthoredRun:
+    """One PKX draft from the authored answers, dated as the fixtures are (2026-11-27), shared by
+    the tests that need a second bundled memo. Tests that use it need
+    ``@pytest.mark.enable_socket``; none may change its folder."""
+    return _authored_draft(tmp_path_factory, "PKX", "--as-of", "2026-11-27")
 
 
 STATIC = ROOT / "tests" / "data" / "static"

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from conftest import AREC, STATIC, Completed, run_cli
+from conftest import AREC, STATIC, Completed, run_authored, run_cli
 from stub_openai import Reply, authored_script, completion, prompt_chars, serve, wants_stance
 
 ERROR = "thesisgen: error:"
@@ -497,21 +497,24 @@ def test_bad_input_is_refused_cleanly(case: Case, tmp_path: Path) -> None:
 # --- runs that need an earlier run, or that are allowed to go ahead ------------------------------
 
 
-def _offline_memo(tmp_path: Path) -> tuple[Path, Path]:
+def _drafted_memo(tmp_path: Path) -> tuple[Path, Path]:
+    """A complete AREC memo from its authored answers served by our stub (not a replay of the
+    recordings, so a prompt change leaves the test alone): needs enable_socket."""
     work = tmp_path / "work"
     work.mkdir()
     out = work / "out"
-    first = run_cli("draft", "--ticker", "AREC", "--out", out, cwd=work)
+    first = run_authored("AREC", "draft", "--ticker", "AREC", "--out", out, cwd=work).result
     assert first.code == 0, first.stderr
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
     return work, out
 
 
 @pytest.mark.slow
+@pytest.mark.enable_socket
 def test_existing_complete_memo_is_kept_byte_for_byte_without_force(tmp_path: Path) -> None:
     """Refused because --out holds a complete memo: every file exactly as it was, and not even a
     lock file created and removed in --out (its mtime is part of the snapshot)."""
-    work, out = _offline_memo(tmp_path)
+    work, out = _drafted_memo(tmp_path)
     time.sleep(0.02)  # so that a touch of the folder would show in its mtime
     before = snapshot(work)
     again = run_cli("draft", "--ticker", "AREC", "--out", out, cwd=work)

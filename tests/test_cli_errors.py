@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AREC, Completed, StaticPair, run_cli
+from conftest import AREC, Completed, StaticPair, run_authored, run_cli
 
 
 def assert_clean_failure(result: Completed, code: int, *needles: str) -> None:
@@ -68,6 +68,7 @@ def test_unusable_sources(tmp_path: Path, name: str, content: bytes, needle: str
     assert not out.exists()
 
 
+@pytest.mark.enable_socket
 def test_existing_memo_is_not_overwritten_without_force(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
@@ -77,7 +78,9 @@ def test_existing_memo_is_not_overwritten_without_force(tmp_path: Path) -> None:
     assert (out / "memo.docx").read_bytes() == b"the analyst's edited memo"
     assert sorted(p.name for p in out.iterdir()) == ["memo.docx"]
 
-    forced = run_cli("draft", "--ticker", "AREC", "--out", out, "--force", cwd=tmp_path)
+    # Drafted from the authored answers (not the recordings), so a prompt change leaves it alone.
+    draft = ("draft", "--ticker", "AREC", "--out", out, "--force")
+    forced = run_authored("AREC", *draft, cwd=tmp_path).result
     assert forced.code == 0, forced.stderr
     assert (out / "memo.docx").read_bytes()[:2] == b"PK"
 
@@ -127,6 +130,7 @@ def test_facts_for_another_ticker(static_pair: StaticPair, tmp_path: Path) -> No
     assert_clean_failure(result, 2, "is for PKX")
 
 
+@pytest.mark.recordings
 def test_draft_from_unchanged_facts_file_replays(
     arec_offline: tuple[Path, Completed], tmp_path: Path
 ) -> None:

@@ -16,26 +16,23 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
-from conftest import run_cli
+from conftest import AuthoredRun, run_cli
 from thesisgen.models import Memo
 from thesisgen.notation import KEY_FIGURES_HEADER, VALIDATION_LINE, normalise
 from thesisgen.render import ooxml
 
-
-@pytest.fixture(scope="module")
-def pkx_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("pkx") / "out"
-    result = run_cli(
-        "draft", "--ticker", "PKX", "--out", out, "--as-of", "2026-11-27", cwd=out.parent
-    )
-    assert result.code == 0, result.stderr
-    return out
+# Both runs are served by our stub on 127.0.0.1 (PKX's authored answers, the third company's).
+pytestmark = pytest.mark.enable_socket
 
 
 @pytest.fixture(params=["pkx", "third"])
 def company_run(request: pytest.FixtureRequest) -> Path:
-    name = "pkx_run" if request.param == "pkx" else "third_company_run"
-    folder: Path = request.getfixturevalue(name)
+    """The folder of PKX's draft from its authored answers (conftest's pkx_authored, not a replay
+    of its recordings) or the third company's."""
+    if request.param == "pkx":
+        pkx: AuthoredRun = request.getfixturevalue("pkx_authored")
+        return pkx.out
+    folder: Path = request.getfixturevalue("third_company_run")
     return folder
 
 

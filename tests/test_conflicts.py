@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, clean_env, run_cli
+from conftest import ROOT, clean_env, run_authored
 from thesisgen import facts as facts_module
 from thesisgen.facts import _clash, _Read, find_conflicts
 from thesisgen.models import Conflict, Fact, FactSet
@@ -318,11 +318,14 @@ BUNDLED_CONFLICTS = {
 }
 
 
+@pytest.mark.enable_socket
 @pytest.mark.parametrize("ticker", sorted(BUNDLED_CONFLICTS))
 def test_bundled_runs_keep_their_conflicts(ticker: str, tmp_path: Path) -> None:
-    """`thesisgen facts` replays the bundled recordings: PKX links China's 80% and 90%, AREC
-    links nothing (its "more than 300%" and "300%", "nearly $900 million" and "$900M" agree)."""
-    result = run_cli("facts", "--ticker", ticker, "--out", tmp_path / "out", cwd=tmp_path)
+    """`thesisgen facts` on the bundles' authored answers (served by our stub, not replayed, so a
+    prompt change leaves this alone): PKX links China's 80% and 90%, AREC links nothing (its
+    "more than 300%" and "300%", "nearly $900 million" and "$900M" agree)."""
+    facts_run = ("facts", "--ticker", ticker, "--out", tmp_path / "out")
+    result = run_authored(ticker, *facts_run, cwd=tmp_path).result
     assert result.code == 0, result.stderr
     factset = FactSet.model_validate_json((tmp_path / "out" / "facts.json").read_text())
     found = [(c.facts, c.figures, c.note) for c in factset.conflicts]

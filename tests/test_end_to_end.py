@@ -1,9 +1,11 @@
-"""The offline AREC run, checked the way an analyst would check the memo: by re-opening the DOCX.
+"""The AREC run, checked the way an analyst would check the memo: by re-opening the DOCX.
 
-What the run itself did (its exit code, outputs, repair and manifest) is checked on the replayed
-run; what the memo shows (headings, citations, appendices) is checked on the static pair
-(tests/data/static/, the same draft and facts, see test_static_pair.py) as `thesisgen render`
-renders it, so a prompt change that makes the recordings drift does not hide those checks.
+What the run itself did (its ledger, repair and manifest) is checked on a run against our stub
+serving the hand-written answers the recordings were made from (`arec_authored`); what the memo
+shows (headings, citations, appendices, page one) is checked on the static pair (tests/data/static/,
+the same draft and facts, see test_static_pair.py) as `thesisgen render` renders it. Only the test
+of the offline replay itself (marked ``recordings``) replays, so a prompt change that makes the
+recordings drift does not hide the other checks.
 
 The figure check here is deliberately written independently of thesisgen's validator: its own
 small parser reads numbers (with scale words) from each sentence and looks for the same value in
@@ -21,7 +23,7 @@ import docx
 import pytest
 import yaml
 
-from conftest import ROOT, Completed, StaticPair, run_cli
+from conftest import ROOT, AuthoredRun, Completed, StaticPair, run_cli
 from thesisgen.models import FactSet
 
 OUTPUTS = {
@@ -116,12 +118,15 @@ def rendered(static_pair: StaticPair, tmp_path: Path) -> Path:
     return static_pair.folder
 
 
+@pytest.mark.recordings
 def test_offline_draft_writes_all_six_files(arec_offline: tuple[Path, Completed]) -> None:
     out, result = arec_offline
     assert result.code == 0, result.stderr
     assert {p.name for p in out.iterdir()} == OUTPUTS
     assert "replaying the recorded responses" in result.stderr
     assert not any(name.startswith(".") for name in (p.name for p in out.iterdir()))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["mode"] == "replay" and manifest["provenance"] == ["hand-written"]
 
 
 def test_memo_has_every_heading_cited_figures_and_appendix(rendered: Path) -> None:
@@ -174,8 +179,9 @@ def test_citation_markers_are_visible_text(rendered: Path) -> None:
     assert "[F13]" in markdown and "### A. Cited facts" in markdown
 
 
-def test_quotes_in_appendix_occur_in_their_sources(arec_offline: tuple[Path, Completed]) -> None:
-    out, _ = arec_offline
+@pytest.mark.enable_socket
+def test_quotes_in_appendix_occur_in_their_sources(arec_authored: AuthoredRun) -> None:
+    out = arec_authored.out
     facts = json.loads((out / "facts.json").read_text())
     texts = {
         p.stem: " ".join(p.read_text().split())
@@ -187,10 +193,11 @@ def test_quotes_in_appendix_occur_in_their_sources(arec_offline: tuple[Path, Com
         assert " ".join(fact["quote"].split()) in by_source[fact["source_id"]], fact["id"]
 
 
+@pytest.mark.enable_socket
 def test_gate_rejected_then_repair_passed_and_manifest_shows_both(
-    arec_offline: tuple[Path, Completed],
+    arec_authored: AuthoredRun,
 ) -> None:
-    out, _ = arec_offline
+    out = arec_authored.out
     report = json.loads((out / "report.json").read_text())
     assert report["ok"] is True
     repairs = report["repairs"]
@@ -202,7 +209,7 @@ def test_gate_rejected_then_repair_passed_and_manifest_shows_both(
     manifest = json.loads((out / "manifest.json").read_text())
     market = [(c["attempt"], c["outcome"]) for c in manifest["calls"] if c["target"] == "market"]
     assert market == [(1, "rejected"), (2, "ok")]
-    assert manifest["mode"] == "replay"
+    assert manifest["mode"] == "live"  # the stub; the replayed run's mode: the test above
     assert manifest["usage"]["prompt_tokens"] > 0
     assert set(manifest["outputs"]) == OUTPUTS - {"manifest.json"}
 
@@ -210,10 +217,11 @@ def test_gate_rejected_then_repair_passed_and_manifest_shows_both(
     assert "9.8%" not in draft
 
 
+@pytest.mark.enable_socket
 def test_repaired_section_is_commented_and_dropped_facts_are_in_the_ledger(
-    arec_offline: tuple[Path, Completed],
+    arec_authored: AuthoredRun,
 ) -> None:
-    out, _ = arec_offline
+    out = arec_authored.out
     document = docx.Document(str(out / "memo.docx"))
     comments = [c.text for c in document.comments]
     assert any("rejected" in c and "9.8%" in c for c in comments)
@@ -236,11 +244,9 @@ def test_dropped_facts_are_listed_in_appendix_c(rendered: Path) -> None:
         assert f"{dropped.source_id}: {dropped.statement} Reason: {dropped.reason}." in appendix
 
 
-def test_first_page_reports_stance_provenance_and_validation(
-    arec_offline: tuple[Path, Completed],
-) -> None:
-    out, _ = arec_offline
-    document = docx.Document(str(out / "memo.docx"))
+def test_first_page_reports_stance_provenance_and_validation(rendered: Path) -> None:
+    """The static pair's manifest is the replayed run's: page one names its provenance."""
+    document = docx.Document(str(rendered / "memo.docx"))
     labels, values = ([c.text for c in row.cells] for row in document.tables[0].rows)
     first = dict(zip(labels, values, strict=True))
     assert first["Ticker"] == "AREC"

@@ -130,6 +130,7 @@ def test_thesisgen_facts_extract_rules_needs_no_model(tmp_path: Path) -> None:
     assert "rules" in done.stdout
 
 
+@pytest.mark.recordings
 def test_captured_smollm2_recordings_replay_to_the_same_kinds(tmp_path: Path) -> None:
     """The recordings captured from the local SmolLM2 server (real model answers, provenance
     'captured') replay offline through the same HTTP path; the counts are what was measured

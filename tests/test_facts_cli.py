@@ -13,7 +13,7 @@ import docx
 import pytest
 from citing import proposed
 
-from conftest import StaticPair, run_cli
+from conftest import StaticPair, run_authored, run_cli
 from stub_openai import Reply, completion, serve, wants_stance
 from thesisgen import run
 from thesisgen.evidence import WITHHELD_SENTENCE, Numbered
@@ -22,8 +22,11 @@ from thesisgen.progress import PlainProgress
 from thesisgen.sources import load_sources
 
 
+@pytest.mark.enable_socket
 def test_facts_command_writes_the_ledger_and_prints_a_table(tmp_path: Path) -> None:
-    result = run_cli("facts", "--ticker", "AREC", "--out", tmp_path / "f", cwd=tmp_path)
+    """From the authored answers (not the recordings), so a facts prompt change leaves it alone."""
+    facts_run = ("facts", "--ticker", "AREC", "--out", tmp_path / "f")
+    result = run_authored("AREC", *facts_run, cwd=tmp_path).result
     assert result.code == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "f").iterdir()) == ["facts.json", "manifest.json"]
     facts = json.loads((tmp_path / "f" / "facts.json").read_text())

@@ -35,6 +35,7 @@ def _all_text(folder: Path) -> str:
     return "\n".join(chunks)
 
 
+@pytest.mark.recordings
 @pytest.mark.enable_socket
 def test_live_run_against_stub_matches_replay_and_sends_repair(
     arec_offline: tuple[Path, Completed], tmp_path: Path

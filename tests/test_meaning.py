@@ -16,7 +16,7 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
-from conftest import StaticPair, run_cli
+from conftest import AuthoredRun, StaticPair, run_cli
 from thesisgen import run
 
 AS_OF = dt.date(2026, 11, 27)
@@ -191,15 +191,16 @@ FIGURE_KINDS = {
 }
 
 
+@pytest.mark.enable_socket
 @pytest.mark.parametrize("ticker", ["AREC", "PKX"])
-def test_no_false_alarm_on_the_bundled_memos(ticker: str, tmp_path: Path) -> None:
+def test_no_false_alarm_on_the_bundled_memos(ticker: str, request: pytest.FixtureRequest) -> None:
     """Every sentence of the bundled memos, in every attempt, passes the meaning rules: no
-    violation of a new kind and no reviewer comment (the one recorded AREC repair is about a
-    figure, written to show the repair loop)."""
-    out = tmp_path / "out"
-    result = run_cli("draft", "--ticker", ticker, "--out", out, cwd=tmp_path)
-    assert result.code == 0, result.stderr
-    report = json.loads((out / "report.json").read_text())
+    violation of a new kind and no reviewer comment (the one authored AREC repair is about a
+    figure, written to show the repair loop). The memos are drafted from the bundles' authored
+    answers (arec_authored, pkx_authored), not replayed, so a prompt change leaves this alone."""
+    drafted: AuthoredRun = request.getfixturevalue(f"{ticker.lower()}_authored")
+    assert drafted.result.code == 0, drafted.result.stderr
+    report = json.loads((drafted.out / "report.json").read_text())
     assert report["sentences"] >= 20
     assert report["violations"] == [] and report["comments"] == []
     rejected = [v for r in report["repairs"] for v in r["violations"]]

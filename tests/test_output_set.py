@@ -18,9 +18,12 @@ from typing import Any
 
 import pytest
 
-from conftest import AREC, clean_env, run_cli
+from conftest import AREC, AUTHORED_MODEL, Completed, clean_env, run_authored, run_cli
 from stub_openai import Reply, authored_script, serve
 from thesisgen.outputs import DRAFT_OUTPUTS, LOCK_NAME, STAGING_PREFIX
+
+# Every draft here is served by our stub on 127.0.0.1 (see _draft).
+pytestmark = pytest.mark.enable_socket
 
 POINTS = [
     "locked",
@@ -31,8 +34,11 @@ POINTS = [
 ]
 
 
-def _draft(out: Path, cwd: Path, *extra: str, **env: str) -> Any:
-    return run_cli("draft", "--ticker", "AREC", "--out", out, *extra, cwd=cwd, **env)
+def _draft(out: Path, cwd: Path, *extra: str, **env: str) -> Completed:
+    """An AREC draft from its authored answers served by our stub: unlike a replay of the
+    recordings, it still runs when a prompt's wording changes (hence enable_socket above)."""
+    draft = ("draft", "--ticker", "AREC", "--out", out, *extra)
+    return run_authored("AREC", *draft, cwd=cwd, **env).result
 
 
 def _leftovers(out: Path) -> list[str]:
@@ -131,25 +137,28 @@ def test_two_runs_into_one_folder_the_second_fails_at_once(tmp_path: Path) -> No
     out = tmp_path / "out"
     signal_file = tmp_path / "go"
     env = clean_env(THESISGEN_TEST_HOOK=f"pause@locked@{signal_file}")
-    first = subprocess.Popen(
-        [sys.executable, "-m", "thesisgen", "draft", "--ticker", "AREC", "--out", str(out)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while not Path(f"{signal_file}.reached").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert Path(f"{signal_file}.reached").exists(), "the first run never took the lock"
-        start = time.monotonic()
-        second = _draft(out, tmp_path, "--force")
-        assert time.monotonic() - start < 30
-        assert second.code == 2
-        assert "another thesisgen run is writing" in second.stderr
-        signal_file.touch()
-        _, stderr = first.communicate(timeout=120)
-    finally:
-        if first.poll() is None:
-            first.kill()
+    # The first run drafts from the authored answers (not the recordings), as _draft does.
+    with serve(authored_script(AREC / "authored")) as server:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "thesisgen", "draft", "--ticker", "AREC", "--out", str(out),
+             "--base-url", server.base_url, "--model", AUTHORED_MODEL],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while not Path(f"{signal_file}.reached").exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert Path(f"{signal_file}.reached").exists(), "the first run never took the lock"
+            start = time.monotonic()
+            second = _draft(out, tmp_path, "--force")
+            assert time.monotonic() - start < 30
+            assert second.code == 2
+            assert "another thesisgen run is writing" in second.stderr
+            signal_file.touch()
+            _, stderr = first.communicate(timeout=120)
+        finally:
+            if first.poll() is None:
+                first.kill()
     assert first.returncode == 0, stderr
     assert _consistent(out) == "complete" and _leftovers(out) == []
 
@@ -262,12 +271,12 @@ def test_replacing_a_set_removes_what_the_new_set_lacks_and_nothing_else(tmp_pat
     assert _draft(out, tmp_path).code == 0
     (out / "notes.txt").write_text("the analyst's own file")
     # A crash mid-commit of a smaller set (the facts command) must not strand the old memo.
-    crashed = run_cli(
-        "facts", "--ticker", "AREC", "--out", out, "--force", cwd=tmp_path,
+    crashed = run_authored(
+        "AREC", "facts", "--ticker", "AREC", "--out", out, "--force", cwd=tmp_path,
         THESISGEN_TEST_HOOK="crash@writing",
-    )  # fmt: skip
+    ).result  # fmt: skip
     assert crashed.code == 86
-    facts = run_cli("facts", "--ticker", "AREC", "--out", out, cwd=tmp_path)
+    facts = run_authored("AREC", "facts", "--ticker", "AREC", "--out", out, cwd=tmp_path).result
     assert facts.code == 0, facts.stderr
     assert sorted(p.name for p in out.iterdir()) == ["facts.json", "manifest.json", "notes.txt"]
     assert (out / "notes.txt").read_text() == "the analyst's own file"

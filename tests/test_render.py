@@ -21,6 +21,7 @@ from thesisgen.progress import PlainProgress
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
+@pytest.mark.recordings
 def test_offline_run_in_process_opens_no_socket(tmp_path: Path) -> None:
     """pytest-socket blocks every socket here: the replayed run must not need one."""
     log = io.StringIO()

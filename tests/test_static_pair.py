@@ -10,11 +10,14 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import AREC, STATIC, Completed
 
 REGENERATE = "tests/data/static/ is stale: run python scripts/make_static_pair.py"
 
 
+@pytest.mark.recordings
 def test_replayed_draft_and_facts_are_the_static_pair(
     arec_offline: tuple[Path, Completed],
 ) -> None:
