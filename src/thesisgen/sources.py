@@ -44,10 +44,6 @@ from .injection import is_invisible
 from .injection import score as injection_score
 from .models import SOURCE_ID, Source
 
-TEXT_SUFFIXES = (".md", ".markdown", ".txt")
-HTML_SUFFIXES = (".html", ".htm")
-PDF_SUFFIXES = (".pdf",)
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
 MAX_SOURCE_BYTES = int(DEFAULTS.max_source_mb * 1024 * 1024)
 MAX_SKIP_WARNINGS = 20  # then one line counts the rest
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml", ".meta.json")
@@ -176,6 +172,26 @@ def _read_pdf(raw: bytes, path: Path) -> _Read:
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How one file type becomes text and metadata; ``metadata`` names where its metadata is
+    read from, for warnings. A new file type is one entry of :data:`READERS`."""
+
+    read: Callable[[bytes, Path], _Read]
+    metadata: str
+
+
+READERS: dict[str, Reader] = {
+    ".md": Reader(_read_text, "front matter"),
+    ".markdown": Reader(_read_text, "front matter"),
+    ".txt": Reader(_read_text, "front matter"),
+    ".html": Reader(_read_html, "(HTML meta tags)"),
+    ".htm": Reader(_read_html, "(HTML meta tags)"),
+    ".pdf": Reader(_read_pdf, "(PDF info)"),
+}
+SUPPORTED_SUFFIXES = tuple(READERS)
 
 
 def visible(text: str, page_starts: Sequence[int] = ()) -> tuple[str, tuple[int, ...]]:
@@ -379,15 +395,9 @@ def read_source(
         raise InputFileError(
             f"source {path} cannot be read ({exc.strerror}): check its permissions"
         ) from exc
-    if suffix in PDF_SUFFIXES:
-        read = _read_pdf(raw, path)
-        where = f"{path} (PDF info)"
-    elif suffix in HTML_SUFFIXES:
-        read = _read_html(raw, path)
-        where = f"{path} (HTML meta tags)"
-    else:
-        read = _read_text(raw, path)
-        where = f"{path} front matter"
+    reader = READERS[suffix]
+    read = reader.read(raw, path)
+    where = f"{path} {reader.metadata}"
     text, page_starts = visible(read.text, read.page_starts)
     if not text.strip():
         raise InputFileError(f"source {path} has no text: remove it or fill it")
