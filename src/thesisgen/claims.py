@@ -39,6 +39,11 @@ from typing import NamedTuple
 
 from .numbers import TIME_KINDS, Mention
 
+# How many texts the per-text readings (tokens, word-list matches) are kept for: the readers of
+# one sentence share them, and sentences never repeat within a memo, so a few are enough; a memo's
+# sentences are never all kept (benchmarks/validate_bench.py relies on that).
+TEXT_CACHE = 16
+
 _DATA = tomllib.loads(Path(__file__).with_name("claims.toml").read_text(encoding="utf-8"))
 
 
@@ -68,7 +73,7 @@ def _split(text: str) -> _Tokens:
     return _Tokens([w for _, w in pieces], edges[0::2], edges[1::2], len(low) == len(text))
 
 
-@lru_cache(maxsize=16)  # the readers of one sentence share it; sentences never repeat in a memo
+@lru_cache(maxsize=TEXT_CACHE)
 def _tokens(text: str) -> _Tokens:
     """A text's tokens, read once per text."""
     return _split(text)
@@ -142,7 +147,7 @@ def _build() -> None:
     _ASCII = all(word.isascii() for key in table for word in key)
 
 
-@lru_cache(maxsize=16)  # the readers of one sentence share it; sentences never repeat in a memo
+@lru_cache(maxsize=TEXT_CACHE)
 def _scan(text: str) -> list[list[_Found]]:
     """Every list's phrases in ``text`` in one pass: for each list, leftmost and longest first,
     without overlaps (as a regular expression of its alternatives would find them)."""
