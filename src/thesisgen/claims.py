@@ -259,6 +259,7 @@ _WORD = re.compile(r"[^\W_]+(?:['’.&-][^\W_]+)*", re.UNICODE)
 # _WORD with what comes before each word: nothing between two words is a word's first character
 _WORD_RUN = re.compile(r"([\W_]*)([^\W_]+(?:['’.&-][^\W_]+)*)", re.UNICODE)
 _CONTENT = re.compile(r"[a-z0-9]+")
+_CONTENT_WORD = re.compile(r"[a-z0-9]{3,}")  # the runs of _CONTENT longer than two characters
 _CAP = r"(?:[A-Z][\w&'’.]*(?:-[A-Z][\w&'’.]*)*[\w.](?:(?<=s)['’](?!\w))?|[A-Z]|[a-z]+[A-Z][\w]*)"
 _CONNECT = r"(?:of|and|&|de|du|for|the|van|von|der|la|le)"
 # A name runs over capitalised words, but not past a possessive ("Northgate's CET1 ratio").
@@ -329,6 +330,10 @@ class _Text:
     starts: list[int]
     breaks: list[int]
     figures: list[tuple[int, int, int]]  # (start, end, index into the mentions)
+    # where the figures start and end, when both run in order (as extract gives them): then the
+    # figure before or after a cue is found by bisection
+    figure_starts: list[int] | None = None
+    figure_ends: list[int] | None = None
 
     @classmethod
     def of(cls, text: str, mentions: Sequence[Mention]) -> _Text:
@@ -336,7 +341,12 @@ class _Text:
         starts = list(accumulate(map(len, chain.from_iterable(pieces))))[0::2]
         breaks = [m.start() for m in _BREAK.finditer(text)]
         figures = [(m.start, m.end, i) for i, m in enumerate(mentions) if m.kind not in TIME_KINDS]
-        return cls(text, starts, breaks, figures)
+        located = cls(text, starts, breaks, figures)
+        figure_starts = [f[0] for f in figures]
+        figure_ends = [f[1] for f in figures]
+        if figure_starts == sorted(figure_starts) and figure_ends == sorted(figure_ends):
+            located.figure_starts, located.figure_ends = figure_starts, figure_ends
+        return located
 
     def words_between(self, a: int, b: int) -> int:
         return bisect_left(self.starts, b) - bisect_left(self.starts, a)
@@ -345,9 +355,17 @@ class _Text:
         return bisect_right(self.breaks, pos)
 
     def next_figure(self, end: int) -> tuple[int, int, int] | None:
+        """The first figure starting at or after ``end``."""
+        if self.figure_starts is not None:
+            k = bisect_left(self.figure_starts, end)
+            return self.figures[k] if k < len(self.figures) else None
         return next((f for f in self.figures if f[0] >= end), None)
 
     def previous_figure(self, start: int) -> tuple[int, int, int] | None:
+        """The last figure ending at or before ``start``."""
+        if self.figure_ends is not None:
+            k = bisect_right(self.figure_ends, start)
+            return self.figures[k - 1] if k else None
         return next((f for f in reversed(self.figures) if f[1] <= start), None)
 
     def governed(
@@ -423,11 +441,20 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
         if not any(n.start <= m.start() < n.end and not n.opener for n in names)  # "Jobs Act"
         and text[max(0, m.start() - 4) : m.start()].lower() != "per "  # "$0.25 per share"
     ]
+    clauses = [located.clause(f[0]) for f in found]
+    nearest_to: dict[int, int | None] = {}  # found metric -> the figure nearest to it
+
+    def near(k: int) -> int | None:
+        if k not in nearest_to:
+            nearest_to[k] = located.nearest(found[k][0], found[k][1])
+        return nearest_to[k]
+
     for start, end, i in located.figures:
         clause = located.clause(start)
-        here = [f for f in found if located.clause(f[0]) == clause]
-        if not here:
+        at = [k for k, c in enumerate(clauses) if c == clause]
+        if not at:
             continue
+        here = [found[k] for k in at]
 
         def gap(f: tuple[int, int, str, str], start: int = start, end: int = end) -> tuple[int, int]:
             if f[0] >= end:  # after the figure: first on a tie only when "of" or "in" leads to it
@@ -437,7 +464,7 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
 
         # its own metric words: those nearer to it than to any other figure; else the nearest
         # before it ("Deposits ... grew 4% to $38 billion"), never one that is another's
-        own = [f for f in here if located.nearest(f[0], f[1]) == i]
+        own = [found[k] for k in at if near(k) == i]
         if not own:
             own = [f for f in here if f[1] <= start][-1:]
             if not own:
@@ -559,6 +586,8 @@ _THE_COMPANY = re.compile(
     + "|".join(_DATA["holder"]["company_nouns"])
     + r")|Management)(?:['’]s)?(?![\w])"
 )
+# what a match of _THE_COMPANY holds as written: a text with none of these has no match
+_COMPANY_CUES = (*(f"he {noun}" for noun in _DATA["holder"]["company_nouns"]), "Management")
 
 
 def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
@@ -571,7 +600,7 @@ def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
     """
     out: list[Name] = []
     taken: list[tuple[int, int]] = []
-    if company:
+    if company and any(cue in text for cue in _COMPANY_CUES):
         for match in _THE_COMPANY.finditer(text):
             possessive = match.group(0)[-1] == "s"
             out.append(Name(match.group(0), match.start(), match.end(), company, possessive))
@@ -664,7 +693,7 @@ def company_key(company: str, ticker: str = "") -> tuple[str, ...]:
 def content_words(text: str) -> frozenset[str]:
     """The stems (first five letters) of a text's words that carry meaning: what a sentence and
     a fact it cites must share at least one of."""
-    return frozenset([w[:5] for w in _CONTENT.findall(text.lower()) if len(w) > 2 and w not in _STOP])
+    return frozenset([w[:5] for w in _CONTENT_WORD.findall(text.lower()) if w not in _STOP])
 
 
 def initialisms(text: str) -> frozenset[str]:
