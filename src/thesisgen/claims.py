@@ -456,7 +456,9 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
             continue
         here = [found[k] for k in at]
 
-        def gap(f: tuple[int, int, str, str], start: int = start, end: int = end) -> tuple[int, int]:
+        def gap(
+            f: tuple[int, int, str, str], start: int = start, end: int = end
+        ) -> tuple[int, int]:
             if f[0] >= end:  # after the figure: first on a tie only when "of" or "in" leads to it
                 between = located.text[end : f[0]].split()
                 return located.words_between(end, f[0]), 0 if set(between) <= {"of", "in"} else 2
@@ -957,6 +959,15 @@ def _statements(
     negated_facts: bool = True,
     lazy: bool = False,
 ) -> list[Statement]:
+    if lazy and not _tokens(text).aligned:
+        # Lowercasing moved the offsets ("İ"): read every clause, as :func:`statements` does (a
+        # misread phrase then fails the same way), and keep those the lazy reading would build.
+        return [
+            s
+            for s in _statements(text, names)
+            if not any(s.start <= at < s.end for at in figures)
+            and (s.negation_text or s.directions or s.modalities or s.subject or negated_facts)
+        ]
     cuts = [0, *(m.start() for m in _STATEMENT_BREAK.finditer(text)), len(text)]
     not_negation = [m.span() for m in _NOT_NEGATION.finditer(text)]
     negations = [
@@ -979,7 +990,9 @@ def _statements(
         if lazy and not (negated or moves or modal or words or negated_facts):
             continue  # nothing on either side that could clash
         if maybe is None:
-            maybe = [m.start() for m in (*_HYPOTHETICAL.finditer(text), *_CONDITIONAL.finditer(text))]
+            maybe = [
+                m.start() for m in (*_HYPOTHETICAL.finditer(text), *_CONDITIONAL.finditer(text))
+            ]
         out.append(
             Statement(
                 start,
