@@ -33,7 +33,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, chain
+from itertools import accumulate
 from pathlib import Path
 from typing import NamedTuple
 
@@ -49,10 +49,10 @@ _DATA = tomllib.loads(Path(__file__).with_name("claims.toml").read_text(encoding
 
 # Words, and each mark of punctuation on its own; hyphens and dashes separate words like spaces.
 _TOKEN = re.compile(r"\w+(?:['’&]\w+)*|[^\w\s\-\u2013\u2014]")
-# The same tokens, each with the separators before it: every character of a text is a separator
-# or in a token, so the running sum of the pieces' lengths gives every token's offsets, without
-# a match object per token (the gate reads every sentence of a memo this way).
-_TOKEN_RUN = re.compile(r"([\s\-\u2013\u2014]*)(\w+(?:['’&]\w+)*|[^\w\s\-\u2013\u2014])")
+# A text split at its tokens: separators and tokens in turn. Every character of a text is a
+# separator or in a token, so the running sum of the pieces' lengths gives every token's offsets,
+# without a match object per token (the gate reads every sentence of a memo this way).
+_TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
 
 
 class _Tokens(NamedTuple):
@@ -68,9 +68,9 @@ class _Tokens(NamedTuple):
 
 def _split(text: str) -> _Tokens:
     low = text.lower().replace("’", "'")
-    pieces = _TOKEN_RUN.findall(low)
-    edges = list(accumulate(map(len, chain.from_iterable(pieces))))
-    return _Tokens([w for _, w in pieces], edges[0::2], edges[1::2], len(low) == len(text))
+    pieces = _TOKEN_SPLIT.split(low)
+    edges = list(accumulate(map(len, pieces)))
+    return _Tokens(pieces[1::2], edges[0:-1:2], edges[1::2], len(low) == len(text))
 
 
 @lru_cache(maxsize=TEXT_CACHE)
@@ -256,8 +256,8 @@ _NOT_NAMES = frozenset(w.lower().replace(".", "") for w in _DATA["words"]["not_n
 ALLOWED_NAMES: tuple[str, ...] = tuple(_DATA["names"]["allowed"])
 
 _WORD = re.compile(r"[^\W_]+(?:['’.&-][^\W_]+)*", re.UNICODE)
-# _WORD with what comes before each word: nothing between two words is a word's first character
-_WORD_RUN = re.compile(r"([\W_]*)([^\W_]+(?:['’.&-][^\W_]+)*)", re.UNICODE)
+# a text split at its _WORD words: nothing between two words is a word's first character
+_WORD_SPLIT = re.compile(f"({_WORD.pattern})", re.UNICODE)
 _CONTENT = re.compile(r"[a-z0-9]+")
 _CONTENT_WORD = re.compile(r"[a-z0-9]{3,}")  # the runs of _CONTENT longer than two characters
 _CAP = r"(?:[A-Z][\w&'’.]*(?:-[A-Z][\w&'’.]*)*[\w.](?:(?<=s)['’](?!\w))?|[A-Z]|[a-z]+[A-Z][\w]*)"
@@ -337,8 +337,8 @@ class _Text:
 
     @classmethod
     def of(cls, text: str, mentions: Sequence[Mention]) -> _Text:
-        pieces = _WORD_RUN.findall(text)  # as _WORD.finditer's starts, without a match object each
-        starts = list(accumulate(map(len, chain.from_iterable(pieces))))[0::2]
+        # _WORD.finditer's starts, without a match object each (as tokens are read)
+        starts = list(accumulate(map(len, _WORD_SPLIT.split(text))))[0:-1:2]
         breaks = [m.start() for m in _BREAK.finditer(text)]
         figures = [(m.start, m.end, i) for i, m in enumerate(mentions) if m.kind not in TIME_KINDS]
         located = cls(text, starts, breaks, figures)
