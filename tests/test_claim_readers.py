@@ -54,11 +54,20 @@ def test_found_phrases_read_as_their_words_as_written() -> None:
 
 
 def test_shortcuts_skip_only_texts_without_a_match() -> None:
-    for text in [*texts(), "We rate it a BUY.", "The Company's plant", "Management said"]:
+    samples = [
+        "We rate it a BUY.",
+        "The Company's plant",
+        "Management said",
+        "the theme",
+        "he firm",
+    ]
+    for text in [*texts(), *samples]:
         if claims._RATING_CAPS.search(text):
             assert any(c in text for c in claims._CAPITALS), text
+        cue = any(c in text for c in claims._COMPANY_CUES)
+        assert claims._may_name_the_company(text) == cue, text
         if claims._THE_COMPANY.search(text):
-            assert any(c in text for c in claims._COMPANY_CUES), text
+            assert cue, text
         low = text.lower()
         long_runs = [w for w in claims._CONTENT.findall(low) if len(w) > 2]
         assert claims._CONTENT_WORD.findall(low) == long_runs, text

@@ -589,7 +589,20 @@ _THE_COMPANY = re.compile(
     + r")|Management)(?:['’]s)?(?![\w])"
 )
 # what a match of _THE_COMPANY holds as written: a text with none of these has no match
-_COMPANY_CUES = (*(f"he {noun}" for noun in _DATA["holder"]["company_nouns"]), "Management")
+_COMPANY_NOUNS = tuple(_DATA["holder"]["company_nouns"])
+_COMPANY_CUES = (*(f"he {noun}" for noun in _COMPANY_NOUNS), "Management")
+
+
+def _may_name_the_company(text: str) -> bool:
+    """Does ``text`` hold one of ``_COMPANY_CUES``? (Each "he " is looked at once.)"""
+    if "Management" in text:
+        return True
+    at = text.find("he ")
+    while at >= 0:
+        if text.startswith(_COMPANY_NOUNS, at + 3):
+            return True
+        at = text.find("he ", at + 1)
+    return False
 
 
 def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
@@ -602,7 +615,7 @@ def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
     """
     out: list[Name] = []
     taken: list[tuple[int, int]] = []
-    if company and any(cue in text for cue in _COMPANY_CUES):
+    if company and _may_name_the_company(text):
         for match in _THE_COMPANY.finditer(text):
             possessive = match.group(0)[-1] == "s"
             out.append(Name(match.group(0), match.start(), match.end(), company, possessive))
