@@ -705,6 +705,7 @@ def company_key(company: str, ticker: str = "") -> tuple[str, ...]:
     return tuple(dict.fromkeys([*kept, *([name_word(ticker)] if ticker else [])]))
 
 
+@lru_cache(maxsize=TEXT_CACHE)  # a one-clause sentence's statement and its citations share it
 def content_words(text: str) -> frozenset[str]:
     """The stems (first five letters) of a text's words that carry meaning: what a sentence and
     a fact it cites must share at least one of."""
