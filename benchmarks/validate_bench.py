@@ -32,12 +32,11 @@ by one ``validate_memo`` call against that company's ledger; the time is the sum
 
 Why the replicas are not cheaper than real sentences: the gate keeps per-text readings (tokens,
 word-list matches, content words) only for the last ``claims.TEXT_CACHE`` (16) texts, which is what
-the readers of one sentence share, and a sentence comes back only after every other sentence of its
-memo (44 for AREC, 28 for PKX) has been read, long after it left that cache. The bench checks this before timing
-and refuses to run when a sentence would come back within the cache's reach (a memo that short
-would have to be padded with other text). The other cache, the ledger's merged frames of a fact,
-is keyed by fact, not by sentence text, and the ledger is built anew in every ``validate_memo``
-call, so every run pays for it as the gate does.
+the readers of one sentence share, and a sentence comes back only after every other sentence of
+its memo (44 for AREC, 28 for PKX) has been read, long after it left that cache. The bench checks
+this before timing and refuses to run when a sentence would come back within the cache's reach.
+The other cache, the ledger's merged frames of a fact, is keyed by fact, not by sentence text, and
+the ledger is built anew in every ``validate_memo`` call, so every run pays for it as the gate does.
 
 ``--synthetic`` keeps the earlier benchmark for comparison: sentences drawn from 10 short templates
 (restated, wrong, uncited and figure-free) against the AREC ledger (or ``--facts``), seed 7.
