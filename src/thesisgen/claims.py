@@ -39,9 +39,9 @@ from typing import NamedTuple
 
 from .numbers import TIME_KINDS, Mention
 
-# How many texts the per-text readings (tokens, word-list matches) are kept for: the readers of
-# one sentence share them, and sentences never repeat within a memo, so a few are enough; a memo's
-# sentences are never all kept (benchmarks/validate_bench.py relies on that).
+# How many texts the per-text readings (tokens, word-list matches, content words) are kept for:
+# the readers of one sentence share them, and sentences never repeat within a memo, so a few are
+# enough; a memo's sentences are never all kept (benchmarks/validate_bench.py relies on that).
 TEXT_CACHE = 16
 
 _DATA = tomllib.loads(Path(__file__).with_name("claims.toml").read_text(encoding="utf-8"))

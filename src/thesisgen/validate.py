@@ -551,7 +551,7 @@ def _frame_finding(
         fact_frame = ledger.merged.get((fid, flags))
         if fact_frame is None:
             fact_frame = ledger.merged[fid, flags] = claims.merged(
-                [frame for frame, backs in zip(ledger.frames[fid], flags, strict=True) if backs]
+                [frame for frame, backed in zip(ledger.frames[fid], flags, strict=True) if backed]
             )
         for frame in frames:
             clashes = claims.compare(frame, fact_frame, qualifiers)
