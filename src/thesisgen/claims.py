@@ -33,36 +33,66 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
+from typing import NamedTuple
 
 from .numbers import TIME_KINDS, Mention
+
+# How many texts the per-text readings (tokens, word-list matches, content words) are kept for:
+# the readers of one sentence share them, and sentences never repeat within a memo, so a few are
+# enough; a memo's sentences are never all kept (benchmarks/validate_bench.py relies on that).
+TEXT_CACHE = 16
 
 _DATA = tomllib.loads(Path(__file__).with_name("claims.toml").read_text(encoding="utf-8"))
 
 
 # Words, and each mark of punctuation on its own; hyphens and dashes separate words like spaces.
 _TOKEN = re.compile(r"\w+(?:['’&]\w+)*|[^\w\s\-\u2013\u2014]")
+# A text split at its tokens: separators and tokens in turn. Every character of a text is a
+# separator or in a token, so the running sum of the pieces' lengths gives every token's offsets,
+# without a match object per token (the gate reads every sentence of a memo this way).
+_TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
 
 
-@lru_cache(maxsize=16)  # the readers of one sentence share it; sentences never repeat in a memo
-def _tokens(text: str) -> tuple[tuple[int, int, str], ...]:
-    """A text's tokens as (start, end, lowercase form), read once per text."""
-    low = text.lower().replace("’", "'")  # the same length: offsets hold
-    return tuple((m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(low))
+class _Tokens(NamedTuple):
+    """A text's tokens: their lowercase forms, where each starts and ends, and whether the offsets
+    are the text's own (lowercasing "İ" makes it longer: then a phrase's words are read again from
+    the text, as :func:`_key` reads them)."""
+
+    words: list[str]
+    starts: list[int]
+    ends: list[int]
+    aligned: bool
+
+
+def _split(text: str) -> _Tokens:
+    low = text.lower().replace("’", "'")
+    pieces = _TOKEN_SPLIT.split(low)
+    edges = list(accumulate(map(len, pieces)))
+    return _Tokens(pieces[1::2], edges[0:-1:2], edges[1::2], len(low) == len(text))
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def _tokens(text: str) -> _Tokens:
+    """A text's tokens, read once per text."""
+    return _split(text)
 
 
 def _key(phrase: str) -> str:
-    """A phrase as its tokens: what a word list's entry and a text's words are compared by."""
-    return " ".join(t for _, _, t in _tokens(phrase))
+    """A phrase as its tokens: what a word list's entry and a text's words are compared by. Not
+    cached: a phrase must not push a sentence's tokens out of the small cache."""
+    return " ".join(_split(phrase).words)
 
 
 class _Found:
-    """A phrase found in a text (the part of ``re.Match`` the readers use)."""
+    """A phrase found in a text (the part of ``re.Match`` the readers use) and its words."""
 
-    __slots__ = ("_end", "_start", "_text", "key")
+    __slots__ = ("_aligned", "_end", "_start", "_text", "key")
 
-    def __init__(self, text: str, start: int, end: int, key: str) -> None:
+    def __init__(self, text: str, start: int, end: int, key: str, aligned: bool = True) -> None:
         self._text, self._start, self._end, self.key = text, start, end, key
+        self._aligned = aligned
 
     def start(self) -> int:
         return self._start
@@ -76,11 +106,26 @@ class _Found:
     def group(self, _: int = 0) -> str:
         return self._text[self._start : self._end]
 
+    def phrase(self) -> str:
+        """``_key(self.group(0))``: the words as written, which are the matched words (``key``)
+        wherever the offsets are the text's own and the word lists are ASCII."""
+        return self.key if self._aligned and _ASCII else _key(self.group(0))
+
 
 _LEXICONS: list[_Lexicon] = []
-# every word list's phrases in one table: token sequence -> the lists it is in; built at first use
-_TABLE: dict[tuple[str, ...], tuple[int, ...]] = {}
-_LENGTHS: dict[str, tuple[int, ...]] = {}
+
+
+class _Node(NamedTuple):
+    """One word of a phrase in the table of every list's phrases: the lists a phrase ending here
+    is in, and the words that go on to longer phrases."""
+
+    lists: tuple[int, ...]
+    next: dict[str, _Node]
+
+
+# every word list's phrases in one table of words, first word first; built at import
+_TRIE: dict[str, _Node] = {}
+_ASCII = False  # every phrase of every list is ASCII (set with the table)
 
 
 def _build() -> None:
@@ -88,45 +133,55 @@ def _build() -> None:
     for lexicon in _LEXICONS:
         for key in lexicon.keys:
             table.setdefault(key, []).append(lexicon.id)
-    lengths: dict[str, set[int]] = {}
-    for key in table:
-        lengths.setdefault(key[0], set()).add(len(key))
-    _LENGTHS.clear()
-    _TABLE.update({k: tuple(v) for k, v in table.items()})
-    _LENGTHS.update({first: tuple(sorted(n, reverse=True)) for first, n in lengths.items()})
+    _TRIE.clear()
+    for key, lists in table.items():
+        level = _TRIE
+        for word in key[:-1]:
+            node = level.get(word)
+            if node is None:
+                node = level[word] = _Node((), {})
+            level = node.next
+        last = level.get(key[-1])
+        level[key[-1]] = _Node(tuple(lists), last.next if last else {})
+    global _ASCII
+    _ASCII = all(word.isascii() for key in table for word in key)
 
 
-@lru_cache(maxsize=16)  # the readers of one sentence share it; sentences never repeat in a memo
+@lru_cache(maxsize=TEXT_CACHE)
 def _scan(text: str) -> list[list[_Found]]:
     """Every list's phrases in ``text`` in one pass: for each list, leftmost and longest first,
     without overlaps (as a regular expression of its alternatives would find them)."""
-    tokens = _tokens(text)
-    words = [t[2] for t in tokens]
+    words, starts, ends, aligned = _tokens(text)
     found: list[list[_Found]] = [[] for _ in _LEXICONS]
     free = [0] * len(_LEXICONS)  # the first token each list may match from
-    count = len(tokens)
-    for i, word in enumerate(words):
-        lengths = _LENGTHS.get(word)
-        if lengths is None:
+    count = len(words)
+    trie = _TRIE
+    for i in [i for i, word in enumerate(words) if word in trie]:
+        lists, follow = trie[words[i]]
+        phrases: list[tuple[int, tuple[int, ...]]] = [(1, lists)] if lists else []
+        n = 1
+        while follow and i + n < count:  # longer phrases from here
+            node = follow.get(words[i + n])
+            if node is None:
+                break
+            lists, follow = node
+            n += 1
+            if lists:
+                phrases.append((n, lists))
+        if not phrases:
             continue
-        taken: set[int] = set()
-        for n in lengths:
-            if i + n > count:
-                continue
-            key = tuple(words[i : i + n])
-            lists = _TABLE.get(key)
-            if lists is None:
-                continue
-            start, end = tokens[i][0], tokens[i + n - 1][1]
+        taken: list[int] = []
+        for n, lists in reversed(phrases):  # longest first
             for lid in lists:
-                if lid in taken or free[lid] > i:
+                if free[lid] > i or lid in taken:
                     continue
+                end = ends[i + n - 1]
                 lexicon = _LEXICONS[lid]
                 if lexicon.not_before and text[end : end + 1] in lexicon.not_before:
                     continue
-                taken.add(lid)
+                taken.append(lid)
                 free[lid] = i + n
-                found[lid].append(_Found(text, start, end, " ".join(key)))
+                found[lid].append(_Found(text, starts[i], end, " ".join(words[i : i + n]), aligned))
     return found
 
 
@@ -138,7 +193,7 @@ class _Lexicon:
     def __init__(self, phrases: Iterable[str], not_before: str = "") -> None:
         self.keys = frozenset(tuple(_key(p).split(" ")) for p in phrases if _key(p))
         self.not_before = not_before
-        if _TABLE:
+        if _TRIE:
             raise RuntimeError("word lists are defined at import, before the table is built")
         self.id = len(_LEXICONS)
         _LEXICONS.append(self)
@@ -186,11 +241,13 @@ for _k, _related in _DATA["metric_family"].items():
         _FAMILY[_r] = _FAMILY.get(_r, frozenset()) | {_k}
 _SUBJECT_VERBS = frozenset(_key(w) for w in _DATA["holder"]["subject_verbs"])
 _BE_HAVE = frozenset(("is", "was", "are", "were", "has", "have", "had", "having"))
+_DOING = _SUBJECT_VERBS - _BE_HAVE
 _PREPOSITIONS = frozenset(_key(w) for w in _DATA["holder"]["prepositions"])
 _RATING = _Lexicon(_DATA["rating"]["phrases"], not_before="-")
 _RATING_CAPS = re.compile(
     r"(?<![\w])(?:" + "|".join(map(re.escape, _DATA["rating"]["capitals"])) + r")(?![\w])"
 )
+_CAPITALS = tuple(_DATA["rating"]["capitals"])  # a capitals rating holds one of these as written
 _OWN_VOICE = _Lexicon(_DATA["rating"]["own_voice"])
 _STOP = frozenset(_key(w) for w in _DATA["words"]["stop"])
 _NOT_NAMES = frozenset(w.lower().replace(".", "") for w in _DATA["words"]["not_names"]) | frozenset(
@@ -199,7 +256,10 @@ _NOT_NAMES = frozenset(w.lower().replace(".", "") for w in _DATA["words"]["not_n
 ALLOWED_NAMES: tuple[str, ...] = tuple(_DATA["names"]["allowed"])
 
 _WORD = re.compile(r"[^\W_]+(?:['’.&-][^\W_]+)*", re.UNICODE)
+# a text split at its _WORD words: nothing between two words is a word's first character
+_WORD_SPLIT = re.compile(f"({_WORD.pattern})", re.UNICODE)
 _CONTENT = re.compile(r"[a-z0-9]+")
+_CONTENT_WORD = re.compile(r"[a-z0-9]{3,}")  # the runs of _CONTENT longer than two characters
 _CAP = r"(?:[A-Z][\w&'’.]*(?:-[A-Z][\w&'’.]*)*[\w.](?:(?<=s)['’](?!\w))?|[A-Z]|[a-z]+[A-Z][\w]*)"
 _CONNECT = r"(?:of|and|&|de|du|for|the|van|von|der|la|le)"
 # A name runs over capitalised words, but not past a possessive ("Northgate's CET1 ratio").
@@ -270,13 +330,23 @@ class _Text:
     starts: list[int]
     breaks: list[int]
     figures: list[tuple[int, int, int]]  # (start, end, index into the mentions)
+    # where the figures start and end, when both run in order (as extract gives them): then the
+    # figure before or after a cue is found by bisection
+    figure_starts: list[int] | None = None
+    figure_ends: list[int] | None = None
 
     @classmethod
     def of(cls, text: str, mentions: Sequence[Mention]) -> _Text:
-        starts = [m.start() for m in _WORD.finditer(text)]
+        # _WORD.finditer's starts, without a match object each (as tokens are read)
+        starts = list(accumulate(map(len, _WORD_SPLIT.split(text))))[0:-1:2]
         breaks = [m.start() for m in _BREAK.finditer(text)]
         figures = [(m.start, m.end, i) for i, m in enumerate(mentions) if m.kind not in TIME_KINDS]
-        return cls(text, starts, breaks, figures)
+        located = cls(text, starts, breaks, figures)
+        figure_starts = [f[0] for f in figures]
+        figure_ends = [f[1] for f in figures]
+        if figure_starts == sorted(figure_starts) and figure_ends == sorted(figure_ends):
+            located.figure_starts, located.figure_ends = figure_starts, figure_ends
+        return located
 
     def words_between(self, a: int, b: int) -> int:
         return bisect_left(self.starts, b) - bisect_left(self.starts, a)
@@ -285,9 +355,17 @@ class _Text:
         return bisect_right(self.breaks, pos)
 
     def next_figure(self, end: int) -> tuple[int, int, int] | None:
+        """The first figure starting at or after ``end``."""
+        if self.figure_starts is not None:
+            k = bisect_left(self.figure_starts, end)
+            return self.figures[k] if k < len(self.figures) else None
         return next((f for f in self.figures if f[0] >= end), None)
 
     def previous_figure(self, start: int) -> tuple[int, int, int] | None:
+        """The last figure ending at or before ``start``."""
+        if self.figure_ends is not None:
+            k = bisect_right(self.figure_ends, start)
+            return self.figures[k - 1] if k else None
         return next((f for f in reversed(self.figures) if f[1] <= start), None)
 
     def governed(
@@ -358,18 +436,29 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
         if target is not None:
             fields[target[0]].setdefault("negation_text", match.group(0))
     found = [
-        (m.start(), m.end(), m.group(0))
+        (m.start(), m.end(), m.group(0), m.phrase())
         for m in _METRIC.finditer(text)
         if not any(n.start <= m.start() < n.end and not n.opener for n in names)  # "Jobs Act"
         and text[max(0, m.start() - 4) : m.start()].lower() != "per "  # "$0.25 per share"
     ]
+    clauses = [located.clause(f[0]) for f in found]
+    nearest_to: dict[int, int | None] = {}  # found metric -> the figure nearest to it
+
+    def near(k: int) -> int | None:
+        if k not in nearest_to:
+            nearest_to[k] = located.nearest(found[k][0], found[k][1])
+        return nearest_to[k]
+
     for start, end, i in located.figures:
         clause = located.clause(start)
-        here = [f for f in found if located.clause(f[0]) == clause]
-        if not here:
+        at = [k for k, c in enumerate(clauses) if c == clause]
+        if not at:
             continue
+        here = [found[k] for k in at]
 
-        def gap(f: tuple[int, int, str], start: int = start, end: int = end) -> tuple[int, int]:
+        def gap(
+            f: tuple[int, int, str, str], start: int = start, end: int = end
+        ) -> tuple[int, int]:
             if f[0] >= end:  # after the figure: first on a tie only when "of" or "in" leads to it
                 between = located.text[end : f[0]].split()
                 return located.words_between(end, f[0]), 0 if set(between) <= {"of", "in"} else 2
@@ -377,14 +466,14 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
 
         # its own metric words: those nearer to it than to any other figure; else the nearest
         # before it ("Deposits ... grew 4% to $38 billion"), never one that is another's
-        own = [f for f in here if located.nearest(f[0], f[1]) == i]
+        own = [found[k] for k in at if near(k) == i]
         if not own:
             own = [f for f in here if f[1] <= start][-1:]
             if not own:
                 continue
         nearest = min(own, key=gap)
-        fields[i]["metrics"] = frozenset(_METRIC_OF[_key(w)] for _, _, w in own)
-        fields[i]["metric"] = _METRIC_OF[_key(nearest[2])]
+        fields[i]["metrics"] = frozenset(_METRIC_OF[w] for _, _, _, w in own)
+        fields[i]["metric"] = _METRIC_OF[nearest[3]]
         fields[i]["metric_text"] = nearest[2].lower()
         if gap(nearest) == (0, 0):
             fields[i]["counted"] = fields[i]["metric"]  # "3.85 million EV motors"
@@ -473,7 +562,7 @@ def _cues(
         if at in best and best[at] <= gap:
             continue
         best[at] = gap
-        fields[at][slot] = meaning[_key(match.group(0))]
+        fields[at][slot] = meaning[match.phrase()]
         fields[at][f"{slot}_text"] = match.group(0)
 
 
@@ -499,6 +588,21 @@ _THE_COMPANY = re.compile(
     + "|".join(_DATA["holder"]["company_nouns"])
     + r")|Management)(?:['’]s)?(?![\w])"
 )
+# what a match of _THE_COMPANY holds as written: a text with none of these has no match
+_COMPANY_NOUNS = tuple(_DATA["holder"]["company_nouns"])
+_COMPANY_CUES = (*(f"he {noun}" for noun in _COMPANY_NOUNS), "Management")
+
+
+def _may_name_the_company(text: str) -> bool:
+    """Does ``text`` hold one of ``_COMPANY_CUES``? (Each "he " is looked at once.)"""
+    if "Management" in text:
+        return True
+    at = text.find("he ")
+    while at >= 0:
+        if text.startswith(_COMPANY_NOUNS, at + 3):
+            return True
+        at = text.find("he ", at + 1)
+    return False
 
 
 def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
@@ -511,47 +615,53 @@ def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
     """
     out: list[Name] = []
     taken: list[tuple[int, int]] = []
-    if company:
+    if company and _may_name_the_company(text):
         for match in _THE_COMPANY.finditer(text):
             possessive = match.group(0)[-1] == "s"
             out.append(Name(match.group(0), match.start(), match.end(), company, possessive))
             taken.append(match.span())
+    lead = len(text) - len(text.lstrip())  # where the text's first word starts
     for match in _NAME.finditer(text):
-        raw = match.group(0)
-        if any(a <= match.start() < b for a, b in taken):
-            continue
         start = match.start()
-        parts = raw.split()
+        if taken and any(a <= start < b for a, b in taken):
+            continue
+        parts = match.group(0).split()
         while parts and name_word(parts[0]) in _NOT_NAMES:  # "The Inflation Reduction Act"
-            start += text[start:].index(parts[0]) + len(parts[0])
+            start = text.index(parts[0], start) + len(parts[0])
             parts = parts[1:]
-            while parts and parts[0].lower() in ("of", "and", "&", "the", "for"):
-                start += text[start:].index(parts[0]) + len(parts[0])
+            while parts and parts[0].lower() in _LEADING:
+                start = text.index(parts[0], start) + len(parts[0])
                 parts = parts[1:]
-        while parts and parts[-1].lower() in ("of", "and", "&", "de", "du", "for", "the"):
+        while parts and parts[-1].lower() in _TRAILING:
             parts = parts[:-1]
         if not parts:
             continue
         last = parts[-1]
-        possessive = bool(_POSSESSIVE.search(last)) and len(last) > 2
+        possessive = len(last) > 2 and _possessive(last)
         if possessive:
-            parts[-1] = _POSSESSIVE.sub("", last)
-        words = tuple(
-            name_word(w)
-            for p in parts
-            for w in p.split("-")
-            if w and name_word(w) not in _NOT_NAMES and name_word(w) not in _CONNECTORS
-        )
-        words = tuple(w for w in words if w and not any(c.isdigit() for c in w))
-        if not words:
+            parts[-1] = _unpossessive(last)
+        kept: list[str] = []
+        for part in parts:
+            for w in part.split("-"):
+                if w:
+                    word = name_word(w)
+                    if (
+                        word
+                        and word not in _NOT_NAMES
+                        and word not in _CONNECTORS
+                        and (word.isalpha() or not any(c.isdigit() for c in word))
+                    ):
+                        kept.append(word)
+        if not kept:
             continue
+        words = tuple(kept)
         shown = " ".join(parts)
-        if shown.endswith(".") and not re.search(r"(?:^|\s)(?:[A-Za-z]\.)+$", shown):
+        if shown.endswith(".") and not _INITIALS.search(shown):
             shown = shown[:-1]  # the sentence's full stop, not an abbreviation's
-        start = text.index(parts[0], start) if parts[0] in text[start:] else start
-        first = start == len(text) - len(text.lstrip()) or text[:start].rstrip().endswith(
-            ("(", '"', "“", ":")
-        )
+        found = text.find(parts[0], start)
+        if found >= 0:
+            start = found
+        first = start == lead or text[:start].rstrip().endswith(("(", '"', "“", ":"))
         opener = False
         if first and len(parts) == 1 and not possessive:
             word = parts[0]
@@ -563,6 +673,29 @@ def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
     return sorted(out, key=lambda n: n.start)
 
 
+_LEADING = frozenset(("of", "and", "&", "the", "for"))  # dropped after a leading non-name
+_TRAILING = frozenset(("of", "and", "&", "de", "du", "for", "the"))
+_INITIALS = re.compile(r"(?:^|\s)(?:[A-Za-z]\.)+$")
+
+
+def _possessive(word: str) -> bool:
+    """``_POSSESSIVE.search(word)``, by string tests: names are read from every sentence."""
+    if "\n" in word:
+        return _POSSESSIVE.search(word) is not None
+    return word.endswith(("'", "’", "'s", "’s"))
+
+
+def _unpossessive(word: str) -> str:
+    """``_POSSESSIVE.sub("", word)``, by string tests."""
+    if "\n" in word:
+        return _POSSESSIVE.sub("", word)
+    if word.endswith(("'s", "’s")):
+        return word[:-2]
+    if word.endswith(("'", "’")):
+        return word[:-1]
+    return word
+
+
 def company_key(company: str, ticker: str = "") -> tuple[str, ...]:
     """The words that name the memo's company, without a corporate suffix, and its ticker
     ("apple", "aapl" for Apple Inc.): what "the Company" of a filing stands for, and what a
@@ -572,10 +705,11 @@ def company_key(company: str, ticker: str = "") -> tuple[str, ...]:
     return tuple(dict.fromkeys([*kept, *([name_word(ticker)] if ticker else [])]))
 
 
+@lru_cache(maxsize=TEXT_CACHE)  # a one-clause sentence's statement and its citations share it
 def content_words(text: str) -> frozenset[str]:
     """The stems (first five letters) of a text's words that carry meaning: what a sentence and
     a fact it cites must share at least one of."""
-    return frozenset(w[:5] for w in _CONTENT.findall(text.lower()) if w not in _STOP and len(w) > 2)
+    return frozenset([w[:5] for w in _CONTENT_WORD.findall(text.lower()) if w not in _STOP])
 
 
 def initialisms(text: str) -> frozenset[str]:
@@ -612,16 +746,11 @@ def holder_of(text: str, names: Sequence[Name], clause_start: int, before: int) 
     return holder
 
 
-@lru_cache(maxsize=16)  # the readers of one sentence share it; sentences never repeat in a memo
-def _starts(text: str) -> list[int]:
-    return [t[0] for t in _tokens(text)]
-
-
 def _governed(text: str, start: int) -> bool:
     """Is the word at ``start`` governed by a preposition ("in China", "to the Company")?"""
-    tokens = _tokens(text)
-    k = bisect_left(_starts(text), start)
-    before = [t[2] for t in tokens[max(0, k - 2) : k]]
+    words, starts, _, _ = _tokens(text)
+    k = bisect_left(starts, start)
+    before = words[max(0, k - 2) : k]
     if before and before[-1] == "the":
         before = before[:-1]
     return bool(before) and before[-1] in _PREPOSITIONS
@@ -631,11 +760,11 @@ def _does(text: str, end: int, opener: bool = False) -> bool:
     """Is a verb of having or doing among the two words after ``end`` ("POSCO signed")? An
     opening capitalised word, which may be a common noun, must be followed at once by a verb that
     is not a form of be or have ("China accounts", not "Rate base grew" or "Inventory is")."""
-    tokens = _tokens(text)
-    k = bisect_left(_starts(text), end)
+    words, starts, _, _ = _tokens(text)
+    k = bisect_left(starts, end)
     if opener:
-        return k < len(tokens) and tokens[k][2] in _SUBJECT_VERBS - _BE_HAVE
-    return any(t[2] in _SUBJECT_VERBS for t in tokens[k : k + 2])
+        return k < len(words) and words[k] in _DOING
+    return any(w in _SUBJECT_VERBS for w in words[k : k + 2])
 
 
 def _holders(located: _Text, names: Sequence[Name], fields: list[dict[str, object]]) -> None:
@@ -652,7 +781,11 @@ def _holders(located: _Text, names: Sequence[Name], fields: list[dict[str, objec
 
 def rating_in(text: str) -> str | None:
     """A rating or price target stated in the text ("STRONG BUY", "overweight", "price target")."""
-    match = _RATING_CAPS.search(text) or _RATING.search(text)
+    match: re.Match[str] | _Found | None = None
+    if any(c in text for c in _CAPITALS):  # none written, no need to search
+        match = _RATING_CAPS.search(text)
+    if match is None:
+        match = _RATING.search(text)
     return match.group(0) if match is not None else None
 
 
@@ -782,7 +915,7 @@ def compare(said: Frame, fact: Frame, qualifiers: bool = True) -> list[Clash]:
 
 def name_word(word: str) -> str:
     """One word of a name as names are compared: lowercase, no dots, no possessive."""
-    return _POSSESSIVE.sub("", word.lower().replace(".", ""))
+    return _unpossessive(word.lower().replace(".", ""))
 
 
 def text_words(text: str) -> frozenset[str]:
@@ -820,37 +953,72 @@ class Statement:
 
 def statements(text: str, names: Sequence[Name]) -> list[Statement]:
     """The clauses of ``text`` (split where a frame's clause ends) as statements."""
+    return _statements(text, names)
+
+
+def open_statements(
+    text: str, names: Sequence[Name], figures: Sequence[int], negated_facts: bool
+) -> list[Statement]:
+    """The statements of ``text`` a sentence is held to: those of :func:`statements` whose clause
+    holds none of the ``figures`` (where they start: their frames are compared) and says something
+    that could clash (a negation, a direction, a modality or a subject), or every such clause when
+    a cited fact negates (``negated_facts``). The rest are never built."""
+    return _statements(text, names, figures, negated_facts, lazy=True)
+
+
+def _statements(
+    text: str,
+    names: Sequence[Name],
+    figures: Sequence[int] = (),
+    negated_facts: bool = True,
+    lazy: bool = False,
+) -> list[Statement]:
+    if lazy and not _tokens(text).aligned:
+        # Lowercasing moved the offsets ("İ"): read every clause, as :func:`statements` does (a
+        # misread phrase then fails the same way), and keep those the lazy reading would build.
+        return [
+            s
+            for s in _statements(text, names)
+            if not any(s.start <= at < s.end for at in figures)
+            and (s.negation_text or s.directions or s.modalities or s.subject or negated_facts)
+        ]
     cuts = [0, *(m.start() for m in _STATEMENT_BREAK.finditer(text)), len(text)]
     not_negation = [m.span() for m in _NOT_NEGATION.finditer(text)]
     negations = [
         m for m in _NEGATION.finditer(text) if not any(a <= m.start() < b for a, b in not_negation)
     ]
-    directions = list(_DIRECTION.finditer(text))
+    directions = _DIRECTION.finditer(text)
     modals = [m for m in _MODALITY.finditer(text) if m.group(0) != "May"]
-    maybe = [m.start() for m in (*_HYPOTHETICAL.finditer(text), *_CONDITIONAL.finditer(text))]
+    maybe: list[int] | None = None
     out: list[Statement] = []
     for start, end in itertools.pairwise(cuts):
         if end <= start:
             continue
-        clause = text[start:end]
+        if lazy and any(start <= at < end for at in figures):
+            continue
         negated = [m for m in negations if start <= m.start() < end]
         moves = [m for m in directions if start <= m.start() < end]
+        modal = [m for m in modals if start <= m.start() < end]
         subject = holder_of(text, names, start, end)
-        said = frozenset(_DIRECTION_OF[_key(m.group(0))] for m in moves)
+        words = subject.words if subject is not None else ()
+        if lazy and not (negated or moves or modal or words or negated_facts):
+            continue  # nothing on either side that could clash
+        if maybe is None:
+            maybe = [
+                m.start() for m in (*_HYPOTHETICAL.finditer(text), *_CONDITIONAL.finditer(text))
+            ]
         out.append(
             Statement(
                 start,
                 end,
-                content_words(clause) - _NEGATION_STEMS,
+                content_words(text[start:end]) - _NEGATION_STEMS,
                 negated[0].group(0) if negated else "",
-                said,
-                ", ".join(dict.fromkeys(m.group(0).lower() for m in moves)),
-                subject.words if subject is not None else (),
-                frozenset(w for n in names if start <= n.start < end for w in n.words),
-                frozenset(
-                    _MODALITY_OF[_key(m.group(0))] for m in modals if start <= m.start() < end
-                ),
-                ", ".join(m.group(0).lower() for m in modals if start <= m.start() < end),
+                frozenset([_DIRECTION_OF[m.phrase()] for m in moves]),
+                ", ".join(dict.fromkeys([m.group(0).lower() for m in moves])),
+                words,
+                frozenset([w for n in names if start <= n.start < end for w in n.words]),
+                frozenset([_MODALITY_OF[m.phrase()] for m in modal]),
+                ", ".join([m.group(0).lower() for m in modal]),
                 any(start <= at < end for at in maybe),
             )
         )

@@ -76,9 +76,15 @@ class Ledger:
     stems: Mapping[str, frozenset[str]] = field(default_factory=dict)
     rated: Mapping[str, bool] = field(default_factory=dict)
     statements: Mapping[str, tuple[claims.Statement, ...]] = field(default_factory=dict)
+    negates: Mapping[str, bool] = field(default_factory=dict)  # a clause of the fact is negated
     # the words of the names any sentence may use: the company's, its aliases', the allowlist's
     known_names: frozenset[str] = frozenset()
     company_key: tuple[str, ...] = ()  # the words "the Company" of a filing stands for
+    # a fact's frames of the figures backing one sentence figure, merged: filled as sentences
+    # are checked, keyed by fact ID and which of its figures back (bounded by the ledger's size)
+    merged: dict[tuple[str, tuple[bool, ...]], Frame] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(
@@ -110,6 +116,14 @@ class Ledger:
         texts = {fid: f"{f.statement} {f.quote}" for fid, f in facts.items()}
         options = replace(options, aliases=(*factset.aliases, *options.aliases))
         known = (factset.company, factset.ticker, *options.aliases, *options.names)
+        statements = {
+            fid: tuple(
+                s
+                for text in dict.fromkeys((f.statement, f.quote))
+                for s in claims.statements(text, names[text])
+            )
+            for fid, f in facts.items()
+        }
         return cls(
             facts,
             figures,
@@ -121,14 +135,8 @@ class Ledger:
             {fid: claims.text_words(t) | claims.initialisms(t) for fid, t in texts.items()},
             {fid: claims.content_words(t) for fid, t in texts.items()},
             {fid: claims.rating_in(t) is not None for fid, t in texts.items()},
-            {
-                fid: tuple(
-                    s
-                    for text in dict.fromkeys((f.statement, f.quote))
-                    for s in claims.statements(text, names[text])
-                )
-                for fid, f in facts.items()
-            },
+            statements,
+            {fid: any(s.negation_text for s in found) for fid, found in statements.items()},
             frozenset(
                 w
                 for name in (*known, *claims.ALLOWED_NAMES, *identifiers)
@@ -178,11 +186,23 @@ def _said_by(cites: Sequence[str], holders: Sequence[tuple[str, Mention]]) -> st
     return "; ".join(f"{fid} says {', '.join(texts)}" for fid, texts in said.items())
 
 
-def _judge(said: Mention, cites: Sequence[str], ledger: Ledger) -> Finding | None:
+def _backing(said: Mention, cites: Sequence[str], ledger: Ledger) -> list[tuple[bool, ...]]:
+    """For each cited fact, which of its figures back ``said``: read once per sentence figure, for
+    judging it and for comparing its frame with the backing figures' frames."""
+    tolerance = ledger.options.rounding_tolerance
+    return [
+        tuple([backs(m, said, tolerance=tolerance) for m in ledger.figures.get(fid, ())])
+        for fid in cites
+    ]
+
+
+def _judge(
+    said: Mention, cites: Sequence[str], ledger: Ledger, backing: Sequence[tuple[bool, ...]]
+) -> Finding | None:
+    if any(True in flags for flags in backing):
+        return None
     cited = [(fid, m) for fid in cites for m in ledger.figures.get(fid, ())]
     tolerance = ledger.options.rounding_tolerance
-    if any(backs(m, said, tolerance=tolerance) for _, m in cited):
-        return None
     where = ", ".join(cites)
     rounded = [] if said.kind in _TIME else [(fid, m) for fid, m in cited if rounds_to(m, said)]
     if rounded:
@@ -266,7 +286,7 @@ def check_sentence(sentence: Sentence, ledger: Ledger) -> tuple[list[Finding], i
                     "state: write the figure in the text exactly as in 'figure', or drop the calculation",
                 )
             )
-    backed: list[int] = []
+    backed: dict[int, list[tuple[bool, ...]]] = {}  # figure -> which cited figures back it
     for i, said in enumerate(mentions):
         calculation = calculations.get(_norm(said.text)) if calculations else None
         if calculation is not None:
@@ -283,11 +303,12 @@ def check_sentence(sentence: Sentence, ledger: Ledger) -> tuple[list[Finding], i
                 )
             )
             continue
-        finding = _judge(said, known, ledger)
+        backing = _backing(said, known, ledger)
+        finding = _judge(said, known, ledger, backing)
         if finding is not None:
             findings.append(finding)
         elif said.kind not in TIME_KINDS:
-            backed.append(i)
+            backed[i] = backing
     # a fact the sentence's calculation takes a figure from is related to it through the formula
     operands = {m for c in sentence.calculations for m in _OPERAND.findall(c.formula)}
     findings.extend(_meaning(sentence.text, mentions, backed, known, ledger, operands))
@@ -373,7 +394,7 @@ def _clash_finding(said: Mention, fid: str, clash: claims.Clash, s: Frame, f: Fr
 def _meaning(
     text: str,
     mentions: Sequence[Mention],
-    backed: Sequence[int],
+    backed: Mapping[int, Sequence[tuple[bool, ...]]],
     cites: Sequence[str],
     ledger: Ledger,
     operands: Iterable[str] = (),
@@ -385,7 +406,7 @@ def _meaning(
         said_frames = claims.frames(text, mentions, names)
         # a scenario ("a price well above $24.50 would ...") does not restate the fact's bounds
         qualifiers = not claims.conditional(text)
-        for i in backed:
+        for i, backing in backed.items():
             # A figure written twice ("80%: China controls roughly 80%") is read at its best.
             same = [
                 said_frames[j]
@@ -393,16 +414,16 @@ def _meaning(
                 if (m.kind, m.unit, m.value)
                 == (mentions[i].kind, mentions[i].unit, mentions[i].value)
             ]
-            finding = _frame_finding(mentions[i], same, cites, ledger, qualifiers)
+            finding = _frame_finding(mentions[i], same, cites, ledger, backing, qualifiers)
             if finding is not None:
                 findings.append(finding)
     if cites:
         findings.extend(_statement_findings(text, mentions, names, cites, ledger))
-    allowed = ledger.known_names.union(*(ledger.words[c] for c in cites))
+    known, words = ledger.known_names, [ledger.words[c] for c in cites]
     for name in names:
         if name.opener or any(m.start < name.end and name.start < m.end for m in mentions):
             continue  # a figure ("FY24") is not a name, nor is a sentence's first word
-        if not set(name.words) <= allowed:
+        if not all(w in known or any(w in cited for cited in words) for w in name.words):
             where = ", ".join(cites) if cites else "no fact (the sentence cites none)"
             findings.append(
                 Finding(
@@ -450,14 +471,11 @@ def _statement_findings(
     # A sentence about what may or is planned to happen is held only to a fact's plan, and only
     # on negation ("plans to build" against "has no plans to build").
     hypothetical = claims.hypothetical(text)
-    figures = [m for m in mentions if m.kind not in TIME_KINDS]
-    for said in claims.statements(text, names):
-        if any(said.start <= m.start < said.end for m in figures):
-            continue  # its figures' frames were compared
-        if not (
-            said.negation_text or said.directions or said.modalities or said.subject
-        ) and not any(s.negation_text for fid in cites for s in ledger.statements[fid]):
-            continue  # nothing on either side that could clash
+    # clauses with figures are left out (their figures' frames were compared), and so are those
+    # where nothing on either side could clash
+    figures = [m.start for m in mentions if m.kind not in TIME_KINDS]
+    negated = any(ledger.negates[fid] for fid in cites)
+    for said in claims.open_statements(text, names, figures, negated):
         first: tuple[str, claims.Clash] | None = None
         agreed = False
         for fid in cites:
@@ -519,6 +537,7 @@ def _frame_finding(
     frames: Sequence[Frame],
     cites: Sequence[str],
     ledger: Ledger,
+    backing: Sequence[tuple[bool, ...]],
     qualifiers: bool = True,
 ) -> Finding | None:
     """Compare the figure's frame (``frames``: one per time the sentence writes it) with each
@@ -526,15 +545,14 @@ def _frame_finding(
     approximation) is enough."""
     first: Finding | None = None
     comment: Finding | None = None
-    for fid in cites:
-        backing = [
-            frame
-            for mention, frame in zip(ledger.figures[fid], ledger.frames[fid], strict=True)
-            if backs(mention, said, tolerance=ledger.options.rounding_tolerance)
-        ]
-        if not backing:
+    for fid, flags in zip(cites, backing, strict=True):
+        if True not in flags:
             continue
-        fact_frame = claims.merged(backing)
+        fact_frame = ledger.merged.get((fid, flags))
+        if fact_frame is None:
+            fact_frame = ledger.merged[fid, flags] = claims.merged(
+                [frame for frame, backed in zip(ledger.frames[fid], flags, strict=True) if backed]
+            )
         for frame in frames:
             clashes = claims.compare(frame, fact_frame, qualifiers)
             if not clashes:
