@@ -25,9 +25,9 @@ Each run takes fresh inputs (the seed changes per run), so no cache keyed by tex
 run. Times are CPU seconds of this process (steadier than wall time on a shared machine), median
 and min-max over --runs runs; a size whose first run takes over --slow seconds gets fewer runs (as
 many as fit in --budget seconds, at least one), and a size predicted to take over --limit seconds
-a run (from the growth so far) is skipped; both are said in the output. The growth exponent is the
-least-squares slope of log(median time) against log(n) over the sizes run; the slope between the
-two largest sizes is printed beside it.
+a run (from the growth between the two sizes before it) is skipped; both are said in the output.
+The growth exponent is the least-squares slope of log(median time) against log(n) over the sizes
+run; the slope between the two largest sizes is printed beside it.
 
 Targets (exit 1 when one is missed): every fitted exponent at most 1.15; 2,500 proposals merged in
 under 1 s; the DOCX for 2,500 facts rendered in under 1.5 s (medians). ``--no-target`` runs sizes
@@ -363,7 +363,7 @@ def measure(step: str, sizes: Sequence[int], args: argparse.Namespace, folder: P
     for n in sizes:
         done = [(r.size, r.median) for r in rows]
         if len(done) >= 1:
-            grow = slope(done) if len(done) >= 2 else 1.0
+            grow = slope(done[-2:]) if len(done) >= 2 else 1.0
             predicted = done[-1][1] * (n / done[-1][0]) ** max(1.0, grow or 1.0)
             if predicted > args.limit:
                 rows.append(Row(step, n, [], f"skipped: predicted {predicted:,.0f} s a run"))
