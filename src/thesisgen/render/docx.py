@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from copy import deepcopy
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.oxml.table import CT_Tc
+from docx.shared import Cm, Length, Pt, RGBColor
 from docx.table import _Cell, _Row
+from docx.text.font import Font
 
 from ..errors import InputFileError
 from ..models import FactSet, Memo, Sentence
@@ -142,13 +147,32 @@ def _ensure_styles(document: Any) -> None:
 
 
 def _set_widths(table: Any, widths: Sequence[Any]) -> None:
-    """Word honours cell widths, not column widths; set both so LibreOffice agrees."""
+    """Word honours cell widths, not column widths; set both so LibreOffice agrees. A cell with
+    no properties yet gets a copy of the ones python-docx writes for its width (made once: its
+    setter searches the schema's order of properties for every cell)."""
     table.autofit = False
     for column, width in zip(table.columns, widths, strict=True):
         column.width = width
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
+    for tr in table._tbl.tr_lst:
+        for tc, width in zip(tr.tc_lst, widths, strict=True):
+            if tc.tcPr is None:
+                tc.insert(0, deepcopy(_width_properties(width)))
+            else:
+                tc.width = width
+
+
+@cache
+def _width_properties(width: Length) -> Any:
+    tc = CT_Tc.new()
+    tc.width = width
+    return tc.tcPr
+
+
+@cache
+def _size_properties(size: float) -> Any:
+    run = OxmlElement("w:r")
+    Font(run).size = Pt(size)
+    return run.rPr
 
 
 def _table(document: Any, header: Sequence[str]) -> Any:
@@ -193,8 +217,13 @@ def _text(cell: Any, text: str) -> None:
 
 
 def _small(paragraph: Any, size: float = 9) -> None:
-    for run in paragraph.runs:
-        run.font.size = Pt(size)
+    """The paragraph's runs in ``size`` points; a run with no properties yet gets a copy of the
+    ones python-docx writes for the size (as :func:`_set_widths` does)."""
+    for run in paragraph._p.r_lst:
+        if run.rPr is None:
+            run.insert(0, deepcopy(_size_properties(size)))
+        else:
+            Font(run).size = Pt(size)
 
 
 def _markers(paragraph: Any, cites: Sequence[str]) -> None:
