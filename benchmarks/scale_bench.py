@@ -8,9 +8,10 @@ every fact about the same company): sentences written as a 10-K writes them (seg
 margins, capital spending, headcount, guidance, each with figures and a period), about 150
 characters long, with figure-free sentences between them. Per size n:
 
-- merge: the facts stage after the model has answered (``facts.extract_facts`` with a stand-in
-  model that returns prepared answers; conflicts off): n proposals over a source long enough to
-  need them (the real 12,000-character chunks with their overlap, at most 30 proposals a chunk, so
+- merge: the facts stage from the model's answers to the ledger (``facts.extract_facts`` with
+  the model calls replaced by prepared answers, so no prompt is built; conflicts off): grounding
+  each proposal in its chunk, keeping misstated ones as written, merging, numbering. n proposals
+  over a source long enough to need them (the real 12,000-character chunks with their overlap, at most 30 proposals a chunk, so
   2,500 proposals need a source of about 1 MB, as a filing does). The proposals are what a model
   writes: a paraphrase of each sentence with a figure, repeats (the same statement again, the
   same fact on the sentence and its neighbour), and a few that misstate their figure (dropped,
@@ -44,12 +45,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from thesisgen.evidence import Numbered, chunk
+from thesisgen import facts
+from thesisgen.evidence import Chunk, Numbered, chunk
 from thesisgen.facts import (
     DEFAULT_CHUNK_CHARS,
     DEFAULT_CHUNK_OVERLAP,
@@ -224,21 +227,26 @@ def proposals(
     return answers
 
 
-class _Answers:
-    """A stand-in model: returns the prepared answer for each chunk's call."""
+def _answered(answers: dict[str, ProposedFacts]) -> Callable[..., list[Any]]:
+    """A stand-in for the facts stage's model calls: each chunk's prepared answer, no prompt."""
 
-    def __init__(self, answers: dict[str, ProposedFacts]) -> None:
-        self.answers = answers
+    def propose(llm: Any, company: str, ticker: str, chunks: Sequence[Chunk], *_: Any) -> list[Any]:
+        return [
+            facts._Answer(
+                part.target,
+                CallResult(
+                    parsed=answers.get(part.target, ProposedFacts(facts=[])),
+                    raw_content="",
+                    usage=Usage(),
+                    request_key=part.target,
+                    cached=True,
+                    wire_format="json_schema",
+                ),
+            )
+            for part in chunks
+        ]
 
-    def call(self, messages: Any, schema: Any, label: Any, wire: Any = None) -> CallResult[Any]:
-        return CallResult(
-            parsed=self.answers.get(label.target, ProposedFacts(facts=[])),
-            raw_content="",
-            usage=Usage(),
-            request_key=label.target,
-            cached=True,
-            wire_format="json_schema",
-        )
+    return propose
 
 
 def merge_input(n: int, seed: int) -> Callable[[], int]:
@@ -250,14 +258,27 @@ def merge_input(n: int, seed: int) -> Callable[[], int]:
     got = sum(len(a.facts) for a in answers.values())
     if got < n:
         raise SystemExit(f"the filing yields {got} proposals, fewer than {n}: make it longer")
-    llm: Any = _Answers(answers)
     options = ExtractOptions(max_conflicts_per_fact=0, concurrency=1, max_restatements=0)
+    llm: Any = None  # never called: the answers are given
 
     def run() -> int:
-        result = extract_facts(llm, COMPANY, TICKER, [source], numbered=[numbered], options=options)
+        with _patched(facts, "_propose", _answered(answers)):
+            result = extract_facts(
+                llm, COMPANY, TICKER, [source], numbered=[numbered], options=options
+            )
         return len(result.factset.facts)
 
     return run
+
+
+@contextmanager
+def _patched(module: Any, name: str, value: Any) -> Iterator[None]:
+    saved = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, saved)
 
 
 # --- conflicts, validate, render -----------------------------------------------------------------

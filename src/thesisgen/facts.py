@@ -178,6 +178,7 @@ class _Candidate:
     figures: frozenset[tuple[str, str | None, Decimal]]
     replaces: list[DroppedFact] = field(default_factory=list)  # statements it stands in for
     seq: int = 0  # when it was found: the ledger numbers facts in this order
+    mentions: tuple[Mention, ...] | None = None  # the statement's figures, as read for ``figures``
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,11 @@ class _Evidence:
 
 
 def _figures(text: str, identifiers: Sequence[str]) -> frozenset[tuple[str, str | None, Decimal]]:
-    return frozenset((m.kind, m.unit, m.value) for m in extract(text, identifiers))
+    return _figures_of(extract(text, identifiers))
+
+
+def _figures_of(mentions: Sequence[Mention]) -> frozenset[tuple[str, str | None, Decimal]]:
+    return frozenset((m.kind, m.unit, m.value) for m in mentions)
 
 
 def statement_problem(statement: str, quote: str, identifiers: Sequence[str]) -> str | None:
@@ -251,7 +256,6 @@ def ground(
     numbers = tuple(sorted(set(proposed.evidence)))
     if not numbers:
         return Grounded(dropped=drop("names no evidence sentence"))
-    citable = set(part.citable)
     outside = [n for n in numbers if n not in part.numbers]
     if outside:
         shown = f"{part.target} has sentences {part.first}-{part.last}"
@@ -265,7 +269,7 @@ def ground(
                 quote,
             )
         )
-    if any(n not in citable for n in numbers):
+    if any(n not in part.citable for n in numbers):
         return Grounded(dropped=drop("evidence is a heading or a fragment, not a sentence", quote))
     problem = statement_problem(statement, quote, identifiers)
     if problem is not None:
@@ -275,9 +279,10 @@ def ground(
             return Grounded(dropped=drop(problem, quote), evidence=evidence)
         numbers = (better,)
         quote, locators = numbered.quote(numbers)
+    mentions = tuple(extract(statement, identifiers))
     candidate = _Candidate(
         source, frozenset(numbers), statement, proposed.topic, "model", quote, locators,
-        _figures(statement, identifiers), seq=seq,
+        _figures_of(mentions), seq=seq, mentions=mentions,
     )  # fmt: skip
     return Grounded(candidate=candidate)
 
@@ -292,10 +297,12 @@ def _repoint(statement: str, part: Chunk, identifiers: Sequence[str]) -> int | N
         return None
     scored = []
     for n in part.citable:
+        # statement_problem's tests, with the statement's words read once for the whole chunk
         text = part.numbered.text_of(n)
-        if statement_problem(statement, text, identifiers) is None:
-            stems = {_stem(w) for w in words(text)}
-            scored.append((sum(_stem(w) in stems for w in said), n))
+        stems = {_stem(w) for w in words(text)}
+        shared = sum(_stem(w) in stems for w in said)
+        if shared * 2 >= len(said) and ground_statement(statement, text, identifiers) is None:
+            scored.append((shared, n))
     scored.sort(reverse=True)
     if not scored or (len(scored) > 1 and scored[0][0] == scored[1][0]):
         return None
@@ -333,17 +340,23 @@ def _settle(
                 d.model_copy(update={"reason": d.reason + note + over}) for d in misstated
             ]
         kind, statement = "verbatim", verbatim(quote)
+    mentions = tuple(extract(statement, identifiers))
     candidate = _Candidate(
         source, frozenset(evidence.numbers), statement, evidence.topic, kind, quote,
-        list(evidence.locators), _figures(statement, identifiers),
+        list(evidence.locators), _figures_of(mentions),
         [d.model_copy(update={"reason": d.reason + note}) for d in misstated], evidence.seq,
+        mentions,
     )  # fmt: skip
     return candidate, []
 
 
 def quantities(text: str, identifiers: Sequence[str]) -> list[Quantity]:
+    return _quantities(extract(text, identifiers))
+
+
+def _quantities(mentions: Sequence[Mention]) -> list[Quantity]:
     out: list[Quantity] = []
-    for m in extract(text, identifiers):
+    for m in mentions:
         unit = m.unit or m.kind
         if m.kind == "period":
             unit = f"period:{m.unit}"
@@ -979,7 +992,9 @@ def extract_facts(
             statement=c.statement,
             source_id=c.source.id,
             quote=c.quote,
-            quantities=quantities(c.statement, idents),
+            quantities=_quantities(
+                c.mentions if c.mentions is not None else extract(c.statement, idents)
+            ),
             topic=c.topic,
             locators=c.locators,
             secondary=_secondary(c, refs[c.source.id]),
@@ -1127,10 +1142,11 @@ def _rules(
     for number, topic in chosen[: options.max_rules_facts]:
         quote, locators = numbered.quote([number])
         statement = verbatim(quote)
+        mentions = tuple(extract(statement, identifiers))
         out.append(
             _Candidate(
                 numbered.source, frozenset([number]), statement, topic, "rules", quote, locators,
-                _figures(statement, identifiers), seq=_AFTER_MODEL_FACTS,
+                _figures_of(mentions), seq=_AFTER_MODEL_FACTS, mentions=mentions,
             )
         )  # fmt: skip
     return out, max(0, len(chosen) - options.max_rules_facts)
