@@ -353,6 +353,7 @@ def test_quotes_are_found_where_they_repeat_and_overlap() -> None:
     ) * 30 + "revenue grew 12% in 2024 to $40 million, the company said. " * 5
     folded = Folded.of(text, (0, 200, 2000))
     quotes = ["abc" * 20, "bca" * 17, "c" + "abc" * 16, text[-120:], "revenue grew 12% in 2024"]
+    quotes += [text[at : at + 60] for at in range(0, 3600, 300)]  # enough to build the index
     got = folded.locate_quotes(quotes)
     assert got == [reference_locate(folded, q) for q in quotes]
     assert len(got[0]) > 30 and len(got[4]) == 5
