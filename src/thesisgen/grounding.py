@@ -82,9 +82,10 @@ QUOTE_GAP = " \u2026 "
 
 # The sampled index of a folded text (Folded.locate_quotes): a GRAM-character slice of the text
 # at every STEP-th offset. A needle of at least GRAM + STEP - 1 characters covers one sampled
-# offset wherever it occurs; shorter needles are searched for directly.
-_GRAM = 16
-_STEP = 32
+# offset wherever it occurs; shorter needles are searched for directly. Slices of 24 characters
+# are rare even in a filing's repeated phrasing (16 made the one pass 2x slower at 25,000 quotes).
+_GRAM = 24
+_STEP = 24
 _FEW = 8  # fewer quotes than this are searched for one by one
 
 
