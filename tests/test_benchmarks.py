@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -83,3 +84,13 @@ def test_latency_benchmark_runs() -> None:
 def test_interrupt_benchmark_runs() -> None:
     out = _run("benchmarks/interrupt_bench.py", "--runs", "1")
     assert "Ctrl-C to exit" in out and "exit 130 and a clean --out in every run" in out
+
+
+def test_scale_benchmark_runs() -> None:
+    """Small sizes only, never failing on speed: every step measured and its exponent fitted."""
+    out = _run("benchmarks/scale_bench.py", "--no-target")
+    for step in ("merge", "conflicts", "validate", "render"):
+        # the summary row: a median (min-max) at 25 and at 250, then the two exponents
+        row = rf"^{step} +(\d+\.\d{{3}} \(\d+\.\d{{3}}-\d+\.\d{{3}}\) +){{2}}-?\d+\.\d\d; -?\d+\.\d\d$"
+        assert re.search(row, out, re.MULTILINE), out
+    assert "--no-target: smoke run" in out

@@ -20,6 +20,7 @@ import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from .grounding import QUOTE_GAP, references_start
 from .injection import Scan, scan
@@ -186,9 +187,10 @@ class Chunk:
     def numbers(self) -> range:
         return range(self.first, self.last + 1)
 
-    @property
+    @cached_property
     def citable(self) -> tuple[int, ...]:
-        """The numbers a fact may name as evidence: the chunk's claims (:meth:`Numbered.is_claim`)."""
+        """The numbers a fact may name as evidence: the chunk's claims (:meth:`Numbered.is_claim`).
+        Read once per chunk: every proposed fact of the chunk is checked against them."""
         return tuple(n for n in self.numbers if self.numbered.is_claim(n))
 
     def text(self) -> str:

@@ -23,9 +23,12 @@ drafting prompt and the reviewer.
 
 from __future__ import annotations
 
+import gc
+import heapq
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from functools import lru_cache
@@ -175,6 +178,7 @@ class _Candidate:
     figures: frozenset[tuple[str, str | None, Decimal]]
     replaces: list[DroppedFact] = field(default_factory=list)  # statements it stands in for
     seq: int = 0  # when it was found: the ledger numbers facts in this order
+    mentions: tuple[Mention, ...] | None = None  # the statement's figures, as read for ``figures``
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,11 @@ class _Evidence:
 
 
 def _figures(text: str, identifiers: Sequence[str]) -> frozenset[tuple[str, str | None, Decimal]]:
-    return frozenset((m.kind, m.unit, m.value) for m in extract(text, identifiers))
+    return _figures_of(extract(text, identifiers))
+
+
+def _figures_of(mentions: Sequence[Mention]) -> frozenset[tuple[str, str | None, Decimal]]:
+    return frozenset((m.kind, m.unit, m.value) for m in mentions)
 
 
 def statement_problem(statement: str, quote: str, identifiers: Sequence[str]) -> str | None:
@@ -248,7 +256,6 @@ def ground(
     numbers = tuple(sorted(set(proposed.evidence)))
     if not numbers:
         return Grounded(dropped=drop("names no evidence sentence"))
-    citable = set(part.citable)
     outside = [n for n in numbers if n not in part.numbers]
     if outside:
         shown = f"{part.target} has sentences {part.first}-{part.last}"
@@ -262,7 +269,7 @@ def ground(
                 quote,
             )
         )
-    if any(n not in citable for n in numbers):
+    if any(n not in part.citable for n in numbers):
         return Grounded(dropped=drop("evidence is a heading or a fragment, not a sentence", quote))
     problem = statement_problem(statement, quote, identifiers)
     if problem is not None:
@@ -272,9 +279,10 @@ def ground(
             return Grounded(dropped=drop(problem, quote), evidence=evidence)
         numbers = (better,)
         quote, locators = numbered.quote(numbers)
+    mentions = tuple(extract(statement, identifiers))
     candidate = _Candidate(
         source, frozenset(numbers), statement, proposed.topic, "model", quote, locators,
-        _figures(statement, identifiers), seq=seq,
+        _figures_of(mentions), seq=seq, mentions=mentions,
     )  # fmt: skip
     return Grounded(candidate=candidate)
 
@@ -289,10 +297,12 @@ def _repoint(statement: str, part: Chunk, identifiers: Sequence[str]) -> int | N
         return None
     scored = []
     for n in part.citable:
+        # statement_problem's tests, with the statement's words read once for the whole chunk
         text = part.numbered.text_of(n)
-        if statement_problem(statement, text, identifiers) is None:
-            stems = {_stem(w) for w in words(text)}
-            scored.append((sum(_stem(w) in stems for w in said), n))
+        stems = {_stem(w) for w in words(text)}
+        shared = sum(_stem(w) in stems for w in said)
+        if shared * 2 >= len(said) and ground_statement(statement, text, identifiers) is None:
+            scored.append((shared, n))
     scored.sort(reverse=True)
     if not scored or (len(scored) > 1 and scored[0][0] == scored[1][0]):
         return None
@@ -330,17 +340,23 @@ def _settle(
                 d.model_copy(update={"reason": d.reason + note + over}) for d in misstated
             ]
         kind, statement = "verbatim", verbatim(quote)
+    mentions = tuple(extract(statement, identifiers))
     candidate = _Candidate(
         source, frozenset(evidence.numbers), statement, evidence.topic, kind, quote,
-        list(evidence.locators), _figures(statement, identifiers),
+        list(evidence.locators), _figures_of(mentions),
         [d.model_copy(update={"reason": d.reason + note}) for d in misstated], evidence.seq,
+        mentions,
     )  # fmt: skip
     return candidate, []
 
 
 def quantities(text: str, identifiers: Sequence[str]) -> list[Quantity]:
+    return _quantities(extract(text, identifiers))
+
+
+def _quantities(mentions: Sequence[Mention]) -> list[Quantity]:
     out: list[Quantity] = []
-    for m in extract(text, identifiers):
+    for m in mentions:
         unit = m.unit or m.kind
         if m.kind == "period":
             unit = f"period:{m.unit}"
@@ -651,6 +667,45 @@ def _note(
     return f"{ids[0]} says {ma.text}, {ids[1]} says {mb.text}: cite both or give the range"
 
 
+class _Members:
+    """The facts (ascending) that meet on a key and metric, with the ones dropped (in their
+    max_per_fact conflicts) skipped in near-constant time: each position points at the next
+    that may be kept, and the pointers are shortened as they are followed."""
+
+    def __init__(self) -> None:
+        self.items: list[int] = []
+        self._next: list[int] = []
+
+    def add(self, i: int) -> None:
+        self._next.append(len(self.items))
+        self.items.append(i)
+
+    def drop(self, at: int) -> None:
+        self._next[at] = at + 1
+
+    def _kept(self, at: int) -> int:
+        """The first position from ``at`` that is not dropped (len(items) if none)."""
+        nxt, end = self._next, len(self.items)
+        top = at
+        while top < end and nxt[top] != top:
+            top = nxt[top]
+        while at < end and nxt[at] != at:  # shorten the path just followed
+            nxt[at], at = top, nxt[at]
+        return top
+
+    def after(self, i: int) -> Iterator[int]:
+        """The members after fact ``i`` that are not dropped, in order."""
+        at = self._kept(bisect_right(self.items, i))
+        while at < len(self.items):
+            yield self.items[at]
+            at = self._kept(at + 1)
+
+
+def _opener_only(read: _Read) -> bool:
+    """The fact's only name is its opening word (the opener rule of :func:`_same_entity`)."""
+    return bool(read.opener) and read.who() == [read.opener]
+
+
 def find_conflicts(
     facts: Sequence[Fact], identifiers: Sequence[str], max_per_fact: int = 3
 ) -> list[Conflict]:
@@ -703,30 +758,80 @@ def find_conflicts(
     order): a pile of near-identical sources would otherwise link every fact to every other.
 
     Not every pair is compared: facts meet on keys (their periods, a figure's kind and unit, and a
-    name word, or "" for a statement naming no one), then on a metric of such a figure (or none),
-    and only pairs that meet are compared, in ledger order. Each fact's figures, periods and names
-    are read once; its claim frames only when it shares a key with another fact.
+    word of a name the statement is about, "" for a statement about no one, or the opening word
+    of a statement whose only name it is, which a statement about no one may use), then on a
+    metric of such a figure (or none), and only pairs that meet are compared, in ledger order;
+    a fact already in ``max_per_fact`` conflicts is no longer visited. These are exactly the
+    pairs the entity rule above can find comparable, so the result is that of comparing every
+    pair (tests/test_scale_equivalence.py), in time that grows with the ledger and its
+    conflicts, not with its pairs. Each fact's figures, periods and names are read once; its
+    claim frames only when it shares a name word with another fact.
     """
     if max_per_fact <= 0:
         return []
+    with _collector_paused():
+        return _find_conflicts(facts, identifiers, max_per_fact)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused: reading a ledger makes many small objects and no
+    cycles, and the collector's passes over them took a third of find_conflicts at 25,000 facts,
+    a share that grows with the ledger (benchmarks/scale_bench.py)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _find_conflicts(
+    facts: Sequence[Fact], identifiers: Sequence[str], max_per_fact: int
+) -> list[Conflict]:
     reads = [_Read.of(f, identifiers) for f in facts]
-    groups: dict[_Key, list[int]] = {}
+    # Facts first meet on the words of every name (read without claim frames); only those that
+    # meet another are read in full and grouped as below.
+    first: dict[_Key, list[int]] = {}
     keys_of: list[set[_Key]] = []
     for i, read in enumerate(reads):
         keys = {
             (read.periods, kind, unit, w) for kind, unit in read.measures for w in read.name_keys()
         }
         for key in keys:
-            groups.setdefault(key, []).append(i)
+            first.setdefault(key, []).append(i)
         keys_of.append(keys)
+    # A fact that shares a key is read in full and meets others on what _same_entity can pair:
+    # the words of the names it is about (who(); an opening word the frames read as a cue, as in
+    # "Capital expenditures at ...", names nobody), "" when it names nobody, and, between a fact
+    # whose only name is its opening word and one that names nobody but uses that word, "~" and
+    # the word. Two facts that each name only their (different) opening words no longer meet on
+    # "", which put every such fact of a ledger in one ever-growing group.
+    shared = [i for i, keys in enumerate(keys_of) if any(len(first[key]) > 1 for key in keys)]
+    openers = {reads[i].opener for i in shared if _opener_only(reads[i])}
+    groups: dict[_Key, list[int]] = {}
+    for i in shared:
+        read = reads[i]
+        who = read.who()
+        if not who:
+            words = {"", *("~" + w for w in claims.text_words(read.fact.statement) if w in openers)}
+        else:
+            words = {w for name in who for w in name.split()}
+            if _opener_only(read):
+                words.add("~" + read.opener)
+        keys_of[i] = {(read.periods, kind, unit, w) for kind, unit in read.measures for w in words}
+        for key in keys_of[i]:
+            groups.setdefault(key, []).append(i)
     # Within a key, facts meet on a metric of a figure of its kind and unit ("": none).
-    buckets: dict[_Key, dict[str, list[int]]] = {}
+    buckets: dict[_Key, dict[str, _Members]] = {}
     own: dict[tuple[_Key, int], list[str]] = {}
-    for key, members in groups.items():
-        if len(members) < 2:
+    for key, group in groups.items():
+        if len(group) < 2:
             continue
         by_metric = buckets.setdefault(key, {})
-        for i in members:
+        for i in group:
             metrics = {
                 metric
                 for fig in reads[i].figures()
@@ -735,29 +840,48 @@ def find_conflicts(
             }
             own[key, i] = sorted(metrics)
             for metric in metrics:
-                by_metric.setdefault(metric, []).append(i)
+                if metric not in by_metric:
+                    by_metric[metric] = _Members()
+                by_metric[metric].add(i)
+    places: dict[int, list[tuple[_Members, int]]] = {}  # where each fact is a member
+    for by_metric in buckets.values():
+        for bucket in by_metric.values():
+            for at, i in enumerate(bucket.items):
+                places.setdefault(i, []).append((bucket, at))
     conflicts: list[Conflict] = []
     linked = [0] * len(reads)
+
+    def link(i: int) -> None:
+        linked[i] += 1
+        if linked[i] >= max_per_fact:  # done: never a partner again
+            for bucket, at in places.get(i, ()):
+                bucket.drop(at)
+
     for i, read in enumerate(reads):
         if linked[i] >= max_per_fact:
             continue
-        partners: set[int] = set()
+        later: list[Iterator[int]] = []
         for key in keys_of[i]:
             if key not in buckets:
                 continue
-            for metric, members in buckets[key].items():
+            for metric, bucket in buckets[key].items():
                 if any(_metric_keys_agree(mine, metric) for mine in own[key, i]):
-                    partners.update(members[bisect_right(members, i) :])
-        for j in sorted(partners):
+                    later.append(bucket.after(i))
+        # Partners in ledger order, each once, read lazily and without the facts already in
+        # max_per_fact conflicts: a fact is usually done after a few, and its groups grow with
+        # the ledger.
+        previous = -1
+        for j in heapq.merge(*later):
             if linked[i] >= max_per_fact:
                 break
-            if linked[j] >= max_per_fact:
+            if j == previous or linked[j] >= max_per_fact:
                 continue
+            previous = j
             conflict = _clash(read, reads[j])
             if conflict is not None:
                 conflicts.append(conflict)
-                linked[i] += 1
-                linked[j] += 1
+                link(i)
+                link(j)
     return conflicts
 
 
@@ -860,8 +984,9 @@ def extract_facts(
                 f"{more} misstated fact(s) were kept as written without asking the model to "
                 f"restate them: the run reached max_restatements ({options.max_restatements})"
             )
+    with_facts = {c.source.id for c in candidates}
     for source in numbered:
-        from_model = any(c.source.id == source.source.id for c in candidates)
+        from_model = source.source.id in with_facts
         if options.extract == "model" and (from_model or not options.rules_fallback):
             continue
         rules, more = _rules(source, names, idents, options)
@@ -889,7 +1014,9 @@ def extract_facts(
             statement=c.statement,
             source_id=c.source.id,
             quote=c.quote,
-            quantities=quantities(c.statement, idents),
+            quantities=_quantities(
+                c.mentions if c.mentions is not None else extract(c.statement, idents)
+            ),
             topic=c.topic,
             locators=c.locators,
             secondary=_secondary(c, refs[c.source.id]),
@@ -1042,10 +1169,11 @@ def _rules(
     for number, topic in chosen[: options.max_rules_facts]:
         quote, locators = numbered.quote([number])
         statement = verbatim(quote)
+        mentions = tuple(extract(statement, identifiers))
         out.append(
             _Candidate(
                 numbered.source, frozenset([number]), statement, topic, "rules", quote, locators,
-                _figures(statement, identifiers), seq=_AFTER_MODEL_FACTS,
+                _figures_of(mentions), seq=_AFTER_MODEL_FACTS, mentions=mentions,
             )
         )  # fmt: skip
     return out, max(0, len(chosen) - options.max_rules_facts)
@@ -1061,31 +1189,72 @@ def _merge(
     chunks, or the model repeating itself); the first found is kept. A model-written statement
     takes the place of a verbatim one on the same evidence, and a verbatim fallback is not added
     where a fact on the same evidence is already kept.
+
+    Kept facts are indexed by (source, evidence) and by (source, figures, evidence sentence), so
+    a candidate is compared only with facts it could repeat (nested evidence shares a sentence),
+    and each statement is normalised once: linear in the candidates, where comparing each with
+    every kept fact was quadratic (30 s for 2,500 proposals from one source).
     """
     kept: list[_Candidate] = []
-    merged: list[tuple[_Candidate, _Candidate]] = []
+    merged: list[tuple[_Candidate, int]] = []  # (candidate, position in kept of the fact it is)
+    by_evidence: dict[tuple[str, frozenset[int]], list[int]] = {}
+    by_figures: dict[tuple[str, frozenset[tuple[str, str | None, Decimal]], int], list[int]] = {}
+    keys: dict[int, str] = {}
+
+    def key(candidate: _Candidate) -> str:
+        found = keys.get(id(candidate))
+        if found is None:
+            found = keys[id(candidate)] = _key(candidate)
+        return found
+
+    def index(at: int, candidate: _Candidate, add: bool) -> None:
+        if not candidate.figures:
+            return
+        for n in candidate.numbers:
+            slot = by_figures.setdefault((candidate.source.id, candidate.figures, n), [])
+            if add:
+                slot.append(at)
+                slot.sort()
+            else:
+                slot.remove(at)
+
     for new in candidates:
-        same = next((old for old in kept if _same_fact(old, new)), None)
-        if same is None:
+        source = new.source.id
+        near = set(by_evidence.get((source, new.numbers), ()))
+        if new.figures:
+            for n in new.numbers:
+                near.update(by_figures.get((source, new.figures, n), ()))
+        at = next((i for i in sorted(near) if _same_fact(kept[i], new, key)), None)
+        if at is None:
+            by_evidence.setdefault((source, new.numbers), []).append(len(kept))
+            index(len(kept), new, add=True)
             kept.append(new)
-        elif same.kind != "model" and new.kind == "model" and same.numbers == new.numbers:
-            kept[kept.index(same)] = new
-            merged = [(c, new if into is same else into) for c, into in merged]
-            merged.append((same, new))
+            continue
+        same = kept[at]
+        if same.kind != "model" and new.kind == "model" and same.numbers == new.numbers:
+            index(at, same, add=False)
+            index(at, new, add=True)
+            kept[at] = new
+            merged.append((same, at))
         else:
-            merged.append((new, same))
-    return kept, merged
+            merged.append((new, at))
+    # A fact replaced later carries the candidates merged into it over to its replacement.
+    return kept, [(candidate, kept[at]) for candidate, at in merged]
 
 
-def _same_fact(old: _Candidate, new: _Candidate) -> bool:
+def _same_fact(
+    old: _Candidate, new: _Candidate, key: Callable[[_Candidate], str] | None = None
+) -> bool:
     """One fact twice: same source, and the same statement on the same evidence, or the same
     (non-empty) figures on evidence one of which holds the other. A verbatim or rules fact is its
     evidence, so any fact on the same evidence repeats it; two model statements without figures
-    on one sentence may be two facts ("X is a subsidiary of Y", "X brings Z")."""
+    on one sentence may be two facts ("X is a subsidiary of Y", "X brings Z"). ``key`` is the
+    normalised statement (:func:`_key`, memoised by the caller)."""
+    key = key or _key
     if old.source.id != new.source.id:
         return False
     if old.numbers == new.numbers and (
-        old.kind != "model" or new.kind != "model" or _key(old) == _key(new)
+        old.kind != "model" or new.kind != "model" or key(old) == key(new)
     ):
         return True
     nested = old.numbers <= new.numbers or new.numbers <= old.numbers
@@ -1130,11 +1299,19 @@ def reground(
                 f"note: source {info.id} changed since the facts were extracted: re-checking its quotes"
             )
         sources[info.id] = (source, _SourceIndex.of(source))
+    # Each source's quotes are located together, in one pass over its text.
+    quotes: dict[str, list[str]] = {}
+    for fact in factset.facts:
+        if fact.source_id in sources:
+            quotes.setdefault(fact.source_id, []).append(fact.quote)
+    located = {
+        sid: iter(sources[sid][1].folded.locate_quotes(found)) for sid, found in quotes.items()
+    }
     facts = []
     for fact in factset.facts:
         if fact.source_id in sources:
             source, index = sources[fact.source_id]
-            locators = index.folded.locate_quote(fact.quote)
+            locators = next(located[fact.source_id])
             if not locators:
                 problems.append(f"{fact.id}'s quote does not occur in {source.id} ({source.path})")
             elif any(overlaps(loc, index.injected) for loc in locators):

@@ -12,6 +12,7 @@ import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from .injection import scan
 from .models import Locator, Secondary
@@ -79,6 +80,15 @@ def normalise(text: str) -> str:
 QUOTE_GAP = " \u2026 "
 
 
+# The sampled index of a folded text (Folded.locate_quotes): a GRAM-character slice of the text
+# at every STEP-th offset. A needle of at least GRAM + STEP - 1 characters covers one sampled
+# offset wherever it occurs; shorter needles are searched for directly. Slices of 24 characters
+# are rare even in a filing's repeated phrasing (16 made the one pass 2x slower at 25,000 quotes).
+_GRAM = 24
+_STEP = 24
+_FEW = 8  # fewer quotes than this are searched for one by one
+
+
 @dataclass(frozen=True)
 class Folded:
     """A source's text folded once, for locating many quotes in it."""
@@ -92,19 +102,29 @@ class Folded:
         folded, origin = fold(text)
         return cls(folded, origin, tuple(page_starts))
 
-    def locate_all(self, quote: str) -> list[Locator]:
-        needle = normalise(quote)
-        if not needle:
-            return []
-        found: list[Locator] = []
-        at = self.text.find(needle)
-        while at != -1:
+    def _locators(self, needle: str, starts: Sequence[int]) -> list[Locator]:
+        found = []
+        for at in starts:
             start = self.origin[at]
             end = self.origin[at + len(needle) - 1] + 1
             page = bisect.bisect_right(self.page_starts, start) if self.page_starts else None
             found.append(Locator(start=start, end=end, page=page))
-            at = self.text.find(needle, at + 1)
         return found
+
+    def _find(self, needle: str) -> list[int]:
+        """Every offset of ``needle`` in the folded text, overlapping ones included."""
+        starts = []
+        at = self.text.find(needle)
+        while at != -1:
+            starts.append(at)
+            at = self.text.find(needle, at + 1)
+        return starts
+
+    def locate_all(self, quote: str) -> list[Locator]:
+        needle = normalise(quote)
+        if not needle:
+            return []
+        return self._locators(needle, self._find(needle))
 
     def locate_quote(self, quote: str) -> list[Locator]:
         """Where every part of a quote (parts joined by :data:`QUOTE_GAP`) sits; empty when any
@@ -119,6 +139,79 @@ class Folded:
                 return []
             found.update(((loc.start, loc.end), loc) for loc in located)
         return [found[key] for key in sorted(found)]
+
+    def locate_quotes(self, quotes: Sequence[str]) -> list[list[Locator]]:
+        """:meth:`locate_quote` for many quotes, in one pass over the text.
+
+        Searching the whole text once per quote costs quotes x text (a ledger of 25,000 facts
+        from a 10 MB filing); here the text is sampled once (:data:`_GRAM` characters every
+        :data:`_STEP`) and each quote is checked only where a slice of it was sampled. A few
+        quotes are searched for one by one, which is quicker than sampling the text."""
+        if len(quotes) < _FEW:
+            return [self.locate_quote(quote) for quote in quotes]
+        wanted: dict[str, list[int]] = {}
+        parts: list[tuple[str, list[str]]] = []
+        for quote in quotes:
+            whole = normalise(quote)
+            pieces = [normalise(p) for p in quote.split(QUOTE_GAP)] if QUOTE_GAP in quote else []
+            parts.append((whole, pieces))
+            for needle in (whole, *pieces):
+                if needle:
+                    wanted.setdefault(needle, [])
+        self._search(wanted)
+        out: list[list[Locator]] = []
+        for whole, pieces in parts:
+            located = self._locators(whole, wanted[whole]) if whole else []
+            if located or not pieces:
+                out.append(located)
+                continue
+            found: dict[tuple[int, int], Locator] = {}
+            for piece in pieces:
+                each = self._locators(piece, wanted[piece]) if piece else []
+                if not each:
+                    found = {}
+                    break
+                found.update(((loc.start, loc.end), loc) for loc in each)
+            out.append([found[key] for key in sorted(found)])
+        return out
+
+    @cached_property
+    def _sampled(self) -> dict[str, list[int]]:
+        """Where each sampled slice of the text occurs (at offsets that are multiples of _STEP)."""
+        text = self.text
+        sampled: dict[str, list[int]] = {}
+        for at in range(0, len(text) - _GRAM + 1, _STEP):
+            sampled.setdefault(text[at : at + _GRAM], []).append(at)
+        return sampled
+
+    def _search(self, wanted: dict[str, list[int]]) -> None:
+        """Fill in each needle's offsets (ascending, overlapping ones included)."""
+        text = self.text
+        long = [n for n in wanted if len(n) >= _GRAM + _STEP - 1]
+        for needle in wanted:
+            if len(needle) < _GRAM + _STEP - 1:
+                wanted[needle] = self._find(needle)
+        if not long:
+            return
+        sampled = self._sampled
+        for needle in long:
+            starts: set[int] = set()
+            for shift in range(_STEP):
+                # An occurrence at p has a sampled offset p + o for one o with o = shift (mod
+                # _STEP); of the needle's slices at those o, look up the rarest.
+                sample, offset = min(
+                    (
+                        (sampled.get(needle[o : o + _GRAM], ()), o)
+                        for o in range(shift, len(needle) - _GRAM + 1, _STEP)
+                    ),
+                    key=lambda pair: len(pair[0]),
+                )
+                starts.update(
+                    at - offset
+                    for at in sample
+                    if at >= offset and text.startswith(needle, at - offset)
+                )
+            wanted[needle] = sorted(starts)
 
 
 # --- references the source cites -----------------------------------------------------------------

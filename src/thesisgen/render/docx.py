@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from copy import deepcopy
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.oxml.table import CT_Tc
+from docx.shared import Cm, Length, Pt, RGBColor
+from docx.table import _Cell, _Row
+from docx.text.font import Font
 
 from ..errors import InputFileError
 from ..models import FactSet, Memo, Sentence
@@ -59,6 +65,7 @@ from . import (
 )
 from .ooxml import (
     bookmark,
+    character_style,
     external_link,
     field,
     highlight,
@@ -140,13 +147,32 @@ def _ensure_styles(document: Any) -> None:
 
 
 def _set_widths(table: Any, widths: Sequence[Any]) -> None:
-    """Word honours cell widths, not column widths; set both so LibreOffice agrees."""
+    """Word honours cell widths, not column widths; set both so LibreOffice agrees. A cell with
+    no properties yet gets a copy of the ones python-docx writes for its width (made once: its
+    setter searches the schema's order of properties for every cell)."""
     table.autofit = False
     for column, width in zip(table.columns, widths, strict=True):
         column.width = width
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
+    for tr in table._tbl.tr_lst:
+        for tc, width in zip(tr.tc_lst, widths, strict=True):
+            if tc.tcPr is None:
+                tc.insert(0, deepcopy(_width_properties(width)))
+            else:
+                tc.width = width
+
+
+@cache
+def _width_properties(width: Length) -> Any:
+    tc = CT_Tc.new()
+    tc.width = width
+    return tc.tcPr
+
+
+@cache
+def _size_properties(size: float) -> Any:
+    run = OxmlElement("w:r")
+    Font(run).size = Pt(size)
+    return run.rPr
 
 
 def _table(document: Any, header: Sequence[str]) -> Any:
@@ -154,7 +180,7 @@ def _table(document: Any, header: Sequence[str]) -> Any:
     table = document.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     for cell, title in zip(table.rows[0].cells, header, strict=True):
-        cell.text = title
+        _text(cell, title)
         for run in cell.paragraphs[0].runs:
             run.bold = True
     repeat_header_row(table.rows[0])
@@ -162,15 +188,42 @@ def _table(document: Any, header: Sequence[str]) -> Any:
     return table
 
 
-def _row(table: Any) -> Any:
-    row = table.add_row()
-    keep_row_together(row)
-    return row
+def _rows(table: Any, count: int) -> list[tuple[Any, ...]]:
+    """The cells of ``count`` new rows at the table's end, rows kept together, as
+    ``table.add_row()`` makes them but for the cell widths, which :func:`_set_widths` sets once
+    the table is full. Built here, since python-docx reads the table's grid again for every row
+    it adds (3 s for a table of 2,500 facts, 48 s for 25,000)."""
+    tbl = table._tbl
+    columns = len(tbl.tblGrid.gridCol_lst)
+    out = []
+    for _ in range(count):
+        tr = tbl.add_tr()
+        keep_row_together(_Row(tr, table))
+        out.append(tuple(_Cell(tr.add_tc(), table) for _ in range(columns)))
+    return out
+
+
+def _text(cell: Any, text: str) -> None:
+    """``cell.text = text``, without python-docx's character-by-character pass for text that has
+    no tab or line break (the quotes of Appendix A are most of a memo's text)."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        cell.text = text
+        return
+    tc = cell._tc
+    tc.clear_content()
+    run = tc.add_p().add_r()
+    if text:
+        run.add_t(text)
 
 
 def _small(paragraph: Any, size: float = 9) -> None:
-    for run in paragraph.runs:
-        run.font.size = Pt(size)
+    """The paragraph's runs in ``size`` points; a run with no properties yet gets a copy of the
+    ones python-docx writes for the size (as :func:`_set_widths` does)."""
+    for run in paragraph._p.r_lst:
+        if run.rPr is None:
+            run.insert(0, deepcopy(_size_properties(size)))
+        else:
+            Font(run).size = Pt(size)
 
 
 def _markers(paragraph: Any, cites: Sequence[str]) -> None:
@@ -247,12 +300,12 @@ def _decision_page(document: Any, memo: Memo, context: MemoContext, factset: Fac
     table = document.add_table(rows=2, cols=len(front.labels))
     table.style = "Table Grid"
     for cell, label in zip(table.rows[0].cells, front.labels, strict=True):
-        cell.text = label
+        _text(cell, label)
         _small(cell.paragraphs[0], 8)
         for run in cell.paragraphs[0].runs:
             run.font.color.rgb = _MUTED
     for cell, value in zip(table.rows[1].cells, front.values, strict=True):
-        cell.text = value
+        _text(cell, value)
         for run in cell.paragraphs[0].runs:
             run.bold = True
     _set_widths(table, (Cm(7.0), Cm(2.6), Cm(3.0), Cm(4.0)))
@@ -283,7 +336,7 @@ def _sentence(
         highlight(run, "yellow")
     if notes:  # one run: the reader takes adjacent reference runs as one number
         ref = paragraph.add_run(",".join(map(str, notes)))
-        ref.style = NOTE_REFERENCE_STYLE
+        character_style(ref, NOTE_REFERENCE_STYLE)
         anchored.append(ref)
     _markers(paragraph, sentence.cites)
     if comment:
@@ -293,14 +346,14 @@ def _sentence(
 def _key_figures(document: Any, memo: Memo, index: int, comments: Comments) -> None:
     section = memo.sections[index]
     table = _table(document, KEY_FIGURES_HEADER)
-    for p, paragraph in enumerate(section.paragraphs):
+    rows = _rows(table, len(section.paragraphs))
+    for p, (paragraph, cells) in enumerate(zip(section.paragraphs, rows, strict=True)):
         sentence = paragraph.sentences[0]
         figure, what = sentence.text.split(": ", 1)
-        cells = _row(table).cells
-        cells[0].text = figure
+        _text(cells[0], figure)
         for run in cells[0].paragraphs[0].runs:
             run.bold = True
-        cells[1].text = what
+        _text(cells[1], what)
         _markers(cells[2].paragraphs[0], sentence.cites)
         notes = comments.by_sentence.get((section.key, p, 0), [])
         if notes:  # on the row's figure: the row is the sentence the gate checked
@@ -345,16 +398,16 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
         )
     )
     table = _table(document, ("ID", "Statement", "Quote (verbatim)", "Source"))
-    for fact in cited:
-        cells = _row(table).cells
-        cells[0].text = fact.id
+    listed = {source.id for source in factset.sources}
+    for fact, cells in zip(cited, _rows(table, len(cited)), strict=True):
+        _text(cells[0], fact.id)
         bookmark(cells[0].paragraphs[0], fact_bookmark(fact.id))
-        cells[1].text = fact.statement + kind_note(fact)
-        cells[2].text = f"\u201c{fact.quote}\u201d"
+        _text(cells[1], fact.statement + kind_note(fact))
+        _text(cells[2], f"\u201c{fact.quote}\u201d")
         where = cells[3].paragraphs[0]
         if fact.source_id == "analyst":
             where.add_run("analyst-supplied")
-        elif factset.source(fact.source_id) is not None:
+        elif fact.source_id in listed:
             internal_link(
                 where, source_bookmark(fact.source_id), fact.source_id, style=CITATION_STYLE
             )
@@ -371,9 +424,8 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
     document.add_heading("B. Sources", level=2)
     table = _table(document, ("ID", "Source", "Date", "sha256"))
     references = cited_references(factset)
-    for source in factset.sources:
-        cells = _row(table).cells
-        cells[0].text = source.id
+    for source, cells in zip(factset.sources, _rows(table, len(factset.sources)), strict=True):
+        _text(cells[0], source.id)
         bookmark(cells[0].paragraphs[0], source_bookmark(source.id))
         about = cells[1].paragraphs[0]
         about.add_run(source.title).bold = True
@@ -392,8 +444,8 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
             cells[1].add_paragraph(
                 "Its references behind cited facts: " + "; ".join(references[source.id])
             )
-        cells[2].text = source.published.isoformat() if source.published else "undated"
-        cells[3].text = short_sha(source)
+        _text(cells[2], source.published.isoformat() if source.published else "undated")
+        _text(cells[3], short_sha(source))
         for cell in cells:
             for para in cell.paragraphs:
                 _small(para)
@@ -415,10 +467,10 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
 
     document.add_heading("D. Generation record", level=2)
     table = _table(document, ("Item", "Value"))
-    for item, value in generation_record(context, factset):
-        cells = _row(table).cells
-        cells[0].text = item
-        cells[1].text = value
+    record = generation_record(context, factset)
+    for (item, value), cells in zip(record, _rows(table, len(record)), strict=True):
+        _text(cells[0], item)
+        _text(cells[1], value)
         for cell in cells:
             _small(cell.paragraphs[0])
     _set_widths(table, (Cm(4.6), Cm(12.0)))

@@ -24,6 +24,7 @@ from docx.oxml.ns import qn
 __all__ = [
     "bookmark",
     "bookmarks",
+    "character_style",
     "external_link",
     "external_links",
     "field",
@@ -164,14 +165,31 @@ def _styles(paragraph: Any) -> Any:
     return paragraph.part.package.main_document_part.styles
 
 
+# Style ids by main document part and style name. python-docx finds a style by name by reading
+# every style of the document, which once a sentence cost more than the rest of the render.
+# Only found styles are kept, so a style added later is still found.
+_style_ids: weakref.WeakKeyDictionary[Any, dict[str, str | None]] = weakref.WeakKeyDictionary()
+
+
 def _character_style_id(paragraph: Any, style: str) -> str | None:
     """The id Word stores in w:rStyle; a name alone would be ignored, leaving the link unstyled."""
-    styles = _styles(paragraph)
+    main = paragraph.part.package.main_document_part
+    known = _style_ids.setdefault(main, {})
+    if style in known:
+        return known[style]
+    styles = main.styles
     # `in` rather than indexing: Styles[...] falls back to a deprecated lookup by id.
     if style not in styles:
         raise ValueError(f"character style {style!r} is not defined in the document")
     style_id: str | None = styles.get_style_id(style, WD_STYLE_TYPE.CHARACTER)
+    known[style] = style_id
     return style_id
+
+
+def character_style(run: Any, style: str) -> None:
+    """``run.style = style`` for a character style, with the style's id looked up once per
+    document (:func:`_character_style_id`)."""
+    run._r.style = _character_style_id(run, style)
 
 
 def internal_link(
