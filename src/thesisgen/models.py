@@ -144,8 +144,9 @@ class FactSet(Contract):
         """The proposed facts that were dropped outright (not kept verbatim instead)."""
         return [d for d in self.dropped if d.kept_as is None]
 
-    def source(self, source_id: str) -> SourceInfo | None:
-        return next((s for s in self.sources if s.id == source_id), None)
+    def sources_by_id(self) -> dict[str, SourceInfo]:
+        """The sources by ID: build it once where many facts look up their source."""
+        return {s.id: s for s in self.sources}
 
 
 # --- drafts --------------------------------------------------------------------------------------

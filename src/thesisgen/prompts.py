@@ -10,7 +10,7 @@ escape what could close or open a tag or a chat turn, so the data cannot end ear
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
@@ -317,8 +317,8 @@ def _title(source: SourceInfo) -> str:
     return source.title
 
 
-def _fact_view(fact: Fact, factset: FactSet) -> dict[str, str | None]:
-    source = factset.source(fact.source_id)
+def _fact_view(fact: Fact, sources: Mapping[str, SourceInfo]) -> dict[str, str | None]:
+    source = sources.get(fact.source_id)
     label = fact.source_id if source is None else f"{source.id} {_title(source)}"
     if fact.source_id == "analyst":
         label = "analyst-supplied"
@@ -427,6 +427,7 @@ def section_messages(
     passes :func:`select_facts`). A conflict is noted when all its facts are carried."""
     shown = list(factset.facts if facts is None else facts)
     ids = {f.id for f in shown}
+    sources = factset.sources_by_id()
     user = _render(
         "section.j2",
         company=factset.company,
@@ -436,7 +437,7 @@ def section_messages(
         stances=STANCES,
         min_paragraphs=1,
         max_paragraphs=3,
-        facts=[_fact_view(f, factset) for f in shown],
+        facts=[_fact_view(f, sources) for f in shown],
         conflicts=[c.note for c in factset.conflicts if set(c.facts) <= ids],
         missing=[(t, TOPIC_NOTES[t]) for t in missing_topics(factset, section)],
     )
@@ -447,7 +448,8 @@ def verify_messages(factset: FactSet, sentence: str, facts: Sequence[Fact]) -> M
     """The model check of one sentence (``--verify``): the sentence, quoted on one line as the
     restatement prompt quotes its evidence, and the facts it cites with their statements and
     quotes in ``<fact>`` tags; the model judges only whether those facts support it."""
-    views = [{**_fact_view(fact, factset), "quote": " ".join(fact.quote.split())} for fact in facts]
+    sources = factset.sources_by_id()
+    views = [{**_fact_view(fact, sources), "quote": " ".join(fact.quote.split())} for fact in facts]
     user = _render("verify.j2", sentence=" ".join(sentence.split()), facts=views)
     return [_system(factset.company, factset.ticker, "verify"), {"role": "user", "content": user}]
 
