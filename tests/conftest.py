@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import subprocess
 import sys
@@ -42,6 +43,23 @@ class Completed:
     code: int
     stdout: str
     stderr: str
+
+
+def match_snapshot(path: Path, text: str, what: str, test_file: str, limit: int = 6000) -> None:
+    """``text`` equals the reviewed copy at ``path``; ``UPDATE_SNAPSHOTS=1`` rewrites it instead.
+    A difference fails with the diff and the command that accepts it after review."""
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.write_text(text, encoding="utf-8")
+        return
+    if not path.is_file():
+        pytest.fail(f"no snapshot {path}: create it with UPDATE_SNAPSHOTS=1 and review it")
+    golden = path.read_text(encoding="utf-8")
+    if text != golden:
+        lines = difflib.unified_diff(
+            golden.splitlines(keepends=True), text.splitlines(keepends=True), "snapshot", "now", n=1
+        )
+        diff = "".join(lines)[:limit]
+        pytest.fail(f"{what} changed; review, then UPDATE_SNAPSHOTS=1 pytest {test_file}\n{diff}")
 
 
 def run_cli(*args: str | Path, cwd: Path, **env: str) -> Completed:

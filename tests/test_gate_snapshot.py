@@ -13,13 +13,9 @@ the diff of tests/snapshots/gate-AREC-probe.txt before committing it.
 
 from __future__ import annotations
 
-import difflib
-import os
 from pathlib import Path
 
-import pytest
-
-from conftest import STATIC
+from conftest import STATIC, match_snapshot
 from thesisgen.models import FactSet, Memo, Paragraph, Report, Section, Sentence
 from thesisgen.render import checked_memo, key_figures
 from thesisgen.resources import load_bundle
@@ -86,19 +82,4 @@ def test_gate_verdicts_on_the_arec_probe_are_the_snapshot() -> None:
     identifiers = tuple(load_bundle("AREC").identifiers)
     ledger = Ledger.of(factset, identifiers)
     text = rendered(validate_memo(probe(memo, factset, ledger), factset, identifiers))
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        SNAPSHOT.write_text(text, encoding="utf-8")
-        return
-    if not SNAPSHOT.exists():
-        pytest.fail(f"no snapshot {SNAPSHOT}: create it with UPDATE_SNAPSHOTS=1 and review it")
-    expected = SNAPSHOT.read_text(encoding="utf-8")
-    if text != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(keepends=True),
-                text.splitlines(keepends=True),
-                "snapshot",
-                "now",
-            )
-        )
-        pytest.fail(f"the gate's verdicts changed; review, then UPDATE_SNAPSHOTS=1\n{diff[:6000]}")
+    match_snapshot(SNAPSHOT, text, "the gate's verdicts", __file__)

@@ -7,13 +7,10 @@ then review the diff of tests/snapshots/mentions.tsv before committing it.
 
 from __future__ import annotations
 
-import difflib
 import json
-import os
 from pathlib import Path
 
-import pytest
-
+from conftest import match_snapshot
 from thesisgen.numbers import extract
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,17 +49,4 @@ def _table() -> str:
 
 def test_figures_in_the_bundled_texts_match_the_golden_copy() -> None:
     table = _table()
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        SNAPSHOT.write_text(table, encoding="utf-8")
-        return
-    if not SNAPSHOT.is_file():
-        pytest.fail(f"no snapshot {SNAPSHOT}: create it with UPDATE_SNAPSHOTS=1 and review it")
-    golden = SNAPSHOT.read_text(encoding="utf-8")
-    if table != golden:
-        diff = "".join(
-            difflib.unified_diff(
-                golden.splitlines(keepends=True), table.splitlines(keepends=True),
-                "snapshot", "extracted", n=0,
-            )
-        )  # fmt: skip
-        pytest.fail(f"figures changed; review, then UPDATE_SNAPSHOTS=1 pytest {__file__}\n{diff}")
+    match_snapshot(SNAPSHOT, table, "figures", __file__)

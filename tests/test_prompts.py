@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import jinja2
 import pytest
 
-from conftest import AREC, THIRD_COMPANY, AuthoredRun
+from conftest import AREC, THIRD_COMPANY, AuthoredRun, match_snapshot
 from thesisgen.config import DEFAULTS
 from thesisgen.evidence import Numbered, chunk
 from thesisgen.models import STANCES, Fact, FactSet, Source
@@ -32,11 +31,7 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 def _check_snapshot(name: str, text: str) -> None:
     path = SNAPSHOTS / name
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        path.write_text(text)
-    assert path.read_text() == text, (
-        f"prompt changed: review, then UPDATE_SNAPSHOTS=1 pytest {__file__}"
-    )
+    match_snapshot(path, text, "prompt", __file__)
 
 
 def test_facts_prompt_snapshot() -> None:
