@@ -125,6 +125,7 @@ class _Node(NamedTuple):
 
 # every word list's phrases in one table of words, first word first; built at import
 _TRIE: dict[str, _Node] = {}
+_NOT_BEFORE: dict[int, str] = {}  # list -> the characters its phrases must not be followed by
 _ASCII = False  # every phrase of every list is ASCII (set with the table)
 
 
@@ -134,6 +135,8 @@ def _build() -> None:
         for key in lexicon.keys:
             table.setdefault(key, []).append(lexicon.id)
     _TRIE.clear()
+    _NOT_BEFORE.clear()
+    _NOT_BEFORE.update({lx.id: lx.not_before for lx in _LEXICONS if lx.not_before})
     for key, lists in table.items():
         level = _TRIE
         for word in key[:-1]:
@@ -156,8 +159,23 @@ def _scan(text: str) -> list[list[_Found]]:
     free = [0] * len(_LEXICONS)  # the first token each list may match from
     count = len(words)
     trie = _TRIE
-    for i in [i for i, word in enumerate(words) if word in trie]:
-        lists, follow = trie[words[i]]
+    not_before = _NOT_BEFORE
+    for i, word in enumerate(words):
+        node = trie.get(word)
+        if node is None:
+            continue
+        lists, follow = node
+        if not follow or i + 1 == count or words[i + 1] not in follow:
+            # one word, no longer phrase from here (most words): each list's phrase is this word
+            for lid in lists:
+                if free[lid] > i:
+                    continue
+                end = ends[i]
+                if lid in not_before and text[end : end + 1] in not_before[lid]:
+                    continue
+                free[lid] = i + 1
+                found[lid].append(_Found(text, starts[i], end, word, aligned))
+            continue
         phrases: list[tuple[int, tuple[int, ...]]] = [(1, lists)] if lists else []
         n = 1
         while follow and i + n < count:  # longer phrases from here
@@ -176,8 +194,7 @@ def _scan(text: str) -> list[list[_Found]]:
                 if free[lid] > i or lid in taken:
                     continue
                 end = ends[i + n - 1]
-                lexicon = _LEXICONS[lid]
-                if lexicon.not_before and text[end : end + 1] in lexicon.not_before:
+                if lid in not_before and text[end : end + 1] in not_before[lid]:
                     continue
                 taken.append(lid)
                 free[lid] = i + n
