@@ -974,13 +974,19 @@ def statements(text: str, names: Sequence[Name]) -> list[Statement]:
 
 
 def open_statements(
-    text: str, names: Sequence[Name], figures: Sequence[int], negated_facts: bool
+    text: str,
+    names: Sequence[Name],
+    figures: Sequence[int],
+    negated_facts: bool,
+    clashable: frozenset[str] = frozenset(("direction", "modality", "holder")),
 ) -> list[Statement]:
     """The statements of ``text`` a sentence is held to: those of :func:`statements` whose clause
     holds none of the ``figures`` (where they start: their frames are compared) and says something
     that could clash (a negation, a direction, a modality or a subject), or every such clause when
-    a cited fact negates (``negated_facts``). The rest are never built."""
-    return _statements(text, names, figures, negated_facts, lazy=True)
+    a cited fact negates (``negated_facts``). A direction, a modality or a subject counts only
+    when it is in ``clashable``: the slots some clause of a cited fact fills too (without one on
+    the fact's side that slot cannot clash). The rest are never built."""
+    return _statements(text, names, figures, negated_facts, lazy=True, clashable=clashable)
 
 
 def _statements(
@@ -989,6 +995,7 @@ def _statements(
     figures: Sequence[int] = (),
     negated_facts: bool = True,
     lazy: bool = False,
+    clashable: frozenset[str] = frozenset(("direction", "modality", "holder")),
 ) -> list[Statement]:
     if lazy and not _tokens(text).aligned:
         # Lowercasing moved the offsets ("İ"): read every clause, as :func:`statements` does (a
@@ -997,7 +1004,13 @@ def _statements(
             s
             for s in _statements(text, names)
             if not any(s.start <= at < s.end for at in figures)
-            and (s.negation_text or s.directions or s.modalities or s.subject or negated_facts)
+            and (
+                s.negation_text
+                or negated_facts
+                or (s.directions and "direction" in clashable)
+                or (s.modalities and "modality" in clashable)
+                or (s.subject and "holder" in clashable)
+            )
         ]
     cuts = [0, *(m.start() for m in _STATEMENT_BREAK.finditer(text)), len(text)]
     not_negation = [m.span() for m in _NOT_NEGATION.finditer(text)]
@@ -1014,12 +1027,24 @@ def _statements(
         if lazy and any(start <= at < end for at in figures):
             continue
         negated = [m for m in negations if start <= m.start() < end]
+        if lazy and not (negated or negated_facts or clashable):
+            continue  # only a negation could clash
         moves = [m for m in directions if start <= m.start() < end]
         modal = [m for m in modals if start <= m.start() < end]
-        subject = holder_of(text, names, start, end)
+        holds = not lazy or "holder" in clashable or negated or negated_facts
+        subject = holder_of(text, names, start, end) if holds else None
         words = subject.words if subject is not None else ()
-        if lazy and not (negated or moves or modal or words or negated_facts):
+        if lazy and not (
+            negated
+            or negated_facts
+            or (moves and "direction" in clashable)
+            or (modal and "modality" in clashable)
+            or words
+        ):
             continue  # nothing on either side that could clash
+        if subject is None and not holds:
+            subject = holder_of(text, names, start, end)
+            words = subject.words if subject is not None else ()
         if maybe is None:
             maybe = [
                 m.start() for m in (*_HYPOTHETICAL.finditer(text), *_CONDITIONAL.finditer(text))

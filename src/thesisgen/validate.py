@@ -77,6 +77,9 @@ class Ledger:
     rated: Mapping[str, bool] = field(default_factory=dict)
     statements: Mapping[str, tuple[claims.Statement, ...]] = field(default_factory=dict)
     negates: Mapping[str, bool] = field(default_factory=dict)  # a clause of the fact is negated
+    # per fact, what its clauses say besides a negation ("direction", "modality", "holder"): the
+    # only slots a clause of a citing sentence can clash on, besides a negation
+    slots: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # the words of the names any sentence may use: the company's, its aliases', the allowlist's
     known_names: frozenset[str] = frozenset()
     company_key: tuple[str, ...] = ()  # the words "the Company" of a filing stands for
@@ -137,6 +140,7 @@ class Ledger:
             {fid: claims.rating_in(t) is not None for fid, t in texts.items()},
             statements,
             {fid: any(s.negation_text for s in found) for fid, found in statements.items()},
+            {fid: _slots(found) for fid, found in statements.items()},
             frozenset(
                 w
                 for name in (*known, *claims.ALLOWED_NAMES, *identifiers)
@@ -151,6 +155,23 @@ class Ledger:
             for n in (self.company, self.ticker, *self.options.aliases)
             for w in claims.text_words(n)
         )
+
+
+_SLOTS = frozenset(("direction", "modality", "holder"))
+_NOTHING: frozenset[str] = frozenset()
+
+
+def _slots(statements: Iterable[claims.Statement]) -> frozenset[str]:
+    """The slots besides a negation that some of a fact's clauses fill."""
+    found = set()
+    for s in statements:
+        if s.directions:
+            found.add("direction")
+        if s.modalities:
+            found.add("modality")
+        if s.subject:
+            found.add("holder")
+    return frozenset(found)
 
 
 _TIME = ("year", "period", "date")
@@ -491,7 +512,14 @@ def _statement_findings(
     # where nothing on either side could clash
     figures = [m.start for m in mentions if m.kind not in TIME_KINDS]
     negated = any(ledger.negates[fid] for fid in cites)
-    for said in claims.open_statements(text, names, figures, negated):
+    # what a clause of the sentence could clash on besides a negation: the slots some clause of a
+    # cited fact fills (a hypothetical sentence is held only on negation)
+    clashable = (
+        _NOTHING
+        if hypothetical
+        else frozenset().union(*(ledger.slots.get(c, _SLOTS) for c in cites))
+    )
+    for said in claims.open_statements(text, names, figures, negated, clashable):
         first: tuple[str, claims.Clash] | None = None
         agreed = False
         for fid in cites:
