@@ -496,11 +496,13 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
             fields[i]["counted"] = fields[i]["metric"]  # "3.85 million EV motors"
     if names:
         _holders(located, names, fields)
-    for i, mention in enumerate(mentions):  # the two ends of a range share one frame
-        for j in range(i):
-            if (mentions[j].start, mentions[j].end) == (mention.start, mention.end):
-                fields[i] = {**fields[j], **fields[i]}
-                fields[j] = {**fields[i], **fields[j]}
+    spans = [(m.start, m.end) for m in mentions]
+    if len(set(spans)) < len(spans):  # a range: the two ends of it share one frame
+        for i, span in enumerate(spans):
+            for j in range(i):
+                if spans[j] == span:
+                    fields[i] = {**fields[j], **fields[i]}
+                    fields[j] = {**fields[i], **fields[j]}
     _moves(text, mentions, fields)
     return [Frame(**f) if f else EMPTY for f in fields]  # type: ignore[arg-type]
 
@@ -659,9 +661,13 @@ def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
             parts[-1] = _unpossessive(last)
         kept: list[str] = []
         for part in parts:
-            for w in part.split("-"):
+            for w in part.split("-") if "-" in part else (part,):
                 if w:
-                    word = name_word(w)
+                    word = w.lower()  # name_word(w), with its tests only where they apply
+                    if "." in word:
+                        word = word.replace(".", "")
+                    if "'" in word or "’" in word:
+                        word = _unpossessive(word)
                     if (
                         word
                         and word not in _NOT_NAMES
@@ -678,16 +684,17 @@ def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
         found = text.find(parts[0], start)
         if found >= 0:
             start = found
-        first = start == lead or text[:start].rstrip().endswith(("(", '"', "“", ":"))
         opener = False
-        if first and len(parts) == 1 and not possessive:
+        if len(parts) == 1 and not possessive:
             word = parts[0]
             if not (word.isupper() and len(word) > 1) and not any(c.isupper() for c in word[1:]):
-                opener = True
+                # an ordinary word if it opens the text (or a quote, a bracket, a list)
+                opener = start == lead or text[:start].rstrip().endswith(("(", '"', "“", ":"))
         if company and set(words) <= set(company):
             words = company  # "AREC" and "American Resources" are one holder
         out.append(Name(shown, start, match.end(), words, possessive, opener))
-    return sorted(out, key=lambda n: n.start)
+    # the names run in order, but "the Company" ones were read first
+    return sorted(out, key=lambda n: n.start) if taken else out
 
 
 _LEADING = frozenset(("of", "and", "&", "the", "for"))  # dropped after a leading non-name
