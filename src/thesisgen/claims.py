@@ -1019,13 +1019,21 @@ def _statements(
                 or (s.subject and "holder" in clashable)
             )
         ]
-    cuts = [0, *(m.start() for m in _STATEMENT_BREAK.finditer(text)), len(text)]
     not_negation = [m.span() for m in _NOT_NEGATION.finditer(text)]
     negations = [
         m for m in _NEGATION.finditer(text) if not any(a <= m.start() < b for a, b in not_negation)
     ]
     directions = _DIRECTION.finditer(text)
     modals = [m for m in _MODALITY.finditer(text) if m.group(0) != "May"]
+    if lazy and not (
+        negations
+        or negated_facts
+        or (directions and "direction" in clashable)
+        or (modals and "modality" in clashable)
+        or (names and "holder" in clashable)
+    ):
+        return []  # no clause could say anything that clashes
+    cuts = [0, *(m.start() for m in _STATEMENT_BREAK.finditer(text)), len(text)]
     maybe: list[int] | None = None
     out: list[Statement] = []
     for start, end in itertools.pairwise(cuts):
