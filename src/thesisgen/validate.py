@@ -33,6 +33,7 @@ from .numbers import (
     ROUNDING_TOLERANCE,
     TIME_KINDS,
     Mention,
+    backing,
     backs,
     extract,
     percent_text,
@@ -211,26 +212,7 @@ def _backing(said: Mention, cites: Sequence[str], ledger: Ledger) -> list[tuple[
     """For each cited fact, which of its figures back ``said``: read once per sentence figure, for
     judging it and for comparing its frame with the backing figures' frames."""
     tolerance = ledger.options.rounding_tolerance
-    # only a figure of a kind that can back it is read (backs is False for any other kind)
-    kinds = _BACKING_KINDS.get(said.kind, (said.kind,))
-    return [
-        tuple(
-            [
-                m.kind in kinds and backs(m, said, tolerance=tolerance)
-                for m in ledger.figures.get(fid, ())
-            ]
-        )
-        for fid in cites
-    ]
-
-
-# the kinds of fact figure that can back a sentence figure of a kind, where not only its own:
-# time backs time (a date its year), and percentage points and basis points convert
-_BACKING_KINDS: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(TIME_KINDS, TIME_KINDS),
-    "pp": ("pp", "bp"),
-    "bp": ("pp", "bp"),
-}
+    return [backing(ledger.figures.get(fid, ()), said, tolerance=tolerance) for fid in cites]
 
 
 def _judge(
