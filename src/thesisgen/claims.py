@@ -265,6 +265,8 @@ _RATING_CAPS = re.compile(
     r"(?<![\w])(?:" + "|".join(map(re.escape, _DATA["rating"]["capitals"])) + r")(?![\w])"
 )
 _CAPITALS = tuple(_DATA["rating"]["capitals"])  # a capitals rating holds one of these as written
+# the same test with fewer strings: those that hold none of the others ("STRONG BUY" holds "BUY")
+_CAPITALS_HELD = tuple(c for c in _CAPITALS if not any(o != c and o in c for o in _CAPITALS))
 _OWN_VOICE = _Lexicon(_DATA["rating"]["own_voice"])
 _STOP = frozenset(_key(w) for w in _DATA["words"]["stop"])
 _NOT_NAMES = frozenset(w.lower().replace(".", "") for w in _DATA["words"]["not_names"]) | frozenset(
@@ -806,8 +808,10 @@ def _holders(located: _Text, names: Sequence[Name], fields: list[dict[str, objec
 def rating_in(text: str) -> str | None:
     """A rating or price target stated in the text ("STRONG BUY", "overweight", "price target")."""
     match: re.Match[str] | _Found | None = None
-    if any(c in text for c in _CAPITALS):  # none written, no need to search
-        match = _RATING_CAPS.search(text)
+    for capitals in _CAPITALS_HELD:  # none written, no need to search
+        if capitals in text:
+            match = _RATING_CAPS.search(text)
+            break
     if match is None:
         match = _RATING.search(text)
     return match.group(0) if match is not None else None

@@ -442,7 +442,7 @@ def _meaning(
     for name in names:
         if name.opener or any(m.start < name.end and name.start < m.end for m in mentions):
             continue  # a figure ("FY24") is not a name, nor is a sentence's first word
-        if not all(w in known or any(w in cited for cited in words) for w in name.words):
+        if not _named(name.words, known, words):
             where = ", ".join(cites) if cites else "no fact (the sentence cites none)"
             findings.append(
                 Finding(
@@ -475,6 +475,19 @@ def _meaning(
             )
         )
     return findings
+
+
+def _named(words: Iterable[str], known: frozenset[str], cited: Sequence[frozenset[str]]) -> bool:
+    """Is every word of a name known, or among a cited fact's words?"""
+    for w in words:
+        if w in known:
+            continue
+        for fact in cited:
+            if w in fact:
+                break
+        else:
+            return False
+    return True
 
 
 def _statement_findings(
