@@ -30,7 +30,7 @@ import itertools
 import re
 import tomllib
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
@@ -990,14 +990,16 @@ def open_statements(
     figures: Sequence[int],
     negated_facts: bool,
     clashable: frozenset[str] = frozenset(("direction", "modality", "holder")),
+    matched: Callable[[frozenset[str]], bool] | None = None,
 ) -> list[Statement]:
     """The statements of ``text`` a sentence is held to: those of :func:`statements` whose clause
     holds none of the ``figures`` (where they start: their frames are compared) and says something
     that could clash (a negation, a direction, a modality or a subject), or every such clause when
     a cited fact negates (``negated_facts``). A direction, a modality or a subject counts only
     when it is in ``clashable``: the slots some clause of a cited fact fills too (without one on
-    the fact's side that slot cannot clash). The rest are never built."""
-    return _statements(text, names, figures, negated_facts, lazy=True, clashable=clashable)
+    the fact's side that slot cannot clash). With ``matched``, only clauses whose content stems
+    it accepts (some cited fact's clause speaks of the same thing). The rest are never built."""
+    return _statements(text, names, figures, negated_facts, True, clashable, matched)
 
 
 def _statements(
@@ -1007,6 +1009,7 @@ def _statements(
     negated_facts: bool = True,
     lazy: bool = False,
     clashable: frozenset[str] = frozenset(("direction", "modality", "holder")),
+    matched: Callable[[frozenset[str]], bool] | None = None,
 ) -> list[Statement]:
     if lazy and not _tokens(text).aligned:
         # Lowercasing moved the offsets ("İ"): read every clause, as :func:`statements` does (a
@@ -1022,6 +1025,7 @@ def _statements(
                 or (s.modalities and "modality" in clashable)
                 or (s.subject and "holder" in clashable)
             )
+            and (matched is None or matched(s.stems))
         ]
     not_negation = [m.span() for m in _NOT_NEGATION.finditer(text)]
     negations = [
@@ -1048,6 +1052,9 @@ def _statements(
         negated = [m for m in negations if start <= m.start() < end]
         if lazy and not (negated or negated_facts or clashable):
             continue  # only a negation could clash
+        stems = content_words(text[start:end]) - _NEGATION_STEMS
+        if matched is not None and not matched(stems):
+            continue  # no cited clause speaks of the same thing
         moves = [m for m in directions if start <= m.start() < end]
         modal = [m for m in modals if start <= m.start() < end]
         holds = not lazy or "holder" in clashable or negated or negated_facts
@@ -1072,7 +1079,7 @@ def _statements(
             Statement(
                 start,
                 end,
-                content_words(text[start:end]) - _NEGATION_STEMS,
+                stems,
                 negated[0].group(0) if negated else "",
                 frozenset([_DIRECTION_OF[m.phrase()] for m in moves]),
                 ", ".join(dict.fromkeys([m.group(0).lower() for m in moves])),

@@ -514,7 +514,16 @@ def _statement_findings(
         if hypothetical
         else frozenset().union(*(ledger.slots.get(c, _SLOTS) for c in cites))
     )
-    for said in claims.open_statements(text, names, figures, negated, clashable):
+    # a clause no cited fact's clause matches (claims.best_match) is not built
+    facts = [f.stems for fid in cites for f in ledger.statements[fid]]
+    if not facts:
+        return findings
+
+    def matched(stems: frozenset[str]) -> bool:
+        need = max(claims.MATCH_STEMS, (len(stems) + 1) // 2)  # as many as best_match asks
+        return any(len(stems & f) >= need for f in facts)
+
+    for said in claims.open_statements(text, names, figures, negated, clashable, matched):
         first: tuple[str, claims.Clash] | None = None
         agreed = False
         for fid in cites:
