@@ -392,42 +392,44 @@ class _Text:
     ) -> tuple[int, int] | None:
         """The figure a cue at [start, end) speaks of, and how far it is (in words): the next figure
         in the clause within ``reach`` words, else (unless ``ahead_only``) the previous one."""
-        clause = self.clause(start)
+        breaks, starts = self.breaks, self.starts  # clause() and words_between(), inlined
+        clause = bisect_right(breaks, start)
         before = self.previous_figure(start)
+        before_here = before is not None and bisect_right(breaks, before[1]) == clause
         if (
             not ahead_only
-            and before is not None
-            and self.clause(before[1]) == clause
-            and self.words_between(before[1], start) == 0
+            and before_here
+            and bisect_left(starts, start) == bisect_left(starts, before[1])  # type: ignore[index]
         ):
-            return before[2], 0  # right after a figure: "an 8% drop", "2% higher"
+            return before[2], 0  # type: ignore[index]  # right after a figure: "an 8% drop"
         reach_back = min(reach, BACK_REACH)
         after = self.next_figure(end)
-        if after is not None and self.clause(after[0]) == clause:
-            gap = self.words_between(end, after[0])
+        if after is not None and bisect_right(breaks, after[0]) == clause:
+            gap = bisect_left(starts, after[0]) - bisect_left(starts, end)
             if gap <= reach:
                 return after[2], gap
         if ahead_only:
             return None
-        if before is not None and self.clause(before[1]) == clause:
-            gap = self.words_between(before[1], start)
+        if before_here:
+            gap = bisect_left(starts, start) - bisect_left(starts, before[1])  # type: ignore[index]
             if gap <= reach_back:
-                return before[2], gap
+                return before[2], gap  # type: ignore[index]
         return None
 
     def nearest(self, start: int, end: int) -> int | None:
         """The figure nearest to a noun in its clause (the following one on a tie)."""
-        clause = self.clause(start)
+        breaks, starts = self.breaks, self.starts  # clause() and words_between(), inlined
+        clause = bisect_right(breaks, start)
         after = self.next_figure(end)
         before = self.previous_figure(start)
         gap_after = (
-            self.words_between(end, after[0])
-            if after is not None and self.clause(after[0]) == clause
+            bisect_left(starts, after[0]) - bisect_left(starts, end)
+            if after is not None and bisect_right(breaks, after[0]) == clause
             else None
         )
         gap_before = (
-            self.words_between(before[1], start)
-            if before is not None and self.clause(before[1]) == clause
+            bisect_left(starts, start) - bisect_left(starts, before[1])
+            if before is not None and bisect_right(breaks, before[1]) == clause
             else None
         )
         if gap_after is not None and (gap_before is None or gap_after <= gap_before):
@@ -454,13 +456,17 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
         target = located.governed(match.start(), match.end(), True, NEGATION_REACH)
         if target is not None:
             fields[target[0]].setdefault("negation_text", match.group(0))
-    found = [
-        (m.start(), m.end(), m.group(0), m.phrase())
-        for m in _METRIC.finditer(text)
-        if not any(n.start <= m.start() < n.end and not n.opener for n in names)  # "Jobs Act"
-        and text[max(0, m.start() - 4) : m.start()].lower() != "per "  # "$0.25 per share"
-    ]
-    clauses = [located.clause(f[0]) for f in found]
+    named = [(n.start, n.end) for n in names if not n.opener]
+    found: list[tuple[int, int, str, str]] = []
+    for m in _METRIC.finditer(text):
+        where = m.start()
+        if named and any(a <= where < b for a, b in named):
+            continue  # in a name: "Jobs Act"
+        if text[max(0, where - 4) : where].lower() == "per ":
+            continue  # "$0.25 per share"
+        found.append((where, m.end(), m.group(0), m.phrase()))
+    breaks = located.breaks
+    clauses = [bisect_right(breaks, f[0]) for f in found]
     nearest_to: dict[int, int | None] = {}  # found metric -> the figure nearest to it
 
     def near(k: int) -> int | None:
