@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from thesisgen.numbers import (
     ROUNDING_TOLERANCE,
     Mention,
+    backing,
     backs,
     extract,
     percent_text,
@@ -153,6 +154,25 @@ def test_rounding_has_a_limit(fact: str, said: str, rounds: bool, backed: bool) 
     f, s = _one(fact), _one(said)
     assert rounds_to(f, s) is rounds
     assert backs(f, s) is backed
+
+
+# figures of every kind, some backing others: the gate's batch reading must agree with backs
+_BATCH = (
+    "$203.9 million, $204 million, $0.9 billion, $900 million, $1 billion, $1.08 per euro, $1.08, "
+    "USD/EUR 1.08, 9.5%, 10%, 0%, 1.5 percentage points, 150 bps, 2 pp, 25 bps, 0.3 pp, "
+    "3.85 million, 4 million, $(12.3) million, $(12) million, doubled, 2.5x, 2024, FY2024, Q2 2025, "
+    "September 24, 2025, June 30, 2025, 2025 and 1,350 won per dollar"
+)
+
+
+@pytest.mark.parametrize("tolerance", [ROUNDING_TOLERANCE, Decimal("0.12"), Decimal(0)])
+def test_backing_is_backs_for_each_figure(tolerance: Decimal) -> None:
+    figures = extract(_BATCH)
+    assert {m.kind for m in figures} >= {"currency", "percent", "pp", "bp", "count", "year"}
+    for said in figures:
+        expected = tuple(backs(m, said, tolerance=tolerance) for m in figures)
+        assert backing(figures, said, tolerance=tolerance) == expected
+    assert backing((), figures[0]) == ()
 
 
 def test_the_limit_is_a_keyword_and_defaults_to_five_percent() -> None:

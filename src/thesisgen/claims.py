@@ -30,7 +30,7 @@ import itertools
 import re
 import tomllib
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
@@ -125,6 +125,7 @@ class _Node(NamedTuple):
 
 # every word list's phrases in one table of words, first word first; built at import
 _TRIE: dict[str, _Node] = {}
+_NOT_BEFORE: dict[int, str] = {}  # list -> the characters its phrases must not be followed by
 _ASCII = False  # every phrase of every list is ASCII (set with the table)
 
 
@@ -134,6 +135,8 @@ def _build() -> None:
         for key in lexicon.keys:
             table.setdefault(key, []).append(lexicon.id)
     _TRIE.clear()
+    _NOT_BEFORE.clear()
+    _NOT_BEFORE.update({lx.id: lx.not_before for lx in _LEXICONS if lx.not_before})
     for key, lists in table.items():
         level = _TRIE
         for word in key[:-1]:
@@ -156,8 +159,23 @@ def _scan(text: str) -> list[list[_Found]]:
     free = [0] * len(_LEXICONS)  # the first token each list may match from
     count = len(words)
     trie = _TRIE
-    for i in [i for i, word in enumerate(words) if word in trie]:
-        lists, follow = trie[words[i]]
+    not_before = _NOT_BEFORE
+    for i, word in enumerate(words):
+        node = trie.get(word)
+        if node is None:
+            continue
+        lists, follow = node
+        if not follow or i + 1 == count or words[i + 1] not in follow:
+            # one word, no longer phrase from here (most words): each list's phrase is this word
+            for lid in lists:
+                if free[lid] > i:
+                    continue
+                end = ends[i]
+                if lid in not_before and text[end : end + 1] in not_before[lid]:
+                    continue
+                free[lid] = i + 1
+                found[lid].append(_Found(text, starts[i], end, word, aligned))
+            continue
         phrases: list[tuple[int, tuple[int, ...]]] = [(1, lists)] if lists else []
         n = 1
         while follow and i + n < count:  # longer phrases from here
@@ -176,8 +194,7 @@ def _scan(text: str) -> list[list[_Found]]:
                 if free[lid] > i or lid in taken:
                     continue
                 end = ends[i + n - 1]
-                lexicon = _LEXICONS[lid]
-                if lexicon.not_before and text[end : end + 1] in lexicon.not_before:
+                if lid in not_before and text[end : end + 1] in not_before[lid]:
                     continue
                 taken.append(lid)
                 free[lid] = i + n
@@ -248,6 +265,8 @@ _RATING_CAPS = re.compile(
     r"(?<![\w])(?:" + "|".join(map(re.escape, _DATA["rating"]["capitals"])) + r")(?![\w])"
 )
 _CAPITALS = tuple(_DATA["rating"]["capitals"])  # a capitals rating holds one of these as written
+# the same test with fewer strings: those that hold none of the others ("STRONG BUY" holds "BUY")
+_CAPITALS_HELD = tuple(c for c in _CAPITALS if not any(o != c and o in c for o in _CAPITALS))
 _OWN_VOICE = _Lexicon(_DATA["rating"]["own_voice"])
 _STOP = frozenset(_key(w) for w in _DATA["words"]["stop"])
 _NOT_NAMES = frozenset(w.lower().replace(".", "") for w in _DATA["words"]["not_names"]) | frozenset(
@@ -373,42 +392,44 @@ class _Text:
     ) -> tuple[int, int] | None:
         """The figure a cue at [start, end) speaks of, and how far it is (in words): the next figure
         in the clause within ``reach`` words, else (unless ``ahead_only``) the previous one."""
-        clause = self.clause(start)
+        breaks, starts = self.breaks, self.starts  # clause() and words_between(), inlined
+        clause = bisect_right(breaks, start)
         before = self.previous_figure(start)
+        before_here = before is not None and bisect_right(breaks, before[1]) == clause
         if (
             not ahead_only
-            and before is not None
-            and self.clause(before[1]) == clause
-            and self.words_between(before[1], start) == 0
+            and before_here
+            and bisect_left(starts, start) == bisect_left(starts, before[1])  # type: ignore[index]
         ):
-            return before[2], 0  # right after a figure: "an 8% drop", "2% higher"
+            return before[2], 0  # type: ignore[index]  # right after a figure: "an 8% drop"
         reach_back = min(reach, BACK_REACH)
         after = self.next_figure(end)
-        if after is not None and self.clause(after[0]) == clause:
-            gap = self.words_between(end, after[0])
+        if after is not None and bisect_right(breaks, after[0]) == clause:
+            gap = bisect_left(starts, after[0]) - bisect_left(starts, end)
             if gap <= reach:
                 return after[2], gap
         if ahead_only:
             return None
-        if before is not None and self.clause(before[1]) == clause:
-            gap = self.words_between(before[1], start)
+        if before_here:
+            gap = bisect_left(starts, start) - bisect_left(starts, before[1])  # type: ignore[index]
             if gap <= reach_back:
-                return before[2], gap
+                return before[2], gap  # type: ignore[index]
         return None
 
     def nearest(self, start: int, end: int) -> int | None:
         """The figure nearest to a noun in its clause (the following one on a tie)."""
-        clause = self.clause(start)
+        breaks, starts = self.breaks, self.starts  # clause() and words_between(), inlined
+        clause = bisect_right(breaks, start)
         after = self.next_figure(end)
         before = self.previous_figure(start)
         gap_after = (
-            self.words_between(end, after[0])
-            if after is not None and self.clause(after[0]) == clause
+            bisect_left(starts, after[0]) - bisect_left(starts, end)
+            if after is not None and bisect_right(breaks, after[0]) == clause
             else None
         )
         gap_before = (
-            self.words_between(before[1], start)
-            if before is not None and self.clause(before[1]) == clause
+            bisect_left(starts, start) - bisect_left(starts, before[1])
+            if before is not None and bisect_right(breaks, before[1]) == clause
             else None
         )
         if gap_after is not None and (gap_before is None or gap_after <= gap_before):
@@ -435,13 +456,17 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
         target = located.governed(match.start(), match.end(), True, NEGATION_REACH)
         if target is not None:
             fields[target[0]].setdefault("negation_text", match.group(0))
-    found = [
-        (m.start(), m.end(), m.group(0), m.phrase())
-        for m in _METRIC.finditer(text)
-        if not any(n.start <= m.start() < n.end and not n.opener for n in names)  # "Jobs Act"
-        and text[max(0, m.start() - 4) : m.start()].lower() != "per "  # "$0.25 per share"
-    ]
-    clauses = [located.clause(f[0]) for f in found]
+    named = [(n.start, n.end) for n in names if not n.opener]
+    found: list[tuple[int, int, str, str]] = []
+    for m in _METRIC.finditer(text):
+        where = m.start()
+        if named and any(a <= where < b for a, b in named):
+            continue  # in a name: "Jobs Act"
+        if text[max(0, where - 4) : where].lower() == "per ":
+            continue  # "$0.25 per share"
+        found.append((where, m.end(), m.group(0), m.phrase()))
+    breaks = located.breaks
+    clauses = [bisect_right(breaks, f[0]) for f in found]
     nearest_to: dict[int, int | None] = {}  # found metric -> the figure nearest to it
 
     def near(k: int) -> int | None:
@@ -479,11 +504,13 @@ def frames(text: str, mentions: Sequence[Mention], names: Sequence[Name] = ()) -
             fields[i]["counted"] = fields[i]["metric"]  # "3.85 million EV motors"
     if names:
         _holders(located, names, fields)
-    for i, mention in enumerate(mentions):  # the two ends of a range share one frame
-        for j in range(i):
-            if (mentions[j].start, mentions[j].end) == (mention.start, mention.end):
-                fields[i] = {**fields[j], **fields[i]}
-                fields[j] = {**fields[i], **fields[j]}
+    spans = [(m.start, m.end) for m in mentions]
+    if len(set(spans)) < len(spans):  # a range: the two ends of it share one frame
+        for i, span in enumerate(spans):
+            for j in range(i):
+                if spans[j] == span:
+                    fields[i] = {**fields[j], **fields[i]}
+                    fields[j] = {**fields[i], **fields[j]}
     _moves(text, mentions, fields)
     return [Frame(**f) if f else EMPTY for f in fields]  # type: ignore[arg-type]
 
@@ -642,9 +669,13 @@ def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
             parts[-1] = _unpossessive(last)
         kept: list[str] = []
         for part in parts:
-            for w in part.split("-"):
+            for w in part.split("-") if "-" in part else (part,):
                 if w:
-                    word = name_word(w)
+                    word = w.lower()  # name_word(w), with its tests only where they apply
+                    if "." in word:
+                        word = word.replace(".", "")
+                    if "'" in word or "’" in word:
+                        word = _unpossessive(word)
                     if (
                         word
                         and word not in _NOT_NAMES
@@ -661,16 +692,17 @@ def names_in(text: str, company: tuple[str, ...] = ()) -> list[Name]:
         found = text.find(parts[0], start)
         if found >= 0:
             start = found
-        first = start == lead or text[:start].rstrip().endswith(("(", '"', "“", ":"))
         opener = False
-        if first and len(parts) == 1 and not possessive:
+        if len(parts) == 1 and not possessive:
             word = parts[0]
             if not (word.isupper() and len(word) > 1) and not any(c.isupper() for c in word[1:]):
-                opener = True
+                # an ordinary word if it opens the text (or a quote, a bracket, a list)
+                opener = start == lead or text[:start].rstrip().endswith(("(", '"', "“", ":"))
         if company and set(words) <= set(company):
             words = company  # "AREC" and "American Resources" are one holder
         out.append(Name(shown, start, match.end(), words, possessive, opener))
-    return sorted(out, key=lambda n: n.start)
+    # the names run in order, but "the Company" ones were read first
+    return sorted(out, key=lambda n: n.start) if taken else out
 
 
 _LEADING = frozenset(("of", "and", "&", "the", "for"))  # dropped after a leading non-name
@@ -782,8 +814,10 @@ def _holders(located: _Text, names: Sequence[Name], fields: list[dict[str, objec
 def rating_in(text: str) -> str | None:
     """A rating or price target stated in the text ("STRONG BUY", "overweight", "price target")."""
     match: re.Match[str] | _Found | None = None
-    if any(c in text for c in _CAPITALS):  # none written, no need to search
-        match = _RATING_CAPS.search(text)
+    for capitals in _CAPITALS_HELD:  # none written, no need to search
+        if capitals in text:
+            match = _RATING_CAPS.search(text)
+            break
     if match is None:
         match = _RATING.search(text)
     return match.group(0) if match is not None else None
@@ -957,13 +991,21 @@ def statements(text: str, names: Sequence[Name]) -> list[Statement]:
 
 
 def open_statements(
-    text: str, names: Sequence[Name], figures: Sequence[int], negated_facts: bool
+    text: str,
+    names: Sequence[Name],
+    figures: Sequence[int],
+    negated_facts: bool,
+    clashable: frozenset[str] = frozenset(("direction", "modality", "holder")),
+    matched: Callable[[frozenset[str]], bool] | None = None,
 ) -> list[Statement]:
     """The statements of ``text`` a sentence is held to: those of :func:`statements` whose clause
     holds none of the ``figures`` (where they start: their frames are compared) and says something
     that could clash (a negation, a direction, a modality or a subject), or every such clause when
-    a cited fact negates (``negated_facts``). The rest are never built."""
-    return _statements(text, names, figures, negated_facts, lazy=True)
+    a cited fact negates (``negated_facts``). A direction, a modality or a subject counts only
+    when it is in ``clashable``: the slots some clause of a cited fact fills too (without one on
+    the fact's side that slot cannot clash). With ``matched``, only clauses whose content stems
+    it accepts (some cited fact's clause speaks of the same thing). The rest are never built."""
+    return _statements(text, names, figures, negated_facts, True, clashable, matched)
 
 
 def _statements(
@@ -972,6 +1014,8 @@ def _statements(
     figures: Sequence[int] = (),
     negated_facts: bool = True,
     lazy: bool = False,
+    clashable: frozenset[str] = frozenset(("direction", "modality", "holder")),
+    matched: Callable[[frozenset[str]], bool] | None = None,
 ) -> list[Statement]:
     if lazy and not _tokens(text).aligned:
         # Lowercasing moved the offsets ("İ"): read every clause, as :func:`statements` does (a
@@ -980,15 +1024,30 @@ def _statements(
             s
             for s in _statements(text, names)
             if not any(s.start <= at < s.end for at in figures)
-            and (s.negation_text or s.directions or s.modalities or s.subject or negated_facts)
+            and (
+                s.negation_text
+                or negated_facts
+                or (s.directions and "direction" in clashable)
+                or (s.modalities and "modality" in clashable)
+                or (s.subject and "holder" in clashable)
+            )
+            and (matched is None or matched(s.stems))
         ]
-    cuts = [0, *(m.start() for m in _STATEMENT_BREAK.finditer(text)), len(text)]
     not_negation = [m.span() for m in _NOT_NEGATION.finditer(text)]
     negations = [
         m for m in _NEGATION.finditer(text) if not any(a <= m.start() < b for a, b in not_negation)
     ]
     directions = _DIRECTION.finditer(text)
     modals = [m for m in _MODALITY.finditer(text) if m.group(0) != "May"]
+    if lazy and not (
+        negations
+        or negated_facts
+        or (directions and "direction" in clashable)
+        or (modals and "modality" in clashable)
+        or (names and "holder" in clashable)
+    ):
+        return []  # no clause could say anything that clashes
+    cuts = [0, *(m.start() for m in _STATEMENT_BREAK.finditer(text)), len(text)]
     maybe: list[int] | None = None
     out: list[Statement] = []
     for start, end in itertools.pairwise(cuts):
@@ -997,12 +1056,27 @@ def _statements(
         if lazy and any(start <= at < end for at in figures):
             continue
         negated = [m for m in negations if start <= m.start() < end]
+        if lazy and not (negated or negated_facts or clashable):
+            continue  # only a negation could clash
+        stems = content_words(text[start:end]) - _NEGATION_STEMS
+        if matched is not None and not matched(stems):
+            continue  # no cited clause speaks of the same thing
         moves = [m for m in directions if start <= m.start() < end]
         modal = [m for m in modals if start <= m.start() < end]
-        subject = holder_of(text, names, start, end)
+        holds = not lazy or "holder" in clashable or negated or negated_facts
+        subject = holder_of(text, names, start, end) if holds else None
         words = subject.words if subject is not None else ()
-        if lazy and not (negated or moves or modal or words or negated_facts):
+        if lazy and not (
+            negated
+            or negated_facts
+            or (moves and "direction" in clashable)
+            or (modal and "modality" in clashable)
+            or words
+        ):
             continue  # nothing on either side that could clash
+        if subject is None and not holds:
+            subject = holder_of(text, names, start, end)
+            words = subject.words if subject is not None else ()
         if maybe is None:
             maybe = [
                 m.start() for m in (*_HYPOTHETICAL.finditer(text), *_CONDITIONAL.finditer(text))
@@ -1011,7 +1085,7 @@ def _statements(
             Statement(
                 start,
                 end,
-                content_words(text[start:end]) - _NEGATION_STEMS,
+                stems,
                 negated[0].group(0) if negated else "",
                 frozenset([_DIRECTION_OF[m.phrase()] for m in moves]),
                 ", ".join(dict.fromkeys([m.group(0).lower() for m in moves])),

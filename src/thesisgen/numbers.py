@@ -869,6 +869,39 @@ def backs(fact: Mention, said: Mention, *, tolerance: Decimal = ROUNDING_TOLERAN
     return value is not None and abs(value - said.value) <= tolerance * abs(value)
 
 
+_CONVERTIBLE: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(TIME_KINDS, TIME_KINDS),  # a date backs its year, a period its year
+    "pp": ("pp", "bp"),
+    "bp": ("pp", "bp"),
+}
+
+
+def backing(
+    facts: Sequence[Mention], said: Mention, *, tolerance: Decimal = ROUNDING_TOLERANCE
+) -> tuple[bool, ...]:
+    """``backs(fact, said)`` for each of ``facts``, with what depends only on ``said`` (the kinds
+    that can back it, its rounding step) worked out once: the gate asks this of every figure of
+    every cited fact for every figure of a sentence."""
+    kinds = _CONVERTIBLE.get(said.kind, (said.kind,))
+    if said.kind in TIME_KINDS:
+        return tuple([m.kind in kinds and _backs_time(m, said) for m in facts])
+    flags: list[bool] = []
+    value, step = said.value, said.step
+    reach: Decimal | None = None  # rounding_step(said), once a fact figure is comparable
+    for m in facts:
+        fact = value_in_unit_of(m, said) if m.kind in kinds else None
+        if fact is None:
+            flags.append(False)
+        elif step == 0:
+            flags.append(fact == value)
+        else:
+            if reach is None:
+                reach = rounding_step(said)
+            off = abs(fact - value)
+            flags.append(off * 2 <= reach and off <= tolerance * abs(fact))
+    return tuple(flags)
+
+
 def same_measure(fact: Mention, said: Mention) -> bool:
     """Same kind and unit (and, when the sentence states an exchange rate, the same rate): the
     pair is comparable even when the values differ."""

@@ -33,6 +33,7 @@ from .numbers import (
     ROUNDING_TOLERANCE,
     TIME_KINDS,
     Mention,
+    backing,
     backs,
     extract,
     percent_text,
@@ -77,6 +78,9 @@ class Ledger:
     rated: Mapping[str, bool] = field(default_factory=dict)
     statements: Mapping[str, tuple[claims.Statement, ...]] = field(default_factory=dict)
     negates: Mapping[str, bool] = field(default_factory=dict)  # a clause of the fact is negated
+    # per fact, what its clauses say besides a negation ("direction", "modality", "holder"): the
+    # only slots a clause of a citing sentence can clash on, besides a negation
+    slots: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # the words of the names any sentence may use: the company's, its aliases', the allowlist's
     known_names: frozenset[str] = frozenset()
     company_key: tuple[str, ...] = ()  # the words "the Company" of a filing stands for
@@ -137,6 +141,7 @@ class Ledger:
             {fid: claims.rating_in(t) is not None for fid, t in texts.items()},
             statements,
             {fid: any(s.negation_text for s in found) for fid, found in statements.items()},
+            {fid: _slots(found) for fid, found in statements.items()},
             frozenset(
                 w
                 for name in (*known, *claims.ALLOWED_NAMES, *identifiers)
@@ -151,6 +156,23 @@ class Ledger:
             for n in (self.company, self.ticker, *self.options.aliases)
             for w in claims.text_words(n)
         )
+
+
+_SLOTS = frozenset(("direction", "modality", "holder"))
+_NOTHING: frozenset[str] = frozenset()
+
+
+def _slots(statements: Iterable[claims.Statement]) -> frozenset[str]:
+    """The slots besides a negation that some of a fact's clauses fill."""
+    found = set()
+    for s in statements:
+        if s.directions:
+            found.add("direction")
+        if s.modalities:
+            found.add("modality")
+        if s.subject:
+            found.add("holder")
+    return frozenset(found)
 
 
 _TIME = ("year", "period", "date")
@@ -190,10 +212,7 @@ def _backing(said: Mention, cites: Sequence[str], ledger: Ledger) -> list[tuple[
     """For each cited fact, which of its figures back ``said``: read once per sentence figure, for
     judging it and for comparing its frame with the backing figures' frames."""
     tolerance = ledger.options.rounding_tolerance
-    return [
-        tuple([backs(m, said, tolerance=tolerance) for m in ledger.figures.get(fid, ())])
-        for fid in cites
-    ]
+    return [backing(ledger.figures.get(fid, ()), said, tolerance=tolerance) for fid in cites]
 
 
 def _judge(
@@ -423,7 +442,7 @@ def _meaning(
     for name in names:
         if name.opener or any(m.start < name.end and name.start < m.end for m in mentions):
             continue  # a figure ("FY24") is not a name, nor is a sentence's first word
-        if not all(w in known or any(w in cited for cited in words) for w in name.words):
+        if not _named(name.words, known, words):
             where = ", ".join(cites) if cites else "no fact (the sentence cites none)"
             findings.append(
                 Finding(
@@ -458,6 +477,19 @@ def _meaning(
     return findings
 
 
+def _named(words: Iterable[str], known: frozenset[str], cited: Sequence[frozenset[str]]) -> bool:
+    """Is every word of a name known, or among a cited fact's words?"""
+    for w in words:
+        if w in known:
+            continue
+        for fact in cited:
+            if w in fact:
+                break
+        else:
+            return False
+    return True
+
+
 def _statement_findings(
     text: str,
     mentions: Sequence[Mention],
@@ -475,7 +507,23 @@ def _statement_findings(
     # where nothing on either side could clash
     figures = [m.start for m in mentions if m.kind not in TIME_KINDS]
     negated = any(ledger.negates[fid] for fid in cites)
-    for said in claims.open_statements(text, names, figures, negated):
+    # what a clause of the sentence could clash on besides a negation: the slots some clause of a
+    # cited fact fills (a hypothetical sentence is held only on negation)
+    clashable = (
+        _NOTHING
+        if hypothetical
+        else frozenset().union(*(ledger.slots.get(c, _SLOTS) for c in cites))
+    )
+    # a clause no cited fact's clause matches (claims.best_match) is not built
+    facts = [f.stems for fid in cites for f in ledger.statements[fid]]
+    if not facts:
+        return findings
+
+    def matched(stems: frozenset[str]) -> bool:
+        need = max(claims.MATCH_STEMS, (len(stems) + 1) // 2)  # as many as best_match asks
+        return any(len(stems & f) >= need for f in facts)
+
+    for said in claims.open_statements(text, names, figures, negated, clashable, matched):
         first: tuple[str, claims.Clash] | None = None
         agreed = False
         for fid in cites:
