@@ -642,7 +642,6 @@ class _DraftJob:
         from . import budget
         from .draft import draft_memo
         from .render import checked_memo, key_figures
-        from .validate import Ledger
 
         self.factset = factset
         settings = self.settings
@@ -673,9 +672,7 @@ class _DraftJob:
         )
         self.calls += result.calls
         self.section_facts = result.section_facts
-        memo = checked_memo(
-            result.memo, key_figures(result.memo, Ledger.of(factset, self.identifiers, gate))
-        )
+        memo = checked_memo(result.memo, key_figures(result.memo, result.ledger))
         verification = self._verify(memo, factset) if _verify_sentences(settings) else None
         return _Drafted(result, memo, verification)
 
