@@ -35,6 +35,7 @@ __all__ = [
     "keep_row_together",
     "repeat_header_row",
     "reset_app_properties",
+    "style_id",
 ]
 
 # CT_RPr's child sequence (ECMA-376 Part 1, 17.3.2.28 and 17.3.2.27).
@@ -165,25 +166,36 @@ def _styles(paragraph: Any) -> Any:
     return paragraph.part.package.main_document_part.styles
 
 
-# Style ids by main document part and style name. python-docx finds a style by name by reading
-# every style of the document, which once a sentence cost more than the rest of the render.
-# Only found styles are kept, so a style added later is still found.
-_style_ids: weakref.WeakKeyDictionary[Any, dict[str, str | None]] = weakref.WeakKeyDictionary()
+# Style ids by main document part, style name and type. python-docx finds a style by name by
+# reading every style of the document, then reads them all again to see whether it is the default
+# of its type: once a sentence, that cost more than the rest of the render. Only found styles are
+# kept, so a style added later is still found.
+_style_ids: weakref.WeakKeyDictionary[Any, dict[tuple[str, WD_STYLE_TYPE], str | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def style_id(owner: Any, style: str, kind: WD_STYLE_TYPE) -> str | None:
+    """The id of the style named ``style`` of type ``kind`` in the document ``owner`` (a paragraph,
+    run, table or the document) belongs to, as python-docx's ``get_style_id`` gives it (None for
+    the type's default style), looked up once per document."""
+    main = owner.part.package.main_document_part
+    known = _style_ids.setdefault(main, {})
+    key = (style, kind)
+    if key in known:
+        return known[key]
+    styles = main.styles
+    # `in` rather than indexing: Styles[...] falls back to a deprecated lookup by id.
+    if style not in styles:
+        raise ValueError(f"{kind.name.lower()} style {style!r} is not defined in the document")
+    found: str | None = styles.get_style_id(style, kind)
+    known[key] = found
+    return found
 
 
 def _character_style_id(paragraph: Any, style: str) -> str | None:
     """The id Word stores in w:rStyle; a name alone would be ignored, leaving the link unstyled."""
-    main = paragraph.part.package.main_document_part
-    known = _style_ids.setdefault(main, {})
-    if style in known:
-        return known[style]
-    styles = main.styles
-    # `in` rather than indexing: Styles[...] falls back to a deprecated lookup by id.
-    if style not in styles:
-        raise ValueError(f"character style {style!r} is not defined in the document")
-    style_id: str | None = styles.get_style_id(style, WD_STYLE_TYPE.CHARACTER)
-    known[style] = style_id
-    return style_id
+    return style_id(paragraph, style, WD_STYLE_TYPE.CHARACTER)
 
 
 def character_style(run: Any, style: str) -> None:
