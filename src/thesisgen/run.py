@@ -604,6 +604,9 @@ class _DraftJob:
         self.out = out
         self.progress = progress
         self.llm = LLM(llm_settings)
+        # Replayed answers arrive without waiting: calls in flight together would only take turns
+        # at the interpreter, so a replay makes them one at a time (the outputs are the same).
+        self.concurrency = 1 if llm_settings.mode == "replay" else plan.settings.concurrency
         self.calls: list[CallRecord] = []
         self.factset: FactSet | None = None
         self.section_facts: dict[str, list[str]] = {}
@@ -627,7 +630,7 @@ class _DraftJob:
             self.ticker,
             sources,
             self.identifiers,
-            extract_options(self.settings),
+            replace(extract_options(self.settings), concurrency=self.concurrency),
             on_event=self.progress.event,
             numbered=inputs.numbered,
             aliases=self.aliases,
@@ -664,7 +667,7 @@ class _DraftJob:
             factset,
             outline,
             self.identifiers,
-            settings.concurrency,
+            self.concurrency,
             settings.max_repairs,
             on_event=self.progress.event,
             max_facts=settings.max_facts_per_section,
@@ -690,7 +693,7 @@ class _DraftJob:
         )
         verification = verify_memo(
             self.llm, factset, todo, settings.verify, settings.max_verify_sentences,
-            settings.concurrency, on_event=self.progress.event,
+            self.concurrency, on_event=self.progress.event,
         )  # fmt: skip
         self.calls += verification.calls
         for warning in verification.warnings:
