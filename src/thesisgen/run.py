@@ -275,7 +275,7 @@ def _ground_ledger(
     progress: Progress | None,
 ) -> FactSet:
     """A loaded ledger checked and re-grounded against the source files in ``folders``."""
-    from .facts import check_factset, reground
+    from .recheck import check_factset, reground
 
     problems = check_factset(factset, identifiers)
     if not problems:
