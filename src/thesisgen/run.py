@@ -808,7 +808,6 @@ class _DraftJob:
         from .render import MemoContext
         from .render.markdown import render_markdown, render_report
         from .validate import validate_memo
-        from .verify import with_verification
 
         result, memo, verification = drafted.result, drafted.memo, drafted.verification
         gate = gate_options(self.settings)
@@ -816,6 +815,8 @@ class _DraftJob:
             update={"repairs": result.repairs}
         )
         if verification is not None:
+            from .verify import with_verification  # only a --verify run checked the sentences
+
             report = with_verification(report, verification, memo)
         write_memo = report.ok or self.request.allow_flagged
         files: dict[str, bytes] = {
