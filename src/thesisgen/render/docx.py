@@ -25,6 +25,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.table import CT_Tc
 from docx.shared import Cm, Length, Pt, RGBColor
+from docx.styles import BabelFish
 from docx.table import _Cell, _Row
 from docx.text.font import Font
 from docx.text.run import Run
@@ -121,7 +122,8 @@ def _open_template(template: Path | None) -> Any:
 def _ensure_styles(document: Any) -> None:
     """Our character and paragraph styles, added when the template lacks them."""
     styles = document.styles
-    names = {s.name for s in styles}
+    # The names as python-docx's style.name gives them, without a proxy object per style.
+    names = {BabelFish.internal2ui(e.name_val) for e in styles.element.style_lst if e.name_val}
     if CITATION_STYLE not in names:
         style = styles.add_style(CITATION_STYLE, WD_STYLE_TYPE.CHARACTER)
         style.font.size = Pt(8)
