@@ -224,6 +224,7 @@ def draft_section(
 class DraftResult:
     memo: Memo
     sections: list[SectionResult]
+    ledger: Ledger  # the facts as the gate read them, for what reads the memo after
 
     @property
     def passed(self) -> bool:
@@ -283,4 +284,4 @@ def draft_memo(
         stance=stance,
         sections=[r.section for r in results],
     )
-    return DraftResult(memo, results)
+    return DraftResult(memo, results, ledger)

@@ -32,7 +32,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -41,8 +40,8 @@ from . import claims
 from .config import DEFAULTS
 from .errors import AnswerShapeError, BudgetExceededError
 from .evidence import Chunk, Numbered, chunk, company_pattern, rules_sentences
-from .grounding import Folded, normalise, overlaps, references, secondary_for
-from .injection import Scan, scan
+from .grounding import normalise, references, secondary_for
+from .injection import Scan
 from .models import (
     CallRecord,
     Conflict,
@@ -58,7 +57,7 @@ from .models import (
 from .numbers import DEFAULT_IDENTIFIERS, TIME_KINDS, Mention, backs, extract, same_measure
 from .progress import Event, OnEvent, Status
 from .prompts import Topic, facts_messages, restate_messages, words
-from .sources import MAX_SOURCE_BYTES, WITHHELD_NOTE, read_source
+from .sources import WITHHELD_NOTE
 from .validate import ground_statement
 
 if TYPE_CHECKING:  # the model client is imported where a stage calls it
@@ -129,22 +128,6 @@ def wire_schema(citable: tuple[int, ...], min_facts: int = 1) -> type[BaseModel]
 
 
 # --- grounding -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _SourceIndex:
-    """A source folded once, for re-checking the quotes of an edited ledger."""
-
-    folded: Folded
-    injection: Scan
-
-    @property
-    def injected(self) -> tuple[tuple[int, int], ...]:
-        return self.injection.tainted
-
-    @classmethod
-    def of(cls, source: Source) -> _SourceIndex:
-        return cls(Folded.of(source.text, source.page_starts), scan(source.text))
 
 
 def source_warnings(source: Source, injection: Scan) -> list[str]:
@@ -1271,72 +1254,3 @@ def _secondary(candidate: _Candidate, refs: dict[str, str]) -> list[Secondary]:
         for sec in secondary_for(candidate.source.text, loc, refs):
             seen.setdefault(sec.ref, sec)
     return list(seen.values())
-
-
-def reground(
-    factset: FactSet, files: dict[str, Path], max_bytes: int = MAX_SOURCE_BYTES
-) -> tuple[FactSet, list[str], list[str]]:
-    """Check an edited ledger against the source files that can be found: every quote must still
-    occur in its source. Returns the ledger with fresh locators, problems, and notes to show.
-
-    A source that cannot be found is also named in the ledger's warnings, which the memo shows,
-    so a quote that was not re-checked is never presented as verified."""
-    problems: list[str] = []
-    notes: list[str] = []
-    unchecked: list[str] = []
-    sources: dict[str, tuple[Source, _SourceIndex]] = {}
-    for info in factset.sources:
-        path = files.get(info.id)
-        if path is None:
-            unchecked.append(
-                f"source {info.id} ({info.path or 'no path'}) not found: its quotes are not re-checked"
-            )
-            notes.append(f"note: {unchecked[-1]}")
-            continue
-        source = read_source(path, info.id, max_bytes=max_bytes)
-        if info.sha256 and source.sha256 != info.sha256:
-            notes.append(
-                f"note: source {info.id} changed since the facts were extracted: re-checking its quotes"
-            )
-        sources[info.id] = (source, _SourceIndex.of(source))
-    # Each source's quotes are located together, in one pass over its text.
-    quotes: dict[str, list[str]] = {}
-    for fact in factset.facts:
-        if fact.source_id in sources:
-            quotes.setdefault(fact.source_id, []).append(fact.quote)
-    located = {
-        sid: iter(sources[sid][1].folded.locate_quotes(found)) for sid, found in quotes.items()
-    }
-    facts = []
-    for fact in factset.facts:
-        if fact.source_id in sources:
-            source, index = sources[fact.source_id]
-            locators = next(located[fact.source_id])
-            if not locators:
-                problems.append(f"{fact.id}'s quote does not occur in {source.id} ({source.path})")
-            elif any(overlaps(loc, index.injected) for loc in locators):
-                problems.append(
-                    f"{fact.id} quotes text in {source.id} that addresses the model (possible prompt injection)"
-                )
-            fact = fact.model_copy(update={"locators": locators})
-        facts.append(fact)
-    warnings = list(dict.fromkeys([*factset.warnings, *unchecked]))
-    return factset.model_copy(update={"facts": facts, "warnings": warnings}), problems, notes
-
-
-def check_factset(factset: FactSet, identifiers: Sequence[str] = ()) -> list[str]:
-    """Problems in a facts file an analyst edited: duplicate IDs, unknown sources, ungrounded figures."""
-    idents = (*DEFAULT_IDENTIFIERS, factset.ticker, *identifiers)
-    problems: list[str] = []
-    seen: set[str] = set()
-    source_ids = {s.id for s in factset.sources}
-    for fact in factset.facts:
-        if fact.id in seen:
-            problems.append(f"{fact.id} is used twice")
-        seen.add(fact.id)
-        if fact.source_id != "analyst" and fact.source_id not in source_ids:
-            problems.append(f"{fact.id} names source {fact.source_id}, which is not in 'sources'")
-        reason = ground_statement(fact.statement, fact.quote, idents)
-        if reason is not None:
-            problems.append(f"{fact.id}: {reason}")
-    return problems

@@ -119,22 +119,25 @@ def _signal(name: str, weight: float, *patterns: str, flags: int = re.IGNORECASE
 
 
 SIGNALS: tuple[Signal, ...] = (
+    # Alternatives that end alike share one copy of that end: the same sentences match, and the
+    # pattern compiles in about half the time (every command that reads a source compiles it).
     _signal(
         "addresses the model",
         2.0,
-        rf"\b(?:note|message|instructions?|attention|reminder|warning|memo|directive|request)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?{_READER}\b",
-        rf"\bif\s+you(?:\s+are|'re|\s+were|\s+happen\s+to\s+be)\s+(?:an?\s+|the\s+)?(?:automated\s+|ai\s+)?{_READER}\b",
-        rf"^\W*(?:to|for)\s+(?:the|any|all|every|each)\s+{_READER}\b",
-        rf"\binstructions?\b[^.\n]{{0,30}}\b(?:is|are)\s+(?:meant\s+|intended\s+)?for\s+(?:the\s+|any\s+|all\s+)?{_READER}\b",
+        r"(?:"
+        r"\b(?:note|message|instructions?|attention|reminder|warning|memo|directive|request)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?"
+        r"|\bif\s+you(?:\s+are|'re|\s+were|\s+happen\s+to\s+be)\s+(?:an?\s+|the\s+)?(?:automated\s+|ai\s+)?"
+        r"|^\W*(?:to|for)\s+(?:the|any|all|every|each)\s+"
+        r"|\binstructions?\b[^.\n]{0,30}\b(?:is|are)\s+(?:meant\s+|intended\s+)?for\s+(?:the\s+|any\s+|all\s+)?"
+        r"|\b(?:dear|attention|hey|hello|hi)\s*,?\s+"
+        rf"){_READER}\b",
         rf"^\W*{_AI_ONLY}\s+(?:reviewers?|analysts?|writers?|drafters?|editors?|researchers?|users?)\s*:",
         rf"\b{_READER}\s+(?:instructions?|directives?|notes?|notice|guidance|orders?)\s*:",
-        rf"\b(?:dear|attention|hey|hello|hi)\s*,?\s+{_READER}\b",
         rf"\b(?:ai|llm|gpt|chatbot|language\s+model|automated|machine)\w*(?:\s+\w+)?\s+(?:that\s+(?:is|are)\s+)?(?:reading|processing|summari[sz]ing|analy[sz]ing|parsing|ingesting|reviewing|crawling|indexing)\s+(?:this|the)\s+{_DOCUMENT}\b",
         rf"\b(?:any|every|all)\s+{_READER}\s+(?:that\s+|which\s+|who\s+)?(?:reads?|process(?:es)?|summari[sz]es?|analy[sz]es?)\b",
         r"\byou\s+are\s+(?:now\s+)?(?:an?\s+|the\s+)?(?:ai|assistant|language\s+model|llm|chatbot|model)\b",
         r"\bwho(?:ever)?\s+(?:is\s+)?(?:summari[sz]|process|pars|ingest)\w*\s+this\s+(?:document|page|article|text|report|file|source)",
-        rf"^\W*{_READER}\s*[:,]\s*(?:you|please|ignore|rate|note|the|treat|report|say|state|use|remember)\b",
-        rf"^\W*{_READER}\s*:",
+        rf"^\W*{_READER}\s*(?::|[:,]\s*(?:you|please|ignore|rate|note|the|treat|report|say|state|use|remember)\b)",
         rf"[\"'(\[]\s*{_AI_ONLY}\s*[:,]",
         rf"^\W*{_AI_ONLY}\s*,\s*(?:please\s+)?{_VERB}\b",
     ),
@@ -205,10 +208,11 @@ SIGNALS: tuple[Signal, ...] = (
     _signal(
         "orders the model's output",
         1.0,
-        rf"\b(?:your|any\s+(?:automated|ai|machine)[\w-]*|(?:automated|ai[- ]generated|machine[- ]generated))\s+{_OUTPUT}(?:\s+[\w'$.,-]+){{0,4}}?\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
-        rf"\b{_OUTPUT}\s+(?:of|on|about|for|covering)\s+(?:this|the)\s+{_DOCUMENT}(?:\s+[\w'$.,-]+){{0,3}}?\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
+        rf"(?:\b(?:your|any\s+(?:automated|ai|machine)[\w-]*|(?:automated|ai[- ]generated|machine[- ]generated))\s+{_OUTPUT}(?:\s+[\w'$.,-]+){{0,4}}?"
+        rf"|\b{_OUTPUT}\s+(?:of|on|about|for|covering)\s+(?:this|the)\s+{_DOCUMENT}(?:\s+[\w'$.,-]+){{0,3}}?"
+        rf"|\b(?:any|every|each|all)\s+{_OUTPUT}"
+        rf")\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
         rf"\byour\s+(?:rating|recommendation|stance|verdict|conclusion)\s+{_MODAL}\b",
-        rf"\b(?:any|every|each|all)\s+{_OUTPUT}\s+{_MODAL}{_ADVERB}\s+(?:not\s+)?{_VERB}\b",
         rf"\bwho(?:ever)?\s+{_WRITE}\s+(?:the|this|any|a|your)\s+{_OUTPUT}\b",
         rf"\b(?:when|while|as|before)\s+(?:you\s+)?{_WRITE}\s+(?:the|this|your|a|any)\s+(?:\w+\s+)?{_OUTPUT}\b",
     ),

@@ -499,9 +499,13 @@ def map_concurrently(work: Callable[[Item], R], items: Iterable[Item], concurren
     """``work`` over ``items`` with at most ``concurrency`` in flight, results in order.
 
     On the first error, or Ctrl-C, the items not yet started are cancelled and the caller does
-    not wait for those in flight (a hung server would otherwise hold the run for minutes).
+    not wait for those in flight (a hung server would otherwise hold the run for minutes). With a
+    concurrency of 1 the caller's thread does the work, in order: a worker thread would only add
+    its hand-offs (0.06 s over an offline AREC draft's 10 replayed calls).
     """
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    if concurrency <= 1:
+        return [work(item) for item in items]
+    pool = ThreadPoolExecutor(max_workers=concurrency)
     try:
         futures = [pool.submit(work, item) for item in items]
         results = [f.result() for f in futures]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
@@ -312,9 +312,15 @@ def restate_messages(company: str, ticker: str, source: Source, evidence: str) -
 def _title(source: SourceInfo) -> str:
     """The title, unless it addresses the model: sources.py withholds such titles as it reads
     them, but an edited ledger or a Source built elsewhere did not pass through it."""
-    if injection_score(source.title).flagged:
+    if _addresses_model(source.title):
         return source.path or "untitled"
     return source.title
+
+
+@lru_cache(maxsize=256)
+def _addresses_model(title: str) -> bool:
+    """Scored once per title: a section's prompt shows its source's title with every fact."""
+    return injection_score(title).flagged
 
 
 def _fact_view(fact: Fact, sources: Mapping[str, SourceInfo]) -> dict[str, str | None]:

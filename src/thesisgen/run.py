@@ -275,7 +275,7 @@ def _ground_ledger(
     progress: Progress | None,
 ) -> FactSet:
     """A loaded ledger checked and re-grounded against the source files in ``folders``."""
-    from .facts import check_factset, reground
+    from .recheck import check_factset, reground
 
     problems = check_factset(factset, identifiers)
     if not problems:
@@ -604,6 +604,9 @@ class _DraftJob:
         self.out = out
         self.progress = progress
         self.llm = LLM(llm_settings)
+        # Replayed answers arrive without waiting: calls in flight together would only take turns
+        # at the interpreter, so a replay makes them one at a time (the outputs are the same).
+        self.concurrency = 1 if llm_settings.mode == "replay" else plan.settings.concurrency
         self.calls: list[CallRecord] = []
         self.factset: FactSet | None = None
         self.section_facts: dict[str, list[str]] = {}
@@ -627,7 +630,7 @@ class _DraftJob:
             self.ticker,
             sources,
             self.identifiers,
-            extract_options(self.settings),
+            replace(extract_options(self.settings), concurrency=self.concurrency),
             on_event=self.progress.event,
             numbered=inputs.numbered,
             aliases=self.aliases,
@@ -642,7 +645,6 @@ class _DraftJob:
         from . import budget
         from .draft import draft_memo
         from .render import checked_memo, key_figures
-        from .validate import Ledger
 
         self.factset = factset
         settings = self.settings
@@ -665,7 +667,7 @@ class _DraftJob:
             factset,
             outline,
             self.identifiers,
-            settings.concurrency,
+            self.concurrency,
             settings.max_repairs,
             on_event=self.progress.event,
             max_facts=settings.max_facts_per_section,
@@ -673,9 +675,7 @@ class _DraftJob:
         )
         self.calls += result.calls
         self.section_facts = result.section_facts
-        memo = checked_memo(
-            result.memo, key_figures(result.memo, Ledger.of(factset, self.identifiers, gate))
-        )
+        memo = checked_memo(result.memo, key_figures(result.memo, result.ledger))
         verification = self._verify(memo, factset) if _verify_sentences(settings) else None
         return _Drafted(result, memo, verification)
 
@@ -693,7 +693,7 @@ class _DraftJob:
         )
         verification = verify_memo(
             self.llm, factset, todo, settings.verify, settings.max_verify_sentences,
-            settings.concurrency, on_event=self.progress.event,
+            self.concurrency, on_event=self.progress.event,
         )  # fmt: skip
         self.calls += verification.calls
         for warning in verification.warnings:
@@ -808,7 +808,6 @@ class _DraftJob:
         from .render import MemoContext
         from .render.markdown import render_markdown, render_report
         from .validate import validate_memo
-        from .verify import with_verification
 
         result, memo, verification = drafted.result, drafted.memo, drafted.verification
         gate = gate_options(self.settings)
@@ -816,6 +815,8 @@ class _DraftJob:
             update={"repairs": result.repairs}
         )
         if verification is not None:
+            from .verify import with_verification  # only a --verify run checked the sentences
+
             report = with_verification(report, verification, memo)
         write_memo = report.ok or self.request.allow_flagged
         files: dict[str, bytes] = {

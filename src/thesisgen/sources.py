@@ -24,9 +24,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import datetime as dt
-import difflib
 import hashlib
-import logging
 import re
 import stat
 from collections.abc import Callable, Mapping, Sequence
@@ -104,6 +102,8 @@ def _read_text(raw: bytes, path: Path) -> _Read:
 
 
 def _read_html(raw: bytes, path: Path) -> _Read:
+    import logging
+
     import trafilatura
 
     # trafilatura logs every page it finds thin; our own error below says what matters.
@@ -130,6 +130,7 @@ _PDF_DATE = re.compile(r"D:(\d{4})(\d{2})(\d{2})")
 
 def _read_pdf(raw: bytes, path: Path) -> _Read:
     import io
+    import logging
 
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
@@ -255,6 +256,8 @@ def _metadata(meta: Mapping[Any, Any], where: str, warn: Warn) -> dict[str, Any]
             continue
         if key not in _KEYS:
             # A misspelt citation field would silently lose the title or date: that is an error.
+            import difflib  # only for a key we do not know
+
             typo = difflib.get_close_matches(key, _KEYS, n=1, cutoff=0.8)
             if typo:
                 raise InputFileError(

@@ -25,8 +25,10 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.table import CT_Tc
 from docx.shared import Cm, Length, Pt, RGBColor
+from docx.styles import BabelFish
 from docx.table import _Cell, _Row
 from docx.text.font import Font
+from docx.text.run import Run
 
 from ..errors import InputFileError
 from ..models import FactSet, Memo, Sentence
@@ -73,6 +75,7 @@ from .ooxml import (
     keep_row_together,
     repeat_header_row,
     reset_app_properties,
+    style_id,
 )
 
 AUTHOR = "thesisgen"
@@ -119,7 +122,8 @@ def _open_template(template: Path | None) -> Any:
 def _ensure_styles(document: Any) -> None:
     """Our character and paragraph styles, added when the template lacks them."""
     styles = document.styles
-    names = {s.name for s in styles}
+    # The names as python-docx's style.name gives them, without a proxy object per style.
+    names = {BabelFish.internal2ui(e.name_val) for e in styles.element.style_lst if e.name_val}
     if CITATION_STYLE not in names:
         style = styles.add_style(CITATION_STYLE, WD_STYLE_TYPE.CHARACTER)
         style.font.size = Pt(8)
@@ -175,10 +179,29 @@ def _size_properties(size: float) -> Any:
     return run.rPr
 
 
+def _paragraph(container: Any, text: str = "", style: str | None = None) -> Any:
+    """``container.add_paragraph(text, style)``, the style's id looked up once per document
+    (:func:`thesisgen.render.ooxml.style_id`)."""
+    paragraph = container.add_paragraph(text)
+    if style is not None:
+        paragraph._p.style = style_id(paragraph, style, WD_STYLE_TYPE.PARAGRAPH)
+    return paragraph
+
+
+def _heading(document: Any, text: str, level: int) -> Any:
+    """``document.add_heading(text, level)``, the style's id looked up once per document."""
+    return _paragraph(document, text, "Title" if level == 0 else f"Heading {level}")
+
+
+def _grid(table: Any) -> None:
+    """``table.style = "Table Grid"``, the style's id looked up once per document."""
+    table._tbl.tblStyle_val = style_id(table, "Table Grid", WD_STYLE_TYPE.TABLE)
+
+
 def _table(document: Any, header: Sequence[str]) -> Any:
     """A grid table whose header row repeats on every page and whose rows never split."""
     table = document.add_table(rows=1, cols=len(header))
-    table.style = "Table Grid"
+    _grid(table)
     for cell, title in zip(table.rows[0].cells, header, strict=True):
         _text(cell, title)
         for run in cell.paragraphs[0].runs:
@@ -214,6 +237,18 @@ def _text(cell: Any, text: str) -> None:
     run = tc.add_p().add_r()
     if text:
         run.add_t(text)
+
+
+def _add_run(paragraph: Any, text: str) -> Run:
+    """``paragraph.add_run(text)``, without python-docx's character-by-character pass for text
+    that has no tab or line break (as :func:`_text` does for cells)."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        added: Run = paragraph.add_run(text)
+        return added
+    run = paragraph._p.add_r()
+    if text:
+        run.add_t(text)
+    return Run(run, paragraph)
 
 
 def _small(paragraph: Any, size: float = 9) -> None:
@@ -296,9 +331,9 @@ def _properties(document: Any, memo: Memo, context: MemoContext) -> None:
 
 def _decision_page(document: Any, memo: Memo, context: MemoContext, factset: FactSet) -> None:
     front = front_matter(memo, context, factset)
-    document.add_heading(front.title, level=0)
+    _heading(document, front.title, 0)
     table = document.add_table(rows=2, cols=len(front.labels))
-    table.style = "Table Grid"
+    _grid(table)
     for cell, label in zip(table.rows[0].cells, front.labels, strict=True):
         _text(cell, label)
         _small(cell.paragraphs[0], 8)
@@ -330,7 +365,7 @@ def _sentence(
     comment: Sequence[str],
     failed: bool,
 ) -> None:
-    run = paragraph.add_run(("" if first else " ") + sentence.text)
+    run = _add_run(paragraph, ("" if first else " ") + sentence.text)
     anchored = [run]
     if failed:
         highlight(run, "yellow")
@@ -369,7 +404,7 @@ def _sections(document: Any, memo: Memo, comments: Comments, context: MemoContex
         if section.key == KEY_FIGURES_SECTION:
             _key_figures(document, memo, i, comments)
             continue
-        heading = document.add_heading(section.heading, level=1)
+        heading = _heading(document, section.heading, 1)
         bookmark(heading, section_bookmark(section.key))
         if i > 0 and (i == 1 or memo.sections[i - 1].key == KEY_FIGURES_SECTION):
             heading.paragraph_format.page_break_before = True  # page 1 ends with the bottom line
@@ -382,14 +417,14 @@ def _sections(document: Any, memo: Memo, comments: Comments, context: MemoContex
                     comments.by_sentence.get(key, []), key in failed,
                 )  # fmt: skip
         for note in notes.get(section.key, []):
-            document.add_paragraph(note, style=NOTE_STYLE)
+            _paragraph(document, note, NOTE_STYLE)
 
 
 def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContext) -> None:
-    heading = document.add_heading(APPENDICES_HEADING, level=1)
+    heading = _heading(document, APPENDICES_HEADING, 1)
     heading.paragraph_format.page_break_before = True
 
-    document.add_heading("A. Cited facts", level=2)
+    _heading(document, "A. Cited facts", 2)
     cited = cited_facts(memo, factset)
     _small(
         document.add_paragraph(
@@ -421,7 +456,7 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
                 _small(para)
     _set_widths(table, (Cm(1.3), Cm(5.4), Cm(7.0), Cm(2.9)))
 
-    document.add_heading("B. Sources", level=2)
+    _heading(document, "B. Sources", 2)
     table = _table(document, ("ID", "Source", "Date", "sha256"))
     references = cited_references(factset)
     for source, cells in zip(factset.sources, _rows(table, len(factset.sources)), strict=True):
@@ -451,21 +486,21 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
                 _small(para)
     _set_widths(table, (Cm(1.3), Cm(10.8), Cm(2.3), Cm(2.2)))
 
-    document.add_heading("C. Dropped facts and source review notes", level=2)
+    _heading(document, "C. Dropped facts and source review notes", 2)
     if not factset.dropped:
         document.add_paragraph(
             "No proposed fact was dropped or replaced: each statement was backed by its evidence."
         )
     for dropped in factset.dropped:
-        para = document.add_paragraph(style="List Bullet")
+        para = _paragraph(document, style="List Bullet")
         para.add_run(f"{dropped.source_id}: ").bold = True
         para.add_run(f"{dropped.statement} ")
         para.add_run(dropped_text(dropped)).italic = True
         _small(para)
     for note in source_review_notes(factset):
-        _small(document.add_paragraph(note, style="List Bullet"))
+        _small(_paragraph(document, note, "List Bullet"))
 
-    document.add_heading("D. Generation record", level=2)
+    _heading(document, "D. Generation record", 2)
     table = _table(document, ("Item", "Value"))
     record = generation_record(context, factset)
     for (item, value), cells in zip(record, _rows(table, len(record)), strict=True):

@@ -20,6 +20,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.opc.part import XmlPart
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
+from docx.styles import BabelFish
 
 __all__ = [
     "bookmark",
@@ -35,6 +36,7 @@ __all__ = [
     "keep_row_together",
     "repeat_header_row",
     "reset_app_properties",
+    "style_id",
 ]
 
 # CT_RPr's child sequence (ECMA-376 Part 1, 17.3.2.28 and 17.3.2.27).
@@ -165,25 +167,56 @@ def _styles(paragraph: Any) -> Any:
     return paragraph.part.package.main_document_part.styles
 
 
-# Style ids by main document part and style name. python-docx finds a style by name by reading
-# every style of the document, which once a sentence cost more than the rest of the render.
-# Only found styles are kept, so a style added later is still found.
-_style_ids: weakref.WeakKeyDictionary[Any, dict[str, str | None]] = weakref.WeakKeyDictionary()
+# Each main document part's styles, read in one pass when a style is first asked for: python-docx
+# finds a style by name by reading every style of the document, then reads them all again to see
+# whether it is the default of its type, and that once a sentence cost more than the rest of the
+# render. A name not in the index reads the styles again, so a style added later is still found.
+_style_index: weakref.WeakKeyDictionary[Any, _Styles] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class _Styles:
+    by_name: dict[str, Any]  # internal name (as in styles.xml) -> its first w:style, as python-docx
+    defaults: dict[WD_STYLE_TYPE, Any]  # type -> its last default w:style, as python-docx
+
+    @classmethod
+    def read(cls, main: Any) -> _Styles:
+        by_name: dict[str, Any] = {}
+        defaults: dict[WD_STYLE_TYPE, Any] = {}
+        for element in main.styles.element.style_lst:
+            name = element.name_val
+            if name is not None:
+                by_name.setdefault(name, element)
+            if element.default:
+                defaults[element.type] = element
+        return cls(by_name, defaults)
+
+
+def style_id(owner: Any, style: str, kind: WD_STYLE_TYPE) -> str | None:
+    """The id of the style named ``style`` of type ``kind`` in the document ``owner`` (a paragraph,
+    run, table or the document) belongs to, as python-docx's ``get_style_id`` gives it: None for
+    the default style of the type."""
+    main = owner.part.package.main_document_part
+    index = _style_index.get(main)
+    internal = BabelFish.ui2internal(style)
+    if index is None or internal not in index.by_name:
+        index = _style_index[main] = _Styles.read(main)
+    element = index.by_name.get(internal)
+    if element is None:
+        raise ValueError(f"{kind.name.lower()} style {style!r} is not defined in the document")
+    if element.type != kind:
+        raise ValueError(
+            f"style {style!r} is a {element.type.name.lower()} style, not {kind.name.lower()}"
+        )
+    if element is index.defaults.get(kind):
+        return None
+    found: str | None = element.styleId
+    return found
 
 
 def _character_style_id(paragraph: Any, style: str) -> str | None:
     """The id Word stores in w:rStyle; a name alone would be ignored, leaving the link unstyled."""
-    main = paragraph.part.package.main_document_part
-    known = _style_ids.setdefault(main, {})
-    if style in known:
-        return known[style]
-    styles = main.styles
-    # `in` rather than indexing: Styles[...] falls back to a deprecated lookup by id.
-    if style not in styles:
-        raise ValueError(f"character style {style!r} is not defined in the document")
-    style_id: str | None = styles.get_style_id(style, WD_STYLE_TYPE.CHARACTER)
-    known[style] = style_id
-    return style_id
+    return style_id(paragraph, style, WD_STYLE_TYPE.CHARACTER)
 
 
 def character_style(run: Any, style: str) -> None:

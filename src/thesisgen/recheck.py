@@ -1,0 +1,105 @@
+"""An edited ledger checked again against its sources: what ``thesisgen validate``, ``render``
+and ``draft --facts`` need before they trust a facts.json, without the extraction stage (its
+prompts, chunking, merge and conflict search) that :mod:`thesisgen.facts` holds.
+
+Every quote must still occur in its source, outside any text that addresses the model, and every
+statement's figures must be in its own quote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .grounding import Folded, overlaps
+from .injection import Scan, scan
+from .models import FactSet, Source
+from .numbers import DEFAULT_IDENTIFIERS
+from .sources import MAX_SOURCE_BYTES, read_source
+from .validate import ground_statement
+
+
+@dataclass
+class _SourceIndex:
+    """A source folded once, for re-checking the quotes of an edited ledger."""
+
+    folded: Folded
+    injection: Scan
+
+    @property
+    def injected(self) -> tuple[tuple[int, int], ...]:
+        return self.injection.tainted
+
+    @classmethod
+    def of(cls, source: Source) -> _SourceIndex:
+        return cls(Folded.of(source.text, source.page_starts), scan(source.text))
+
+
+def reground(
+    factset: FactSet, files: dict[str, Path], max_bytes: int = MAX_SOURCE_BYTES
+) -> tuple[FactSet, list[str], list[str]]:
+    """Check an edited ledger against the source files that can be found: every quote must still
+    occur in its source. Returns the ledger with fresh locators, problems, and notes to show.
+
+    A source that cannot be found is also named in the ledger's warnings, which the memo shows,
+    so a quote that was not re-checked is never presented as verified."""
+    problems: list[str] = []
+    notes: list[str] = []
+    unchecked: list[str] = []
+    sources: dict[str, tuple[Source, _SourceIndex]] = {}
+    for info in factset.sources:
+        path = files.get(info.id)
+        if path is None:
+            unchecked.append(
+                f"source {info.id} ({info.path or 'no path'}) not found: its quotes are not re-checked"
+            )
+            notes.append(f"note: {unchecked[-1]}")
+            continue
+        source = read_source(path, info.id, max_bytes=max_bytes)
+        if info.sha256 and source.sha256 != info.sha256:
+            notes.append(
+                f"note: source {info.id} changed since the facts were extracted: re-checking its quotes"
+            )
+        sources[info.id] = (source, _SourceIndex.of(source))
+    # Each source's quotes are located together, in one pass over its text.
+    quotes: dict[str, list[str]] = {}
+    for fact in factset.facts:
+        if fact.source_id in sources:
+            quotes.setdefault(fact.source_id, []).append(fact.quote)
+    located = {
+        sid: iter(sources[sid][1].folded.locate_quotes(found)) for sid, found in quotes.items()
+    }
+    facts = []
+    for fact in factset.facts:
+        if fact.source_id in sources:
+            source, index = sources[fact.source_id]
+            locators = next(located[fact.source_id])
+            if not locators:
+                problems.append(f"{fact.id}'s quote does not occur in {source.id} ({source.path})")
+            elif any(overlaps(loc, index.injected) for loc in locators):
+                problems.append(
+                    f"{fact.id} quotes text in {source.id} that addresses the model (possible prompt injection)"
+                )
+            fact = fact.model_copy(update={"locators": locators})
+        facts.append(fact)
+    warnings = list(dict.fromkeys([*factset.warnings, *unchecked]))
+    return factset.model_copy(update={"facts": facts, "warnings": warnings}), problems, notes
+
+
+def check_factset(factset: FactSet, identifiers: Sequence[str] = ()) -> list[str]:
+    """Problems in a facts file an analyst edited: duplicate IDs, unknown sources, ungrounded figures."""
+    idents = (*DEFAULT_IDENTIFIERS, factset.ticker, *identifiers)
+    problems: list[str] = []
+    seen: set[str] = set()
+    source_ids = {s.id for s in factset.sources}
+    for fact in factset.facts:
+        if fact.id in seen:
+            problems.append(f"{fact.id} is used twice")
+        seen.add(fact.id)
+        if fact.source_id != "analyst" and fact.source_id not in source_ids:
+            problems.append(f"{fact.id} names source {fact.source_id}, which is not in 'sources'")
+        reason = ground_statement(fact.statement, fact.quote, idents)
+        if reason is not None:
+            problems.append(f"{fact.id}: {reason}")
+    return problems
