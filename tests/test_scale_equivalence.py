@@ -151,11 +151,11 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Rep
             merges = []
             folder = tmp_path_factory.mktemp(ticker)
             factsets = []
-            for flags, facts_only in (({}, False), ({"extract": "rules"}, True)):
-                outcome = run.draft(
+            for flags, entry in (({}, run.draft), ({"extract": "rules"}, run.facts)):
+                outcome = entry(
                     run.DraftRequest(
                         ticker=ticker, out=folder / f"out-{len(factsets)}", offline=True,
-                        facts_only=facts_only, flags=flags, as_of=AS_OF,
+                        flags=flags, as_of=AS_OF,
                     ),
                     PlainProgress(io.StringIO()),
                 )  # fmt: skip
