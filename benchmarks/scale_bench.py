@@ -52,10 +52,9 @@ from pathlib import Path
 from typing import Any
 
 from thesisgen import facts
+from thesisgen.config import DEFAULTS
 from thesisgen.evidence import Chunk, Numbered, chunk
 from thesisgen.facts import (
-    DEFAULT_CHUNK_CHARS,
-    DEFAULT_CHUNK_OVERLAP,
     MAX_PROPOSED,
     ExtractOptions,
     ProposedFact,
@@ -204,7 +203,7 @@ def proposals(
     by_text = {" ".join(line.text.split()): line.statement for line in lines}
     answers: dict[str, ProposedFacts] = {}
     total = 0
-    for part in chunk(numbered, DEFAULT_CHUNK_CHARS, DEFAULT_CHUNK_OVERLAP):
+    for part in chunk(numbered, DEFAULTS.chunk_chars, DEFAULTS.chunk_overlap):
         facts: list[ProposedFact] = []
         for n in part.citable:
             statement = _statement_of(numbered, n, by_text)
