@@ -811,7 +811,7 @@ class _DraftJob:
 
         result, memo, verification = drafted.result, drafted.memo, drafted.verification
         gate = gate_options(self.settings)
-        report = validate_memo(memo, factset, self.identifiers, gate).model_copy(
+        report = validate_memo(memo, factset, self.identifiers, gate, result.ledger).model_copy(
             update={"repairs": result.repairs}
         )
         if verification is not None:
@@ -1015,8 +1015,9 @@ def render(
 
     draft, factset, identifiers, gate = _pair(draft_path, facts_path, config, progress)
     check_template(template)
-    memo = checked_memo(draft, key_figures(draft, Ledger.of(factset, identifiers, gate)))
-    report = validate_memo(memo, factset, identifiers, gate)
+    ledger = Ledger.of(factset, identifiers, gate)
+    memo = checked_memo(draft, key_figures(draft, ledger))
+    report = validate_memo(memo, factset, identifiers, gate, ledger)
     if not report.ok:
         first = report.violations[0]
         raise GateFailedError(

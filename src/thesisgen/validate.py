@@ -724,8 +724,9 @@ def validate_memo(
     factset: FactSet,
     extra_identifiers: Iterable[str] = (),
     options: GateOptions | None = None,
+    ledger: Ledger | None = None,
 ) -> Report:
-    return validate_sections(memo.sections, factset, extra_identifiers, options)
+    return validate_sections(memo.sections, factset, extra_identifiers, options, ledger)
 
 
 def validate_sections(
@@ -733,9 +734,12 @@ def validate_sections(
     factset: FactSet,
     extra_identifiers: Iterable[str] = (),
     options: GateOptions | None = None,
+    ledger: Ledger | None = None,
 ) -> Report:
-    """The gate over a memo's sections: a draft's, or an edited .docx's as read back."""
-    ledger = Ledger.of(factset, extra_identifiers, options)
+    """The gate over a memo's sections: a draft's, or an edited .docx's as read back. ``ledger``
+    is one already built from the same facts, identifiers and options (it is read once per run)."""
+    if ledger is None:
+        ledger = Ledger.of(factset, extra_identifiers, options)
     violations: list[Violation] = []
     comments: list[Comment] = []
     figures = 0
