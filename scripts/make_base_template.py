@@ -7,6 +7,7 @@ added when missing).
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import docx
@@ -17,6 +18,8 @@ NAVY = RGBColor(0x1F, 0x3A, 0x5F)
 
 
 def main() -> None:
+    # No options: --help prints what the script rewrites instead of rewriting it.
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     document = docx.Document()
     styles = document.styles
     normal = styles["Normal"]

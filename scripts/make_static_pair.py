@@ -12,6 +12,7 @@ tests/data/static/README.md.
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import shutil
@@ -29,6 +30,8 @@ KEEP = {"README.md"}  # written by hand
 
 
 def main() -> None:
+    # No options: --help prints what the script rewrites instead of rewriting it.
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         request = run.DraftRequest(ticker="AREC", out=Path(tmp) / "out", offline=True)
         outcome = run.draft(request, PlainProgress(io.StringIO()))
