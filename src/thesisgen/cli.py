@@ -552,6 +552,15 @@ def render_command(
 GC_THRESHOLD = 10_000  # allocations between two passes of the youngest generation (Python: 700)
 
 
+def tune_collector() -> None:
+    """The collector as the thesisgen process runs it. A command imports its stack and builds its
+    ledger once, and keeps them to the end: the cyclic collector's passes over those objects find
+    nothing to free, and at the default threshold (a pass per 700 allocations) they cost an
+    offline draft about a tenth of its time and find_conflicts a third of its time at 25,000
+    facts. benchmarks/scale_bench.py measures the stages under the same setting."""
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -562,10 +571,7 @@ def main() -> None:
     model calls still in flight on other threads."""
     sys.stdout = RedactingStream(sys.stdout)
     sys.stderr = RedactingStream(sys.stderr)
-    # A command imports its stack and builds its ledger once, and keeps them to the end: the cyclic
-    # collector's passes over those objects find nothing to free, and at the default threshold
-    # (a pass per 700 allocations) they cost an offline draft about a tenth of its time.
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    tune_collector()
     # thesisgen uses no pydantic plugin, and looking for one reads the metadata of every installed
     # package when the first model is built (~15 ms); PYDANTIC_DISABLE_PLUGINS= turns them back on.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")

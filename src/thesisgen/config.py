@@ -85,7 +85,8 @@ class Settings(BaseModel):
         None, "OpenAI-compatible API base URL (http:// or https://, with a host).", True)
     api_key: str | None = Field(
         None, repr=False, description="The API key; never printed, logged or written.")
-    concurrency: int = setting(4, "Model calls in flight at once.", True, ge=1, le=64)
+    concurrency: int = setting(
+        4, "Model calls in flight at once (a replay makes them one at a time).", True, ge=1, le=64)
     max_repairs: int = setting(
         2, "Repairs per section the validator rejects.", True, ge=0, le=10)
     timeout: Finite = setting(

@@ -23,12 +23,10 @@ drafting prompt and the reviewer.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from functools import lru_cache
@@ -752,23 +750,7 @@ def find_conflicts(
     """
     if max_per_fact <= 0:
         return []
-    with _collector_paused():
-        return _find_conflicts(facts, identifiers, max_per_fact)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused: reading a ledger makes many small objects and no
-    cycles, and the collector's passes over them took a third of find_conflicts at 25,000 facts,
-    a share that grows with the ledger (benchmarks/scale_bench.py)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    return _find_conflicts(facts, identifiers, max_per_fact)
 
 
 def _find_conflicts(

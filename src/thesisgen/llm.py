@@ -45,7 +45,7 @@ from tenacity import (
 
 from . import secrets
 from .budget import Budget as Budget  # re-exported: LLMSettings' own types
-from .config import public_url
+from .config import DEFAULTS, public_url
 from .errors import AnswerShapeError, CancelledError, ModelServiceError, ThesisgenError, UsageError
 from .files import describe_validation_error
 from .models import Usage
@@ -75,10 +75,10 @@ class RetryPolicy:
     By default the wait ends early when the run is cancelled (Ctrl-C).
     """
 
-    attempts: int = 5
-    initial_wait_s: float = 1.0
-    max_wait_s: float = 30.0
-    total_s: float = 180.0
+    attempts: int = DEFAULTS.retry_attempts
+    initial_wait_s: float = DEFAULTS.retry_initial_wait
+    max_wait_s: float = DEFAULTS.retry_max_wait
+    total_s: float = DEFAULTS.retry_total
     sleep: Callable[[float], object] | None = field(default=None, compare=False)
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
@@ -120,9 +120,9 @@ class LLMSettings:
     model: str
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    temperature: float = 0.0
-    seed: int = 7
-    timeout_s: float = 600.0
+    temperature: float = DEFAULTS.temperature
+    seed: int = DEFAULTS.seed
+    timeout_s: float = DEFAULTS.timeout
     max_tokens: int | None = None
     structured_output: Literal["auto"] | WireFormat = "auto"
     retry: RetryPolicy = RetryPolicy()

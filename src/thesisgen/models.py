@@ -146,7 +146,7 @@ class FactSet(Contract):
 
     def sources_by_id(self) -> dict[str, SourceInfo]:
         """The sources by ID: build it once where many facts look up their source."""
-        return {s.id: s for s in self.sources}
+        return {s.id: s for s in reversed(self.sources)}  # the first of a repeated ID wins
 
 
 # --- drafts --------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .config import VerifyMode
+from .config import DEFAULTS, VerifyMode
 from .errors import AnswerShapeError, BudgetExceededError
 from .llm import LLM, CallResult, map_concurrently
 from .models import (
@@ -280,7 +280,7 @@ def verify_memo(
     todo: Sequence[Check],
     mode: VerifyMode,
     limit: int,
-    concurrency: int = 4,
+    concurrency: int = DEFAULTS.concurrency,
     on_event: OnEvent = no_event,
 ) -> Verification:
     """Ask the model about the first ``limit`` of ``todo`` (see :func:`checks`), ``concurrency``
