@@ -91,8 +91,12 @@ def check_factset(factset: FactSet, identifiers: Sequence[str] = ()) -> list[str
     """Problems in a facts file an analyst edited: duplicate IDs, unknown sources, ungrounded figures."""
     idents = (*DEFAULT_IDENTIFIERS, factset.ticker, *identifiers)
     problems: list[str] = []
+    source_ids: set[str] = set()
+    for source in factset.sources:
+        if source.id in source_ids:  # a fact citing it could be checked against either text
+            problems.append(f"source {source.id} is listed twice in 'sources': remove one")
+        source_ids.add(source.id)
     seen: set[str] = set()
-    source_ids = {s.id for s in factset.sources}
     for fact in factset.facts:
         if fact.id in seen:
             problems.append(f"{fact.id} is used twice")

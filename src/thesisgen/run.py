@@ -288,7 +288,7 @@ def _ground_ledger(
         raise InputFileError(
             f"facts file {path}: {problems[0]}"
             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-            + ": fix or remove that fact"
+            + ("" if problems[0].endswith(": remove one") else ": fix or remove that fact")
         )
     return factset
 
