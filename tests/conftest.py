@@ -45,6 +45,21 @@ class Completed:
     stderr: str
 
 
+def run_script(*args: str | Path, cwd: Path = ROOT, timeout: float = 300) -> str:
+    """A project script (a benchmark's smoke run) in a clean environment; exit 0 or the test
+    fails with its stderr. Returns what it printed."""
+    proc = subprocess.run(
+        [sys.executable, *map(str, args)],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 def match_snapshot(path: Path, text: str, what: str, test_file: str, limit: int = 6000) -> None:
     """``text`` equals the reviewed copy at ``path``; ``UPDATE_SNAPSHOTS=1`` rewrites it instead.
     A difference fails with the diff and the command that accepts it after review."""

@@ -10,20 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, STATIC, AuthoredRun, clean_env
+from conftest import ROOT, STATIC, AuthoredRun, clean_env, run_script
 
 
 def _run(*args: str, cwd: Path = ROOT) -> str:
-    proc = subprocess.run(
-        [sys.executable, *args],
-        cwd=cwd,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    return run_script(*args, cwd=cwd)
 
 
 @pytest.mark.enable_socket

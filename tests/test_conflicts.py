@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from itertools import combinations
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT, clean_env, run_authored
+from conftest import ROOT, run_authored, run_script
 from thesisgen import facts as facts_module
 from thesisgen.facts import _clash, _Read, find_conflicts
 from thesisgen.models import Conflict, Fact, FactSet
@@ -465,13 +463,5 @@ def test_far_fewer_pairs_than_all(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_conflicts_benchmark_runs() -> None:
-    proc = subprocess.run(
-        [sys.executable, "benchmarks/conflicts_bench.py", "--facts", "200", "--repeat", "1"],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "find_conflicts" in proc.stdout
+    out = run_script("benchmarks/conflicts_bench.py", "--facts", "200", "--repeat", "1")
+    assert "find_conflicts" in out

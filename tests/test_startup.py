@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, clean_env
+from conftest import ROOT, clean_env, run_script
 
 STATIC = ROOT / "tests" / "data" / "static"
 HEAVY = ("openai", "httpx2", "docx", "jinja2", "tenacity", "rich")
@@ -68,14 +68,6 @@ def test_the_probe_sees_a_heavy_import() -> None:
 
 def test_startup_benchmark_runs() -> None:
     """The smoke run CI does: every case starts and ends with exit 0; targets are not judged."""
-    proc = subprocess.run(
-        [sys.executable, "benchmarks/startup_bench.py", "--runs", "1", "--no-target"],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
+    out = run_script("benchmarks/startup_bench.py", "--runs", "1", "--no-target", timeout=600)
     for case in ("offline AREC draft", "validate static pair", "--help", "peak RSS"):
-        assert case in proc.stdout
+        assert case in out
