@@ -58,6 +58,18 @@ def _not_blank(value: str) -> str:
     return value.strip()
 
 
+def _user_agent(value: str | None) -> str | None:
+    """The SEC asks for a name and a contact e-mail; a User-Agent without one is refused there."""
+    if value is None:
+        return None
+    value = _not_blank(value)
+    if "@" not in value or " " not in value:
+        raise ValueError(
+            'must name you and give a contact e-mail, e.g. "Jane Doe jane@example.com"'
+        )
+    return value
+
+
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -171,6 +183,24 @@ class Settings(BaseModel):
     prices: dict[str, tuple[Finite, Finite]] = setting(
         dict, "Model name -> [USD per 1M input tokens, USD per 1M output tokens], over the "
         "built-in table (config file only).")
+    edgar: Literal["auto", "on", "off"] = setting(
+        "auto", "SEC EDGAR filings and XBRL financials: auto (for a ticker with no bundle, or a "
+        "bundle that recorded them), on (also for a bundled ticker; fails when neither a live "
+        "fetch nor a recording is possible), off.", True)
+    edgar_user_agent: Annotated[str | None, AfterValidator(_user_agent)] = setting(
+        None, "Who fetches from SEC EDGAR, as the SEC requires: a name and a contact e-mail, "
+        "e.g. \"Jane Doe Research jane@example.com\" (needed for a live fetch).")
+    edgar_rate: Finite = setting(
+        10.0, "EDGAR requests per second at most (the SEC's limit is 10).", gt=0, le=10)
+    edgar_8k_days: int = setting(
+        90, "8-K press releases (exhibit 99.1) filed this many days before the memo date, at "
+        "most, are read.", True, ge=0, le=3_650)
+    edgar_max_filings: int = setting(
+        8, "Filing documents at most a run reads from EDGAR (the annual report, then the "
+        "newest quarterly reports and press releases).", True, ge=1, le=100)
+    edgar_max_age_hours: Finite = setting(
+        24.0, "Hours the cached ticker list, filing index and XBRL facts are used before they "
+        "are fetched again (filings themselves never change and are kept).", ge=0, le=8_760)
     # fmt: on
 
     @model_validator(mode="after")

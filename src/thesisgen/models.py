@@ -82,10 +82,36 @@ class Secondary(Contract):
     title: str
 
 
+class Filed(Contract):
+    """A figure as the company filed it in XBRL (SEC EDGAR company facts): the structured evidence
+    of a financial fact, in place of a text quote.
+
+    Its locator in the company-facts file is (taxonomy, concept, unit, accession, start, end):
+    ``facts[taxonomy][concept]["units"][unit]`` holds an entry with that ``accn``, ``start`` and
+    ``end`` whose ``val`` is ``value``. The fiscal period is read from ``start`` and ``end``, never
+    from the entry's ``fy``/``fp`` (they name the filing's year, not the figure's).
+    """
+
+    taxonomy: str  # us-gaap, ifrs-full, dei
+    concept: str
+    label: str  # the filer's label of the concept, as in companyfacts
+    unit: str  # USD, USD/shares, shares, ...
+    start: dt.date | None = None  # None: a balance at ``end`` (an instant)
+    end: dt.date
+    value: JsonDecimal  # as filed, in the unit's base (dollars, not millions)
+    form: str  # 10-K, 10-Q, 10-K/A, 20-F, ...
+    filed: dt.date
+    accession: str = Field(pattern=r"^\d{10}-\d{2}-\d{6}$")
+    period: str  # what the dates make it: "FY2024", "quarter ended 2025-03-29", ...
+    url: str  # the filing's index page on EDGAR
+
+
 # Who wrote a fact's statement: the model ("model"), nobody because the model's statement
-# misstated its evidence and the evidence stands in for it ("verbatim"), or the rules extractor,
-# which keeps sentences as written ("rules"). The quote is always cut from the source.
-FactKind = Literal["model", "verbatim", "rules"]
+# misstated its evidence and the evidence stands in for it ("verbatim"), the rules extractor,
+# which keeps sentences as written ("rules"), or the program from an XBRL record ("xbrl"). A
+# text fact's quote is always cut from the source; an xbrl fact's quote is its ``filed`` record
+# written out (``xbrl.quote_of``), and re-checked against the company-facts file.
+FactKind = Literal["model", "verbatim", "rules", "xbrl"]
 FACT_KINDS: tuple[str, ...] = get_args(FactKind)
 
 
@@ -99,6 +125,7 @@ class Fact(Contract):
     locators: list[Locator] = Field(default_factory=list)
     secondary: list[Secondary] = Field(default_factory=list)
     kind: FactKind = "model"
+    filed: Filed | None = None  # kind "xbrl": the record the fact states
 
 
 class Conflict(Contract):
@@ -137,7 +164,8 @@ class FactSet(Contract):
 
     def kinds(self) -> dict[str, int]:
         """How many kept facts are of each kind (model-written, verbatim, rules)."""
-        return {kind: sum(1 for f in self.facts if f.kind == kind) for kind in FACT_KINDS}
+        counts = {kind: sum(1 for f in self.facts if f.kind == kind) for kind in FACT_KINDS}
+        return {kind: n for kind, n in counts.items() if n or kind != "xbrl"}  # xbrl: when any
 
     @property
     def lost(self) -> list[DroppedFact]:
