@@ -92,6 +92,7 @@ class Filed(Contract):
     from the entry's ``fy``/``fp`` (they name the filing's year, not the figure's).
     """
 
+    measure: str  # which of the standard set it is: "revenue", "net_income", ... (xbrl.MEASURES)
     taxonomy: str  # us-gaap, ifrs-full, dei
     concept: str
     label: str  # the filer's label of the concept, as in companyfacts
