@@ -119,7 +119,8 @@ AsOf = Annotated[
         "--as-of",
         formats=["%Y-%m-%d"],
         metavar="YYYY-MM-DD",
-        help="The memo's date, and the reference for sources' age [default: today].",
+        help="The memo's date: the reference for sources' age, and the point in time of SEC "
+        "filings (nothing filed later is read) [default: the bundle's date, else today].",
     ),
 ]
 
@@ -322,7 +323,7 @@ def request_command(
             flags = _pop_flags(kwargs)
             if "sources" in kwargs:
                 kwargs["sources"] = kwargs["sources"] or []
-            if "as_of" in kwargs:
+            if kwargs.get("as_of") is not None:  # else the bundle's date, or today
                 kwargs["as_of"] = _date(kwargs["as_of"])
             func(run.DraftRequest(**kwargs, **fixed, flags=flags))
 
@@ -543,7 +544,14 @@ def render_command(
 
     path = _guard(
         lambda: run.render(
-            draft, facts, out, force, template, _date(as_of), config, make_progress(sys.stderr)
+            draft,
+            facts,
+            out,
+            force,
+            template,
+            _date(as_of) if as_of else None,
+            config,
+            make_progress(sys.stderr),
         )
     )
     typer.echo(f"Wrote {path}")

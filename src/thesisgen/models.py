@@ -363,6 +363,7 @@ class Manifest(Contract):
     thesisgen_version: str
     created_at: dt.datetime
     ticker: str
+    as_of: dt.date | None = None  # the memo's date (and the point in time of SEC filings)
     mode: Literal["live", "record", "replay", "none"]  # none: rules extraction, no model
     model: str
     base_url: str | None

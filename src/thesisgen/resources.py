@@ -6,6 +6,7 @@ checkout reads the top-level folders, so a prompt edit shows up without reinstal
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -63,6 +64,9 @@ class Bundle(Contract):
     identifiers: list[str] = Field(default_factory=list)
     # other names of the company a memo may use freely (a subsidiary, a brand): see validate
     aliases: list[str] = Field(default_factory=list)
+    # the memo date a run of this bundle takes when --as-of is not given (an EDGAR bundle's
+    # recording was made on one day: a later date would not see later filings anyway)
+    as_of: dt.date | None = None
 
     @property
     def root(self) -> Path:

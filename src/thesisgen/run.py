@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -49,11 +50,13 @@ from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
 if TYPE_CHECKING:
     from . import budget
     from .draft import DraftResult
+    from .edgar_inputs import FromEdgar
     from .evidence import Numbered
     from .facts import ExtractOptions
     from .llm import LLMSettings, RetryPolicy
     from .prompts import Outline
     from .readback import EditedMemo
+    from .recording import Mode
     from .validate import GateOptions
     from .verify import Verification
 
@@ -81,7 +84,9 @@ class DraftRequest:
     yes: bool = False  # go past --max-calls and --max-prompt-tokens
     flags: Mapping[str, Any] = field(default_factory=dict)
     retry: RetryPolicy | None = None  # replaces the configured retry policy (tests: no waiting)
-    as_of: dt.date = field(default_factory=dt.date.today)  # the memo's date, and sources' age
+    # the memo's date, sources' age, and the point in time of EDGAR filings [default: the
+    # bundle's as-of, else today]
+    as_of: dt.date | None = None
     allow_flagged: bool = False  # write the memo, flagged, even when the gate fails
 
 
@@ -106,10 +111,23 @@ class _Plan:
     identifiers: list[str]
     aliases: list[str]
     facts_only: bool  # `thesisgen facts`: the run stops at the ledger
+    as_of: dt.date
+    edgar: _EdgarPlan | None  # None: the run reads nothing from SEC EDGAR
 
     @property
     def verify_sentences(self) -> int:
         return _verify_sentences(self.settings, self.facts_only)
+
+
+@dataclass(frozen=True)
+class _EdgarPlan:
+    """How a run reads SEC EDGAR: live (with the User-Agent), recorded into ``recordings``, or
+    replayed from it; ``store`` is the document store, also the cache of live fetches."""
+
+    mode: Mode
+    user_agent: str | None
+    recordings: Path | None
+    store: Path
 
 
 @dataclass(frozen=True)
@@ -122,6 +140,7 @@ class _Inputs:
     company: str
     numbered: list[Numbered]
     outline: Outline
+    edgar: FromEdgar | None = None
 
 
 @dataclass(frozen=True)
@@ -146,7 +165,7 @@ def _llm_settings(
     request: DraftRequest, ticker: str, bundle: Bundle | None, settings: Settings, facts_only: bool
 ) -> tuple[LLMSettings, str | None]:
     """Mode, model and limits for this run, and a line to announce when replaying by default."""
-    from .llm import Budget, LLMSettings, Mode, RetryPolicy
+    from .llm import Budget, LLMSettings, RetryPolicy
 
     if request.offline and request.record:
         raise UsageError("--offline and --record exclude each other: drop one")
@@ -205,8 +224,100 @@ def _llm_settings(
     return llm_settings, announcement
 
 
-def _starting_point(plan: _Plan, progress: Progress) -> tuple[FactSet | None, str, list[Source]]:
-    """An analyst's ledger (checked and re-grounded), or sources."""
+def _edgar_plan(
+    request: DraftRequest,
+    ticker: str,
+    bundle: Bundle | None,
+    settings: Settings,
+    llm_settings: LLMSettings,
+) -> _EdgarPlan | None:
+    """Whether and how the run reads SEC EDGAR. It follows the model: a live run fetches live
+    and a recorded run records (both need the User-Agent the SEC requires), a replayed run
+    replays the EDGAR session recorded beside the model's answers, so both come from the same
+    day. Without a User-Agent, an EDGAR recording in the recordings folder stands in."""
+    from .recording import recording_files
+
+    if settings.edgar == "off" or request.facts_file is not None:
+        return None
+    needed = bundle is None and not request.sources  # the filings are all the run would have
+    wanted = settings.edgar == "on" or needed
+    store = settings.resolved_cache_dir() / "edgar"
+    agent = settings.edgar_user_agent
+    if llm_settings.mode in ("live", "record") and agent:
+        return _EdgarPlan(llm_settings.mode, agent, llm_settings.recordings_dir, store)
+    if llm_settings.mode == "none" and agent:
+        return _EdgarPlan("live", agent, None, store)
+    recordings = llm_settings.recordings_dir if llm_settings.mode == "replay" else None
+    recordings = recordings or request.recordings or (bundle.recordings_dir if bundle else None)
+    if recordings is not None and any(
+        p.name.startswith("edgar-") for p in recording_files(recordings)
+    ):
+        return _EdgarPlan("replay", None, recordings, store)
+    if not wanted:
+        return None
+    if llm_settings.mode == "replay":
+        raise UsageError(
+            f"{ticker} has no EDGAR recording in {recordings or Path('recordings') / ticker} "
+            "to replay: set a model (OPENAI_API_KEY or --base-url) and "
+            'THESISGEN_EDGAR_USER_AGENT="Your Name you@example.com" to fetch its SEC filings '
+            "live, or pass the company's documents with --source"
+        )
+    raise UsageError(
+        f"reading {ticker}'s filings from SEC EDGAR needs a User-Agent naming you, as the SEC "
+        'requires: set THESISGEN_EDGAR_USER_AGENT="Your Name you@example.com" (or '
+        "edgar_user_agent in thesisgen.toml), or pass the company's documents with --source"
+    )
+
+
+def _from_edgar(plan: _Plan, first_source: int, progress: Progress) -> FromEdgar:
+    """The filings and financial facts EDGAR holds for the plan's ticker, as of its date."""
+    from .edgar import EdgarClient, EdgarSettings
+    from .edgar_inputs import gather
+
+    edgar = plan.edgar
+    assert edgar is not None
+    settings = plan.settings
+    recordings = edgar.recordings
+    if edgar.mode == "record":  # moved into the recordings folder with the model's, by _run
+        recordings = Path(tempfile.mkdtemp(prefix="thesisgen-edgar-"))
+    client = EdgarClient(
+        EdgarSettings(
+            mode=edgar.mode,
+            user_agent=edgar.user_agent,
+            rate=settings.edgar_rate,
+            store_dir=edgar.store,
+            recordings_dir=recordings,
+            max_age_hours=settings.edgar_max_age_hours,
+            retry=plan.llm_settings.retry,
+            ticker=plan.ticker,
+        )
+    )
+    progress.note(
+        f"Reading {plan.ticker}'s SEC filings as of {plan.as_of.isoformat()} "
+        + ("(replayed from " + str(edgar.recordings) + ")" if edgar.mode == "replay" else "(live)")
+    )
+    try:
+        found = gather(
+            client,
+            plan.ticker,
+            plan.as_of,
+            store=edgar.store,
+            first_source=first_source,
+            eightk_days=settings.edgar_8k_days,
+            max_filings=settings.edgar_max_filings,
+            max_source_bytes=_mb(settings.max_source_mb),
+            note=progress.note,
+        )
+    finally:
+        client.close()
+    return replace(found, recorded=recordings if edgar.mode == "record" else None)
+
+
+def _starting_point(
+    plan: _Plan, progress: Progress
+) -> tuple[FactSet | None, str, list[Source], FromEdgar | None]:
+    """An analyst's ledger (checked and re-grounded), or sources: the bundle's or the --source
+    files, then (when the run reads EDGAR) the company's filings after them."""
     from .sources import load_sources
 
     request, bundle, settings = plan.request, plan.bundle, plan.settings
@@ -214,29 +325,40 @@ def _starting_point(plan: _Plan, progress: Progress) -> tuple[FactSet | None, st
         factset = _load_ledger(
             request.facts_file,
             plan.ticker,
-            _folders(request, bundle),
+            _folders(request.facts_file, bundle, settings, request.sources),
             plan.identifiers,
             settings,
             progress,
         )
-        return _with_aliases(factset, plan.aliases), factset.company, []
+        return _with_aliases(factset, plan.aliases), factset.company, [], None
     paths = list(request.sources)
-    if not paths and bundle is not None:
+    if not paths and bundle is not None and bundle.sources_dir.is_dir():
         paths = [bundle.sources_dir]
-    company = request.company or (bundle.company if bundle else plan.ticker)
-    return (
-        None,
-        company,
-        load_sources(paths, warn=progress.note, max_bytes=_mb(settings.max_source_mb)),
+    sources = (
+        load_sources(paths, warn=progress.note, max_bytes=_mb(settings.max_source_mb))
+        if paths
+        else []
     )
+    edgar = _from_edgar(plan, len(sources) + 1, progress) if plan.edgar else None
+    company = request.company or (
+        bundle.company if bundle else edgar.company if edgar else plan.ticker
+    )
+    return None, company, [*sources, *(edgar.sources if edgar else [])], edgar
 
 
-def _folders(request: DraftRequest, bundle: Bundle | None) -> list[Path]:
-    """Where a facts file's sources may be: beside it, in the bundle, among the --source paths."""
-    folders = [request.facts_file.parent] if request.facts_file else []
+def _folders(
+    facts_file: Path | None,
+    bundle: Bundle | None,
+    settings: Settings,
+    sources: Sequence[Path] = (),
+) -> list[Path]:
+    """Where a facts file's sources may be: beside it, in the bundle, among the --source paths,
+    in the EDGAR store (filing sections and XBRL company facts)."""
+    folders = [facts_file.parent] if facts_file else []
     if bundle is not None:
         folders.append(bundle.sources_dir)
-    return folders + [p if p.is_dir() else p.parent for p in request.sources]
+    folders.append(settings.resolved_cache_dir() / "edgar")
+    return folders + [p if p.is_dir() else p.parent for p in sources]
 
 
 def _aliases(bundle: Bundle | None, settings: Settings) -> list[str]:
@@ -481,14 +603,18 @@ def _plan(request: DraftRequest, facts_only: bool) -> _Plan:
     settings, the model or its recordings, the template."""
     ticker = check_ticker(request.ticker)
     bundle = _bundle_or_none(ticker)
-    if bundle is None and request.facts_file is None and not request.sources:
+    settings = resolve(request.flags, config_path=request.config).settings
+    as_of = request.as_of or (bundle.as_of if bundle else None) or dt.date.today()
+    no_input = bundle is None and request.facts_file is None and not request.sources
+    if no_input and settings.edgar == "off":
         known = ", ".join(bundled_tickers()) or "none"
         raise UsageError(
-            f"no bundle for ticker {ticker} (bundled: {known}): pass its documents with "
-            "--source PATH, or a facts file with --facts FACTS.json"
+            f"no bundle for ticker {ticker} (bundled: {known}) and --edgar off: pass its "
+            "documents with --source PATH, a facts file with --facts FACTS.json, or drop "
+            "--edgar off to read its SEC filings"
         )
-    settings = resolve(request.flags, config_path=request.config).settings
     llm_settings, announcement = _llm_settings(request, ticker, bundle, settings, facts_only)
+    edgar = _edgar_plan(request, ticker, bundle, settings, llm_settings)
     _check_verify_recordings(settings, llm_settings, ticker, facts_only)
     from .render.docx import check_template  # python-docx only where a .docx is written or read
 
@@ -503,6 +629,8 @@ def _plan(request: DraftRequest, facts_only: bool) -> _Plan:
         identifiers=[*(bundle.identifiers if bundle else []), *settings.identifiers],
         aliases=_aliases(bundle, settings),
         facts_only=facts_only,
+        as_of=as_of,
+        edgar=edgar,
     )
 
 
@@ -512,10 +640,10 @@ def _inputs(plan: _Plan, progress: Progress) -> _Inputs:
     from .evidence import Numbered
     from .prompts import load_outline
 
-    factset, company, sources = _starting_point(plan, progress)
+    factset, company, sources, edgar = _starting_point(plan, progress)
     bundle = plan.bundle
     outline = load_outline(plan.request.outline or (bundle.outline_file if bundle else None))
-    inputs = _Inputs(factset, company, [Numbered.of(s) for s in sources], outline)
+    inputs = _Inputs(factset, company, [Numbered.of(s) for s in sources], outline, edgar)
     if plan.llm_settings.mode != "replay":
         from . import budget
 
@@ -555,6 +683,11 @@ def _run(
             progress.note(f"Replacing the unfinished run in {out.folder} (status {out.replacing}).")
         if plan.announcement:
             progress.note(plan.announcement)
+        edgar = inputs.edgar
+        if edgar is not None and edgar.recorded is not None and llm_settings.recordings_dir:
+            llm_settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+            for path in sorted(edgar.recorded.glob("edgar-*.json")):
+                path.replace(llm_settings.recordings_dir / path.name)
         job = _DraftJob(plan, inputs.company, llm_settings, out, progress)
         try:
             outcome = stages(job)
@@ -601,6 +734,7 @@ class _DraftJob:
         self.identifiers = plan.identifiers
         self.aliases = plan.aliases
         self.facts_only = plan.facts_only
+        self.as_of = plan.as_of
         self.out = out
         self.progress = progress
         self.llm = LLM(llm_settings)
@@ -620,6 +754,10 @@ class _DraftJob:
         from .facts import extract_facts
 
         sources = [n.source for n in inputs.numbered]
+        if not sources:  # EDGAR's financial facts only: nothing for the model to read
+            factset = FactSet(ticker=self.ticker, company=self.company, aliases=self.aliases,
+                              sources=[], facts=[])  # fmt: skip
+            return self._with_financials(factset, inputs.edgar)
         self.progress.stage(
             f"Extracting facts from {len(sources)} source(s)",
             [(s.id, f"facts {s.id}") for s in sources],
@@ -636,9 +774,31 @@ class _DraftJob:
             aliases=self.aliases,
         )
         self.calls += result.calls
-        self.factset = result.factset
-        self.progress.note(f"  {kept_summary(result.factset)}")
-        return result.factset
+        factset = self._with_financials(result.factset, inputs.edgar)
+        self.progress.note(f"  {kept_summary(factset)}")
+        return factset
+
+    def _with_financials(self, factset: FactSet, edgar: FromEdgar | None) -> FactSet:
+        """The ledger with EDGAR's XBRL facts after the extracted ones (numbered on from them),
+        citing the company-facts source, and EDGAR's notes among its warnings."""
+        if edgar is not None:
+            first = len(factset.facts) + 1
+            financials = [
+                fact.model_copy(update={"id": f"F{first + n}"})
+                for n, fact in enumerate(edgar.financials)
+            ]
+            factset = factset.model_copy(
+                update={
+                    "sources": [
+                        *factset.sources,
+                        *([edgar.xbrl_source] if edgar.xbrl_source else []),
+                    ],
+                    "facts": [*factset.facts, *financials],
+                    "warnings": [*factset.warnings, *edgar.notes],
+                }
+            )
+        self.factset = factset
+        return factset
 
     def draft(self, factset: FactSet, outline: Outline) -> _Drafted:
         """Each section drafted and repaired through the gate, then (--verify) the model check."""
@@ -716,6 +876,7 @@ class _DraftJob:
             thesisgen_version=__version__,
             created_at=dt.datetime.now(dt.UTC),
             ticker=self.ticker,
+            as_of=self.as_of,
             mode=self.llm_settings.mode,
             model=self.llm.model,
             base_url=public_url(self.llm_settings.base_url) if live else None,
@@ -851,7 +1012,7 @@ class _DraftJob:
             from .render.docx import render_docx
 
             context = MemoContext(
-                as_of=self.request.as_of,
+                as_of=self.as_of,
                 report=report,
                 model=self.llm.model,
                 mode=self.llm_settings.mode,
@@ -905,7 +1066,7 @@ def _pair(
     bundle = _bundle_or_none(ticker)
     identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
     aliases = _aliases(bundle, settings)
-    folders = [facts_path.parent, *([bundle.sources_dir] if bundle else [])]
+    folders = _folders(facts_path, bundle, settings)
     factset = _with_aliases(
         _load_ledger(facts_path, None, folders, identifiers, settings, progress), aliases
     )
@@ -968,7 +1129,7 @@ def _validate_docx(
     bundle = _bundle_or_none(ticker)
     identifiers = [*(bundle.identifiers if bundle else []), *settings.identifiers]
     aliases = _aliases(bundle, settings)
-    folders = [facts_path.parent, *([bundle.sources_dir] if bundle else [])]
+    folders = _folders(facts_path, bundle, settings)
     factset = _with_aliases(
         _ground_ledger(loaded, facts_path, folders, identifiers, settings, progress), aliases
     )
@@ -1004,10 +1165,12 @@ def render(
     out: Path | None,
     force: bool,
     template: Path | None,
-    as_of: dt.date,
+    as_of: dt.date | None,
     config: Path | None = None,
     progress: Progress | None = None,
 ) -> Path:
+    """The memo re-rendered from a draft and its re-grounded ledger, dated ``as_of`` (default:
+    the date its run recorded, else today)."""
     from .render import MemoContext, checked_memo, key_figures
     from .render.docx import check_template, render_docx
     from .render.markdown import render_markdown
@@ -1029,7 +1192,7 @@ def render(
     if manifest is not None:
         report = report.model_copy(update={"repairs": _recorded_repairs(draft_path.parent)})
     context = MemoContext(
-        as_of=as_of,
+        as_of=as_of or (manifest.as_of if manifest else None) or dt.date.today(),
         report=report,
         model=manifest.model if manifest else "unknown",
         mode=manifest.mode if manifest else "unknown",

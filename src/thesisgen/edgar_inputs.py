@@ -1,0 +1,219 @@
+"""What a run reads from SEC EDGAR: a company's filings as of the memo date, as sources for fact
+extraction, and its XBRL financial statements as facts that need no model.
+
+Point in time: only what was filed on or before ``as_of`` is read (:func:`thesisgen.filings.select`
+and :func:`thesisgen.xbrl.financial_facts` both filter on the filing date). Each section of a
+filing is written to the EDGAR store as a text file and read back as a source, so a later
+``render`` or ``validate`` re-checks its quotes against the same text; the company-facts file in
+the store is what an XBRL fact is re-checked against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .edgar import EdgarClient, Fetched, Missing
+from .errors import UsageError
+from .files import write_bytes_atomic
+from .filings import Filing, Selection, exhibit_99_1, filings_of, pages_needed, sections, select
+from .models import Fact, Source, SourceInfo
+from .sources import read_source
+from .xbrl import financial_facts
+
+Note = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FromEdgar:
+    """A company as EDGAR knows it, as of a date: filing sections to extract facts from, and the
+    XBRL financial facts with the source they cite (IDs from F1: the run renumbers them after the
+    extracted facts)."""
+
+    company: str
+    cik: int
+    sources: list[Source]
+    xbrl_source: SourceInfo | None
+    financials: list[Fact]
+    notes: list[str] = field(default_factory=list)
+    requests: int = 0
+    recorded: Path | None = None  # record mode: the folder the EDGAR calls were recorded into
+
+
+def _section_slug(title: str) -> str:
+    match = re.match(r"(?i)\s*(part\s+[ivx]+\W+)?item\s+(\d+[a-z]?)", title)
+    if match:
+        part = re.sub(r"\W+", "", match.group(1) or "").lower()
+        return (f"{part}-" if part else "") + f"item-{match.group(2).lower()}"
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "text"
+
+
+def _title(company: str, filing: Filing, part: str) -> str:
+    period = f" for the period ended {filing.report_date.isoformat()}" if filing.report_date else ""
+    if filing.form.startswith("8-K"):
+        return f"{company} press release (8-K exhibit 99.1, filed {filing.filed.isoformat()})"
+    return f"{company} {filing.form}{period}: {part}"
+
+
+def gather(
+    client: EdgarClient,
+    ticker: str,
+    as_of: dt.date,
+    *,
+    store: Path,
+    first_source: int,
+    eightk_days: int,
+    max_filings: int,
+    max_source_bytes: int,
+    note: Note,
+) -> FromEdgar:
+    """The filings and financial facts of ``ticker`` as of ``as_of``. A document EDGAR (or the
+    recording) does not have is named in the notes and skipped; a company with no annual report
+    by then, or an as-of before its first filing, is a usage error (exit 2)."""
+    if as_of > dt.date.today():
+        raise UsageError(
+            f"--as-of {as_of.isoformat()} is in the future: EDGAR holds only what was filed up to "
+            "today; choose today or an earlier date"
+        )
+    company = client.company(ticker)
+    index = client.submissions(company.cik).json()
+    older = []
+    for name in pages_needed(index, as_of):
+        page = client.older_submissions(name)
+        if isinstance(page, Missing):
+            note(f"warning: EDGAR filing index page {name} is missing ({page.reason})")
+            continue
+        older.append(page.json())
+    chosen = select(
+        filings_of(index, older),
+        as_of,
+        eightk_days=eightk_days,
+        max_filings=max_filings,
+        ticker=ticker,
+    )
+    notes = list(chosen.notes)
+    sources = _filing_sources(
+        client, company.cik, company.name, chosen, store, first_source, max_source_bytes, notes
+    )
+    xbrl_source, facts = _financials(
+        client, company.cik, company.name, as_of, first_source + len(sources), notes
+    )
+    for line in notes:
+        note(f"note: {line}")
+    return FromEdgar(
+        company=company.name,
+        cik=company.cik,
+        sources=sources,
+        xbrl_source=xbrl_source,
+        financials=facts,
+        notes=notes,
+        requests=client.requests,
+    )
+
+
+def _filing_sources(
+    client: EdgarClient,
+    cik: int,
+    company: str,
+    chosen: Selection,
+    store: Path,
+    first: int,
+    max_bytes: int,
+    notes: list[str],
+) -> list[Source]:
+    """Each chosen filing's sections, written to the store as text and read back as sources."""
+    out: list[Source] = []
+    for filing in [chosen.annual, *chosen.quarterly, *chosen.current]:
+        name = filing.primary_document
+        if filing.form.startswith("8-K"):
+            index = client.filing_index(cik, filing.accession)
+            if isinstance(index, Missing):
+                notes.append(
+                    f"8-K filed {filing.filed.isoformat()} ({filing.accession}) skipped: its "
+                    f"filing index is {index.reason}"
+                )
+                continue
+            exhibit = exhibit_99_1(index.json())
+            if exhibit is None:
+                continue  # an 8-K without a press release: nothing to read
+            name = exhibit
+        document = client.document(cik, filing.accession, name)
+        if isinstance(document, Missing):
+            notes.append(
+                f"{filing.form} filed {filing.filed.isoformat()} ({name}) skipped: "
+                f"{document.reason}"
+            )
+            continue
+        out += _sections_of(
+            document, filing, cik, company, store, first + len(out), max_bytes, notes
+        )
+    return out
+
+
+def _sections_of(
+    document: Fetched,
+    filing: Filing,
+    cik: int,
+    company: str,
+    store: Path,
+    first: int,
+    max_bytes: int,
+    notes: list[str],
+) -> list[Source]:
+    whole = read_source(store / document.name, "S0", max_bytes=max_bytes)
+    parts = sections(whole.text, filing.form)
+    if not parts:
+        notes.append(
+            f"{filing.form} filed {filing.filed.isoformat()} ({document.name}): none of the "
+            "sections we read (business, risk factors, MD&A) was found in it"
+        )
+    out: list[Source] = []
+    stem = Path(document.name).stem
+    for title, text in parts:
+        path = store / f"{stem}.{_section_slug(title)}.txt"
+        write_bytes_atomic(path, text.encode("utf-8"))
+        source = read_source(path, f"S{first + len(out)}", max_bytes=max_bytes)
+        out.append(
+            source.model_copy(
+                update={
+                    "title": _title(company, filing, title),
+                    "publisher": f"SEC EDGAR ({company}, {filing.form})",
+                    "published": filing.filed,
+                    "url": document.url,
+                    "note": f"accession {filing.accession}, CIK {cik}",
+                }
+            )
+        )
+    return out
+
+
+def _financials(
+    client: EdgarClient, cik: int, company: str, as_of: dt.date, number: int, notes: list[str]
+) -> tuple[SourceInfo | None, list[Fact]]:
+    fetched = client.companyfacts(cik)
+    if isinstance(fetched, Missing):
+        notes.append(
+            f"{company} has no XBRL financial data on EDGAR ({fetched.reason}): a fund or an "
+            "issuer that files none; the memo has no financial facts from filings"
+        )
+        return None, []
+    import hashlib
+
+    source_id = f"S{number}"
+    facts, found = financial_facts(
+        fetched.json(), as_of, cik=cik, company=company, source_id=source_id, first_id=1
+    )
+    notes += found
+    info = SourceInfo(
+        id=source_id,
+        title=f"{company} financial statements as filed in XBRL (SEC EDGAR company facts)",
+        publisher="SEC EDGAR",
+        url=fetched.url,
+        path=fetched.name,
+        sha256=hashlib.sha256(fetched.content).hexdigest(),
+        note=f"values filed on or before {as_of.isoformat()}",
+    )
+    return info, facts
