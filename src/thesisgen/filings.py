@@ -125,6 +125,16 @@ def filings_of(
     return sorted(unique.values(), key=lambda f: (f.filed, f.accession), reverse=True)
 
 
+def first_filed(submissions: Mapping[str, Any]) -> dt.date | None:
+    """The company's first filing date, from the recent columns and the older pages' ranges."""
+    dates = [f.filed for f in filings_of(submissions)]
+    pages = submissions.get("filings", {}).get("files") or []
+    for page in pages[:1_000] if isinstance(pages, list) else []:
+        if isinstance(page, Mapping) and page.get("filingFrom"):
+            dates.append(_date(page["filingFrom"], "an older page's filingFrom"))
+    return min(dates, default=None)
+
+
 def _is_annual(form: str) -> bool:
     return form in ANNUAL_FORMS
 
@@ -174,12 +184,20 @@ def _amendments(filings: Sequence[Filing], of: Filing, as_of: dt.date) -> list[F
 
 
 def select(
-    filings: Sequence[Filing], as_of: dt.date, *, eightk_days: int, max_filings: int, ticker: str
+    filings: Sequence[Filing],
+    as_of: dt.date,
+    *,
+    eightk_days: int,
+    max_filings: int,
+    ticker: str,
+    first_filed: dt.date | None = None,
 ) -> Selection:
-    """The filings a memo as of ``as_of`` reads: only what was filed on or before that date."""
+    """The filings a memo as of ``as_of`` reads: only what was filed on or before that date.
+    ``first_filed`` (:func:`first_filed`) names the company's first filing when the older pages
+    of its index were not read."""
     if not filings:
         raise SelectionError(f"{ticker} has no filings on EDGAR: pass its documents with --source")
-    first = min(f.filed for f in filings)
+    first = min([f.filed for f in filings] + ([first_filed] if first_filed else []))
     if as_of < first:
         raise SelectionError(
             f"{ticker}'s first filing on EDGAR is {first.isoformat()}; choose a later --as-of"
@@ -188,10 +206,14 @@ def select(
     annuals = [f for f in known if _is_annual(f.form)]
     if not annuals:
         ever = sorted((f for f in filings if _is_annual(f.form)), key=lambda f: f.filed)
-        when = f"(its first is {ever[0].form} on {ever[0].filed.isoformat()})" if ever else "at all"
+        when = (
+            f"on or before {as_of.isoformat()} (its first is {ever[0].form} filed "
+            f"{ever[0].filed.isoformat()})"
+            if ever
+            else "at all"
+        )
         raise SelectionError(
-            f"{ticker} has filed no 10-K, 20-F or 40-F on or before {as_of.isoformat()} {when}: "
-            "pass its documents with --source"
+            f"{ticker} has filed no 10-K, 20-F or 40-F {when}: pass its documents with --source"
         )
     annual = annuals[0]
     notes = [
@@ -219,7 +241,7 @@ def select(
     return Selection(annual=annual, quarterly=kept_q, current=kept_c, notes=notes)
 
 
-_EX991 = re.compile(r"(?:^|[^a-z0-9])d?ex-?99(?:[._-]?0?(\d))?[^/]*\.(?:htm|html|txt)$", re.I)
+_EX991 = re.compile(r"ex(?:hibit)?[-_]?99(?:[._-]?0?(\d))?[^/]*\.(?:htm|html|txt)$", re.I)
 
 
 def exhibit_99_1(index: Mapping[str, Any]) -> str | None:
