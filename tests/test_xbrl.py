@@ -345,3 +345,19 @@ def test_the_hand_written_data_is_labelled() -> None:
     assert "hand-written" in readme.lower()
     for path in DATA.glob("*.json"):
         assert "HAND-WRITTEN" in json.loads(path.read_text(encoding="utf-8"))["_comment"], path
+
+
+def test_apple_facts_survive_a_round_trip_through_facts_json(apple: dict[str, Any]) -> None:
+    from thesisgen.recheck import check_factset
+
+    facts, _ = _facts(apple)
+    factset = FactSet(
+        ticker="AAPL",
+        company="Apple Inc.",
+        sources=[SourceInfo(id="S1", title="Apple Inc. XBRL company facts")],
+        facts=facts,
+    )
+    again = FactSet.model_validate_json(factset.model_dump_json())
+    assert again.facts == facts  # EPS 6.08 comes back as the same Decimal
+    assert check_factset(again) == []
+    assert all(check_fact(fact, apple) is None for fact in again.facts)

@@ -528,18 +528,21 @@ def financial_facts(
     return out, notes
 
 
-def check_fact(fact: Fact, companyfacts: Mapping[str, Any]) -> str | None:
-    """Why an xbrl fact no longer matches the company-facts file at its locator, or None."""
+def check_fact(
+    fact: Fact, companyfacts: Mapping[str, Any], *, where: str = "the company facts"
+) -> str | None:
+    """Why an xbrl fact no longer matches the company-facts file (named ``where``) at its
+    locator, or its quote is not its record written out; None when it matches."""
     filed = fact.filed
     if filed is None:
         return f"{fact.id} is of kind xbrl but has no 'filed' record"
-    where = (
+    record = (
         f"{filed.taxonomy}:{filed.concept}, "
         f"{filed.start.isoformat() + '..' if filed.start else ''}{filed.end.isoformat()}, "
         f"accession {filed.accession}"
     )
     if fact.quote != quote_of(filed):
-        return f"{fact.id}'s quote is not its XBRL record ({where}) written out"
+        return f"{fact.id}'s quote is not its XBRL record ({record}) written out"
     _, units = _units(_facts_of(companyfacts), filed.taxonomy, filed.concept)
     rows = units.get(filed.unit)
     for row in rows[:MAX_ENTRIES] if isinstance(rows, list) else []:
@@ -560,4 +563,4 @@ def check_fact(fact: Fact, companyfacts: Mapping[str, Any]) -> str | None:
                 and row.get("filed") == filed.filed.isoformat()
             ):
                 return None
-    return f"{fact.id}'s XBRL record ({where}) is not in the company facts as stated"
+    return f"{fact.id}'s XBRL record ({record}) is not in {where} as stated"
