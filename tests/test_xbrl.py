@@ -321,6 +321,14 @@ def test_check_fact_catches_an_edited_value_and_an_edited_file(apple: dict[str, 
     assert "quote is not its XBRL record" in (check_fact(edited, apple) or "")
     edited = edited.model_copy(update={"quote": quote_of(edited.filed)})  # type: ignore[arg-type]
     assert "is not in the company facts as stated" in (check_fact(edited, apple) or "")
+    relabelled = fact.model_copy(
+        update={"filed": fact.filed.model_copy(update={"period": "FY2023"})}
+    )
+    assert "does not agree with its dates" in (check_fact(relabelled, apple) or "")
+    remeasured = fact.model_copy(
+        update={"filed": fact.filed.model_copy(update={"measure": "net_income"})}
+    )
+    assert "is not one that states net_income" in (check_fact(remeasured, apple) or "")
     changed = json.loads(json.dumps(apple))
     _entry_at(changed, fact)["val"] = 1
     assert "is not in the company facts" in (check_fact(fact, changed) or "")

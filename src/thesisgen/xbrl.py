@@ -543,6 +543,15 @@ def check_fact(
     )
     if fact.quote != quote_of(filed):
         return f"{fact.id}'s quote is not its XBRL record ({record}) written out"
+    expected, _ = _period(filed.start, filed.end, _annual_period(filed))
+    if filed.period != expected:
+        return f"{fact.id}'s period '{filed.period}' does not agree with its dates ({record})"
+    measure = next((m for m in MEASURES if m.key == filed.measure), None)
+    if measure is None or not any(
+        (t, c) == (filed.taxonomy, filed.concept) and _unit_matches(u, filed.unit)
+        for t, c, u in measure.candidates
+    ):
+        return f"{fact.id}'s concept ({record}) is not one that states {filed.measure}"
     _, units = _units(_facts_of(companyfacts), filed.taxonomy, filed.concept)
     rows = units.get(filed.unit)
     for row in rows[:MAX_ENTRIES] if isinstance(rows, list) else []:
