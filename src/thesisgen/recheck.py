@@ -3,21 +3,27 @@ and ``draft --facts`` need before they trust a facts.json, without the extractio
 prompts, chunking, merge and conflict search) that :mod:`thesisgen.facts` holds.
 
 Every quote must still occur in its source, outside any text that addresses the model, and every
-statement's figures must be in its own quote.
+statement's figures must be in its own quote. An XBRL fact's source is a company-facts JSON file:
+its record must still be in that file as stated (:func:`thesisgen.xbrl.check_fact`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from .errors import InputFileError
 from .grounding import Folded, overlaps
 from .injection import Scan, scan
 from .models import FactSet, Source
 from .numbers import DEFAULT_IDENTIFIERS
 from .sources import MAX_SOURCE_BYTES, read_source
 from .validate import ground_statement
+from .xbrl import CompanyFactsError, check_fact, quote_of
 
 
 @dataclass
@@ -36,6 +42,62 @@ class _SourceIndex:
         return cls(Folded.of(source.text, source.page_starts), scan(source.text))
 
 
+def load_companyfacts(
+    path: Path, max_bytes: int = MAX_SOURCE_BYTES
+) -> tuple[Mapping[str, Any], str]:
+    """A company-facts JSON file (an XBRL source) and its sha256, size-limited like any source."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputFileError(
+                f"XBRL source {path} has {size:,} bytes, over the {max_bytes:,}-byte limit: "
+                "raise max_source_mb"
+            )
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputFileError(
+            f"XBRL source {path} cannot be read ({e.strerror}): check it"
+        ) from None
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputFileError(
+            f"XBRL source {path} is not JSON ({e}): restore the company-facts file"
+        ) from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("facts"), Mapping):
+        raise InputFileError(
+            f"XBRL source {path} has no 'facts' object: restore the company-facts file"
+        )
+    return data, hashlib.sha256(raw).hexdigest()
+
+
+def _recheck_xbrl(
+    factset: FactSet, sid: str, path: Path, max_bytes: int
+) -> tuple[list[str], list[str]]:
+    """Problems and notes for the facts citing one XBRL source, checked against its file."""
+    problems: list[str] = []
+    notes: list[str] = []
+    data, sha = load_companyfacts(path, max_bytes)
+    info = factset.sources_by_id()[sid]
+    if info.sha256 and sha != info.sha256:
+        notes.append(
+            f"note: source {sid} changed since the facts were extracted: re-checking its records"
+        )
+    for fact in factset.facts:
+        if fact.source_id != sid:
+            continue
+        if fact.kind != "xbrl":
+            problems.append(f"{fact.id} cites the XBRL source {sid} but is not of kind xbrl")
+            continue
+        try:
+            reason = check_fact(fact, data, where=str(path.name))
+        except CompanyFactsError as e:
+            reason = f"{fact.id}'s XBRL source {path.name} is malformed ({e})"
+        if reason is not None:
+            problems.append(reason)
+    return problems, notes
+
+
 def reground(
     factset: FactSet, files: dict[str, Path], max_bytes: int = MAX_SOURCE_BYTES
 ) -> tuple[FactSet, list[str], list[str]]:
@@ -48,13 +110,20 @@ def reground(
     notes: list[str] = []
     unchecked: list[str] = []
     sources: dict[str, tuple[Source, _SourceIndex]] = {}
+    xbrl = {fact.source_id for fact in factset.facts if fact.kind == "xbrl"}
     for info in factset.sources:
         path = files.get(info.id)
         if path is None:
+            what = "XBRL records" if info.id in xbrl else "quotes"
             unchecked.append(
-                f"source {info.id} ({info.path or 'no path'}) not found: its quotes are not re-checked"
+                f"source {info.id} ({info.path or 'no path'}) not found: its {what} are not re-checked"
             )
             notes.append(f"note: {unchecked[-1]}")
+            continue
+        if info.id in xbrl:  # a company-facts JSON file, not a text source
+            found, said = _recheck_xbrl(factset, info.id, path, max_bytes)
+            problems += found
+            notes += said
             continue
         source = read_source(path, info.id, max_bytes=max_bytes)
         if info.sha256 and source.sha256 != info.sha256:
@@ -103,6 +172,15 @@ def check_factset(factset: FactSet, identifiers: Sequence[str] = ()) -> list[str
         seen.add(fact.id)
         if fact.source_id != "analyst" and fact.source_id not in source_ids:
             problems.append(f"{fact.id} names source {fact.source_id}, which is not in 'sources'")
+        if fact.kind == "xbrl":
+            if fact.filed is None:
+                problems.append(f"{fact.id} is of kind xbrl but has no 'filed' record")
+                continue
+            if fact.quote != quote_of(fact.filed):
+                problems.append(f"{fact.id}'s quote is not its 'filed' record written out")
+                continue
+        elif fact.filed is not None:
+            problems.append(f"{fact.id} has a 'filed' record but is not of kind xbrl")
         reason = ground_statement(fact.statement, fact.quote, idents)
         if reason is not None:
             problems.append(f"{fact.id}: {reason}")
