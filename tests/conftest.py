@@ -220,3 +220,22 @@ def third_company_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )  # fmt: skip
     assert result.code == 0, result.stderr
     return out
+
+
+# --- real SEC EDGAR responses ---------------------------------------------------------------------
+
+REAL_EDGAR = Path(__file__).parent / "data" / "edgar" / "real"
+
+
+def real_edgar(name: str) -> Path:
+    """A real EDGAR response (``shared/edgar``, kept gzipped in tests/data/edgar/real), unpacked
+    once per session to a temporary file with its own name (the HTML reader goes by suffix)."""
+    target = Path(_REAL_EDGAR_DIR) / name
+    if not target.is_file():
+        import gzip
+
+        target.write_bytes(gzip.decompress((REAL_EDGAR / f"{name}.gz").read_bytes()))
+    return target
+
+
+_REAL_EDGAR_DIR = tempfile.mkdtemp(prefix="thesisgen-edgar-real-")

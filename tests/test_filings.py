@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, real_edgar
 from thesisgen.errors import UsageError
 from thesisgen.filings import (
     Filing,
@@ -26,21 +26,14 @@ from thesisgen.filings import (
 )
 from thesisgen.sources import read_source
 
-EDGAR = ROOT.parent / "shared" / "edgar" / "AAPL"
-SUBMISSIONS = EDGAR / "CIK0000320193.submissions.json"
-TEN_K = EDGAR / "aapl-20240928.htm"
+SUBMISSIONS = real_edgar("CIK0000320193.submissions.json")
+TEN_K = real_edgar("aapl-20240928.htm")
 DATA = ROOT / "tests" / "data" / "edgar"
-
-
-def _need(path: Path) -> Path:
-    if not path.is_file():
-        pytest.skip(f"{path} is not beside the checkout")
-    return path
 
 
 @pytest.fixture(scope="module")
 def submissions() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(_need(SUBMISSIONS).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(SUBMISSIONS.read_text(encoding="utf-8"))
     return data
 
 
@@ -244,7 +237,7 @@ def test_exhibit_99_1_name_forms(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def ten_k_text() -> str:
-    return read_source(_need(TEN_K), "S1").text
+    return read_source(TEN_K, "S1").text
 
 
 def test_the_10k_sections_skip_the_table_of_contents(ten_k_text: str) -> None:

@@ -10,21 +10,19 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, real_edgar
 from thesisgen.models import Calculation, Fact, FactSet, Sentence, SourceInfo
 from thesisgen.numbers import DEFAULT_IDENTIFIERS, extract
 from thesisgen.validate import Ledger, check_sentence, ground_statement
 from thesisgen.xbrl import MEASURES, check_fact, financial_facts, fiscal_year, quote_of
 
-AAPL = ROOT.parent / "shared" / "edgar" / "AAPL" / "CIK0000320193.companyfacts.json"
+AAPL = real_edgar("CIK0000320193.companyfacts.json")
 DATA = ROOT / "tests" / "data" / "edgar"
 AS_OF = dt.date(2025, 6, 30)
 
 
 @pytest.fixture(scope="module")
 def apple() -> dict[str, Any]:
-    if not AAPL.is_file():
-        pytest.skip(f"{AAPL} is not beside the checkout")
     data: dict[str, Any] = json.loads(AAPL.read_text(encoding="utf-8"))
     return data
 
