@@ -276,7 +276,7 @@ def test_an_absent_measure_is_absent_and_noted() -> None:
     facts, notes = _small()
     measures = {f.filed.measure for f in facts if f.filed}
     assert "total_debt" not in measures and "gross_profit" not in measures
-    assert any("reports no total debt" in n for n in notes)
+    assert any("reports no long-term debt" in n for n in notes)
     loss = _one(facts, "net_income", "quarter ended 2025-03-31")
     assert "-$2.5 million" in loss.statement
     assert ground_statement(loss.statement, loss.quote, DEFAULT_IDENTIFIERS) is None

@@ -100,9 +100,12 @@ MEASURES: tuple[Measure, ...] = (
             ("ifrs-full", "CashAndCashEquivalents", ANY),
         ),
     ),
+    # No us-gaap concept is "total debt" for most filers: LongTermDebt is term debt with its
+    # current part, but without commercial paper. The statement names what the concept holds
+    # (NOUNS), never more; a total would be a calculation over facts the ledger does not hold.
     Measure(
         "total_debt",
-        "total debt",
+        "long-term debt including current maturities",
         True,
         (
             ("us-gaap", "LongTermDebt", "USD"),
@@ -265,12 +268,25 @@ def quote_of(filed: Filed) -> str:
     )
 
 
+# Where a fallback concept holds something else than the measure's first concept, what it holds.
+NOUNS: dict[tuple[str, str], str] = {
+    ("ifrs-full", "Borrowings"): "borrowings",
+    ("us-gaap", "LongTermDebtAndCapitalLeaseObligationsIncludingCurrentMaturities"): (
+        "long-term debt and lease obligations including current maturities"
+    ),
+    ("us-gaap", "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalents"): (
+        "cash, cash equivalents and restricted cash"
+    ),
+}
+
+
 def _statement(company: str, measure: Measure, filed: Filed) -> str:
     _, words = _period(filed.start, filed.end, _annual_period(filed))
     figure = _money(filed.value, filed.unit)
     if measure.cover:
         return f"{company} had {figure} shares outstanding {words}."
-    return f"{company} reported {measure.noun} of {figure} {words}."
+    noun = NOUNS.get((filed.taxonomy, filed.concept), measure.noun)
+    return f"{company} reported {noun} of {figure} {words}."
 
 
 # --- reading the company-facts file -----------------------------------------------------------
