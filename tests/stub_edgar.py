@@ -127,8 +127,12 @@ class _ToStub(httpx2.BaseTransport):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.url.host not in ("www.sec.gov", "data.sec.gov", "127.0.0.1"):
             raise AssertionError(f"a request outside EDGAR: {request.url}")
-        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self._port)
-        return self._inner.handle_request(request)
+        # A new request: the caller's keeps its EDGAR URL (the recording stores that one).
+        url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self._port)
+        forwarded = httpx2.Request(
+            request.method, url, headers=request.headers, stream=request.stream
+        )
+        return self._inner.handle_request(forwarded)
 
     def close(self) -> None:
         self._inner.close()

@@ -180,6 +180,8 @@ def test_record_then_replay_gives_the_same_bytes_without_a_server(tmp_path: Path
         absent = recorder.document(320193, ACCESSION, "ex99-1.htm")
     assert isinstance(absent, Missing)
     files = recording_files(tmp_path / "recordings")
+    urls = {json.loads(p.read_text(encoding="utf-8"))["request"]["url"] for p in files}
+    assert "https://www.sec.gov/files/company_tickers.json" in urls  # the URL asked, not the stub's
     assert len(files) == 4  # ticker list, submissions, facts, document; not the 404
     for path in files:
         text = path.read_text(encoding="utf-8")
@@ -319,3 +321,66 @@ def test_bad_names_and_accessions_are_not_fetched(tmp_path: Path) -> None:
         older = client.older_submissions("a/b.json")
     assert isinstance(got, Missing) and isinstance(older, Missing)
     assert stub.requests == []
+
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "AAPL" / "recordings"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "edgar"
+
+
+def _replay_fixture(tmp_path: Path) -> EdgarClient:
+    class NoNetwork(httpx2.BaseTransport):
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+            raise AssertionError(f"replay reached the network: {request.url}")
+
+    settings = _settings(tmp_path, "replay", user_agent=None, recordings_dir=FIXTURE)
+    return EdgarClient(settings, NoNetwork())
+
+
+def test_the_aapl_session_replays_through_the_client(tmp_path: Path) -> None:
+    with _replay_fixture(tmp_path) as client:
+        company = client.company("AAPL")
+        assert (company.cik, company.name) == (320193, "Apple Inc.")
+        with pytest.raises(UsageError, match="ticker ZZZZ is not in the SEC's list"):
+            client.company("ZZZZ")
+        recent = client.submissions(company.cik).json()["filings"]["recent"]
+        at = recent["accessionNumber"].index("0000320193-24-000123")
+        assert (recent["form"][at], recent["primaryDocument"][at]) == ("10-K", "aapl-20240928.htm")
+        facts = client.companyfacts(company.cik)
+        doc = client.document(company.cik, "0000320193-24-000123", "aapl-20240928.htm")
+        later = recent["accessionNumber"].index("0000320193-25-000079")  # the FY2025 10-K
+        absent = client.document(company.cik, recent["accessionNumber"][later], "aapl-20250927.htm")
+        index = client.filing_index(company.cik, "0000320193-24-000123")
+        older = client.older_submissions("CIK0000320193-submissions-001.json")
+    assert isinstance(facts, Fetched) and isinstance(doc, Fetched)
+    assert "RevenueFromContractWithCustomerExcludingAssessedTax" in facts.json()["facts"]["us-gaap"]
+    assert b"Management&#8217;s Discussion and Analysis" in doc.content
+    for got in (absent, index, older):
+        assert isinstance(got, Missing) and got.reason.startswith("not in the recording")
+    stored = sorted(p.name for p in (tmp_path / "store").iterdir())
+    assert stored == [
+        "320193-000032019324000123-aapl-20240928.htm",
+        "CIK0000320193.companyfacts.json",
+        "CIK0000320193.submissions.json",
+        "company_tickers.json",
+    ]
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="the shared EDGAR responses are not here")
+def test_the_fixture_keeps_the_real_values_unchanged(tmp_path: Path) -> None:
+    with _replay_fixture(tmp_path) as client:
+        client.company("AAPL")
+        facts = client.companyfacts(320193)
+        subs = client.submissions(320193)
+        tickers = json.loads((tmp_path / "store" / "company_tickers.json").read_bytes())
+    assert isinstance(facts, Fetched)
+    real = json.loads((SHARED / "AAPL" / "CIK0000320193.companyfacts.json").read_bytes())
+    kept = facts.json()
+    assert kept["facts"]["dei"] == real["facts"]["dei"]
+    concepts = [(t, c) for t, group in kept["facts"].items() for c in group]
+    assert len(concepts) > 10
+    for taxonomy, concept in concepts:
+        assert kept["facts"][taxonomy][concept] == real["facts"][taxonomy][concept]
+    real_subs = SHARED / "AAPL" / "CIK0000320193.submissions.json"
+    assert subs.content == real_subs.read_bytes()
+    real_tickers = json.loads((SHARED / "company_tickers.json").read_bytes())
+    assert tickers and all(real_tickers[key] == entry for key, entry in tickers.items())

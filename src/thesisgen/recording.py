@@ -219,18 +219,20 @@ class RecordingTransport(httpx2.BaseTransport):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         body = request.read()
         key = key_of(request)
+        url = request.url  # as asked: an inner transport may redirect the request
         response = self._inner.handle_request(request)
         content = response.read()
         label = _label_of(request)
         if label is not None and response.status_code == 200:
-            self._save(label, key, request, body, response, content)
+            self._save(label, key, request.method, url, body, response, content)
         return _with_key(_rebuilt(response, content, request), key)
 
     def _save(
         self,
         label: CallLabel,
         key: str,
-        request: httpx2.Request,
+        method: str,
+        url: httpx2.URL,
         body: bytes,
         response: httpx2.Response,
         content: bytes,
@@ -242,14 +244,14 @@ class RecordingTransport(httpx2.BaseTransport):
         )
         content_type = response.headers.get("content-type", "application/json")
         record: dict[str, Any]
-        if request.method == "GET":
+        if method == "GET":
             encoding, text = _as_text(content)
             record = {
                 "format": FORMAT,
                 "label": label.header(),
                 "provenance": provenance,
                 "key": key,
-                "request": {"method": "GET", "url": str(request.url), "path": request.url.path},
+                "request": {"method": "GET", "url": str(url), "path": url.path},
                 "response": {
                     "status": response.status_code,
                     "content_type": content_type,
@@ -263,11 +265,7 @@ class RecordingTransport(httpx2.BaseTransport):
                 "label": label.header(),
                 "provenance": provenance,
                 "key": key,
-                "request": {
-                    "method": request.method,
-                    "path": request.url.path,
-                    "body": json.loads(body),
-                },
+                "request": {"method": method, "path": url.path, "body": json.loads(body)},
                 "response": {
                     "status": response.status_code,
                     "content_type": content_type,
