@@ -384,3 +384,26 @@ def test_the_fixture_keeps_the_real_values_unchanged(tmp_path: Path) -> None:
     assert subs.content == real_subs.read_bytes()
     real_tickers = json.loads((SHARED / "company_tickers.json").read_bytes())
     assert tickers and all(real_tickers[key] == entry for key, entry in tickers.items())
+
+
+def test_record_mode_fetches_what_the_store_already_holds(tmp_path: Path) -> None:
+    with serve(ROUTES) as stub:
+        with EdgarClient(_settings(tmp_path), stub.transport()) as live:
+            live.submissions(320193)
+        with EdgarClient(_settings(tmp_path, "record"), stub.transport()) as recorder:
+            recorder.submissions(320193)
+        assert recorder.requests == 1 and len(stub.requests) == 2
+    assert len(recording_files(tmp_path / "recordings")) == 1
+
+
+def test_an_answer_over_the_size_bound_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("thesisgen.edgar.MAX_RESPONSE_BYTES", len(DOC) - 1)
+    with (
+        serve(ROUTES) as stub,
+        EdgarClient(_settings(tmp_path), stub.transport()) as client,
+        pytest.raises(EdgarServiceError, match="it was not kept"),
+    ):
+        client.document(320193, ACCESSION, "aapl-20240928.htm")
+    assert not (tmp_path / "store").exists()

@@ -218,18 +218,18 @@ class EdgarClient:
         url = f"{DATA}/submissions/{name}"
         if not _PLAIN_NAME.match(name):
             return Missing(url, f"{name!r} is not a plain file name, so it was not fetched")
-        return self._optional(url, name, "index")
+        return self._get(url, name, "index")
 
     def companyfacts(self, cik: int) -> Fetched | Missing:
         """Every XBRL fact the company filed; Missing (HTTP 404) for an issuer without XBRL."""
         name = f"CIK{cik:010d}.companyfacts.json"
-        return self._optional(f"{DATA}/api/xbrl/companyfacts/CIK{cik:010d}.json", name, "index")
+        return self._get(f"{DATA}/api/xbrl/companyfacts/CIK{cik:010d}.json", name, "index")
 
     def filing_index(self, cik: int, accession: str) -> Fetched | Missing:
         """The list of a filing's documents (exhibits included)."""
         digits = accession_digits(accession)
         url = f"{WWW}/Archives/edgar/data/{cik}/{digits}/index.json"
-        return self._optional(url, f"{cik}-{digits}-index.json", "archive")
+        return self._get(url, f"{cik}-{digits}-index.json", "archive")
 
     def document(self, cik: int, accession: str, name: str) -> Fetched | Missing:
         """One document of a filing, as filed (the 10-K's HTML, an exhibit)."""
@@ -237,7 +237,7 @@ class EdgarClient:
         url = f"{WWW}/Archives/edgar/data/{cik}/{digits}/{name}"
         if not _PLAIN_NAME.match(name) or ".." in name:
             return Missing(url, f"{name!r} is not a plain file name, so it was not fetched")
-        return self._optional(url, f"{cik}-{digits}-{name}", "archive")
+        return self._get(url, f"{cik}-{digits}-{name}", "archive")
 
     def close(self) -> None:
         self._cancelled.set()
@@ -263,9 +263,6 @@ class EdgarClient:
                 "and a user agent (edgar_user_agent)"
             )
         raise EdgarServiceError(f"SEC EDGAR has no {what} at {url} ({got.reason})")
-
-    def _optional(self, url: str, name: str, kind: Kind) -> Fetched | Missing:
-        return self._get(url, name, kind)
 
     def _get(self, url: str, name: str, kind: Kind) -> Fetched | Missing:
         if self.settings.mode == "live":
