@@ -407,3 +407,12 @@ def test_an_answer_over_the_size_bound_is_refused(
     ):
         client.document(320193, ACCESSION, "aapl-20240928.htm")
     assert not (tmp_path / "store").exists()
+
+
+def test_a_cik_without_a_filing_index_is_a_one_line_error(tmp_path: Path) -> None:
+    with (
+        serve(ROUTES) as stub,
+        EdgarClient(_settings(tmp_path), stub.transport()) as client,
+        pytest.raises(EdgarServiceError, match="the filing index of CIK 1234567 is not on"),
+    ):
+        client.submissions(1234567)

@@ -211,7 +211,8 @@ class EdgarClient:
     def submissions(self, cik: int) -> Fetched:
         """The company's filing index (its most recent filings; older ones in ``files`` pages)."""
         name = f"CIK{cik:010d}.submissions.json"
-        return self._required(f"{DATA}/submissions/{name.split('.')[0]}.json", name, "its filings")
+        url = f"{DATA}/submissions/CIK{cik:010d}.json"
+        return self._required(url, name, f"the filing index of CIK {cik}")
 
     def older_submissions(self, name: str) -> Fetched | Missing:
         """One of the filing index's ``files`` pages (``CIK0000320193-submissions-001.json``)."""
@@ -262,7 +263,10 @@ class EdgarClient:
                 f"one with `thesisgen record --ticker {self.settings.ticker} --recordings DIR` "
                 "and a user agent (edgar_user_agent)"
             )
-        raise EdgarServiceError(f"SEC EDGAR has no {what} at {url} ({got.reason})")
+        raise EdgarServiceError(
+            f"{what} is not on SEC EDGAR at {url} ({got.reason}): check the ticker's CIK, or "
+            "try again later"
+        )
 
     def _get(self, url: str, name: str, kind: Kind) -> Fetched | Missing:
         if self.settings.mode == "live":
