@@ -163,7 +163,7 @@ def _sections_of(
     max_bytes: int,
     notes: list[str],
 ) -> list[Source]:
-    whole = read_source(store / document.name, "S0", max_bytes=max_bytes)
+    whole = read_source(store / document.name, "S1", max_bytes=max_bytes)  # ID unused
     parts = sections(whole.text, filing.form)
     if not parts:
         notes.append(

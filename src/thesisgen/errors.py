@@ -79,3 +79,10 @@ class CancelledError(ThesisgenError):
     """The run was interrupted (Ctrl-C): in-flight calls were abandoned."""
 
     exit_code = 130
+
+
+class EdgarServiceError(ThesisgenError):
+    """SEC EDGAR failed (throttling, server errors, no connection) after retries, or answered
+    with something unusable: the service's fault or the moment's, like a model service failure."""
+
+    exit_code = 3

@@ -21,7 +21,6 @@ of a call that then fails, which carries its attempts and usage in its error.
 from __future__ import annotations
 
 import json
-import random
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -35,13 +34,6 @@ import openai
 from openai.lib import type_to_response_format_param
 from openai.types.chat.chat_completion import Choice
 from pydantic import BaseModel, ValidationError
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-)
 
 from . import secrets
 from .budget import Budget as Budget  # re-exported: LLMSettings' own types
@@ -58,60 +50,13 @@ from .recording import (
     transport_for,
 )
 from .recording import Mode as Mode
+from .retry import RetryPolicy as RetryPolicy  # re-exported: LLMSettings' own types
 from .wire import FORMATS, Messages
 from .wire import Name as WireFormat
 
 T = TypeVar("T", bound=BaseModel)
 Item = TypeVar("Item")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Transport retries: exponential backoff from ``initial_wait_s`` (doubling, with up to 25%
-    jitter, capped at ``max_wait_s``), at most ``attempts`` tries within ``total_s`` seconds.
-
-    ``sleep`` is how a wait is spent; tests pass one that records the waits and returns at once.
-    By default the wait ends early when the run is cancelled (Ctrl-C).
-    """
-
-    attempts: int = DEFAULTS.retry_attempts
-    initial_wait_s: float = DEFAULTS.retry_initial_wait
-    max_wait_s: float = DEFAULTS.retry_max_wait
-    total_s: float = DEFAULTS.retry_total
-    sleep: Callable[[float], object] | None = field(default=None, compare=False)
-
-    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based); never zero when
-        ``initial_wait_s`` is not, so no retry hammers a failing server."""
-        base = min(self.max_wait_s, self.initial_wait_s * float(2 ** max(0, attempt - 1)))
-        wait = min(self.max_wait_s, base * (1 + 0.25 * random.random()))
-        if retry_after is not None:
-            wait = max(wait, min(retry_after, self.max_wait_s))
-        return wait
-
-    def retrying(
-        self, retry_on: Callable[[BaseException], bool], cancelled: threading.Event
-    ) -> Retrying:
-        """The tenacity loop of one request: errors that ``retry_on`` accepts are retried."""
-
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            return self.backoff(state.attempt_number, _retry_after(exc))
-
-        def sleep(seconds: float) -> None:
-            if self.sleep is not None:
-                self.sleep(seconds)
-            else:
-                cancelled.wait(seconds)
-
-        return Retrying(
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.total_s),
-            wait=wait,
-            retry=retry_if_exception(retry_on),
-            sleep=sleep,
-            reraise=True,
-        )
 
 
 @dataclass(frozen=True)
@@ -125,7 +70,7 @@ class LLMSettings:
     timeout_s: float = DEFAULTS.timeout
     max_tokens: int | None = None
     structured_output: Literal["auto"] | WireFormat = "auto"
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     reasks: int = 1
     recordings_dir: Path | None = None
     cache_dir: Path | None = None
@@ -164,20 +109,6 @@ def _transient(exc: BaseException) -> bool:
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
     return isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, _BadBody))
-
-
-def _retry_after(exc: BaseException | None) -> float | None:
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        raw = response.headers.get(header)
-        if raw:
-            try:
-                return max(0.0, float(raw) * scale)
-            except ValueError:
-                return None
-    return None
 
 
 class LLM:

@@ -1,17 +1,23 @@
-"""Record and replay model calls at the httpx2 transport, under the openai SDK; and the transport
-stack each mode of a run uses (:func:`transport_for`).
+"""Record and replay model calls (under the openai SDK) and SEC EDGAR fetches at the httpx2
+transport; and the transport stack each mode of a run uses (:func:`transport_for`).
 
 Replayed responses travel the same path as live ones (SDK -> httpx2 client -> transport), so the
 parsing, validation and repair code cannot tell them apart. A recording is keyed by a hash of the
 request body (model, parameters, messages, schema): change a prompt and the key changes, and replay
 reports drift instead of serving a stale answer. Request headers are never stored, so the API key
 cannot reach a recording; the key string is also scrubbed from anything written, as a second guard.
+
+An EDGAR fetch is a GET: its key is the hash of "GET <url>", its label's stage is "edgar", and its
+response body is stored as text (``body_encoding``), so a filing's bytes replay exactly. Headers are
+not stored there either: the User-Agent EDGAR requires names a person.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -34,6 +40,9 @@ Provenance = Literal["captured", "hand-written"]
 Mode = Literal["live", "record", "replay", "none"]
 
 
+STAGES = ("facts", "draft", "verify", "edgar")
+
+
 @dataclass(frozen=True, slots=True)
 class CallLabel:
     """Which call of a run this is: facts of a source, or an attempt at a section.
@@ -43,7 +52,7 @@ class CallLabel:
     """
 
     ticker: str
-    stage: Literal["facts", "draft", "verify"]
+    stage: Literal["facts", "draft", "verify", "edgar"]
     target: str
     attempt: int
     reask: int = 0
@@ -64,7 +73,7 @@ class CallLabel:
     @classmethod
     def parse(cls, header: str) -> CallLabel:
         ticker, stage, target, attempt = header.split("/")
-        if stage not in ("facts", "draft", "verify"):
+        if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}")
         number, _, reask = attempt.partition("+")
         return cls(ticker, stage, target, int(number), int(reask or 0))  # type: ignore[arg-type]
@@ -79,6 +88,28 @@ def request_key(body: bytes) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def key_of(request: httpx2.Request) -> str:
+    """A request's recording key: its body's hash for a model call (a POST), its URL's for a GET."""
+    if request.method == "GET":
+        return hashlib.sha256(f"GET {request.url}".encode()).hexdigest()
+    return request_key(request.read())
+
+
+MAX_TARGET_CHARS = 80
+
+
+def url_target(url: str) -> str:
+    """A label target for a GET of ``url``: a safe slug of its host and path (no "/" and nothing a
+    file name cannot hold), with a short hash when the slug had to be cut, so targets stay unique.
+    """
+    rest = url.split("://", 1)[-1].split("?", 1)[0]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", rest).strip("._-") or "url"
+    if len(slug) > MAX_TARGET_CHARS:
+        digest = hashlib.sha256(url.encode()).hexdigest()[:10]
+        slug = f"{slug[: MAX_TARGET_CHARS - 11]}_{digest}"
+    return slug
+
+
 def _label_of(request: httpx2.Request) -> CallLabel | None:
     raw = request.headers.get(CALL_HEADER)
     if not raw:
@@ -87,6 +118,17 @@ def _label_of(request: httpx2.Request) -> CallLabel | None:
         return CallLabel.parse(raw)
     except ValueError:
         return None
+
+
+def _rebuilt(response: httpx2.Response, content: bytes, request: httpx2.Request) -> httpx2.Response:
+    """A response whose body was read (so decompressed): without the headers that described the
+    bytes on the wire, or the caller would try to gunzip plain text (EDGAR gzips its answers)."""
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx2.Response(response.status_code, headers=headers, content=content, request=request)
 
 
 def _with_key(response: httpx2.Response, key: str) -> httpx2.Response:
@@ -101,7 +143,7 @@ class KeyingTransport(httpx2.BaseTransport):
         self._inner = inner
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        key = request_key(request.read())
+        key = key_of(request)
         return _with_key(self._inner.handle_request(request), key)
 
     def close(self) -> None:
@@ -129,7 +171,7 @@ class CachingTransport(httpx2.BaseTransport):
         )
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        key = request_key(request.read())
+        key = key_of(request)
         path = self._path(request, key)
         if path.is_file():
             try:
@@ -149,10 +191,7 @@ class CachingTransport(httpx2.BaseTransport):
         if response.status_code == 200 and _complete(content):
             self._folder.mkdir(parents=True, exist_ok=True)
             write_bytes_atomic(path, content)
-        rebuilt = httpx2.Response(
-            response.status_code, headers=response.headers, content=content, request=request
-        )
-        return _with_key(rebuilt, key)
+        return _with_key(_rebuilt(response, content, request), key)
 
     def close(self) -> None:
         self._inner.close()
@@ -179,22 +218,21 @@ class RecordingTransport(httpx2.BaseTransport):
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         body = request.read()
-        key = request_key(body)
+        key = key_of(request)
+        url = request.url  # as asked: an inner transport may redirect the request
         response = self._inner.handle_request(request)
         content = response.read()
         label = _label_of(request)
         if label is not None and response.status_code == 200:
-            self._save(label, key, request, body, response, content)
-        rebuilt = httpx2.Response(
-            response.status_code, headers=response.headers, content=content, request=request
-        )
-        return _with_key(rebuilt, key)
+            self._save(label, key, request.method, url, body, response, content)
+        return _with_key(_rebuilt(response, content, request), key)
 
     def _save(
         self,
         label: CallLabel,
         key: str,
-        request: httpx2.Request,
+        method: str,
+        url: httpx2.URL,
         body: bytes,
         response: httpx2.Response,
         content: bytes,
@@ -204,22 +242,36 @@ class RecordingTransport(httpx2.BaseTransport):
             if response.headers.get(PROVENANCE_HEADER) == "hand-written"
             else "captured"
         )
-        record = {
-            "format": FORMAT,
-            "label": label.header(),
-            "provenance": provenance,
-            "key": key,
-            "request": {
-                "method": request.method,
-                "path": request.url.path,
-                "body": json.loads(body),
-            },
-            "response": {
-                "status": response.status_code,
-                "content_type": response.headers.get("content-type", "application/json"),
-                "body": json.loads(content),
-            },
-        }
+        content_type = response.headers.get("content-type", "application/json")
+        record: dict[str, Any]
+        if method == "GET":
+            encoding, text = _as_text(content)
+            record = {
+                "format": FORMAT,
+                "label": label.header(),
+                "provenance": provenance,
+                "key": key,
+                "request": {"method": "GET", "url": str(url), "path": url.path},
+                "response": {
+                    "status": response.status_code,
+                    "content_type": content_type,
+                    "body_encoding": encoding,
+                    "body": text,
+                },
+            }
+        else:
+            record = {
+                "format": FORMAT,
+                "label": label.header(),
+                "provenance": provenance,
+                "key": key,
+                "request": {"method": method, "path": url.path, "body": json.loads(body)},
+                "response": {
+                    "status": response.status_code,
+                    "content_type": content_type,
+                    "body": json.loads(content),
+                },
+            }
         text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
         for secret in self._secrets:
             text = text.replace(secret, "***")
@@ -230,19 +282,47 @@ class RecordingTransport(httpx2.BaseTransport):
         self._inner.close()
 
 
+def _as_text(content: bytes) -> tuple[Literal["text", "base64"], str]:
+    """A GET's body as the recording stores it: its text when it is UTF-8 (JSON, HTML), so it
+    replays byte for byte and stays readable; base64 otherwise."""
+    try:
+        return "text", content.decode("utf-8")
+    except UnicodeDecodeError:
+        return "base64", base64.b64encode(content).decode("ascii")
+
+
+def _content_of(body: Any, encoding: str | None) -> bytes:
+    """The response bytes a recording replays (a model answer's JSON, or a GET's stored text)."""
+    if encoding == "text":
+        return str(body).encode("utf-8")
+    if encoding == "base64":
+        return base64.b64decode(str(body), validate=True)
+    if encoding is not None:
+        raise ValueError(f"unknown body_encoding {encoding!r}")
+    return json.dumps(body).encode()
+
+
 @dataclass(frozen=True, slots=True)
 class Recording:
     label: str
     provenance: Provenance
     key: str
-    model: str
-    wire_format: str
+    model: str  # "" for an EDGAR fetch
+    wire_format: str  # "" for an EDGAR fetch
     status: int
     content_type: str
     body: Any
+    body_encoding: str | None = None  # "text" or "base64" for a GET; None: the body is JSON
+
+    @property
+    def is_model_call(self) -> bool:
+        return self.body_encoding is None
+
+    def content(self) -> bytes:
+        return _content_of(self.body, self.body_encoding)
 
 
-RECORDING_GLOBS = ("facts-*.json", "draft-*.json", "verify-*.json")
+RECORDING_GLOBS = ("facts-*.json", "draft-*.json", "verify-*.json", "edgar-*.json")
 MAX_RECORDING_BYTES = 16 * 1024 * 1024  # one exchange; far above any real answer
 
 
@@ -263,7 +343,7 @@ def recording_files(folder: Path) -> list[Path]:
 
 def recorded_stages(folder: Path) -> set[str]:
     """The stages whose calls ``folder`` holds recordings of, by file name ("facts", "draft",
-    "verify"): enough to refuse a run before its first call when a whole stage is missing."""
+    "verify", "edgar"): enough to refuse a run before its first call when a whole stage is missing."""
     return {p.name.split("-", 1)[0] for p in recording_files(folder)}
 
 
@@ -276,19 +356,26 @@ def load_recordings(folder: Path) -> list[Recording]:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT:
                 raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT!r}")
-            out.append(
-                Recording(
-                    label=data["label"],
-                    provenance=data["provenance"],
-                    key=data["key"],
-                    model=data["request"]["body"]["model"],
-                    wire_format=format_of(data["request"]["body"]),
-                    status=data["response"]["status"],
-                    content_type=data["response"]["content_type"],
-                    body=data["response"]["body"],
-                )
+            encoding = data["response"].get("body_encoding")
+            is_get = data["request"]["method"] == "GET"
+            if is_get != (encoding is not None):
+                raise ValueError("a GET's body must carry its body_encoding, and only a GET's")
+            recording = Recording(
+                label=data["label"],
+                provenance=data["provenance"],
+                key=data["key"],
+                model="" if is_get else data["request"]["body"]["model"],
+                wire_format="" if is_get else format_of(data["request"]["body"]),
+                status=data["response"]["status"],
+                content_type=data["response"]["content_type"],
+                body=data["response"]["body"],
+                body_encoding=encoding,
             )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            recording.content()  # an unreadable body is found here, not at replay
+            out.append(recording)
+        except (
+            OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError
+        ) as exc:  # fmt: skip
             raise RecordingError(
                 f"recording {path} is unusable ({exc}): re-record it with `thesisgen record`"
             ) from exc
@@ -303,16 +390,17 @@ class ReplayTransport(httpx2.BaseTransport):
         recordings = load_recordings(folder)
         self._by_key = {r.key: r for r in recordings}
         self._by_label = {r.label: r for r in recordings}
-        self.models = sorted({r.model for r in recordings})
-        self.provenance = sorted({r.provenance for r in recordings})
-        self.formats = sorted({r.wire_format for r in recordings})
+        calls = [r for r in recordings if r.is_model_call]
+        self.models = sorted({r.model for r in calls})
+        self.provenance = sorted({r.provenance for r in calls})
+        self.formats = sorted({r.wire_format for r in calls})
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        key = request_key(request.read())
+        key = key_of(request)
         found = self._by_key.get(key)
         if found is None:
             raise self._miss(_label_of(request))
-        content = json.dumps(found.body).encode()
+        content = found.content()
         response = httpx2.Response(
             found.status,
             headers={"content-type": found.content_type},
@@ -323,6 +411,12 @@ class ReplayTransport(httpx2.BaseTransport):
 
     def _miss(self, label: CallLabel | None) -> RecordingError:
         what = label.describe() if label else "an unlabelled request"
+        if label is not None and label.stage == "edgar":
+            return RecordingError(
+                f"no recording for {what} in {self._folder}: record an EDGAR session with "
+                f"`thesisgen record --ticker {label.ticker} --recordings DIR` and a user agent "
+                "(edgar_user_agent)"
+            )
         if label is not None and label.header() in self._by_label:
             return RecordingError(
                 f"the recording for {what} no longer matches today's request (prompt, facts or "
