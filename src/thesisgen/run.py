@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .config import Settings, public_url, resolve
 from .errors import (
@@ -124,7 +124,7 @@ class _EdgarPlan:
     """How a run reads SEC EDGAR: live (with the User-Agent), recorded into ``recordings``, or
     replayed from it; ``store`` is the document store, also the cache of live fetches."""
 
-    mode: Mode
+    mode: Literal["live", "record", "replay"]
     user_agent: str | None
     recordings: Path | None
     store: Path
@@ -243,8 +243,10 @@ def _edgar_plan(
     wanted = settings.edgar == "on" or needed
     store = settings.resolved_cache_dir() / "edgar"
     agent = settings.edgar_user_agent
-    if llm_settings.mode in ("live", "record") and agent:
-        return _EdgarPlan(llm_settings.mode, agent, llm_settings.recordings_dir, store)
+    if llm_settings.mode == "live" and agent:
+        return _EdgarPlan("live", agent, None, store)
+    if llm_settings.mode == "record" and agent:
+        return _EdgarPlan("record", agent, llm_settings.recordings_dir, store)
     if llm_settings.mode == "none" and agent:
         return _EdgarPlan("live", agent, None, store)
     recordings = llm_settings.recordings_dir if llm_settings.mode == "replay" else None
