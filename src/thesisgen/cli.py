@@ -377,7 +377,7 @@ def record_command(request: run.DraftRequest) -> None:
 @app.command("facts")
 @request_command(
     "ticker", "sources", "company", "out", "force", "offline", "record", "recordings", "yes",
-    "config",
+    "config", "as_of",
 )  # fmt: skip
 def facts_command(request: run.DraftRequest) -> None:
     """Extract and ground facts from sources; write facts.json and print them as a table."""

@@ -19,7 +19,16 @@ from pathlib import Path
 from .edgar import EdgarClient, Fetched, Missing
 from .errors import UsageError
 from .files import write_bytes_atomic
-from .filings import Filing, Selection, exhibit_99_1, filings_of, pages_needed, sections, select
+from .filings import (
+    Filing,
+    Selection,
+    exhibit_99_1,
+    filings_of,
+    first_filed,
+    pages_needed,
+    sections,
+    select,
+)
 from .models import Fact, Source, SourceInfo
 from .sources import read_source
 from .xbrl import financial_facts
@@ -49,6 +58,15 @@ def _section_slug(title: str) -> str:
         part = re.sub(r"\W+", "", match.group(1) or "").lower()
         return (f"{part}-" if part else "") + f"item-{match.group(2).lower()}"
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "text"
+
+
+def _recent_from(index: dict[str, object]) -> str:
+    """The date of the oldest filing in the index's recent list (or "its recent filings")."""
+    try:
+        dates = index["filings"]["recent"]["filingDate"]  # type: ignore[index]
+        return str(min(dates))
+    except (KeyError, TypeError, ValueError):
+        return "its recent filings"
 
 
 def _title(company: str, filing: Filing, part: str) -> str:
@@ -81,11 +99,14 @@ def gather(
     company = client.company(ticker)
     index = client.submissions(company.cik).json()
     older = []
-    for name in pages_needed(index, as_of):
+    first = first_filed(index)
+    for name in pages_needed(index, as_of) if first is None or as_of >= first else []:
         page = client.older_submissions(name)
-        if isinstance(page, Missing):
-            note(f"warning: EDGAR filing index page {name} is missing ({page.reason})")
-            continue
+        if isinstance(page, Missing):  # without it, the filings of that time are unknown
+            raise UsageError(
+                f"{ticker}'s filings before {_recent_from(index)} are listed in EDGAR's index page "
+                f"{name}, which is {page.reason}: choose an --as-of from {_recent_from(index)} on"
+            )
         older.append(page.json())
     chosen = select(
         filings_of(index, older),
@@ -93,6 +114,7 @@ def gather(
         eightk_days=eightk_days,
         max_filings=max_filings,
         ticker=ticker,
+        first_filed=first,
     )
     notes = list(chosen.notes)
     sources = _filing_sources(

@@ -240,8 +240,9 @@ def memo_hash(memo: Memo, front: str) -> str:
 
 def kinds_text(kinds: Mapping[str, int]) -> str:
     """How every report counts kept facts by kind (models.FactKind): '12 model-written,
-    3 verbatim, 0 rules', the three kinds always in this order."""
+    3 verbatim, 0 rules', the three kinds always in this order, then XBRL facts when any."""
+    xbrl = kinds.get("xbrl", 0)
     return (
         f"{kinds.get('model', 0)} model-written, {kinds.get('verbatim', 0)} verbatim, "
-        f"{kinds.get('rules', 0)} rules"
+        f"{kinds.get('rules', 0)} rules" + (f", {xbrl} from XBRL filings" if xbrl else "")
     )

@@ -608,6 +608,13 @@ def _plan(request: DraftRequest, facts_only: bool) -> _Plan:
     settings = resolve(request.flags, config_path=request.config).settings
     as_of = request.as_of or (bundle.as_of if bundle else None) or dt.date.today()
     no_input = bundle is None and request.facts_file is None and not request.sources
+    if no_input and not (settings.live_configured or request.recordings or request.record):
+        known = ", ".join(bundled_tickers()) or "none"
+        raise UsageError(
+            f"no bundle for ticker {ticker} (bundled: {known}): to draft from its SEC filings, "
+            'set a model (OPENAI_API_KEY or --base-url) and THESISGEN_EDGAR_USER_AGENT="Your '
+            'Name you@example.com"; or pass its documents with --source PATH'
+        )
     if no_input and settings.edgar == "off":
         known = ", ".join(bundled_tickers()) or "none"
         raise UsageError(
