@@ -27,7 +27,13 @@ PKX = ROOT / "fixtures" / "PKX"
 THIRD = ROOT / "tests" / "data" / "third"
 THIRD_TICKER = "KSTL"
 THIRD_COMPANY = "Kestrel Pumps Inc."
-LIVE_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "THESISGEN_MODEL", "THESISGEN_CACHE_DIR")
+LIVE_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "THESISGEN_MODEL",
+    "THESISGEN_CACHE_DIR",
+    "THESISGEN_EDGAR_USER_AGENT",
+)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
