@@ -89,7 +89,7 @@ class Fetched:
 @dataclass(frozen=True)
 class Missing:
     url: str
-    reason: str  # "not found on EDGAR (HTTP 404)" / "not in the recording <dir>"
+    reason: str  # "not found on EDGAR (HTTP 404)" / "not in the recording" (no path: it reaches the memo)
 
 
 class RateLimiter:
@@ -278,7 +278,7 @@ class EdgarClient:
         except RecordingError:
             if self.settings.mode != "replay":
                 raise
-            return Missing(url, f"not in the recording {self.settings.recordings_dir}")
+            return Missing(url, "not in the recording")
         if status == 404:
             return Missing(url, "not found on EDGAR (HTTP 404)")
         if self.settings.store_dir is not None:
