@@ -247,3 +247,40 @@ def test_budget_counts_at_most_the_cap_per_section() -> None:
     assert capped.prompt_tokens < whole.prompt_tokens
     assert capped.prompt_tokens == budget.estimate([], 40, 7, 0, 0, "m", {}).prompt_tokens
     assert small.prompt_tokens == budget.estimate([], 30, 7, 0, 0, "m", {}).prompt_tokens
+
+
+def test_sections_on_financials_carry_the_latest_filed_results_first() -> None:
+    """A long filing's prose shares more words with the guidance than "Apple Inc. reported revenue
+    of ...": without the headline rule the bottom line's prompt lacked revenue and net income."""
+    import datetime as dt
+    import json
+
+    from conftest import real_edgar
+    from thesisgen.xbrl import financial_facts
+
+    companyfacts = json.loads(real_edgar("CIK0000320193.companyfacts.json").read_text())
+    filed, _ = financial_facts(
+        companyfacts, dt.date(2025, 6, 30), cik=320193, company="Apple Inc.", source_id="S1",
+        first_id=61,
+    )  # fmt: skip
+    prose = [
+        _fact(i, f"The Company states its stance, catalyst, risk and figures {i} times.", "company")
+        for i in range(1, 61)
+    ]
+    ledger = _ledger([*prose, *filed])
+    outline = {s.key: s for s in load_outline(None).sections}
+    headline = {f.id: (f.filed.measure, f.filed.period) for f in filed if f.filed and f.filed.start}
+    for key in ("bottom_line", "financials", "catalysts", "change_view"):
+        chosen = {
+            headline[f.id]
+            for f in select_facts(ledger, outline[key], 10)
+            if f.id in headline and headline[f.id][1] == "FY2024"
+        }
+        assert chosen >= {
+            ("revenue", "FY2024"),
+            ("net_income", "FY2024"),
+            ("eps_diluted", "FY2024"),
+            ("operating_cash_flow", "FY2024"),
+        }, key
+    business = select_facts(ledger, outline["business"], 10)
+    assert not any(f.kind == "xbrl" for f in business)  # its topics do not include financials

@@ -382,6 +382,10 @@ def select_facts(factset: FactSet, section: OutlineSection, limit: int) -> list[
     4. A fact that conflicts with others (``factset.conflicts``) brings them along when there is
        room, so the prompt can show both figures.
 
+    0. A section that draws on financials takes the company's headline results first
+       (:func:`headline_results`): words shared with the guidance would otherwise rank the filed
+       figures below a long filing's prose, and the bottom line would lack its key figures.
+
     The chosen facts are returned in ledger order. Pure: the same ledger, section and limit always
     give the same facts.
     """
@@ -396,7 +400,7 @@ def select_facts(factset: FactSet, section: OutlineSection, limit: int) -> list[
 
     preferred = section.preferred
     queues = [sorted((f for f in facts if topic_of(f) == t), key=rank) for t in preferred]
-    ranked: list[Fact] = []
+    ranked: list[Fact] = headline_results(facts) if "financials" in preferred else []
     for turn in range(max((len(q) for q in queues), default=0)):
         ranked += sorted((q[turn] for q in queues if turn < len(q)), key=rank)
     ranked += sorted((f for f in facts if topic_of(f) not in preferred), key=rank)
@@ -418,6 +422,25 @@ def select_facts(factset: FactSet, section: OutlineSection, limit: int) -> list[
         if missing and len(chosen) + len(missing) <= limit:
             chosen.update((i, by_id[i]) for i in missing)
     return sorted(chosen.values(), key=lambda f: order[f.id])
+
+
+# The filed figures (XBRL facts) every section that draws on financials carries, for the latest
+# fiscal year the ledger holds.
+HEADLINE_MEASURES = ("revenue", "net_income", "eps_diluted", "operating_cash_flow")
+
+
+def headline_results(facts: Sequence[Fact]) -> list[Fact]:
+    """The latest fiscal year's filed revenue, net income, diluted EPS and operating cash flow."""
+    annual = [
+        f
+        for f in facts
+        if f.filed is not None
+        and f.filed.measure in HEADLINE_MEASURES
+        and f.filed.start is not None
+        and f.filed.period.startswith("FY")
+    ]
+    latest = max((f.filed.end for f in annual if f.filed is not None), default=None)
+    return [f for f in annual if f.filed is not None and f.filed.end == latest]
 
 
 def missing_topics(factset: FactSet, section: OutlineSection) -> list[str]:
