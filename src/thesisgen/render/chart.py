@@ -249,6 +249,14 @@ def draw(chart: Chart) -> bytes:
         axes.margins(y=0.15)
         axes.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
         figure.tight_layout(pad=0.4)
-        out = io.BytesIO()
-        figure.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+        figure.canvas.draw()
+        pixels = figure.canvas.buffer_rgba()  # type: ignore[attr-defined]
+        size = figure.canvas.get_width_height(physical=True)
+    # An opaque RGB PNG with no text chunks: an alpha channel makes Word and LibreOffice export
+    # the picture with a soft mask (LibreOffice tints it grey), and the metadata would differ
+    # between matplotlib versions.
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombuffer("RGBA", size, pixels).convert("RGB").save(out, format="PNG", dpi=(DPI, DPI))
     return out.getvalue()
