@@ -19,6 +19,7 @@ from typing import Any
 import docx
 from docx.oxml.ns import qn
 
+from conftest import run_cli
 from thesisgen import run
 from thesisgen.models import Fact, FactSet, Filed, Memo, Paragraph, Section, Sentence, SourceInfo
 from thesisgen.notation import CHART_CAPTION_STYLE, fact_bookmark
@@ -380,3 +381,18 @@ def test_memos_without_xbrl_facts_have_no_chart(static_pair: Any) -> None:
     memo = Memo.model_validate_json(static_pair.draft.read_text())
     factset = FactSet.model_validate(json.loads(static_pair.facts.read_text()))
     assert memo_chart(memo, factset) is None
+
+
+def test_thesisgen_render_draws_the_same_chart(tmp_path: Path) -> None:
+    """`thesisgen render` from draft.json and facts.json: the chart the ledger gives, byte for byte."""
+    facts = apple_facts()
+    draft, facts_path = apple_pair(tmp_path / "in", facts)
+    done = run_cli(
+        "render", draft, "--facts", facts_path, "--out", tmp_path / "cli", "--as-of", AS_OF,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    chart = chart_of(facts, "Apple Inc.")
+    assert chart is not None
+    assert (tmp_path / "cli" / "chart.png").read_bytes() == draw(chart)
+    assert "](chart.png)" in (tmp_path / "cli" / "memo.md").read_text()
