@@ -23,6 +23,7 @@ from conftest import run_cli
 from thesisgen import run
 from thesisgen.models import Fact, FactSet, Filed, Memo, Paragraph, Section, Sentence, SourceInfo
 from thesisgen.notation import CHART_CAPTION_STYLE, fact_bookmark
+from thesisgen.outputs import CHART_FILE, DRAFT_OUTPUTS, MEMO_EXTRAS, OutputSet
 from thesisgen.readback import read_memo
 from thesisgen.render import chart_section, filed_record, memo_chart
 from thesisgen.render.chart import alt_text, as_filed, chart_of, draw
@@ -396,3 +397,42 @@ def test_thesisgen_render_draws_the_same_chart(tmp_path: Path) -> None:
     assert chart is not None
     assert (tmp_path / "cli" / "chart.png").read_bytes() == draw(chart)
     assert "](chart.png)" in (tmp_path / "cli" / "memo.md").read_text()
+
+
+def test_a_draft_set_without_a_chart_removes_the_chart_of_the_set_it_replaces(
+    tmp_path: Path,
+) -> None:
+    """As the draft stage commits (outputs listed in the manifest): chart.png is in a memo's set
+    only when the memo has a chart."""
+    names = DRAFT_OUTPUTS + MEMO_EXTRAS
+
+    def commit(files: dict[str, bytes]) -> None:
+        with OutputSet(tmp_path, names, force=True) as out:
+            outputs = {name: out.stage(name, data) for name, data in files.items()}
+            manifest = json.dumps({"status": "complete", "outputs": outputs}).encode()
+            out.commit(list(outputs), manifest)
+
+    commit({"memo.md": b"with", CHART_FILE: b"\x89PNG"})
+    assert (tmp_path / CHART_FILE).read_bytes() == b"\x89PNG"
+    commit({"memo.md": b"without"})
+    assert not (tmp_path / CHART_FILE).exists()
+    assert (tmp_path / "memo.md").read_bytes() == b"without"
+
+
+def test_a_caption_a_reviewer_rewrote_is_checked_as_text(tmp_path: Path) -> None:
+    """The caption is skipped only while it reads as one; typed into, it is prose the gate checks."""
+    out = render_apple(tmp_path)
+    document = docx.Document(str(out / "memo.docx"))
+    caption = next(
+        p
+        for p in document.paragraphs
+        if p.style is not None and p.style.name == CHART_CAPTION_STYLE
+    )
+    for child in list(caption._p):
+        if child.tag != qn("w:pPr"):
+            caption._p.remove(child)
+    caption.add_run("Revenue grew 12% a year.")
+    document.save(str(tmp_path / "edited.docx"))
+    checked = run.validate(tmp_path / "edited.docx", tmp_path / "in" / "facts.json", as_of=AS_OF)
+    assert not checked.report.ok
+    assert any(v.section == "financials" and "12%" in v.token for v in checked.report.violations)
