@@ -148,14 +148,6 @@ def _ensure_styles(document: Any) -> None:
         style.paragraph_format.space_after = Pt(2)
         # A paragraph typed after a note is prose again, so the reader checks it.
         style.next_paragraph_style = styles["Normal"]
-    if CHART_CAPTION_STYLE not in names:
-        style = styles.add_style(CHART_CAPTION_STYLE, WD_STYLE_TYPE.PARAGRAPH)
-        style.base_style = styles["Normal"]
-        style.font.size = Pt(8.5)
-        style.font.color.rgb = _MUTED
-        style.paragraph_format.space_before = Pt(2)
-        style.paragraph_format.space_after = Pt(6)
-        style.next_paragraph_style = styles["Normal"]
     for name in ("Heading 1", "Heading 2", "Title", "Table Grid", "List Bullet"):
         if name not in names:
             kind = WD_STYLE_TYPE.TABLE if name == "Table Grid" else WD_STYLE_TYPE.PARAGRAPH
@@ -411,9 +403,26 @@ def _key_figures(document: Any, memo: Memo, index: int, comments: Comments) -> N
     _set_widths(table, (Cm(3.0), Cm(11.6), Cm(2.0)))
 
 
+def _caption_style(document: Any) -> None:
+    """The caption's paragraph style, added only to a memo with a chart (and only when the
+    template lacks it), so a memo without one keeps the styles it always had."""
+    styles = document.styles
+    names = {BabelFish.internal2ui(e.name_val) for e in styles.element.style_lst if e.name_val}
+    if CHART_CAPTION_STYLE in names:
+        return
+    style = styles.add_style(CHART_CAPTION_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    style.base_style = styles["Normal"]
+    style.font.size = Pt(8.5)
+    style.font.color.rgb = _MUTED
+    style.paragraph_format.space_before = Pt(2)
+    style.paragraph_format.space_after = Pt(6)
+    style.next_paragraph_style = styles["Normal"]
+
+
 def _chart(document: Any, drawn: MemoChart) -> None:
     """The chart as a picture ~6 in wide, its alt text (every plotted value, as filed, with its
     fact ID) in the picture's description, then its caption with the plotted facts' markers."""
+    _caption_style(document)
     picture = document.add_paragraph()
     picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
     picture.paragraph_format.keep_with_next = True
