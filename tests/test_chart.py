@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import docx
+import pytest
 from docx.oxml.ns import qn
 
-from conftest import run_cli
+from conftest import STATIC, run_authored, run_cli
 from thesisgen import run
 from thesisgen.models import Fact, FactSet, Filed, Memo, Paragraph, Section, Sentence, SourceInfo
 from thesisgen.notation import CHART_CAPTION_STYLE, fact_bookmark
@@ -436,3 +437,39 @@ def test_a_caption_a_reviewer_rewrote_is_checked_as_text(tmp_path: Path) -> None
     checked = run.validate(tmp_path / "edited.docx", tmp_path / "in" / "facts.json", as_of=AS_OF)
     assert not checked.report.ok
     assert any(v.section == "financials" and "12%" in v.token for v in checked.report.violations)
+
+
+@pytest.mark.enable_socket
+@pytest.mark.slow
+def test_a_draft_run_writes_chart_png_in_its_set(tmp_path: Path) -> None:
+    """`thesisgen draft --facts` with XBRL figures in the ledger (the static AREC ledger plus the
+    Apple facts, against the stub serving AREC's hand-written answers): chart.png is in the set and
+    its manifest, the DOCX embeds the same bytes; a later run whose ledger has no XBRL figures
+    (--force) leaves no chart.png behind."""
+    static = FactSet.model_validate_json((STATIC / "facts.json").read_text())
+    source = f"S{len(static.sources) + 1}"
+    plotted = [
+        f.model_copy(update={"id": f"F{len(static.facts) + i}", "source_id": source})
+        for i, f in enumerate(apple_facts(), 1)
+    ]
+    with_xbrl = static.model_copy(
+        update={
+            "facts": [*static.facts, *plotted],
+            "sources": [*static.sources, SourceInfo(id=source, title="Company facts (XBRL)")],
+        }
+    )
+    (tmp_path / "facts.json").write_text(with_xbrl.model_dump_json())
+    out = tmp_path / "out"
+    args = ("draft", "--ticker", "AREC", "--out", out)
+    served = run_authored("AREC", *args, "--facts", tmp_path / "facts.json", cwd=tmp_path)
+    assert served.result.code == 0, served.result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert CHART_FILE in manifest["outputs"]
+    with zipfile.ZipFile(out / "memo.docx") as package:
+        (media,) = [n for n in package.namelist() if n.startswith("word/media/")]
+        assert package.read(media) == (out / CHART_FILE).read_bytes()
+    assert "](chart.png)" in (out / "memo.md").read_text()
+    again = run_authored("AREC", *args, "--facts", STATIC / "facts.json", "--force", cwd=tmp_path)
+    assert again.result.code == 0, again.result.stderr
+    assert not (out / CHART_FILE).exists()
+    assert CHART_FILE not in json.loads((out / "manifest.json").read_text())["outputs"]
