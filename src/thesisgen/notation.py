@@ -250,10 +250,8 @@ def memo_hash(memo: Memo, front: str) -> str:
 
 def kinds_text(kinds: Mapping[str, int]) -> str:
     """How every report counts kept facts by kind (models.FactKind): '12 model-written,
-    3 verbatim, 0 rules', the three kinds always in this order, then ', 30 from XBRL' when the
-    ledger has figures filed in XBRL."""
-    xbrl = kinds.get("xbrl", 0)
+    3 verbatim, 0 rules', the three kinds always in this order."""
     return (
         f"{kinds.get('model', 0)} model-written, {kinds.get('verbatim', 0)} verbatim, "
-        f"{kinds.get('rules', 0)} rules" + (f", {xbrl} from XBRL" if xbrl else "")
+        f"{kinds.get('rules', 0)} rules"
     )
