@@ -94,3 +94,66 @@ def test_libreoffice_renders_the_memo(static_pair: StaticPair, tmp_path: Path) -
     ]  # fmt: skip
     cited = {c for s in memo.sections for p in s.paragraphs for t in p.sentences for c in t.cites}
     assert len(links) >= len(cited)
+
+
+@pytest.mark.slow
+def test_libreoffice_renders_the_chart(tmp_path: Path) -> None:
+    """A memo with XBRL figures: LibreOffice lays out the chart in the financials section, one
+    picture at print resolution that is not blank, with its caption's fact IDs under it."""
+    if SOFFICE is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is required in CI: .ci/run installs libreoffice-writer-nogui")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    pypdf = pytest.importorskip("pypdf")
+    from test_chart import apple_facts, render_apple
+
+    out = render_apple(tmp_path, apple_facts())
+    subprocess.run(
+        [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(out / "memo.docx")],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    reader = pypdf.PdfReader(str(tmp_path / "memo.pdf"))
+    pages = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+    page = next(i for i, text in enumerate(pages) if "Plotted facts:" in text)
+    assert "Financials and valuation" in pages[page]
+    assert "[F1][F2][F3][F4][F5][F6]" in pages[page].replace(" ", "")
+    if not (shutil.which("pdfimages") and shutil.which("pdftoppm")):
+        pytest.skip("poppler-utils (pdfimages, pdftoppm) is not installed")
+    listed = subprocess.run(
+        ["pdfimages", "-list", str(tmp_path / "memo.pdf")],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.splitlines()[2:]  # fmt: skip
+    images = [line.split() for line in listed if line.split()[2] == "image"]
+    assert len(images) == 1, listed  # the chart, once, on the caption's page, ~6 in at 300 dpi
+    assert int(images[0][0]) == page + 1 and images[0][3:5] == ["1800", "840"], images
+    assert 280 <= int(images[0][12]) <= 320, images
+    # The page as a reader sees it: the picture's area is not blank.
+    subprocess.run(
+        ["pdftoppm", "-f", str(page + 1), "-l", str(page + 1), "-r", "60", "-png", "-singlefile",
+         str(tmp_path / "memo.pdf"), str(tmp_path / "page")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert _tallest_bar(tmp_path / "page.png") >= 30, "the chart does not show on its page"
+
+
+def _tallest_bar(png: Path, min_width: int = 20) -> int:
+    """How many consecutive pixel rows hold a run of at least ``min_width`` accent-blue pixels: a
+    bar of the chart is a tall block; text (the blue citation markers, their underlines) is not."""
+    from PIL import Image
+
+    with Image.open(png) as shown:
+        pixels = shown.convert("RGB")
+    width, height = pixels.size
+    data = pixels.load()
+    assert data is not None
+    tallest = rows = 0
+    for y in range(height):
+        run = longest = 0
+        for x in range(width):
+            r, _, b = data[x, y]
+            run = run + 1 if b > r + 40 else 0
+            longest = max(longest, run)
+        rows = rows + 1 if longest >= min_width else 0
+        tallest = max(tallest, rows)
+    return tallest

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, clean_env, run_script
 
 STATIC = ROOT / "tests" / "data" / "static"
-HEAVY = ("openai", "httpx2", "docx", "jinja2", "tenacity", "rich")
+HEAVY = ("openai", "httpx2", "docx", "jinja2", "tenacity", "rich", "matplotlib")
 
 # Runs the CLI in this process as `python -m thesisgen ARGS` would, then prints which of the heavy
 # top-level packages got imported.

@@ -151,6 +151,16 @@ NOTE_STYLE = "Calculation Note"  # paragraph style of a printed calculation note
 APPENDICES_HEADING = "Appendices"  # the Heading 1 after which nothing is memo text
 KEY_FIGURES_HEADER = ("Figure", "What it is", "Fact")
 KEY_FIGURES_SECTION = "key_figures"  # the section name violations in the key-figures table carry
+CHART_CAPTION_STYLE = "Chart Caption"  # paragraph style of the financials chart's caption
+FINANCIALS_SECTION = "financials"  # the outline section the chart belongs to
+# The caption under the chart: not memo text (its figures are the cited facts themselves, listed
+# in the picture's alt text), so the reader of an edited memo skips it when it still reads so.
+CHART_CAPTION = re.compile(r"^Chart: .+ Plotted facts:(?:\s*\[F[1-9][0-9]*\])+$")
+
+
+def chart_caption(title: str) -> str:
+    """The caption's words; its fact markers follow it (:data:`CHART_CAPTION` reads both)."""
+    return f"Chart: {title}, as filed in XBRL. Plotted facts:"
 
 
 def key_figure_text(figure: str, what: str, fact_ids: Iterable[str]) -> str:

@@ -43,7 +43,11 @@ DRAFT_OUTPUTS = (
 )  # fmt: skip
 FACTS_OUTPUTS = ("facts.json", "manifest.json")
 RENDER_OUTPUTS = ("memo.docx", "memo.md")
-ALL_OUTPUTS = frozenset(DRAFT_OUTPUTS + FACTS_OUTPUTS + RENDER_OUTPUTS)
+# The financials chart memo.md links: in a memo's set only when the memo has a chart; a set
+# without one removes the chart of the set it replaces.
+CHART_FILE = "chart.png"
+MEMO_EXTRAS = (CHART_FILE,)
+ALL_OUTPUTS = frozenset(DRAFT_OUTPUTS + FACTS_OUTPUTS + RENDER_OUTPUTS + MEMO_EXTRAS)
 # Sets that hold a memo a reviewer may be reading or editing: replaced only with --force.
 MEMO_STATUSES = ("complete", "flagged")
 LOCK_NAME = ".thesisgen.lock"
@@ -252,11 +256,18 @@ class OutputSet:
     def holds_complete_set(self) -> bool:
         return read_status(self.folder) in MEMO_STATUSES
 
-    def commit(self, names: Iterable[str], manifest: bytes | None) -> None:
-        """Move the staged ``names`` into place as one set, the manifest (bytes) last."""
+    def commit(
+        self, names: Iterable[str], manifest: bytes | None, drop: Iterable[str] = ()
+    ) -> None:
+        """Move the staged ``names`` into place as one set, the manifest (bytes) last. ``drop``:
+        outputs of this command the new set lacks, removed when a set without a manifest (a
+        re-render) replaces one that had them (a chart.png the memo no longer links)."""
         names = [n for n in names if n != MANIFEST]
         checkpoint("staged")
         try:
+            for old in drop:
+                if old in self.names and old not in names and old != MANIFEST:
+                    (self.folder / old).unlink(missing_ok=True)
             if manifest is not None:
                 previous = _listed_outputs(self.folder)
                 self._mark_writing(previous)

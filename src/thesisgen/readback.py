@@ -18,7 +18,9 @@ IDs and calculations, so ``validate.check_section`` can re-apply the gate to the
 - citation markers belong to the sentence they follow; note references (superscript runs in the
   "Calculation Reference" style holding only numbers, commas, spaces and brackets) are not text and
   attach the section's numbered notes to their sentence; a note no sentence references is still
-  recomputed, as one more paragraph at the section's end.
+  recomputed, as one more paragraph at the section's end;
+- a picture has no text, and the chart's caption (a "Chart Caption" paragraph that still reads as
+  one, :data:`notation.CHART_CAPTION`) is skipped: it states no figure of its own.
 
 Every problem with the file is an ``InputFileError`` with one line naming the file and the fix.
 """
@@ -855,6 +857,10 @@ class _Reader:
 
     def _section_item(self, section: _SectionDraft, item: _Para | Any) -> None:
         if isinstance(item, _Para):
+            if self._is(item.style, notation.CHART_CAPTION_STYLE) and notation.CHART_CAPTION.match(
+                notation.normalise(item.text)
+            ):
+                return  # the chart's caption: its facts are cited, it states no figure of its own
             if self._is(item.style, notation.NOTE_STYLE):
                 parsed = notation.parse_note(item.text)
                 # A second note with a number already seen is text, so its figures are checked.

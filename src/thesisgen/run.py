@@ -43,7 +43,14 @@ from .models import (
     RunStatus,
     Source,
 )
-from .outputs import DRAFT_OUTPUTS, FACTS_OUTPUTS, RENDER_OUTPUTS, OutputSet
+from .outputs import (
+    CHART_FILE,
+    DRAFT_OUTPUTS,
+    FACTS_OUTPUTS,
+    MEMO_EXTRAS,
+    RENDER_OUTPUTS,
+    OutputSet,
+)
 from .progress import Progress
 from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
 
@@ -682,7 +689,7 @@ def _run(
 ) -> tuple[DraftOutcome, _DraftJob]:
     """Run ``stages`` inside the run's output set (and its recordings' set, for --record); a
     failure, an interrupt or a spent budget is written down in the set's manifest."""
-    names = FACTS_OUTPUTS if plan.facts_only else DRAFT_OUTPUTS
+    names = FACTS_OUTPUTS if plan.facts_only else DRAFT_OUTPUTS + MEMO_EXTRAS
     out_folder = _out_folder(plan.request, plan.ticker)
     with (
         OutputSet(out_folder, names, plan.request.force) as out,
@@ -1031,6 +1038,7 @@ class _DraftJob:
             )
             files["draft.json"] = dump_model(result.memo)
             files["memo.md"] = render_markdown(memo, factset, context).encode("utf-8")
+            files.update(_chart_file(memo, factset))
             render_docx(
                 memo, factset, context, self.out.staged_path("memo.docx"), self.request.template
             )
@@ -1043,6 +1051,16 @@ class _DraftJob:
             return DraftOutcome(self.out.folder, report, manifest)
         self._commit(files, manifest)
         return DraftOutcome(self.out.folder, report, manifest)
+
+
+def _chart_file(memo: Memo, factset: FactSet) -> dict[str, bytes]:
+    """chart.png, the picture memo.md links, when the memo has a chart (the DOCX embeds the same
+    bytes: drawing is deterministic and cached)."""
+    from .render import memo_chart
+    from .render.chart import draw
+
+    drawn = memo_chart(memo, factset)
+    return {CHART_FILE: draw(drawn.chart)} if drawn is not None else {}
 
 
 def _ledger_report(factset: FactSet) -> Report:
@@ -1208,10 +1226,13 @@ def render(
         provenance=", ".join(manifest.provenance) if manifest else "",
         manifest=manifest,
     )
-    with OutputSet(out or draft_path.parent, RENDER_OUTPUTS, force) as folder:
+    with OutputSet(out or draft_path.parent, RENDER_OUTPUTS + MEMO_EXTRAS, force) as folder:
         render_docx(memo, factset, context, folder.staged_path("memo.docx"), template)
         folder.stage("memo.md", render_markdown(memo, factset, context).encode())
-        folder.commit(RENDER_OUTPUTS, None)
+        extras = _chart_file(memo, factset)
+        for name, data in extras.items():
+            folder.stage(name, data)
+        folder.commit([*RENDER_OUTPUTS, *extras], None, drop=MEMO_EXTRAS)
         return folder.folder / "memo.docx"
 
 

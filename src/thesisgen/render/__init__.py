@@ -18,6 +18,7 @@ from ..models import (
     DroppedFact,
     Fact,
     FactSet,
+    Filed,
     Manifest,
     Memo,
     Paragraph,
@@ -29,8 +30,11 @@ from ..models import (
     Violation,
 )
 from ..notation import (
+    FINANCIALS_SECTION,
     HASH_MASK,
     KEY_FIGURES_SECTION,
+    chart_caption,
+    kinds_text,
     mask_hash,
     memo_hash,
     note_text,
@@ -39,6 +43,7 @@ from ..notation import (
 )
 from ..numbers import Mention, backs, extract
 from ..validate import Ledger
+from .chart import Chart, chart_of
 
 MAX_KEY_FIGURES = (
     3  # "the two or three figures that matter": the decision page has room for no more
@@ -461,15 +466,86 @@ def calculation_notes(memo: Memo) -> dict[str, list[str]]:
 
 
 def cited_facts(memo: Memo, factset: FactSet) -> list[Fact]:
-    """The facts the memo cites, in ledger order (Appendix A lists exactly these)."""
+    """The facts the memo cites, the chart's plotted facts included, in ledger order (Appendix A
+    lists exactly these)."""
     cited = {c for _, t in _sentences(memo) for c in t.cites}
+    drawn = memo_chart(memo, factset)
+    if drawn is not None:
+        cited |= set(drawn.chart.fact_ids)
     return [f for f in factset.facts if f.id in cited]
+
+
+# --- the financials chart ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemoChart:
+    """The chart and where it goes: at the end of the section ``section`` (its key)."""
+
+    chart: Chart
+    section: str
+    caption: str  # the caption's words; the plotted facts' markers follow them
+
+
+def chart_section(memo: Memo) -> str | None:
+    """The section the chart closes: the outline's financials section, else the first whose
+    heading mentions financials, else the last body section (never the key-figures table)."""
+    body = [s for s in memo.sections if s.key != KEY_FIGURES_SECTION]
+    for section in body:
+        if section.key == FINANCIALS_SECTION:
+            return section.key
+    for section in body:
+        if "financ" in section.heading.lower():
+            return section.key
+    return body[-1].key if body else None
+
+
+def memo_chart(memo: Memo, factset: FactSet) -> MemoChart | None:
+    """The memo's one chart (:func:`thesisgen.render.chart.chart_of` over the ledger's XBRL
+    facts), or None: no chart without enough annual XBRL figures."""
+    if not any(f.kind == "xbrl" for f in factset.facts):
+        return None
+    section = chart_section(memo)
+    chart = chart_of(factset.facts, memo.company or factset.company or memo.ticker)
+    if chart is None or section is None:
+        return None
+    return MemoChart(chart, section, chart_caption(chart.title))
 
 
 KIND_NOTES = {
     "verbatim": "verbatim: the model's statement misstated its evidence, so the source's words stand",
     "rules": "rules: the source's sentence, kept without a model",
+    "xbrl": "xbrl: the figure as the company filed it, stated without a model",
 }
+XBRL_QUOTE_HEADER = "Quote (verbatim) or filed record"
+
+
+def filed_record(filed: Filed) -> str:
+    """Appendix A's evidence of an XBRL fact, in place of a quote: the record as filed (the
+    filing's link is printed after it)."""
+    start = filed.start.isoformat() if filed.start else None
+    period = f"{start} to {filed.end.isoformat()}" if start else f"at {filed.end.isoformat()}"
+    value = format(filed.value.normalize(), "f")  # 394328000000, as in the filing (no ".0")
+    return (
+        f"{filed.taxonomy}:{filed.concept}; unit {filed.unit}; period {period} ({filed.period}); "
+        f"value as filed {value}; form {filed.form}, filed {filed.filed.isoformat()}; "
+        f"accession {filed.accession}"
+    )
+
+
+def appendix_a_intro(cited: Sequence[Fact], factset: FactSet) -> str:
+    """The line above Appendix A's table."""
+    evidence = "verbatim quote"
+    if any(f.filed is not None for f in cited):
+        evidence += " or, for a figure filed in XBRL, its filed record and a link to the filing"
+    return (
+        f"The {len(cited)} facts the memo cites, in ledger order, each with its {evidence}; "
+        f"facts.json holds all {len(factset.facts)} ({kinds_text(factset.kinds())})."
+    )
+
+
+def quote_header(cited: Sequence[Fact]) -> str:
+    return XBRL_QUOTE_HEADER if any(f.filed is not None for f in cited) else "Quote (verbatim)"
 
 
 def kind_note(fact: Fact) -> str:

@@ -12,6 +12,7 @@ should act on is a Word comment on the sentence concerned. The layout is the one
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Sequence
 from copy import deepcopy
 from functools import cache
@@ -24,7 +25,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.table import CT_Tc
-from docx.shared import Cm, Length, Pt, RGBColor
+from docx.shared import Cm, Inches, Length, Pt, RGBColor
 from docx.styles import BabelFish
 from docx.table import _Cell, _Row
 from docx.text.font import Font
@@ -34,13 +35,13 @@ from ..errors import InputFileError
 from ..models import FactSet, Memo, Sentence
 from ..notation import (
     APPENDICES_HEADING,
+    CHART_CAPTION_STYLE,
     CITATION_STYLE,
     KEY_FIGURES_HEADER,
     KEY_FIGURES_SECTION,
     NOTE_REFERENCE_STYLE,
     NOTE_STYLE,
     fact_bookmark,
-    kinds_text,
     numbered_notes,
     section_bookmark,
     source_bookmark,
@@ -48,16 +49,21 @@ from ..notation import (
 from ..resources import data_dir
 from . import (
     Comments,
+    MemoChart,
     MemoContext,
+    appendix_a_intro,
     calculation_notes,
     cited_facts,
     cited_references,
     dropped_text,
     failing_sentences,
+    filed_record,
     front_matter,
     generation_record,
     kind_note,
     locator,
+    memo_chart,
+    quote_header,
     review_comments,
     secondary_note,
     short_sha,
@@ -65,6 +71,7 @@ from . import (
     source_review_notes,
     validation_line,
 )
+from .chart import alt_text, draw
 from .ooxml import (
     bookmark,
     character_style,
@@ -396,7 +403,44 @@ def _key_figures(document: Any, memo: Memo, index: int, comments: Comments) -> N
     _set_widths(table, (Cm(3.0), Cm(11.6), Cm(2.0)))
 
 
-def _sections(document: Any, memo: Memo, comments: Comments, context: MemoContext) -> None:
+def _caption_style(document: Any) -> None:
+    """The caption's paragraph style, added only to a memo with a chart (and only when the
+    template lacks it), so a memo without one keeps the styles it always had."""
+    styles = document.styles
+    names = {BabelFish.internal2ui(e.name_val) for e in styles.element.style_lst if e.name_val}
+    if CHART_CAPTION_STYLE in names:
+        return
+    style = styles.add_style(CHART_CAPTION_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    style.base_style = styles["Normal"]
+    style.font.size = Pt(8.5)
+    style.font.color.rgb = _MUTED
+    style.paragraph_format.space_before = Pt(2)
+    style.paragraph_format.space_after = Pt(6)
+    style.next_paragraph_style = styles["Normal"]
+
+
+def _chart(document: Any, drawn: MemoChart) -> None:
+    """The chart as a picture ~6 in wide, its alt text (every plotted value, as filed, with its
+    fact ID) in the picture's description, then its caption with the plotted facts' markers."""
+    _caption_style(document)
+    picture = document.add_paragraph()
+    picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    picture.paragraph_format.keep_with_next = True
+    shape = picture.add_run().add_picture(io.BytesIO(draw(drawn.chart)), width=Inches(6.0))
+    doc_pr = shape._inline.docPr
+    doc_pr.set("descr", alt_text(drawn.chart))
+    doc_pr.set("title", drawn.chart.title)
+    caption = _paragraph(document, drawn.caption, CHART_CAPTION_STYLE)
+    _markers(caption, drawn.chart.fact_ids)
+
+
+def _sections(
+    document: Any,
+    memo: Memo,
+    comments: Comments,
+    context: MemoContext,
+    drawn: MemoChart | None = None,
+) -> None:
     numbers = numbered_notes(memo)
     notes = calculation_notes(memo)
     failed = failing_sentences(context.report)
@@ -418,6 +462,8 @@ def _sections(document: Any, memo: Memo, comments: Comments, context: MemoContex
                 )  # fmt: skip
         for note in notes.get(section.key, []):
             _paragraph(document, note, NOTE_STYLE)
+        if drawn is not None and section.key == drawn.section:
+            _chart(document, drawn)
 
 
 def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContext) -> None:
@@ -426,19 +472,18 @@ def _appendices(document: Any, memo: Memo, factset: FactSet, context: MemoContex
 
     _heading(document, "A. Cited facts", 2)
     cited = cited_facts(memo, factset)
-    _small(
-        document.add_paragraph(
-            f"The {len(cited)} facts the memo cites, in ledger order, each with its verbatim "
-            f"quote; facts.json holds all {len(factset.facts)} ({kinds_text(factset.kinds())})."
-        )
-    )
-    table = _table(document, ("ID", "Statement", "Quote (verbatim)", "Source"))
+    _small(document.add_paragraph(appendix_a_intro(cited, factset)))
+    table = _table(document, ("ID", "Statement", quote_header(cited), "Source"))
     listed = {source.id for source in factset.sources}
     for fact, cells in zip(cited, _rows(table, len(cited)), strict=True):
         _text(cells[0], fact.id)
         bookmark(cells[0].paragraphs[0], fact_bookmark(fact.id))
         _text(cells[1], fact.statement + kind_note(fact))
-        _text(cells[2], f"\u201c{fact.quote}\u201d")
+        if fact.filed is not None:  # an XBRL figure: its record and the filing, not a quote
+            _text(cells[2], filed_record(fact.filed))
+            external_link(cells[2].add_paragraph(), fact.filed.url, fact.filed.url)
+        else:
+            _text(cells[2], f"\u201c{fact.quote}\u201d")
         where = cells[3].paragraphs[0]
         if fact.source_id == "analyst":
             where.add_run("analyst-supplied")
@@ -523,7 +568,8 @@ def render_docx(
     document = _open_template(template)
     _furniture(document, memo, context)
     _decision_page(document, memo, context, factset)
-    _sections(document, memo, review_comments(memo, factset, context), context)
+    comments = review_comments(memo, factset, context)
+    _sections(document, memo, comments, context, memo_chart(memo, factset))
     _appendices(document, memo, factset, context)
     _properties(document, memo, context)
     document.save(str(path))

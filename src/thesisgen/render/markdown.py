@@ -14,19 +14,24 @@ from ..notation import (
     kinds_text,
     numbered_notes,
 )
+from ..outputs import CHART_FILE
 from . import (
     MemoContext,
+    appendix_a_intro,
     calculation_notes,
     cited_facts,
     cited_references,
     comment_note,
     dropped_text,
     failing_sentences,
+    filed_record,
     front_matter,
     generation_record,
     kind_note,
     locator,
+    memo_chart,
     plain_reason,
+    quote_header,
     review_comments,
     secondary_note,
     short_sha,
@@ -34,6 +39,7 @@ from . import (
     source_review_notes,
     validation_line,
 )
+from .chart import alt_text
 
 
 def _cell(text: str) -> str:
@@ -63,6 +69,7 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
     numbers = numbered_notes(memo)
     notes = calculation_notes(memo)
     failed = failing_sentences(context.report)
+    drawn = memo_chart(memo, factset)
     for section in memo.sections:
         if section.key == KEY_FIGURES_SECTION:
             lines += [_row(list(KEY_FIGURES_HEADER)), "|---|---|---|"]
@@ -94,23 +101,27 @@ def render_markdown(memo: Memo, factset: FactSet, context: MemoContext) -> str:
             lines += [" ".join(parts), ""]
         for note in notes.get(section.key, []):
             lines += [f"<small>{note}</small>", ""]
+        if drawn is not None and section.key == drawn.section:
+            lines += [f"![{alt_text(drawn.chart)}]({CHART_FILE})", ""]
+            lines += [f"*{drawn.caption}* {cite_marker(drawn.chart.fact_ids)}", ""]
         if review:
             lines += ["Review notes:", "", *review, ""]
 
     cited = cited_facts(memo, factset)
     lines += ["## Appendices", "", "### A. Cited facts", ""]
-    lines += [
-        f"The {len(cited)} facts the memo cites, in ledger order, each with its verbatim quote; "
-        f"facts.json holds all {len(factset.facts)} ({kinds_text(factset.kinds())}).",
-        "",
-    ]
-    lines += [_row(["ID", "Statement", "Quote (verbatim)", "Source"]), "|---|---|---|---|"]
+    lines += [appendix_a_intro(cited, factset), ""]
+    lines += [_row(["ID", "Statement", quote_header(cited), "Source"]), "|---|---|---|---|"]
     for fact in cited:
         where = "analyst-supplied" if fact.source_id == "analyst" else fact.source_id
         extra = ", ".join(t for t in (locator(fact), secondary_note(fact)) if t)
         where += f", {extra}" if extra else ""
         statement = fact.statement + kind_note(fact)
-        lines.append(_row([fact.id, statement, f"\u201c{fact.quote}\u201d", where]))
+        evidence = (
+            f"{filed_record(fact.filed)} <{fact.filed.url}>"
+            if fact.filed is not None
+            else f"\u201c{fact.quote}\u201d"
+        )
+        lines.append(_row([fact.id, statement, evidence, where]))
     lines += ["", "### B. Sources", ""]
     lines += [_row(["ID", "Source", "Date", "sha256"]), "|---|---|---|---|"]
     references = cited_references(factset)
