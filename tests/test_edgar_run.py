@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,7 @@ def test_a_later_as_of_selects_the_fy2025_10k_and_its_figures(tmp_path: Path) ->
     ("args", "message"),
     [
         (["--as-of", "1993-06-30"], "AAPL's first filing on EDGAR is 1994-01-26"),
-        (["--as-of", "2010-06-30"], "choose an --as-of from 2015-03-12 on"),
+        (["--as-of", "2010-06-30"], "choose an --as-of from 2015-10-28 on"),
         (
             ["--as-of", (dt.date.today() + dt.timedelta(days=30)).isoformat()],
             "is in the future",
@@ -164,6 +165,34 @@ def test_a_live_fetch_without_a_user_agent_stops_before_any_call(tmp_path: Path)
     assert done.code == 2, done.stderr
     assert "THESISGEN_EDGAR_USER_AGENT" in done.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_a_malformed_edgar_answer_is_a_service_error_not_a_traceback(tmp_path: Path) -> None:
+    recordings = tmp_path / "recordings"
+    shutil.copytree(RECORDINGS, recordings)
+    path = next(recordings.glob("edgar-*submissions*.json"))
+    record = json.loads(path.read_text(encoding="utf-8"))
+    body = json.loads(record["response"]["body"])
+    body["filings"]["recent"]["accessionNumber"][0] = "x"
+    record["response"]["body"] = json.dumps(body)
+    path.write_text(json.dumps(record), encoding="utf-8")
+    done = run_cli(
+        "facts", "--ticker", "AAPL", "--extract", "rules", "--recordings", recordings,
+        "--out", tmp_path / "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.code == 3, done.stderr
+    assert "is not as EDGAR serves it" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_bundle_without_an_edgar_recording_stays_offline_with_a_user_agent(
+    tmp_path: Path,
+) -> None:
+    done = run_cli(
+        "facts", "--ticker", "PKX", "--extract", "rules", "--out", tmp_path / "out", cwd=tmp_path,
+        THESISGEN_EDGAR_USER_AGENT=UA,
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    assert "SEC filings" not in done.stderr
 
 
 # --- over HTTP to the EDGAR stub: companies EDGAR answers differently --------------------------

@@ -120,7 +120,8 @@ AsOf = Annotated[
         formats=["%Y-%m-%d"],
         metavar="YYYY-MM-DD",
         help="The memo's date: the reference for sources' age, and the point in time of SEC "
-        "filings (nothing filed later is read) [default: the bundle's date, else today].",
+        "filings (nothing filed later is read or cited) [default: validate and render: the "
+        "date the memo's run recorded; else the bundle's date, else today].",
     ),
 ]
 
@@ -513,7 +514,9 @@ def validate_command(
     from .progress import make_progress
 
     checked = _guard(
-        lambda: run.validate(draft, facts, config, make_progress(sys.stderr), _date(as_of))
+        lambda: run.validate(
+            draft, facts, config, make_progress(sys.stderr), _date(as_of) if as_of else None
+        )
     )
     output = validate_json(checked) if as_json else "\n".join(validate_lines(checked))
     typer.echo(output)

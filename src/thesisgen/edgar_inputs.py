@@ -11,16 +11,19 @@ the store is what an XBRL fact is re-checked against.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .edgar import EdgarClient, Fetched, Missing
-from .errors import UsageError
+from .errors import EdgarServiceError, UsageError
 from .files import write_bytes_atomic
 from .filings import (
+    ANNUAL_FORMS,
     Filing,
+    FilingIndexError,
     Selection,
     exhibit_99_1,
     filings_of,
@@ -31,7 +34,7 @@ from .filings import (
 )
 from .models import Fact, Source, SourceInfo
 from .sources import read_source
-from .xbrl import financial_facts
+from .xbrl import CompanyFactsError, financial_facts
 
 Note = Callable[[str], None]
 
@@ -60,13 +63,19 @@ def _section_slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "text"
 
 
-def _recent_from(index: dict[str, object]) -> str:
-    """The date of the oldest filing in the index's recent list (or "its recent filings")."""
-    try:
-        dates = index["filings"]["recent"]["filingDate"]  # type: ignore[index]
-        return str(min(dates))
-    except (KeyError, TypeError, ValueError):
-        return "its recent filings"
+def _first_annual(filings: list[Filing]) -> str:
+    """When the first annual report the index lists was filed: an as-of from then on needs no
+    older index page."""
+    annual = [f.filed for f in filings if f.form.split("/")[0] in ANNUAL_FORMS]
+    return min(annual).isoformat() if annual else "its recent filings"
+
+
+def _unusable(fetched: Fetched, store: Path, exc: Exception) -> EdgarServiceError:
+    """EDGAR (or its cached or recorded copy) answered JSON of another shape than it serves."""
+    return EdgarServiceError(
+        f"{fetched.name} from {fetched.url} is not as EDGAR serves it ({exc}): delete it from "
+        f"{store} (or re-record) and fetch it again"
+    )
 
 
 def _title(company: str, filing: Filing, part: str) -> str:
@@ -97,31 +106,36 @@ def gather(
             "today; choose today or an earlier date"
         )
     company = client.company(ticker)
-    index = client.submissions(company.cik).json()
-    older = []
-    first = first_filed(index)
-    for name in pages_needed(index, as_of) if first is None or as_of >= first else []:
-        page = client.older_submissions(name)
-        if isinstance(page, Missing):  # without it, the filings of that time are unknown
-            raise UsageError(
-                f"{ticker}'s filings before {_recent_from(index)} are listed in EDGAR's index page "
-                f"{name}, which is {page.reason}: choose an --as-of from {_recent_from(index)} on"
-            )
-        older.append(page.json())
-    chosen = select(
-        filings_of(index, older),
-        as_of,
-        eightk_days=eightk_days,
-        max_filings=max_filings,
-        ticker=ticker,
-        first_filed=first,
-    )
+    submissions = client.submissions(company.cik)
+    index = submissions.json()
+    try:
+        older = []
+        first = first_filed(index)
+        for name in pages_needed(index, as_of) if first is None or as_of >= first else []:
+            page = client.older_submissions(name)
+            if isinstance(page, Missing):  # without it, the filings of that time are unknown
+                since = _first_annual(filings_of(index))
+                raise UsageError(
+                    f"{ticker}'s filings before {since} are listed in EDGAR's index page {name}, "
+                    f"which is {page.reason}: choose an --as-of from {since} on"
+                )
+            older.append(page.json())
+        chosen = select(
+            filings_of(index, older),
+            as_of,
+            eightk_days=eightk_days,
+            max_filings=max_filings,
+            ticker=ticker,
+            first_filed=first,
+        )
+    except FilingIndexError as exc:
+        raise _unusable(submissions, store, exc) from exc
     notes = list(chosen.notes)
     sources = _filing_sources(
         client, company.cik, company.name, chosen, store, first_source, max_source_bytes, notes
     )
     xbrl_source, facts = _financials(
-        client, company.cik, company.name, as_of, first_source + len(sources), notes
+        client, company.cik, company.name, as_of, first_source + len(sources), store, notes
     )
     for line in notes:
         note(f"note: {line}")
@@ -213,7 +227,13 @@ def _sections_of(
 
 
 def _financials(
-    client: EdgarClient, cik: int, company: str, as_of: dt.date, number: int, notes: list[str]
+    client: EdgarClient,
+    cik: int,
+    company: str,
+    as_of: dt.date,
+    number: int,
+    store: Path,
+    notes: list[str],
 ) -> tuple[SourceInfo | None, list[Fact]]:
     fetched = client.companyfacts(cik)
     if isinstance(fetched, Missing):
@@ -222,17 +242,20 @@ def _financials(
             "issuer that files none; the memo has no financial facts from filings"
         )
         return None, []
-    import hashlib
-
     source_id = f"S{number}"
-    facts, found = financial_facts(
-        fetched.json(), as_of, cik=cik, company=company, source_id=source_id, first_id=1
-    )
+    try:
+        facts, found = financial_facts(
+            fetched.json(), as_of, cik=cik, company=company, source_id=source_id, first_id=1
+        )
+    except CompanyFactsError as exc:
+        raise _unusable(fetched, store, exc) from exc
     notes += found
     info = SourceInfo(
         id=source_id,
         title=f"{company} financial statements as filed in XBRL (SEC EDGAR company facts)",
         publisher="SEC EDGAR",
+        # the newest filing its facts come from: what page 1's "newest source" line should see
+        published=max((f.filed.filed for f in facts if f.filed), default=None),
         url=fetched.url,
         path=fetched.name,
         sha256=hashlib.sha256(fetched.content).hexdigest(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -247,7 +248,15 @@ def _edgar_plan(
     if settings.edgar == "off" or request.facts_file is not None:
         return None
     needed = bundle is None and not request.sources  # the filings are all the run would have
-    wanted = settings.edgar == "on" or needed
+    recordings = llm_settings.recordings_dir if llm_settings.mode == "replay" else None
+    recordings = recordings or request.recordings or (bundle.recordings_dir if bundle else None)
+    recorded = recordings is not None and any(
+        p.name.startswith("edgar-") for p in recording_files(recordings)
+    )
+    # auto: a bundle reads EDGAR only when its session was recorded with it (AAPL, not AREC)
+    wanted = settings.edgar == "on" or needed or (bundle is not None and recorded)
+    if not wanted:
+        return None
     store = settings.resolved_cache_dir() / "edgar"
     agent = settings.edgar_user_agent
     if llm_settings.mode == "live" and agent:
@@ -256,14 +265,8 @@ def _edgar_plan(
         return _EdgarPlan("record", agent, llm_settings.recordings_dir, store)
     if llm_settings.mode == "none" and agent:
         return _EdgarPlan("live", agent, None, store)
-    recordings = llm_settings.recordings_dir if llm_settings.mode == "replay" else None
-    recordings = recordings or request.recordings or (bundle.recordings_dir if bundle else None)
-    if recordings is not None and any(
-        p.name.startswith("edgar-") for p in recording_files(recordings)
-    ):
+    if recorded:
         return _EdgarPlan("replay", None, recordings, store)
-    if not wanted:
-        return None
     if llm_settings.mode == "replay":
         raise UsageError(
             f"{ticker} has no EDGAR recording in {recordings or Path('recordings') / ticker} "
@@ -317,6 +320,10 @@ def _from_edgar(plan: _Plan, first_source: int, progress: Progress) -> FromEdgar
             max_source_bytes=_mb(settings.max_source_mb),
             note=progress.note,
         )
+    except BaseException:
+        if edgar.mode == "record" and recordings is not None:  # nothing of it is kept
+            shutil.rmtree(recordings, ignore_errors=True)
+        raise
     finally:
         client.close()
     return replace(found, recorded=recordings if edgar.mode == "record" else None)
@@ -339,6 +346,7 @@ def _starting_point(
             settings,
             progress,
         )
+        check_point_in_time(factset, plan.as_of)
         return _with_aliases(factset, plan.aliases), factset.company, [], None
     paths = list(request.sources)
     if not paths and bundle is not None and bundle.sources_dir.is_dir():
@@ -615,7 +623,9 @@ def _plan(request: DraftRequest, facts_only: bool) -> _Plan:
     settings = resolve(request.flags, config_path=request.config).settings
     as_of = request.as_of or (bundle.as_of if bundle else None) or dt.date.today()
     no_input = bundle is None and request.facts_file is None and not request.sources
-    if no_input and not (settings.live_configured or request.recordings or request.record):
+    no_model = facts_only and settings.extract == "rules"  # rules and XBRL need no model
+    fetches = settings.live_configured or (no_model and settings.edgar_user_agent)
+    if no_input and not (fetches or request.recordings or request.record):
         known = ", ".join(bundled_tickers()) or "none"
         raise UsageError(
             f"no bundle for ticker {ticker} (bundled: {known}): to draft from its SEC filings, "
@@ -702,8 +712,9 @@ def _run(
         edgar = inputs.edgar
         if edgar is not None and edgar.recorded is not None and llm_settings.recordings_dir:
             llm_settings.recordings_dir.mkdir(parents=True, exist_ok=True)
-            for path in sorted(edgar.recorded.glob("edgar-*.json")):
-                path.replace(llm_settings.recordings_dir / path.name)
+            for path in sorted(edgar.recorded.glob("edgar-*.json")):  # maybe another filesystem
+                shutil.move(path, llm_settings.recordings_dir / path.name)
+            shutil.rmtree(edgar.recorded, ignore_errors=True)
         job = _DraftJob(plan, inputs.company, llm_settings, out, progress)
         try:
             outcome = stages(job)
@@ -1105,6 +1116,43 @@ def _pair(
     return memo, factset, identifiers, gate_options(settings)
 
 
+def check_point_in_time(factset: FactSet, as_of: dt.date) -> None:
+    """A memo dated ``as_of`` cites nothing filed later: an XBRL fact filed, or an SEC filing
+    published, after that date would be look-ahead (exit 2)."""
+    late = [
+        f"{f.id} (filed {f.filed.filed.isoformat()})"
+        for f in factset.facts
+        if f.filed is not None and f.filed.filed > as_of
+    ]
+    late += [
+        f"source {s.id} (filed {s.published.isoformat()})"
+        for s in factset.sources
+        if s.published and s.published > as_of and (s.url or "").startswith(SEC_URLS)
+    ]
+    if late:
+        raise UsageError(
+            f"the ledger holds what was filed after the memo date {as_of.isoformat()}: "
+            f"{', '.join(late[:3])}"
+            + (f" and {len(late) - 3} more" if len(late) > 3 else "")
+            + "; pass a later --as-of, or draft again as of that date"
+        )
+
+
+SEC_URLS = ("https://www.sec.gov/", "https://data.sec.gov/")
+
+
+def _memo_date(as_of: dt.date | None, folder: Path, factset: FactSet) -> dt.date:
+    """The date a memo is checked or rendered as of: the one given, else the date its run
+    recorded, else its bundle's, else today."""
+    if as_of is not None:
+        return as_of
+    manifest = _recorded_manifest(folder)
+    if manifest is not None and manifest.as_of is not None:
+        return manifest.as_of
+    bundle = _bundle_or_none(check_ticker(factset.ticker))
+    return (bundle.as_of if bundle else None) or dt.date.today()
+
+
 @dataclass(frozen=True)
 class Checked:
     """What `thesisgen validate` found: the gate's report and, for an edited .docx whose page-1
@@ -1121,8 +1169,9 @@ def validate(
     progress: Progress | None = None,
     as_of: dt.date | None = None,
 ) -> Checked:
-    """Check a draft.json, or a memo.docx as a reviewer left it, against the ledger; sources
-    older than a year at ``as_of`` are noted on stderr, as the memo comments them."""
+    """Check a draft.json, or a memo.docx as a reviewer left it, against the ledger, as of the
+    memo's date (:func:`_memo_date`): nothing filed later may be cited, and sources older than a
+    year then are noted on stderr, as the memo comments them."""
     from .render import old_sources
     from .validate import validate_memo
 
@@ -1131,8 +1180,10 @@ def validate(
     else:
         memo, factset, identifiers, gate = _pair(path, facts_path, config, progress)
         checked = Checked(validate_memo(memo, factset, identifiers, gate))
+    date = _memo_date(as_of, path.parent, factset)
+    check_point_in_time(factset, date)
     if progress is not None:
-        for note in old_sources(factset, as_of or dt.date.today()).values():
+        for note in old_sources(factset, date).values():
             progress.note(note)
     return checked
 
@@ -1218,8 +1269,10 @@ def render(
     manifest = _recorded_manifest(draft_path.parent)
     if manifest is not None:
         report = report.model_copy(update={"repairs": _recorded_repairs(draft_path.parent)})
+    date = _memo_date(as_of, draft_path.parent, factset)
+    check_point_in_time(factset, date)
     context = MemoContext(
-        as_of=as_of or (manifest.as_of if manifest else None) or dt.date.today(),
+        as_of=date,
         report=report,
         model=manifest.model if manifest else "unknown",
         mode=manifest.mode if manifest else "unknown",

@@ -1,0 +1,144 @@
+"""The AAPL bundle end to end, offline: the recorded EDGAR session and hand-written model answers
+give a memo that passes the gate, whose page 1 shows filed figures with their fact IDs, whose chart
+plots values equal to Apple's XBRL records, and that an edited ledger or an earlier date cannot
+pass. The LibreOffice test lays it out as a reader sees it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from docx.oxml.ns import qn
+from test_chart import values_in
+
+from conftest import ROOT, run_cli
+from thesisgen.models import FactSet, Manifest, Report
+from thesisgen.notation import KEY_FIGURES_HEADER
+
+RECORDINGS = ROOT / "fixtures" / "AAPL" / "recordings"
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.fixture(scope="module")
+def memo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("aapl")
+    done = run_cli("draft", "--ticker", "AAPL", "--out", home / "out", cwd=home)
+    assert done.code == 0, done.stderr
+    return home / "out"
+
+
+def _companyfacts() -> dict[str, Any]:
+    path = next(RECORDINGS.glob("edgar-*companyfacts*.json"))
+    body = json.loads(path.read_text(encoding="utf-8"))["response"]["body"]
+    data: dict[str, Any] = json.loads(body) if isinstance(body, str) else body
+    return data
+
+
+def _filed_value(cf: dict[str, Any], filed: Any) -> Decimal:
+    """The value at a fact's locator in the company-facts file, found independently."""
+    entries = cf["facts"][filed.taxonomy][filed.concept]["units"][filed.unit]
+    (entry,) = [
+        e
+        for e in entries
+        if e["accn"] == filed.accession
+        and e["end"] == filed.end.isoformat()
+        and e.get("start") == (filed.start.isoformat() if filed.start else None)
+    ]
+    return Decimal(str(entry["val"]))
+
+
+def test_the_memo_passes_the_gate_as_of_the_bundles_date(memo: Path) -> None:
+    report = Report.model_validate_json((memo / "report.json").read_text())
+    assert report.ok and not report.violations
+    manifest = Manifest.model_validate_json((memo / "manifest.json").read_text())
+    assert manifest.as_of is not None and manifest.as_of.isoformat() == "2025-06-30"
+    assert manifest.provenance == ["hand-written"]
+
+
+def test_page_one_shows_filed_figures_with_their_fact_ids(memo: Path) -> None:
+    factset = FactSet.model_validate_json((memo / "facts.json").read_text())
+    facts = factset.by_id()
+    document = docx.Document(str(memo / "memo.docx"))
+    table = next(
+        t for t in document.tables if tuple(c.text for c in t.rows[0].cells) == KEY_FIGURES_HEADER
+    )
+    rows = [[c.text for c in row.cells] for row in table.rows[1:]]
+    filed = [(figure, fid.strip(" []")) for figure, _, fid in rows]
+    measures = {facts[fid].filed.measure for _, fid in filed if facts[fid].filed}  # type: ignore[union-attr]
+    assert {"revenue", "net_income"} <= measures
+    cf = _companyfacts()
+    for figure, fid in filed:
+        fact = facts[fid]
+        assert fact.kind == "xbrl" and fact.filed is not None
+        assert fact.statement.split(" of ")[1].split(" ")[0] in figure  # "$391,035"
+        assert _filed_value(cf, fact.filed) == fact.filed.value
+
+
+def test_the_charts_values_read_from_its_alt_text_are_apples_xbrl_values(memo: Path) -> None:
+    factset = FactSet.model_validate_json((memo / "facts.json").read_text())
+    facts = factset.by_id()
+    document = docx.Document(str(memo / "memo.docx"))
+    (picture,) = list(document.element.body.iter(qn("wp:docPr")))
+    plotted = values_in(picture.get("descr"))
+    assert len(plotted) >= 6  # two series, three fiscal years
+    cf = _companyfacts()
+    for fid, (period, value) in plotted.items():
+        fact = facts[fid]
+        assert fact.filed is not None and fact.filed.period == period
+        assert value == fact.filed.value == _filed_value(cf, fact.filed)
+    # the same picture beside memo.md, linked from it
+    assert (memo / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "](chart.png)" in (memo / "memo.md").read_text()
+
+
+def test_an_edited_financial_fact_or_an_earlier_date_is_refused(memo: Path, tmp_path: Path) -> None:
+    data = json.loads((memo / "facts.json").read_text())
+    fact = next(f for f in data["facts"] if f["kind"] == "xbrl")
+    fact["filed"]["value"] = fact["filed"]["value"] + 1
+    edited = tmp_path / "facts.json"
+    edited.write_text(json.dumps(data))
+    done = run_cli("validate", memo / "draft.json", "--facts", edited, cwd=tmp_path)
+    assert done.code == 2 and fact["id"] in done.stderr, done.stderr
+    earlier = run_cli(
+        "render", memo / "draft.json", "--facts", memo / "facts.json", "--out", tmp_path / "r",
+        "--as-of", "2024-06-30", cwd=tmp_path,
+    )  # fmt: skip
+    assert earlier.code == 2 and "filed after the memo date 2024-06-30" in earlier.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_libreoffice_lays_out_the_aapl_memo(memo: Path, tmp_path: Path) -> None:
+    if SOFFICE is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is required in CI: .ci/run installs libreoffice-writer-nogui")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    pypdf = pytest.importorskip("pypdf")
+    subprocess.run(
+        [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(memo / "memo.docx")],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    reader = pypdf.PdfReader(str(tmp_path / "memo.pdf"))
+    pages = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+    factset = FactSet.model_validate_json((memo / "facts.json").read_text())
+    revenue = next(
+        f
+        for f in factset.facts
+        if f.filed and (f.filed.measure, f.filed.period) == ("revenue", "FY2024")
+    )
+    # page 1: the decision page carries the filed revenue with its fact ID
+    assert "$391,035 million" in pages[0] and f"[{revenue.id}]" in pages[0]
+    chart_page = next(i for i, text in enumerate(pages) if "Plotted facts:" in text)
+    assert "Financials and valuation" in " ".join(pages[chart_page - 1 : chart_page + 1])
+    # one picture (LibreOffice may list it in every page's resources: count distinct data)
+    pictures = {image.data for page in reader.pages for image in page.images}
+    assert len(pictures) == 1
+    assert "0000320193-24-000123" in " ".join(pages)  # Appendix A's filed records
