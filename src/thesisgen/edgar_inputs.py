@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .edgar import EdgarClient, Fetched, Missing
-from .errors import EdgarServiceError, UsageError
+from .errors import EdgarServiceError, InputFileError, UsageError
 from .files import write_bytes_atomic
 from .filings import (
     ANNUAL_FORMS,
@@ -199,7 +199,11 @@ def _sections_of(
     max_bytes: int,
     notes: list[str],
 ) -> list[Source]:
-    whole = read_source(store / document.name, "S1", max_bytes=max_bytes)  # ID unused
+    try:
+        whole = read_source(store / document.name, "S1", max_bytes=max_bytes)  # ID unused
+    except InputFileError as exc:  # over max_source_mb, or no readable text: the others remain
+        notes.append(f"{filing.form} filed {filing.filed.isoformat()} skipped: {exc}")
+        return []
     parts = sections(whole.text, filing.form)
     if not parts:
         notes.append(
