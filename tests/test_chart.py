@@ -206,6 +206,55 @@ def test_without_net_income_the_most_material_pair_is_plotted() -> None:
     ]
 
 
+def test_capital_expenditure_is_the_measure_key_and_named_by_its_noun() -> None:
+    """Chart keys are xbrl.MEASURES keys and series names their nouns: capex is "capex" (not
+    "capital_expenditure"), ranked by MATERIAL_ORDER and named "Capital expenditure"."""
+    from thesisgen.render.chart import MATERIAL_ORDER
+    from thesisgen.xbrl import MEASURES
+
+    assert set(MATERIAL_ORDER) <= {m.key for m in MEASURES}
+    revenue = apple_facts(("revenue",))
+    capex = [
+        xbrl_fact(f"F{20 + y}", "revenue", y, m)
+        for y, m in {2022: 10_708, 2023: 10_959, 2024: 9_447}.items()
+    ]
+    capex = [
+        f.model_copy(update={"filed": f.filed.model_copy(update={"measure": "capex"})})  # type: ignore[union-attr]
+        for f in capex
+    ]
+    # a measure outside MATERIAL_ORDER whose key sorts before "capex" ranks after it
+    other = [
+        f.model_copy(
+            update={
+                "id": f"F{30 + n}",
+                "filed": f.filed.model_copy(update={"measure": "book_value"}),  # type: ignore[union-attr]
+            }
+        )
+        for n, f in enumerate(capex)
+    ]
+    chart = chart_of([*revenue, *other, *capex], "Apple Inc.")
+    assert chart is not None
+    assert [(s.measure, s.name) for s in chart.series] == [
+        ("revenue", "Revenue"),
+        ("capex", "Capital expenditure"),
+    ]
+    assert "revenue and capital expenditure" in chart.title
+
+
+@pytest.mark.parametrize("days", [348, 349, 350, 371, 380, 381, 382])
+def test_a_fiscal_year_is_what_xbrl_counts_as_one(days: int) -> None:
+    from thesisgen.render.chart import fiscal_label
+    from thesisgen.xbrl import annual_length, fiscal_year
+
+    end = D(2025, 1, 3)  # a 53-week year ending in the first days of January: fiscal 2024
+    start = end - dt.timedelta(days=days - 1)  # both days counted, as xbrl counts them
+    fact = xbrl_fact("F1", "revenue", 2024, 1_000, start, end, "53 weeks")
+    if annual_length(start, end):
+        assert fiscal_label(fact) == f"FY{fiscal_year(start, end)}" == "FY2024"
+    else:
+        assert fiscal_label(fact) is None
+
+
 def test_an_amendment_supersedes_the_original() -> None:
     facts = apple_facts()
     original = facts[2]

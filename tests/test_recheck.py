@@ -141,3 +141,30 @@ def test_a_missing_or_broken_company_facts_file(tmp_path: Path) -> None:
         reground(factset, files)
     with pytest.raises(InputFileError, match="over the 5-byte limit"):
         reground(factset, files, max_bytes=5)
+
+
+def test_an_edited_label_in_facts_json_is_caught_against_the_file(tmp_path: Path) -> None:
+    factset, files = _xbrl_pair(tmp_path)
+    fact = factset.facts[0]
+    assert fact.filed is not None
+    filed = fact.filed.model_copy(update={"label": "Total Revenues And Other Income"})
+    edited = factset.model_copy(
+        update={
+            "facts": [
+                fact.model_copy(update={"filed": filed, "quote": quote_of(filed)}),
+                *factset.facts[1:],
+            ]
+        }
+    )
+    assert check_factset(edited) == []  # consistent in itself: only the file can tell
+    _, problems, _ = reground(edited, files)
+    assert len(problems) == 1 and problems[0].startswith(f"{fact.id}'s label ")
+    assert files["S1"].name in problems[0]
+
+
+def test_statements_are_checked_with_the_ledgers_company(tmp_path: Path) -> None:
+    factset, files = _xbrl_pair(tmp_path)
+    renamed = factset.model_copy(update={"company": "Other Corp"})
+    _, problems, _ = reground(renamed, files)
+    assert len(problems) == len(factset.facts)
+    assert all("'s statement is not its XBRL record" in p for p in problems)

@@ -94,7 +94,7 @@ def test_every_apple_fact_equals_the_entry_at_its_locator(apple: dict[str, Any])
         assert Decimal(str(entry["val"])) == f.value
         assert (entry["form"], entry["filed"]) == (f.form, f.filed.isoformat())
         assert fact.quote == quote_of(f)
-        assert check_fact(fact, apple) is None
+        assert check_fact(fact, apple, company="Apple Inc.") is None
         assert ground_statement(fact.statement, fact.quote, DEFAULT_IDENTIFIERS) is None
         assert f.url == (
             "https://www.sec.gov/Archives/edgar/data/320193/"
@@ -276,7 +276,13 @@ def test_an_absent_measure_is_absent_and_noted() -> None:
     facts, notes = _small()
     measures = {f.filed.measure for f in facts if f.filed}
     assert "total_debt" not in measures and "gross_profit" not in measures
-    assert any("reports no long-term debt" in n for n in notes)
+    debt = [n for n in notes if "long-term debt" in n]
+    assert debt == [
+        "Small Corp reports no single XBRL concept for long-term debt including current "
+        "maturities (we read us-gaap:LongTermDebt, "
+        "us-gaap:LongTermDebtAndCapitalLeaseObligationsIncludingCurrentMaturities) for fiscal "
+        "2023, fiscal 2022, fiscal 2021, the quarter ended 2025-03-31"
+    ]
     loss = _one(facts, "net_income", "quarter ended 2025-03-31")
     assert "-$2.5 million" in loss.statement
     assert ground_statement(loss.statement, loss.quote, DEFAULT_IDENTIFIERS) is None
@@ -308,7 +314,7 @@ def test_an_ifrs_filer_in_euros() -> None:
     assert eps.filed and eps.filed.unit == "EUR/shares" and "EUR 1.23" in eps.statement
     assert {f.filed.period for f in facts if f.filed} == {"FY2022", "FY2023", "FY2024"}
     for fact in facts:
-        assert check_fact(fact, cf) is None
+        assert check_fact(fact, cf, company="Euro Holding N.V.") is None
 
 
 def test_check_fact_catches_an_edited_value_and_an_edited_file(apple: dict[str, Any]) -> None:
@@ -316,20 +322,26 @@ def test_check_fact_catches_an_edited_value_and_an_edited_file(apple: dict[str, 
     fact = facts[0]
     assert fact.filed is not None
     edited = fact.model_copy(update={"filed": fact.filed.model_copy(update={"value": Decimal(1)})})
-    assert "quote is not its XBRL record" in (check_fact(edited, apple) or "")
+    assert "quote is not its XBRL record" in (check_fact(edited, apple, company="Apple Inc.") or "")
     edited = edited.model_copy(update={"quote": quote_of(edited.filed)})  # type: ignore[arg-type]
-    assert "is not in the company facts as stated" in (check_fact(edited, apple) or "")
+    assert "is not in the company facts as stated" in (
+        check_fact(edited, apple, company="Apple Inc.") or ""
+    )
     relabelled = fact.model_copy(
         update={"filed": fact.filed.model_copy(update={"period": "FY2023"})}
     )
-    assert "does not agree with its dates" in (check_fact(relabelled, apple) or "")
+    assert "does not agree with its dates" in (
+        check_fact(relabelled, apple, company="Apple Inc.") or ""
+    )
     remeasured = fact.model_copy(
         update={"filed": fact.filed.model_copy(update={"measure": "net_income"})}
     )
-    assert "is not one that states net_income" in (check_fact(remeasured, apple) or "")
+    assert "is not one that states net_income" in (
+        check_fact(remeasured, apple, company="Apple Inc.") or ""
+    )
     changed = json.loads(json.dumps(apple))
     _entry_at(changed, fact)["val"] = 1
-    assert "is not in the company facts" in (check_fact(fact, changed) or "")
+    assert "is not in the company facts" in (check_fact(fact, changed, company="Apple Inc.") or "")
 
 
 def test_a_malformed_file_is_a_clear_error() -> None:
@@ -366,4 +378,167 @@ def test_apple_facts_survive_a_round_trip_through_facts_json(apple: dict[str, An
     again = FactSet.model_validate_json(factset.model_dump_json())
     assert again.facts == facts  # EPS 6.08 comes back as the same Decimal
     assert check_factset(again) == []
-    assert all(check_fact(fact, apple) is None for fact in again.facts)
+    assert all(check_fact(fact, apple, company="Apple Inc.") is None for fact in again.facts)
+
+
+# --- re-grounding checks a fact's meaning, not only its value -----------------------------------
+
+
+def _refused(fact: Fact, cf: dict[str, Any], company: str = "Apple Inc.") -> str:
+    """check_fact's reason, after checking the edit left the record written out as its quote (so
+    only the meaning check can catch it)."""
+    assert fact.filed is not None and fact.quote == quote_of(fact.filed)
+    reason = check_fact(fact, cf, company=company)
+    assert reason is not None and "\n" not in reason and reason.startswith(f"{fact.id}'s ")
+    return reason
+
+
+def test_a_statement_edited_to_total_debt_is_refused(apple: dict[str, Any]) -> None:
+    facts, _ = _facts(apple)
+    debt = _one(facts, "total_debt", "end of FY2024")
+    assert "long-term debt including current maturities" in debt.statement
+    edited = debt.model_copy(
+        update={
+            "statement": debt.statement.replace(
+                "long-term debt including current maturities", "total debt"
+            )
+        }
+    )
+    assert "statement" in _refused(edited, apple)
+
+
+def test_an_edited_label_is_refused(apple: dict[str, Any]) -> None:
+    facts, _ = _facts(apple)
+    fact = _one(facts, "net_income", "FY2024")
+    assert fact.filed is not None
+    filed = fact.filed.model_copy(update={"label": "Net Income Including Everything"})
+    edited = fact.model_copy(update={"filed": filed, "quote": quote_of(filed)})
+    assert "label" in _refused(edited, apple)
+
+
+def test_an_edited_link_is_refused(apple: dict[str, Any]) -> None:
+    facts, _ = _facts(apple)
+    fact = _one(facts, "revenue", "FY2024")
+    assert fact.filed is not None
+    filed = fact.filed.model_copy(update={"url": "https://example.com/apple-10-k.htm"})
+    edited = fact.model_copy(update={"filed": filed})
+    assert "url" in _refused(edited, apple)
+
+
+def test_a_quarter_end_balance_relabelled_a_fiscal_year_end_is_refused(
+    apple: dict[str, Any],
+) -> None:
+    facts, _ = _facts(apple)
+    cash = _one(facts, "cash", "2025-03-29")
+    assert cash.filed is not None and cash.filed.form == "10-Q"
+    filed = cash.filed.model_copy(update={"period": "end of FY2025"})
+    statement = cash.statement.replace(
+        "as of March 29, 2025", "at the end of fiscal 2025 (March 29, 2025)"
+    )
+    assert statement != cash.statement
+    edited = cash.model_copy(
+        update={"filed": filed, "quote": quote_of(filed), "statement": statement}
+    )
+    assert "fiscal year-end" in _refused(edited, apple)
+    # the same label on a balance at a real fiscal year's end passes
+    year_end = _one(facts, "cash", "end of FY2024")
+    assert check_fact(year_end, apple, company="Apple Inc.") is None
+
+
+def test_the_company_named_in_statements_is_checked(apple: dict[str, Any]) -> None:
+    facts, _ = _facts(apple)
+    fact = _one(facts, "revenue", "FY2024")
+    assert check_fact(fact, apple, company="Apple Inc.") is None
+    assert "statement" in _refused(fact, apple, company="Pear Inc.")
+
+
+# --- a cover-only amendment ---------------------------------------------------------------------
+
+
+def test_a_cover_only_amendment_does_not_move_the_fiscal_year_end() -> None:
+    cf = _hand("amended.companyfacts.json")
+    facts, notes = financial_facts(
+        cf, AS_OF, cik=4, company="Amended Corp", source_id="S1", first_id=1
+    )
+    quarter = _one(facts, "revenue", "quarter ended 2025-03-31")
+    assert quarter.filed and quarter.filed.value == Decimal(31000000)
+    assert _one(facts, "cash", "2025-03-31").filed
+    assert {f.filed.period for f in facts if f.filed and f.filed.measure == "revenue"} == {
+        "FY2022",
+        "FY2023",
+        "FY2024",
+        "quarter ended 2025-03-31",
+    }
+    shares = [f for f in facts if f.filed and f.filed.measure == "shares_outstanding"]
+    assert len(shares) == 1 and shares[0].filed and shares[0].filed.form == "10-K/A"
+    assert not any("quarter" in n for n in notes if "revenue" in n)
+    for fact in facts:
+        assert check_fact(fact, cf, company="Amended Corp") is None
+
+
+# --- fallback concepts say what they hold -------------------------------------------------------
+
+# The candidates that hold their measure itself, stated with the measure's noun; any other
+# candidate must have its own noun in NOUNS (a new fallback concept needs one or the other).
+HOLD_THE_MEASURE = {
+    ("us-gaap", "Revenues"),
+    ("us-gaap", "RevenueFromContractWithCustomerExcludingAssessedTax"),
+    ("us-gaap", "RevenueFromContractWithCustomerIncludingAssessedTax"),
+    ("us-gaap", "SalesRevenueNet"),
+    ("ifrs-full", "Revenue"),
+    ("us-gaap", "GrossProfit"),
+    ("ifrs-full", "GrossProfit"),
+    ("us-gaap", "OperatingIncomeLoss"),
+    ("ifrs-full", "ProfitLossFromOperatingActivities"),
+    ("us-gaap", "NetIncomeLoss"),
+    ("us-gaap", "EarningsPerShareDiluted"),
+    ("ifrs-full", "DilutedEarningsLossPerShare"),
+    ("us-gaap", "CashAndCashEquivalentsAtCarryingValue"),
+    ("ifrs-full", "CashAndCashEquivalents"),
+    ("us-gaap", "LongTermDebt"),
+    ("dei", "EntityCommonStockSharesOutstanding"),
+    ("us-gaap", "CommonStockSharesOutstanding"),
+    ("us-gaap", "NetCashProvidedByUsedInOperatingActivities"),
+    ("ifrs-full", "CashFlowsFromUsedInOperatingActivities"),
+    ("us-gaap", "PaymentsToAcquirePropertyPlantAndEquipment"),
+    ("ifrs-full", "PurchaseOfPropertyPlantAndEquipmentClassifiedAsInvestingActivities"),
+}
+
+
+def test_every_fallback_that_holds_something_else_has_its_own_noun() -> None:
+    from thesisgen.xbrl import NOUNS
+
+    candidates = {(t, c) for m in MEASURES for t, c, _ in m.candidates}
+    unnamed = sorted(candidates - HOLD_THE_MEASURE - set(NOUNS))
+    assert unnamed == [], f"state what these concepts hold in xbrl.NOUNS: {unnamed}"
+    assert set(NOUNS) <= candidates, sorted(set(NOUNS) - candidates)  # no stale entry
+    assert not set(NOUNS) & HOLD_THE_MEASURE
+    assert NOUNS[("us-gaap", "ProfitLoss")] == "net income including noncontrolling interests"
+    assert NOUNS[("ifrs-full", "ProfitLossAttributableToOwnersOfParent")] == (
+        "profit attributable to owners of the parent"
+    )
+
+
+def test_a_fallback_concept_is_stated_as_what_it_holds() -> None:
+    def year(y: int, val: int) -> dict[str, Any]:
+        return {
+            "start": f"{y}-01-01", "end": f"{y}-12-31", "val": val, "accn": "0000000005-25-000001",
+            "form": "10-K", "filed": "2025-02-20",
+        }  # fmt: skip
+
+    cf = {  # built here: net income only as us-gaap ProfitLoss (with minority interests)
+        "cik": 5,
+        "facts": {
+            "us-gaap": {
+                "ProfitLoss": {
+                    "label": "Net Income (Loss), Including Portion Attributable to NCI",
+                    "units": {"USD": [year(y, 7_000_000 + y) for y in (2022, 2023, 2024)]},
+                }
+            }
+        },
+    }
+    facts, _ = financial_facts(cf, AS_OF, cik=5, company="Minor Co", source_id="S1", first_id=1)
+    assert len(facts) == 3
+    for fact in facts:
+        assert "reported net income including noncontrolling interests of" in fact.statement
+        assert check_fact(fact, cf, company="Minor Co") is None

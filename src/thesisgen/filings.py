@@ -22,6 +22,7 @@ CURRENT_FORMS = ("8-K",)
 NEWS_ITEMS = ("2.02", "7.01", "8.01")  # results of operations, Reg FD disclosure, other events
 MAX_FILINGS_READ = 100_000  # rows of the index read at most (Apple has about 2,200)
 MAX_INDEX_ITEMS = 10_000  # entries of a filing folder's listing read at most
+MAX_OLDER_PAGES = 1_000  # older pages of the index (``filings.files``) read at most (Apple has 1)
 
 
 class FilingIndexError(ValueError):
@@ -52,14 +53,25 @@ class Filing:
 
     def index_url(self, cik: int) -> str:
         """The human index page of the filing: the link a memo gives."""
-        return self.folder_url(cik) + f"{self.accession}-index.htm"
+        return index_url(cik, self.accession)
 
 
-def _date(raw: object, what: str) -> dt.date:
+def index_url(cik: int, accession: str) -> str:
+    """A filing's human index page on EDGAR, from the company's CIK and the accession number."""
+    return f"{ARCHIVES}/{int(cik)}/{accession.replace('-', '')}/{accession}-index.htm"
+
+
+def iso_date(raw: object, what: str, error: type[ValueError]) -> dt.date:
+    """An ISO date from EDGAR's JSON, or ``error`` naming ``what`` (the caller's error class, so
+    the one-line message names the file it reads)."""
     try:
         return dt.date.fromisoformat(str(raw))
     except ValueError:
-        raise FilingIndexError(f"{what} is not a date: {raw!r}") from None
+        raise error(f"{what}: {raw!r} is not a date") from None
+
+
+def _date(raw: object, what: str) -> dt.date:
+    return iso_date(raw, what, FilingIndexError)
 
 
 def _columns(page: Mapping[str, Any], what: str) -> list[Filing]:
@@ -129,7 +141,7 @@ def first_filed(submissions: Mapping[str, Any]) -> dt.date | None:
     """The company's first filing date, from the recent columns and the older pages' ranges."""
     dates = [f.filed for f in filings_of(submissions)]
     pages = submissions.get("filings", {}).get("files") or []
-    for page in pages[:1_000] if isinstance(pages, list) else []:
+    for page in pages[:MAX_OLDER_PAGES] if isinstance(pages, list) else []:
         if isinstance(page, Mapping) and page.get("filingFrom"):
             dates.append(_date(page["filingFrom"], "an older page's filingFrom"))
     return min(dates, default=None)
@@ -150,7 +162,7 @@ def pages_needed(submissions: Mapping[str, Any], as_of: dt.date) -> list[str]:
     if not isinstance(pages, list):
         raise FilingIndexError("filings.files is not a list")
     named: list[tuple[dt.date, str]] = []
-    for page in pages[:1_000]:
+    for page in pages[:MAX_OLDER_PAGES]:
         if not isinstance(page, Mapping) or not isinstance(page.get("name"), str):
             raise FilingIndexError("an entry of filings.files has no name")
         named.append((_date(page.get("filingFrom"), f"{page['name']}'s filingFrom"), page["name"]))

@@ -90,7 +90,7 @@ def _recheck_xbrl(
             problems.append(f"{fact.id} cites the XBRL source {sid} but is not of kind xbrl")
             continue
         try:
-            reason = check_fact(fact, data, where=str(path.name))
+            reason = check_fact(fact, data, company=factset.company, where=str(path.name))
         except CompanyFactsError as e:
             reason = f"{fact.id}'s XBRL source {path.name} is malformed ({e})"
         if reason is not None:

@@ -6,7 +6,15 @@ of a date: only entries filed on or before it, from periodic reports, the latest
 for each period. Periods come from the entries' start and end dates, never from ``fy``/``fp``
 (those name the filing's year). Each fact's quote is its record written out (:func:`quote_of`),
 and :func:`check_fact` re-checks it against the file, as a text quote is re-checked against its
-source.
+source: it rebuilds the fact from the entry at its locator with the same function that built it
+(:func:`_fact`), so statement, quote, label, period and link cannot drift from the record.
+
+Fiscal years (:func:`fiscal_year`): a period a fiscal year long (:data:`ANNUAL_DAYS`) is named by
+the calendar year in which it ends, except that a 52/53-week year ending in the first days of
+January belongs to the year before. Companies whose year ends in late January or February (many
+retailers) name their years differently (a year ending 2025-02-01 is often their "fiscal 2024";
+here it is FY2025), so every statement also gives the period's end date, and a reader can always
+tell which year is meant.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .filings import ARCHIVES
+from .filings import ANNUAL_FORMS, index_url, iso_date
 from .models import Fact, Filed
 
 Candidate = tuple[str, str, str]  # (taxonomy, concept, unit); unit "*": any currency as filed
@@ -151,7 +159,6 @@ MEASURES: tuple[Measure, ...] = (
     ),
 )
 
-ANNUAL_FORMS = ("10-K", "20-F", "40-F", "10-KT")
 PERIODIC_FORMS = (*ANNUAL_FORMS, "10-Q")
 ANNUAL_DAYS = (350, 380)
 QUARTER_DAYS = (80, 100)
@@ -197,19 +204,27 @@ def _within(days: int | None, bounds: tuple[int, int]) -> bool:
     return days is not None and bounds[0] <= days <= bounds[1]
 
 
+def annual_length(start: dt.date | None, end: dt.date) -> bool:
+    """Whether a period from ``start`` to ``end`` (both days counted) is a fiscal year long: 52
+    or 53 weeks, or a calendar year. An instant (no start) is not."""
+    return start is not None and _within((end - start).days + 1, ANNUAL_DAYS)
+
+
 def _long(day: dt.date) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
 
-def _period(start: dt.date | None, end: dt.date, annual: bool) -> tuple[str, str]:
-    """(Filed.period, the words statement and quote both use) for a period."""
+def _period(start: dt.date | None, end: dt.date, year_end: bool) -> tuple[str, str]:
+    """(Filed.period, the words statement and quote both use) for a period. A duration is named
+    by its dates alone; an instant is "the end of fiscal YYYY" when ``year_end`` (its date ends a
+    fiscal year: the builder knows it from the filings, :func:`check_fact` checks it in the file)."""
     if start is None:
-        if annual:
+        if year_end:
             fy = fiscal_year(end, end)
             return f"end of FY{fy}", f"at the end of fiscal {fy} ({_long(end)})"
         return f"{end.isoformat()}", f"as of {_long(end)}"
     days = (end - start).days + 1
-    if annual and _within(days, ANNUAL_DAYS):
+    if _within(days, ANNUAL_DAYS):
         fy = fiscal_year(start, end)
         return f"FY{fy}", f"for fiscal {fy} (the year ended {_long(end)})"
     months = round(days / 30.44)
@@ -249,14 +264,18 @@ def _as_filed(value: Decimal, unit: str) -> str:
     return f"{sign}{code} {_digits(abs(value))}{per}"
 
 
-def _annual_period(filed: Filed) -> bool:
-    return filed.period.startswith(("FY", "end of FY"))
+YEAR_END = "end of FY"  # how Filed.period names a balance at a fiscal year's end
+
+
+def _claims_year_end(filed: Filed) -> bool:
+    """Whether the record names its balance a fiscal year-end one (only an instant can be)."""
+    return filed.start is None and filed.period.startswith(YEAR_END)
 
 
 def quote_of(filed: Filed) -> str:
     """The record written out, the quote of an xbrl fact: concept, label, value as filed, period,
     form and filing date. Accession and CIK stay out of it (they would read as figures)."""
-    _, words = _period(filed.start, filed.end, _annual_period(filed))
+    _, words = _period(filed.start, filed.end, _claims_year_end(filed))
     dates = (
         f"from {filed.start.isoformat()} to {filed.end.isoformat()}"
         if filed.start
@@ -268,7 +287,9 @@ def quote_of(filed: Filed) -> str:
     )
 
 
-# Where a fallback concept holds something else than the measure's first concept, what it holds.
+# Where a fallback concept holds something else than the measure's noun, what it holds: a
+# statement names what the concept holds, never more (tests/test_xbrl.py lists the candidates
+# that hold the measure itself; any other candidate needs an entry here).
 NOUNS: dict[tuple[str, str], str] = {
     ("ifrs-full", "Borrowings"): "borrowings",
     ("us-gaap", "LongTermDebtAndCapitalLeaseObligationsIncludingCurrentMaturities"): (
@@ -277,11 +298,24 @@ NOUNS: dict[tuple[str, str], str] = {
     ("us-gaap", "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalents"): (
         "cash, cash equivalents and restricted cash"
     ),
+    ("us-gaap", "Cash"): "cash",
+    ("us-gaap", "ProfitLoss"): "net income including noncontrolling interests",
+    ("us-gaap", "NetIncomeLossAvailableToCommonStockholdersBasic"): (
+        "net income available to common stockholders"
+    ),
+    ("ifrs-full", "ProfitLoss"): "profit including non-controlling interests",
+    ("ifrs-full", "ProfitLossAttributableToOwnersOfParent"): (
+        "profit attributable to owners of the parent"
+    ),
+    ("us-gaap", "EarningsPerShareBasicAndDiluted"): "basic and diluted earnings per share",
+    ("us-gaap", "NetCashProvidedByUsedInOperatingActivitiesContinuingOperations"): (
+        "operating cash flow from continuing operations"
+    ),
+    ("us-gaap", "PaymentsToAcquireProductiveAssets"): "payments for productive assets",
 }
 
 
-def _statement(company: str, measure: Measure, filed: Filed) -> str:
-    _, words = _period(filed.start, filed.end, _annual_period(filed))
+def _statement(company: str, measure: Measure, filed: Filed, words: str) -> str:
     figure = _money(filed.value, filed.unit)
     if measure.cover:
         return f"{company} had {figure} shares outstanding {words}."
@@ -321,10 +355,44 @@ def _unit_matches(want: str, unit: str) -> bool:
 
 
 def _date(raw: object, what: str) -> dt.date:
+    return iso_date(raw, what, CompanyFactsError)
+
+
+def _cik(companyfacts: Mapping[str, Any]) -> int:
     try:
-        return dt.date.fromisoformat(str(raw))
-    except ValueError:
-        raise CompanyFactsError(f"{what}: {raw!r} is not a date") from None
+        return int(companyfacts["cik"])
+    except (KeyError, TypeError, ValueError):
+        raise CompanyFactsError("the company-facts file has no numeric 'cik'") from None
+
+
+def _parse(taxonomy: str, concept: str, label: str, unit: str, rows: object) -> list[_Entry]:
+    """One concept's entries in one unit, as the file holds them (at most MAX_ENTRIES)."""
+    what = f"{taxonomy}:{concept} {unit}"
+    if not isinstance(rows, list):
+        raise CompanyFactsError(f"{what} is not a list")
+    entries = []
+    for row in rows[:MAX_ENTRIES]:
+        if not isinstance(row, Mapping) or "end" not in row or "val" not in row:
+            raise CompanyFactsError(f"{what}: an entry lacks 'end' or 'val'")
+        try:
+            value = Decimal(str(row["val"]))
+        except InvalidOperation:
+            raise CompanyFactsError(f"{what}: {row['val']!r} is not a number") from None
+        entries.append(
+            _Entry(
+                taxonomy=taxonomy,
+                concept=concept,
+                label=label,
+                unit=unit,
+                start=_date(row["start"], what) if row.get("start") else None,
+                end=_date(row["end"], what),
+                value=value,
+                form=str(row.get("form", "")),
+                filed=_date(row.get("filed"), what),
+                accession=str(row.get("accn", "")),
+            )
+        )
+    return entries
 
 
 def _entries(facts: Mapping[str, Any], candidate: Candidate) -> Iterable[tuple[str, list[_Entry]]]:
@@ -332,34 +400,8 @@ def _entries(facts: Mapping[str, Any], candidate: Candidate) -> Iterable[tuple[s
     taxonomy, concept, want = candidate
     label, units = _units(facts, taxonomy, concept)
     for unit, rows in units.items():
-        if not _unit_matches(want, unit):
-            continue
-        if not isinstance(rows, list):
-            raise CompanyFactsError(f"{taxonomy}:{concept} {unit} is not a list")
-        what = f"{taxonomy}:{concept} {unit}"
-        entries = []
-        for row in rows[:MAX_ENTRIES]:
-            if not isinstance(row, Mapping) or "end" not in row or "val" not in row:
-                raise CompanyFactsError(f"{what}: an entry lacks 'end' or 'val'")
-            try:
-                value = Decimal(str(row["val"]))
-            except InvalidOperation:
-                raise CompanyFactsError(f"{what}: {row['val']!r} is not a number") from None
-            entries.append(
-                _Entry(
-                    taxonomy=taxonomy,
-                    concept=concept,
-                    label=label,
-                    unit=unit,
-                    start=_date(row["start"], what) if row.get("start") else None,
-                    end=_date(row["end"], what),
-                    value=value,
-                    form=str(row.get("form", "")),
-                    filed=_date(row.get("filed"), what),
-                    accession=str(row.get("accn", "")),
-                )
-            )
-        yield unit, entries
+        if _unit_matches(want, unit):
+            yield unit, _parse(taxonomy, concept, label, unit, rows)
 
 
 def _latest(
@@ -390,10 +432,15 @@ class _Frame:
 def _frame(pool: list[_Entry], as_of: dt.date) -> _Frame | None:
     known = [e for e in pool if e.filed <= as_of and e.base_form in PERIODIC_FORMS]
     annual_reports = [e for e in known if e.base_form in ANNUAL_FORMS]
-    if not annual_reports:
+    # The latest annual report sets the fiscal year's end, but only one that reports a year: a
+    # Part III 10-K/A whose only entry is the cover's share count must not move it.
+    reporting = [
+        e for e in annual_reports if e.form in ANNUAL_FORMS or annual_length(e.start, e.end)
+    ]
+    if not reporting:
         return None
-    latest = max(annual_reports, key=lambda e: (e.filed, e.accession))
-    own = [e for e in annual_reports if e.accession == latest.accession]
+    latest = max(reporting, key=lambda e: (e.filed, e.accession))
+    own = [e for e in reporting if e.accession == latest.accession]
     annual_end = max(
         (e.end for e in own if _within(e.days, ANNUAL_DAYS)), default=max(e.end for e in own)
     )
@@ -501,6 +548,8 @@ def financial_facts(
         ]
     found: list[tuple[Measure, _Entry]] = []
     notes: list[str] = []
+    taxonomies = {t for t, _, _ in (c for m in MEASURES for c in m.candidates)}
+    filed_in = {t for t in taxonomies if isinstance(facts.get(t), Mapping) and facts[t]}
     for measure in MEASURES:
         missing = []
         for slot in _slots(measure, frame):
@@ -510,45 +559,107 @@ def financial_facts(
             else:
                 found.append((measure, entry))
         if missing:
-            notes.append(f"{company} reports no {measure.noun} in XBRL for {', '.join(missing)}")
-    out = []
-    for n, (measure, e) in enumerate(found):
-        annual = measure.cover is False and any(e.end == end for _, end in frame.years)
-        period, _ = _period(e.start, e.end, annual)
-        filed = Filed(
-            measure=measure.key,
-            taxonomy=e.taxonomy,
-            concept=e.concept,
-            label=e.label,
-            unit=e.unit,
-            start=e.start,
-            end=e.end,
-            value=e.value,
-            form=e.form,
-            filed=e.filed,
-            accession=e.accession,
-            period=period,
-            url=f"{ARCHIVES}/{int(cik)}/{e.accession.replace('-', '')}/{e.accession}-index.htm",
-        )
-        out.append(
-            Fact(
-                id=f"F{first_id + n}",
-                statement=_statement(company, measure, filed),
-                source_id=source_id,
-                quote=quote_of(filed),
-                topic="financials",
-                kind="xbrl",
-                filed=filed,
+            # the concepts looked for, in the taxonomies the company files (all when none)
+            named = [f"{t}:{c}" for t, c, _ in measure.candidates if t in filed_in]
+            read = ", ".join(named or (f"{t}:{c}" for t, c, _ in measure.candidates))
+            notes.append(
+                f"{company} reports no single XBRL concept for {measure.noun} (we read {read}) "
+                f"for {', '.join(missing)}"
             )
+    year_ends = {end for _, end in frame.years}
+    out = [
+        _fact(
+            measure,
+            e,
+            year_end=e.end in year_ends,
+            cik=cik,
+            company=company,
+            fact_id=f"F{first_id + n}",
+            source_id=source_id,
         )
+        for n, (measure, e) in enumerate(found)
+    ]
     return out, notes
 
 
+def _fact(
+    measure: Measure,
+    e: _Entry,
+    *,
+    year_end: bool,
+    cik: int,
+    company: str,
+    fact_id: str,
+    source_id: str,
+) -> Fact:
+    """The one place an entry becomes a fact: its record (label, period, link), statement and
+    quote. ``year_end``: an instant's date ends a fiscal year (never said of the cover's shares)."""
+    period, words = _period(e.start, e.end, year_end and not measure.cover)
+    filed = Filed(
+        measure=measure.key,
+        taxonomy=e.taxonomy,
+        concept=e.concept,
+        label=e.label,
+        unit=e.unit,
+        start=e.start,
+        end=e.end,
+        value=e.value,
+        form=e.form,
+        filed=e.filed,
+        accession=e.accession,
+        period=period,
+        url=index_url(cik, e.accession),
+    )
+    return Fact(
+        id=fact_id,
+        statement=_statement(company, measure, filed, words),
+        source_id=source_id,
+        quote=quote_of(filed),
+        topic="financials",
+        kind="xbrl",
+        filed=filed,
+    )
+
+
+def _ends_a_fiscal_year(facts: Mapping[str, Any], end: dt.date) -> bool:
+    """Whether an annual report in the file gives a fiscal-year-long period ending on ``end``
+    (read among the flow measures' concepts, which every annual report carries)."""
+    day = end.isoformat()
+    for measure in MEASURES:
+        if measure.instant:
+            continue
+        for taxonomy, concept, want in measure.candidates:
+            _, units = _units(facts, taxonomy, concept)
+            for unit, rows in units.items():
+                if not _unit_matches(want, unit) or not isinstance(rows, list):
+                    continue
+                for row in rows[:MAX_ENTRIES]:
+                    if (
+                        not isinstance(row, Mapping)
+                        or row.get("end") != day
+                        or not row.get("start")
+                    ):
+                        continue
+                    form = str(row.get("form", "")).removesuffix("/A")
+                    start = _date(row["start"], f"{taxonomy}:{concept} {unit}")
+                    if form in ANNUAL_FORMS and annual_length(start, end):
+                        return True
+    return False
+
+
 def check_fact(
-    fact: Fact, companyfacts: Mapping[str, Any], *, where: str = "the company facts"
+    fact: Fact,
+    companyfacts: Mapping[str, Any],
+    *,
+    company: str,
+    where: str = "the company facts",
 ) -> str | None:
-    """Why an xbrl fact no longer matches the company-facts file (named ``where``) at its
-    locator, or its quote is not its record written out; None when it matches."""
+    """Why an xbrl fact no longer matches the company-facts file (named ``where``), in one line;
+    None when it matches. The fact is rebuilt from the entry at its locator as
+    :func:`financial_facts` builds it (``company`` names the company as its statements do), and
+    its record, statement and quote must equal the rebuilt ones: an edited value, label, link,
+    period or statement is caught, not only an edited figure. Its ID, topic and source are the
+    ledger's."""
     filed = fact.filed
     if filed is None:
         return f"{fact.id} is of kind xbrl but has no 'filed' record"
@@ -559,33 +670,57 @@ def check_fact(
     )
     if fact.quote != quote_of(filed):
         return f"{fact.id}'s quote is not its XBRL record ({record}) written out"
-    expected, _ = _period(filed.start, filed.end, _annual_period(filed))
-    if filed.period != expected:
-        return f"{fact.id}'s period '{filed.period}' does not agree with its dates ({record})"
     measure = next((m for m in MEASURES if m.key == filed.measure), None)
     if measure is None or not any(
         (t, c) == (filed.taxonomy, filed.concept) and _unit_matches(u, filed.unit)
         for t, c, u in measure.candidates
     ):
         return f"{fact.id}'s concept ({record}) is not one that states {filed.measure}"
-    _, units = _units(_facts_of(companyfacts), filed.taxonomy, filed.concept)
+    year_end = _claims_year_end(filed) and not measure.cover
+    expected, _ = _period(filed.start, filed.end, year_end)
+    if filed.period != expected:
+        return f"{fact.id}'s period '{filed.period}' does not agree with its dates ({record})"
+    facts = _facts_of(companyfacts)
+    if year_end and not _ends_a_fiscal_year(facts, filed.end):
+        return (
+            f"{fact.id}'s period '{filed.period}' names a fiscal year-end, but no annual period "
+            f"in {where} ends on {filed.end.isoformat()} ({record})"
+        )
+    label, units = _units(facts, filed.taxonomy, filed.concept)
     rows = units.get(filed.unit)
-    for row in rows[:MAX_ENTRIES] if isinstance(rows, list) else []:
-        if not isinstance(row, Mapping):
-            continue
-        if (
-            row.get("accn") == filed.accession
-            and str(row.get("end")) == filed.end.isoformat()
-            and (row.get("start") or None) == (filed.start.isoformat() if filed.start else None)
-        ):
-            try:
-                same = Decimal(str(row.get("val"))) == filed.value
-            except InvalidOperation:
-                same = False
-            if (
-                same
-                and row.get("form") == filed.form
-                and row.get("filed") == filed.filed.isoformat()
-            ):
-                return None
-    return f"{fact.id}'s XBRL record ({record}) is not in {where} as stated"
+    at = [
+        e
+        for e in (_parse(filed.taxonomy, filed.concept, label, filed.unit, rows) if rows else [])
+        if (e.accession, e.start, e.end) == (filed.accession, filed.start, filed.end)
+    ]
+    entry = next(
+        (e for e in at if (e.value, e.form, e.filed) == (filed.value, filed.form, filed.filed)),
+        None,
+    )
+    if entry is None:
+        return f"{fact.id}'s XBRL record ({record}) is not in {where} as stated"
+    rebuilt = _fact(
+        measure,
+        entry,
+        year_end=year_end,
+        cik=_cik(companyfacts),
+        company=company,
+        fact_id=fact.id,
+        source_id=fact.source_id,
+    )
+    assert rebuilt.filed is not None
+    for name in Filed.model_fields:
+        ours, theirs = getattr(filed, name), getattr(rebuilt.filed, name)
+        if ours != theirs:
+            return (
+                f"{fact.id}'s {name} {str(ours)!r} is not {str(theirs)!r}, as {where} gives "
+                f"it for its record ({record})"
+            )
+    if fact.statement != rebuilt.statement:
+        return (
+            f"{fact.id}'s statement is not its XBRL record ({record}) stated: it should read "
+            f"{rebuilt.statement!r}"
+        )
+    if fact.quote != rebuilt.quote:  # equal records give equal quotes; kept as a guard
+        return f"{fact.id}'s quote is not its XBRL record ({record}) written out"
+    return None

@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
 from ..models import Fact
+from ..xbrl import MEASURES, annual_length, fiscal_year
 
-# An annual period: a fiscal year is 52 or 53 weeks (364 or 371 days) or a calendar year.
-ANNUAL_DAYS = (350, 380)
 MIN_YEARS = 3  # fewer fiscal years than this and a bar chart says less than a sentence
 MAX_YEARS = 5  # the latest ones: the chart is a small picture, not a table
 UNIT = "USD"
 # The pair the chart prefers, then the order in which the most material pair is chosen when one
 # of them is missing: the top line first (the scale of the business), then the profit lines down
 # the income statement (each closer to what shareholders keep), then cash flow. A pair is the
-# first two measures in this order that both have MIN_YEARS fiscal years in common.
+# first two measures in this order that both have MIN_YEARS fiscal years in common. Keys are
+# xbrl.MEASURES keys (Filed.measure).
 PREFERRED = ("revenue", "net_income")
 MATERIAL_ORDER = (
     "revenue",
@@ -35,23 +34,15 @@ MATERIAL_ORDER = (
     "operating_income",
     "gross_profit",
     "operating_cash_flow",
-    "capital_expenditure",
+    "capex",
 )
 MAX_MEASURES = 50  # a ledger's distinct annual measures considered (the standard set has ten)
-LABELS = {
-    "revenue": "Revenue",
-    "net_income": "Net income",
-    "operating_income": "Operating income",
-    "gross_profit": "Gross profit",
-    "operating_cash_flow": "Operating cash flow",
-    "capital_expenditure": "Capital expenditure",
-}
+_NOUNS = {m.key: m.noun for m in MEASURES}  # a series is named as statements name its measure
 _SCALES = (
     (Decimal(10) ** 9, "billions", "billion"),
     (Decimal(10) ** 6, "millions", "million"),
     (Decimal(10) ** 3, "thousands", "thousand"),
 )
-_FISCAL = re.compile(r"^FY\d{4}$")
 # Print-friendly: one accent (the memo's citation blue) and greys.
 _COLOURS = ("#1F4E79", "#A6A6A6", "#595959", "#D0D0D0")
 SIZE_INCHES = (6.0, 2.8)
@@ -90,19 +81,21 @@ class Chart:
 
 
 def label(measure: str) -> str:
-    return LABELS.get(measure, measure.replace("_", " ").capitalize())
+    """A series' name: its measure's noun (``xbrl.MEASURES``), capitalised: "Capital expenditure"."""
+    noun = _NOUNS.get(measure, measure.replace("_", " "))
+    return noun[:1].upper() + noun[1:]
 
 
 def fiscal_label(fact: Fact) -> str | None:
-    """The fiscal year of an annual USD figure ("FY2024"), or None when it is not one. The label
-    comes from the period's dates (``Filed.period``, else the year the period ends)."""
+    """The fiscal year of an annual USD figure ("FY2024"), or None when it is not one. Both come
+    from the period's dates as :mod:`thesisgen.xbrl` reads them (``annual_length``,
+    ``fiscal_year``), so the chart names a year as the fact's statement does."""
     filed = fact.filed
     if fact.kind != "xbrl" or filed is None or filed.start is None or filed.unit != UNIT:
         return None
-    days = (filed.end - filed.start).days
-    if not ANNUAL_DAYS[0] <= days <= ANNUAL_DAYS[1]:
+    if not annual_length(filed.start, filed.end):
         return None
-    return filed.period if _FISCAL.match(filed.period) else f"FY{filed.end.year}"
+    return f"FY{fiscal_year(filed.start, filed.end)}"
 
 
 def _annual(facts: Iterable[Fact]) -> dict[str, dict[str, tuple[dt.date, Fact]]]:
