@@ -298,3 +298,24 @@ def test_edgar_throttling_is_a_service_error_after_the_retries(tmp_path: Path) -
     with pytest.raises(EdgarServiceError, match="throttling") as caught:
         _gather(tmp_path, routes, {"*": [rate_limit_page()] * 10})
     assert caught.value.exit_code == 3
+
+
+def test_financial_facts_name_the_company_as_the_ledger_does(tmp_path: Path) -> None:
+    """--company (or a bundle's name) is the ledger's company: the XBRL statements use it, so
+    re-grounding, which rebuilds each statement with the ledger's company, accepts them."""
+    from thesisgen.recheck import reground
+
+    cache = tmp_path / "cache"
+    done = run_cli(
+        "facts", "--ticker", "AAPL", "--extract", "rules", "--company", "Apple Computer Inc.",
+        "--out", tmp_path / "out", cwd=tmp_path, THESISGEN_CACHE_DIR=str(cache),
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    factset = FactSet.model_validate_json((tmp_path / "out" / "facts.json").read_text())
+    assert factset.company == "Apple Computer Inc."
+    xbrl = [f for f in factset.facts if f.kind == "xbrl"]
+    assert xbrl and all(f.statement.startswith("Apple Computer Inc. ") for f in xbrl)
+    files = {s.id: cache / "edgar" / s.path for s in factset.sources if s.path}
+    assert all(path.is_file() for path in files.values())
+    _, problems, _ = reground(factset, files)
+    assert problems == []

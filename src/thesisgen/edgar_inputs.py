@@ -96,10 +96,13 @@ def gather(
     max_filings: int,
     max_source_bytes: int,
     note: Note,
+    name: str | None = None,
 ) -> FromEdgar:
     """The filings and financial facts of ``ticker`` as of ``as_of``. A document EDGAR (or the
     recording) does not have is named in the notes and skipped; a company with no annual report
-    by then, or an as-of before its first filing, is a usage error (exit 2)."""
+    by then, or an as-of before its first filing, is a usage error (exit 2). ``name`` is the
+    company's name in the ledger (--company, the bundle's), which the XBRL statements use, else
+    EDGAR's."""
     if as_of > dt.date.today():
         raise UsageError(
             f"--as-of {as_of.isoformat()} is in the future: EDGAR holds only what was filed up to "
@@ -135,12 +138,12 @@ def gather(
         client, company.cik, company.name, chosen, store, first_source, max_source_bytes, notes
     )
     xbrl_source, facts = _financials(
-        client, company.cik, company.name, as_of, first_source + len(sources), store, notes
+        client, company.cik, name or company.name, as_of, first_source + len(sources), store, notes
     )
     for line in notes:
         note(f"note: {line}")
     return FromEdgar(
-        company=company.name,
+        company=name or company.name,
         cik=company.cik,
         sources=sources,
         xbrl_source=xbrl_source,

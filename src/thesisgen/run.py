@@ -281,7 +281,7 @@ def _edgar_plan(
     )
 
 
-def _from_edgar(plan: _Plan, first_source: int, progress: Progress) -> FromEdgar:
+def _from_edgar(plan: _Plan, first_source: int, progress: Progress, name: str | None) -> FromEdgar:
     """The filings and financial facts EDGAR holds for the plan's ticker, as of its date."""
     from .edgar import EdgarClient, EdgarSettings
     from .edgar_inputs import gather
@@ -319,6 +319,7 @@ def _from_edgar(plan: _Plan, first_source: int, progress: Progress) -> FromEdgar
             max_filings=settings.edgar_max_filings,
             max_source_bytes=_mb(settings.max_source_mb),
             note=progress.note,
+            name=name,
         )
     except BaseException:
         if edgar.mode == "record" and recordings is not None:  # nothing of it is kept
@@ -356,10 +357,9 @@ def _starting_point(
         if paths
         else []
     )
-    edgar = _from_edgar(plan, len(sources) + 1, progress) if plan.edgar else None
-    company = request.company or (
-        bundle.company if bundle else edgar.company if edgar else plan.ticker
-    )
+    name = request.company or (bundle.company if bundle else None)  # else EDGAR's
+    edgar = _from_edgar(plan, len(sources) + 1, progress, name) if plan.edgar else None
+    company = name or (edgar.company if edgar else plan.ticker)
     return None, company, [*sources, *(edgar.sources if edgar else [])], edgar
 
 
