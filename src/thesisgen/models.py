@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 FACT_ID = r"^F[1-9][0-9]*$"
 SOURCE_ID = r"^(S[1-9][0-9]*|analyst)$"
@@ -127,6 +134,14 @@ class Fact(Contract):
     secondary: list[Secondary] = Field(default_factory=list)
     kind: FactKind = "model"
     filed: Filed | None = None  # kind "xbrl": the record the fact states
+
+    @model_serializer(mode="wrap")
+    def _text_facts_without_filed(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """A fact from text has no record: its JSON stays as it was before XBRL facts."""
+        data = handler(self)
+        if self.filed is None and isinstance(data, dict):
+            data.pop("filed", None)
+        return data
 
 
 class Conflict(Contract):
