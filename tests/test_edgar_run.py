@@ -319,3 +319,32 @@ def test_financial_facts_name_the_company_as_the_ledger_does(tmp_path: Path) -> 
     assert all(path.is_file() for path in files.values())
     _, problems, _ = reground(factset, files)
     assert problems == []
+
+
+def test_offline_replays_edgar_even_with_a_user_agent(tmp_path: Path) -> None:
+    done = run_cli(
+        "facts", "--ticker", "AAPL", "--extract", "rules", "--offline", "--out", tmp_path / "out",
+        cwd=tmp_path, THESISGEN_EDGAR_USER_AGENT=UA,
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    assert "(replayed from" in done.stderr and "(live)" not in done.stderr
+
+
+def test_edgar_off_for_a_bundle_that_is_only_an_edgar_session(tmp_path: Path) -> None:
+    done = run_cli(
+        "draft", "--ticker", "AAPL", "--edgar", "off", "--out", tmp_path / "o", cwd=tmp_path
+    )
+    assert done.code == 2 and "nothing to read for AAPL" in done.stderr, done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_replay_without_the_company_facts_is_refused(tmp_path: Path) -> None:
+    recordings = tmp_path / "recordings"
+    shutil.copytree(RECORDINGS, recordings)
+    next(recordings.glob("edgar-*companyfacts*.json")).unlink()
+    done = run_cli(
+        "facts", "--ticker", "AAPL", "--extract", "rules", "--recordings", recordings,
+        "--out", tmp_path / "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.code == 2 and "holds no company facts" in done.stderr, done.stderr
+    assert not (tmp_path / "out").exists()

@@ -349,13 +349,17 @@ def test_a_malformed_file_is_a_clear_error() -> None:
 
     with pytest.raises(CompanyFactsError, match="no 'facts'"):
         financial_facts({}, AS_OF, cik=1, company="X", source_id="S1", first_id=1)
-    bad = {
-        "facts": {
-            "us-gaap": {"Revenues": {"label": "R", "units": {"USD": [{"end": "x", "val": 1}]}}}
-        }
-    }
-    with pytest.raises(CompanyFactsError, match="not a date"):
-        financial_facts(bad, AS_OF, cik=1, company="X", source_id="S1", first_id=1)
+    good = {"end": "2024-12-31", "val": 1, "accn": "0000000001-25-000001", "filed": "2025-02-01"}
+    for change, message in [
+        ({"end": "x"}, "not a date"),
+        ({"val": float("nan")}, "not a finite number"),
+        ({"accn": "../../etc/passwd"}, "not an accession number"),
+        ({"start": "2025-06-01"}, "starts .* after it ends"),
+    ]:
+        row = {**good, **change}
+        bad = {"facts": {"us-gaap": {"Revenues": {"label": "R", "units": {"USD": [row]}}}}}
+        with pytest.raises(CompanyFactsError, match=message):
+            financial_facts(bad, AS_OF, cik=1, company="X", source_id="S1", first_id=1)
 
 
 def test_the_hand_written_data_is_labelled() -> None:

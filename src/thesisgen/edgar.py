@@ -92,6 +92,9 @@ class Fetched:
             ) from exc
 
 
+NOT_RECORDED = "not in the recording"  # Missing.reason of a replay that lacks the response
+
+
 @dataclass(frozen=True)
 class Missing:
     url: str
@@ -284,7 +287,7 @@ class EdgarClient:
         except RecordingError:
             if self.settings.mode != "replay":
                 raise
-            return Missing(url, "not in the recording")
+            return Missing(url, NOT_RECORDED)
         if status == 404:
             return Missing(url, "not found on EDGAR (HTTP 404)")
         if self.settings.store_dir is not None:

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .edgar import EdgarClient, Fetched, Missing
-from .errors import EdgarServiceError, InputFileError, UsageError
+from .edgar import NOT_RECORDED, EdgarClient, Fetched, Missing
+from .errors import EdgarServiceError, InputFileError, RecordingError, UsageError
 from .files import write_bytes_atomic
 from .filings import (
     ANNUAL_FORMS,
@@ -243,6 +243,11 @@ def _financials(
     notes: list[str],
 ) -> tuple[SourceInfo | None, list[Fact]]:
     fetched = client.companyfacts(cik)
+    if isinstance(fetched, Missing) and fetched.reason == NOT_RECORDED:
+        raise RecordingError(  # a replay that lacks them must not pass for an issuer without XBRL
+            f"the EDGAR recording holds no company facts for {company}: re-record the session "
+            "(thesisgen record ... with THESISGEN_EDGAR_USER_AGENT set)"
+        )
     if isinstance(fetched, Missing):
         notes.append(
             f"{company} has no XBRL financial data on EDGAR ({fetched.reason}): a fund or an "

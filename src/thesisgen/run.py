@@ -263,7 +263,7 @@ def _edgar_plan(
         return _EdgarPlan("live", agent, None, store)
     if llm_settings.mode == "record" and agent:
         return _EdgarPlan("record", agent, llm_settings.recordings_dir, store)
-    if llm_settings.mode == "none" and agent:
+    if llm_settings.mode == "none" and agent and not (request.offline or request.recordings):
         return _EdgarPlan("live", agent, None, store)
     if recorded:
         return _EdgarPlan("replay", None, recordings, store)
@@ -357,6 +357,12 @@ def _starting_point(
         if paths
         else []
     )
+    if not sources and plan.edgar is None:
+        raise UsageError(
+            f"nothing to read for {plan.ticker}: its bundle holds no documents besides its EDGAR "
+            "session, which --edgar off leaves out; pass documents with --source, or drop "
+            "--edgar off"
+        )
     name = request.company or (bundle.company if bundle else None)  # else EDGAR's
     edgar = _from_edgar(plan, len(sources) + 1, progress, name) if plan.edgar else None
     company = name or (edgar.company if edgar else plan.ticker)

@@ -20,6 +20,7 @@ tell which year is meant.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -365,6 +366,9 @@ def _cik(companyfacts: Mapping[str, Any]) -> int:
         raise CompanyFactsError("the company-facts file has no numeric 'cik'") from None
 
 
+ACCESSION = re.compile(r"\d{10}-\d{2}-\d{6}")  # as models.Filed requires
+
+
 def _parse(taxonomy: str, concept: str, label: str, unit: str, rows: object) -> list[_Entry]:
     """One concept's entries in one unit, as the file holds them (at most MAX_ENTRIES)."""
     what = f"{taxonomy}:{concept} {unit}"
@@ -378,20 +382,26 @@ def _parse(taxonomy: str, concept: str, label: str, unit: str, rows: object) -> 
             value = Decimal(str(row["val"]))
         except InvalidOperation:
             raise CompanyFactsError(f"{what}: {row['val']!r} is not a number") from None
-        entries.append(
-            _Entry(
-                taxonomy=taxonomy,
-                concept=concept,
-                label=label,
-                unit=unit,
-                start=_date(row["start"], what) if row.get("start") else None,
-                end=_date(row["end"], what),
-                value=value,
-                form=str(row.get("form", "")),
-                filed=_date(row.get("filed"), what),
-                accession=str(row.get("accn", "")),
-            )
+        if not value.is_finite():
+            raise CompanyFactsError(f"{what}: {row['val']!r} is not a finite number")
+        accession = str(row.get("accn", ""))
+        if not ACCESSION.fullmatch(accession):
+            raise CompanyFactsError(f"{what}: {accession!r} is not an accession number")
+        entry = _Entry(
+            taxonomy=taxonomy,
+            concept=concept,
+            label=label,
+            unit=unit,
+            start=_date(row["start"], what) if row.get("start") else None,
+            end=_date(row["end"], what),
+            value=value,
+            form=str(row.get("form", "")),
+            filed=_date(row.get("filed"), what),
+            accession=accession,
         )
+        if entry.start is not None and entry.start > entry.end:
+            raise CompanyFactsError(f"{what}: a period starts ({entry.start}) after it ends")
+        entries.append(entry)
     return entries
 
 
