@@ -129,12 +129,17 @@ class OutputSet:
 
     # --- before any work ---------------------------------------------------------------------
 
-    def open(self) -> OutputSet:
+    def precheck(self) -> None:
+        """The refusals that need no lock and touch nothing (a file where the folder should be,
+        a complete set without --force), so a run can say them before it fetches or calls."""
         folder = self.folder
         if folder.exists() and not folder.is_dir():
             raise UsageError(f"{self.what} {folder} is a file, not a folder: choose a folder")
         if folder.is_dir():
-            self._check_free()  # a refusal touches nothing; checked again under the lock
+            self._check_free()
+
+    def open(self) -> OutputSet:
+        self.precheck()  # checked again under the lock
         self._make_folder()
         try:
             self._lock()

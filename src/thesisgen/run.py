@@ -647,6 +647,9 @@ def _plan(request: DraftRequest, facts_only: bool) -> _Plan:
         )
     llm_settings, announcement = _llm_settings(request, ticker, bundle, settings, facts_only)
     edgar = _edgar_plan(request, ticker, bundle, settings, llm_settings)
+    if edgar is not None:  # refuse a taken --out before fetching from EDGAR
+        names = FACTS_OUTPUTS if facts_only else DRAFT_OUTPUTS
+        OutputSet(_out_folder(request, ticker), names, request.force).precheck()
     _check_verify_recordings(settings, llm_settings, ticker, facts_only)
     from .render.docx import check_template  # python-docx only where a .docx is written or read
 
