@@ -546,3 +546,24 @@ def test_a_fallback_concept_is_stated_as_what_it_holds() -> None:
     for fact in facts:
         assert "reported net income including noncontrolling interests of" in fact.statement
         assert check_fact(fact, cf, company="Minor Co") is None
+
+
+def test_two_values_in_one_filing_for_one_period_are_left_out_with_a_note(
+    apple: dict[str, Any],
+) -> None:
+    changed = json.loads(json.dumps(apple))
+    rows = changed["facts"]["us-gaap"]["RevenueFromContractWithCustomerExcludingAssessedTax"]
+    entries = rows["units"]["USD"]
+    fy2024 = next(
+        e for e in entries if e["end"] == "2024-09-28" and e.get("start") == "2023-10-01"
+        and e["accn"] == "0000320193-24-000123"
+    )  # fmt: skip
+    entries.append({**fy2024, "val": fy2024["val"] + 1})
+    facts, notes = _facts(changed)
+    revenue = {f.filed.period for f in facts if f.filed and f.filed.measure == "revenue"}
+    assert "FY2024" not in revenue and "FY2023" in revenue
+    assert any("two different values in the filing 0000320193-24-000123" in n for n in notes)
+    untouched, _ = _facts(apple)
+    assert "FY2024" in {
+        f.filed.period for f in untouched if f.filed and f.filed.measure == "revenue"
+    }

@@ -415,11 +415,14 @@ def _entries(facts: Mapping[str, Any], candidate: Candidate) -> Iterable[tuple[s
 
 
 def _latest(
-    entries: Iterable[_Entry], as_of: dt.date
+    entries: Iterable[_Entry], as_of: dt.date, notes: list[str]
 ) -> dict[tuple[dt.date | None, dt.date], _Entry]:
     """Per period, the entry of the latest periodic filing on or before ``as_of``: an amendment
-    or a later report supersedes the original, and a value repeated across filings is one."""
+    or a later report supersedes the original, and a value repeated across filings is one. A
+    filing that states two values for one period is ambiguous: that period is left out, and
+    ``notes`` says so (never one value picked)."""
     best: dict[tuple[dt.date | None, dt.date], _Entry] = {}
+    ambiguous: set[tuple[dt.date | None, dt.date]] = set()
     for e in entries:
         if e.filed > as_of or e.base_form not in PERIODIC_FORMS:
             continue
@@ -427,6 +430,15 @@ def _latest(
         held = best.get(key)
         if held is None or (e.filed, e.accession) > (held.filed, held.accession):
             best[key] = e
+            ambiguous.discard(key)
+        elif (e.filed, e.accession) == (held.filed, held.accession) and e.value != held.value:
+            ambiguous.add(key)
+    for key in sorted(ambiguous, key=lambda k: k[1]):
+        e = best.pop(key)
+        notes.append(
+            f"{e.taxonomy}:{e.concept} ({e.unit}) ending {e.end.isoformat()} has two different "
+            f"values in the filing {e.accession}: left out"
+        )
     return best
 
 
@@ -512,13 +524,14 @@ def _slots(measure: Measure, frame: _Frame) -> list[_Slot]:
     return slots
 
 
-def _read(facts: Mapping[str, Any], as_of: dt.date) -> _Known:
+def _read(facts: Mapping[str, Any], as_of: dt.date, notes: list[str]) -> _Known:
     """Every candidate concept read once: per unit, the entries that stand as of ``as_of``."""
     known: _Known = {}
     for measure in MEASURES:
         for candidate in measure.candidates:
             known[candidate] = [
-                list(_latest(entries, as_of).values()) for _, entries in _entries(facts, candidate)
+                list(_latest(entries, as_of, notes).values())
+                for _, entries in _entries(facts, candidate)
             ]
     return known
 
@@ -549,7 +562,8 @@ def financial_facts(
             f"{company} files no us-gaap or ifrs-full XBRL financial statements (a fund or an "
             "issuer without XBRL financials): no financial facts from EDGAR"
         ]
-    known = _read(facts, as_of)
+    ambiguous: list[str] = []
+    known = _read(facts, as_of, ambiguous)
     frame = _frame([e for units in known.values() for es in units for e in es], as_of)
     if frame is None or not frame.years:
         return [], [
@@ -557,7 +571,7 @@ def financial_facts(
             f"{as_of.isoformat()}: no financial facts from EDGAR"
         ]
     found: list[tuple[Measure, _Entry]] = []
-    notes: list[str] = []
+    notes: list[str] = list(ambiguous)
     taxonomies = {t for t, _, _ in (c for m in MEASURES for c in m.candidates)}
     filed_in = {t for t in taxonomies if isinstance(facts.get(t), Mapping) and facts[t]}
     for measure in MEASURES:
