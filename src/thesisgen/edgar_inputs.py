@@ -114,13 +114,13 @@ def gather(
     try:
         older = []
         first = first_filed(index)
-        for name in pages_needed(index, as_of) if first is None or as_of >= first else []:
-            page = client.older_submissions(name)
+        for page_name in pages_needed(index, as_of) if first is None or as_of >= first else []:
+            page = client.older_submissions(page_name)
             if isinstance(page, Missing):  # without it, the filings of that time are unknown
                 since = _first_annual(filings_of(index))
                 raise UsageError(
-                    f"{ticker}'s filings before {since} are listed in EDGAR's index page {name}, "
-                    f"which is {page.reason}: choose an --as-of from {since} on"
+                    f"{ticker}'s filings before {since} are listed in EDGAR's index page "
+                    f"{page_name}, which is {page.reason}: choose an --as-of from {since} on"
                 )
             older.append(page.json())
         chosen = select(
