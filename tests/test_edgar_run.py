@@ -244,7 +244,7 @@ def _index(forms: list[tuple[str, str, str]]) -> bytes:
     ).encode()
 
 
-def _gather(tmp_path: Path, routes: dict[str, Any], faults: Any = None) -> Any:
+def _gather(tmp_path: Path, routes: dict[str, Any], faults: Any = None, **kw: Any) -> Any:
     routes = {"/files/company_tickers.json": json.dumps(TICKERS).encode(), **routes}
     notes: list[str] = []
     with serve(routes, faults) as stub:
@@ -262,8 +262,27 @@ def _gather(tmp_path: Path, routes: dict[str, Any], faults: Any = None) -> Any:
             found = gather(
                 client, "NEWCO", dt.date(2025, 6, 30), store=tmp_path / "store", first_source=1,
                 eightk_days=90, max_filings=8, max_source_bytes=10_000_000, note=notes.append,
+                **kw,
             )  # fmt: skip
     return found, notes
+
+
+def test_an_older_index_page_is_read_and_the_ledger_keeps_its_company_name(
+    tmp_path: Path,
+) -> None:
+    recent = json.loads(_index([("8-K", "2025-05-01", "x.htm")]))
+    recent["filings"]["files"] = [
+        {"name": "CIK0001234567-submissions-001.json", "filingFrom": "2010-01-01"}
+    ]
+    older = json.loads(_index([("10-K", "2025-03-01", "newco-10k.htm")]))["filings"]["recent"]
+    routes = {
+        CIK_PATH: json.dumps(recent).encode(),
+        "/submissions/CIK0001234567-submissions-001.json": json.dumps(older).encode(),
+        DOC_PATH: TEN_K_HTML,
+    }
+    found, _ = _gather(tmp_path, routes, name="Newco (as the analyst names it)")
+    assert found.company == "Newco (as the analyst names it)"
+    assert found.sources and all(s.url.endswith("newco-10k.htm") for s in found.sources)
 
 
 def test_a_company_with_no_10k_yet(tmp_path: Path) -> None:
