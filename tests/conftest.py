@@ -245,3 +245,23 @@ def real_edgar(name: str) -> Path:
 
 
 _REAL_EDGAR_DIR = tempfile.mkdtemp(prefix="thesisgen-edgar-real-")
+
+
+def libreoffice_pdf(document: Path, folder: Path) -> Path:
+    """``document`` laid out by LibreOffice headless, as a PDF in ``folder`` (a profile of its
+    own there). Skips without LibreOffice, except in CI, which installs it."""
+    import shutil
+
+    import pytest
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is required in CI: .ci/run installs libreoffice-writer-nogui")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    subprocess.run(
+        [soffice, "--headless", f"-env:UserInstallation=file://{folder}/lo-profile",
+         "--convert-to", "pdf", "--outdir", str(folder), str(document)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    return folder / f"{document.stem}.pdf"

@@ -6,9 +6,6 @@ pass. The LibreOffice test lays it out as a reader sees it."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,12 +15,11 @@ import pytest
 from docx.oxml.ns import qn
 from test_chart import values_in
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, libreoffice_pdf, run_cli
 from thesisgen.models import FactSet, Manifest, Report
 from thesisgen.notation import KEY_FIGURES_HEADER
 
 RECORDINGS = ROOT / "fixtures" / "AAPL" / "recordings"
-SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
 @pytest.fixture(scope="module")
@@ -116,17 +112,8 @@ def test_an_edited_financial_fact_or_an_earlier_date_is_refused(memo: Path, tmp_
 
 @pytest.mark.slow
 def test_libreoffice_lays_out_the_aapl_memo(memo: Path, tmp_path: Path) -> None:
-    if SOFFICE is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("LibreOffice is required in CI: .ci/run installs libreoffice-writer-nogui")
-        pytest.skip("LibreOffice (soffice) is not installed")
     pypdf = pytest.importorskip("pypdf")
-    subprocess.run(
-        [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
-         "--convert-to", "pdf", "--outdir", str(tmp_path), str(memo / "memo.docx")],
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
-    reader = pypdf.PdfReader(str(tmp_path / "memo.pdf"))
+    reader = pypdf.PdfReader(str(libreoffice_pdf(memo / "memo.docx", tmp_path)))
     pages = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
     factset = FactSet.model_validate_json((memo / "facts.json").read_text())
     revenue = next(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,13 +11,11 @@ from pathlib import Path
 import docx
 import pytest
 
-from conftest import StaticPair
+from conftest import StaticPair, libreoffice_pdf
 from thesisgen import run
 from thesisgen.errors import InputFileError
 from thesisgen.models import Memo
 from thesisgen.progress import PlainProgress
-
-SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
 @pytest.mark.recordings
@@ -59,17 +56,9 @@ def test_unusable_template_is_a_clear_error(static_pair: StaticPair, tmp_path: P
 def test_libreoffice_renders_the_memo(static_pair: StaticPair, tmp_path: Path) -> None:
     """LibreOffice lays the memo out as a reader sees it: every heading, the markers as links,
     the appendices, page X of Y, and a page count in proportion to the text."""
-    if SOFFICE is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("LibreOffice is required in CI: .ci/run installs libreoffice-writer-nogui")
-        pytest.skip("LibreOffice (soffice) is not installed")
     pypdf = pytest.importorskip("pypdf")
     run.render(static_pair.draft, static_pair.facts, tmp_path, False, None, dt.date(2025, 1, 2))
-    subprocess.run(
-        [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
-         "--convert-to", "pdf", "--outdir", str(tmp_path), str(tmp_path / "memo.docx")],
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
+    libreoffice_pdf(tmp_path / "memo.docx", tmp_path)
     reader = pypdf.PdfReader(str(tmp_path / "memo.pdf"))
     pages = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
     text = " ".join(pages)
@@ -100,19 +89,11 @@ def test_libreoffice_renders_the_memo(static_pair: StaticPair, tmp_path: Path) -
 def test_libreoffice_renders_the_chart(tmp_path: Path) -> None:
     """A memo with XBRL figures: LibreOffice lays out the chart in the financials section, one
     picture at print resolution that is not blank, with its caption's fact IDs under it."""
-    if SOFFICE is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("LibreOffice is required in CI: .ci/run installs libreoffice-writer-nogui")
-        pytest.skip("LibreOffice (soffice) is not installed")
     pypdf = pytest.importorskip("pypdf")
     from test_chart import apple_facts, render_apple
 
     out = render_apple(tmp_path, apple_facts())
-    subprocess.run(
-        [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
-         "--convert-to", "pdf", "--outdir", str(tmp_path), str(out / "memo.docx")],
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
+    libreoffice_pdf(out / "memo.docx", tmp_path)
     reader = pypdf.PdfReader(str(tmp_path / "memo.pdf"))
     pages = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
     page = next(i for i, text in enumerate(pages) if "Plotted facts:" in text)
