@@ -34,11 +34,10 @@ import httpx2
 
 from .errors import EdgarServiceError, RecordingError, UsageError
 from .files import write_bytes_atomic
+from .filings import ARCHIVES, DATA, WWW
 from .recording import CALL_HEADER, CallLabel, RecordingTransport, ReplayTransport, url_target
 from .retry import RetryPolicy
 
-WWW = "https://www.sec.gov"
-DATA = "https://data.sec.gov"
 TICKERS_URL = f"{WWW}/files/company_tickers.json"
 MAX_RESPONSE_BYTES = 50 * 1024 * 1024  # Apple's companyfacts is 3.7 MB; a 10-K a few MB
 MAX_TICKERS = 100_000  # entries read from the ticker list (it holds about 10,000)
@@ -238,13 +237,13 @@ class EdgarClient:
     def filing_index(self, cik: int, accession: str) -> Fetched | Missing:
         """The list of a filing's documents (exhibits included)."""
         digits = accession_digits(accession)
-        url = f"{WWW}/Archives/edgar/data/{cik}/{digits}/index.json"
+        url = f"{ARCHIVES}/{cik}/{digits}/index.json"
         return self._get(url, f"{cik}-{digits}-index.json", "archive")
 
     def document(self, cik: int, accession: str, name: str) -> Fetched | Missing:
         """One document of a filing, as filed (the 10-K's HTML, an exhibit)."""
         digits = accession_digits(accession)
-        url = f"{WWW}/Archives/edgar/data/{cik}/{digits}/{name}"
+        url = f"{ARCHIVES}/{cik}/{digits}/{name}"
         if not _PLAIN_NAME.match(name) or ".." in name:
             return Missing(url, f"{name!r} is not a plain file name, so it was not fetched")
         return self._get(url, f"{cik}-{digits}-{name}", "archive")

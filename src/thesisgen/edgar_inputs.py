@@ -21,13 +21,13 @@ from .edgar import NOT_RECORDED, EdgarClient, Fetched, Missing
 from .errors import EdgarServiceError, InputFileError, RecordingError, UsageError
 from .files import write_bytes_atomic
 from .filings import (
-    ANNUAL_FORMS,
     Filing,
     FilingIndexError,
     Selection,
     exhibit_99_1,
     filings_of,
     first_filed,
+    is_annual,
     pages_needed,
     sections,
     select,
@@ -66,7 +66,7 @@ def _section_slug(title: str) -> str:
 def _first_annual(filings: list[Filing]) -> str:
     """When the first annual report the index lists was filed: an as-of from then on needs no
     older index page."""
-    annual = [f.filed for f in filings if f.form.split("/")[0] in ANNUAL_FORMS]
+    annual = [f.filed for f in filings if is_annual(f.form.split("/")[0])]
     return min(annual).isoformat() if annual else "its recent filings"
 
 

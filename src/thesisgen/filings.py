@@ -15,7 +15,11 @@ from typing import Any
 
 from .errors import UsageError
 
-ARCHIVES = "https://www.sec.gov/Archives/edgar/data"
+# EDGAR's hosts, the one place for them: the client fetches from them, a run tells an SEC
+# source by them, and filing links are made under ARCHIVES.
+WWW = "https://www.sec.gov"
+DATA = "https://data.sec.gov"
+ARCHIVES = f"{WWW}/Archives/edgar/data"
 ANNUAL_FORMS = ("10-K", "20-F", "40-F", "10-KT")
 QUARTERLY_FORMS = ("10-Q",)
 CURRENT_FORMS = ("8-K",)
@@ -147,7 +151,8 @@ def first_filed(submissions: Mapping[str, Any]) -> dt.date | None:
     return min(dates, default=None)
 
 
-def _is_annual(form: str) -> bool:
+def is_annual(form: str) -> bool:
+    """An annual report as filed (an amendment, ``10-K/A``, is not the report it amends)."""
     return form in ANNUAL_FORMS
 
 
@@ -156,7 +161,7 @@ def pages_needed(submissions: Mapping[str, Any], as_of: dt.date) -> list[str]:
     the recent columns hold an annual report filed by then; else the pages that begin on or
     before it (or the oldest page, so the company's first filing can be named)."""
     recent = filings_of(submissions)
-    if any(_is_annual(f.form) and f.filed <= as_of for f in recent):
+    if any(is_annual(f.form) and f.filed <= as_of for f in recent):
         return []
     pages = submissions.get("filings", {}).get("files") or []
     if not isinstance(pages, list):
@@ -215,9 +220,9 @@ def select(
             f"{ticker}'s first filing on EDGAR is {first.isoformat()}; choose a later --as-of"
         )
     known = sorted((f for f in filings if f.filed <= as_of), key=lambda f: f.filed, reverse=True)
-    annuals = [f for f in known if _is_annual(f.form)]
+    annuals = [f for f in known if is_annual(f.form)]
     if not annuals:
-        ever = sorted((f for f in filings if _is_annual(f.form)), key=lambda f: f.filed)
+        ever = sorted((f for f in filings if is_annual(f.form)), key=lambda f: f.filed)
         when = (
             f"on or before {as_of.isoformat()} (its first is {ever[0].form} filed "
             f"{ever[0].filed.isoformat()})"

@@ -243,16 +243,14 @@ def _edgar_plan(
     and a recorded run records (both need the User-Agent the SEC requires), a replayed run
     replays the EDGAR session recorded beside the model's answers, so both come from the same
     day. Without a User-Agent, an EDGAR recording in the recordings folder stands in."""
-    from .recording import recording_files
+    from .recording import recorded_stages
 
     if settings.edgar == "off" or request.facts_file is not None:
         return None
     needed = bundle is None and not request.sources  # the filings are all the run would have
     recordings = llm_settings.recordings_dir if llm_settings.mode == "replay" else None
     recordings = recordings or request.recordings or (bundle.recordings_dir if bundle else None)
-    recorded = recordings is not None and any(
-        p.name.startswith("edgar-") for p in recording_files(recordings)
-    )
+    recorded = recordings is not None and "edgar" in recorded_stages(recordings)
     # auto: a bundle reads EDGAR only when its session was recorded with it (AAPL, not AREC)
     wanted = settings.edgar == "on" or needed or (bundle is not None and recorded)
     if not wanted:
@@ -1128,6 +1126,8 @@ def _pair(
 def check_point_in_time(factset: FactSet, as_of: dt.date) -> None:
     """A memo dated ``as_of`` cites nothing filed later: an XBRL fact filed, or an SEC filing
     published, after that date would be look-ahead (exit 2)."""
+    from .filings import DATA, WWW
+
     late = [
         f"{f.id} (filed {f.filed.filed.isoformat()})"
         for f in factset.facts
@@ -1136,7 +1136,7 @@ def check_point_in_time(factset: FactSet, as_of: dt.date) -> None:
     late += [
         f"source {s.id} (filed {s.published.isoformat()})"
         for s in factset.sources
-        if s.published and s.published > as_of and (s.url or "").startswith(SEC_URLS)
+        if s.published and s.published > as_of and (s.url or "").startswith((f"{WWW}/", f"{DATA}/"))
     ]
     if late:
         raise UsageError(
@@ -1145,9 +1145,6 @@ def check_point_in_time(factset: FactSet, as_of: dt.date) -> None:
             + (f" and {len(late) - 3} more" if len(late) > 3 else "")
             + "; pass a later --as-of, or draft again as of that date"
         )
-
-
-SEC_URLS = ("https://www.sec.gov/", "https://data.sec.gov/")
 
 
 def _memo_date(as_of: dt.date | None, folder: Path, factset: FactSet) -> dt.date:
