@@ -265,3 +265,29 @@ def libreoffice_pdf(document: Path, folder: Path) -> Path:
         check=True, capture_output=True, timeout=180,
     )  # fmt: skip
     return folder / f"{document.stem}.pdf"
+
+
+AAPL_RECORDINGS = ROOT / "fixtures" / "AAPL" / "recordings"
+
+
+def recorded_companyfacts(recordings: Path = AAPL_RECORDINGS) -> dict[str, Any]:
+    """The company facts as the AAPL recording holds them (the body EDGAR answered)."""
+    import json
+
+    path = next(recordings.glob("edgar-*companyfacts*.json"))
+    body = json.loads(path.read_text(encoding="utf-8"))["response"]["body"]
+    data: dict[str, Any] = json.loads(body) if isinstance(body, str) else body
+    return data
+
+
+def companyfacts_entries(companyfacts: dict[str, Any], filed: Any) -> list[dict[str, Any]]:
+    """The company-facts entries at a filed record's locator (taxonomy, concept, unit,
+    accession, start, end), found independently of the code under test."""
+    entries = companyfacts["facts"][filed.taxonomy][filed.concept]["units"][filed.unit]
+    return [
+        e
+        for e in entries
+        if e["accn"] == filed.accession
+        and e["end"] == filed.end.isoformat()
+        and e.get("start") == (filed.start.isoformat() if filed.start else None)
+    ]

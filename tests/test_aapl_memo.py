@@ -15,11 +15,9 @@ import pytest
 from docx.oxml.ns import qn
 from test_chart import values_in
 
-from conftest import ROOT, libreoffice_pdf, run_cli
+from conftest import companyfacts_entries, libreoffice_pdf, recorded_companyfacts, run_cli
 from thesisgen.models import FactSet, Manifest, Report
 from thesisgen.notation import KEY_FIGURES_HEADER
-
-RECORDINGS = ROOT / "fixtures" / "AAPL" / "recordings"
 
 
 @pytest.fixture(scope="module")
@@ -30,23 +28,8 @@ def memo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home / "out"
 
 
-def _companyfacts() -> dict[str, Any]:
-    path = next(RECORDINGS.glob("edgar-*companyfacts*.json"))
-    body = json.loads(path.read_text(encoding="utf-8"))["response"]["body"]
-    data: dict[str, Any] = json.loads(body) if isinstance(body, str) else body
-    return data
-
-
 def _filed_value(cf: dict[str, Any], filed: Any) -> Decimal:
-    """The value at a fact's locator in the company-facts file, found independently."""
-    entries = cf["facts"][filed.taxonomy][filed.concept]["units"][filed.unit]
-    (entry,) = [
-        e
-        for e in entries
-        if e["accn"] == filed.accession
-        and e["end"] == filed.end.isoformat()
-        and e.get("start") == (filed.start.isoformat() if filed.start else None)
-    ]
+    (entry,) = companyfacts_entries(cf, filed)
     return Decimal(str(entry["val"]))
 
 
@@ -69,7 +52,7 @@ def test_page_one_shows_filed_figures_with_their_fact_ids(memo: Path) -> None:
     filed = [(figure, fid.strip(" []")) for figure, _, fid in rows]
     measures = {facts[fid].filed.measure for _, fid in filed if facts[fid].filed}  # type: ignore[union-attr]
     assert {"revenue", "net_income"} <= measures
-    cf = _companyfacts()
+    cf = recorded_companyfacts()
     for figure, fid in filed:
         fact = facts[fid]
         assert fact.kind == "xbrl" and fact.filed is not None
@@ -84,7 +67,7 @@ def test_the_charts_values_read_from_its_alt_text_are_apples_xbrl_values(memo: P
     (picture,) = list(document.element.body.iter(qn("wp:docPr")))
     plotted = values_in(picture.get("descr"))
     assert len(plotted) >= 6  # two series, three fiscal years
-    cf = _companyfacts()
+    cf = recorded_companyfacts()
     for fid, (period, value) in plotted.items():
         fact = facts[fid]
         assert fact.filed is not None and fact.filed.period == period

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from stub_edgar import rate_limit_page, serve
 
-from conftest import ROOT, run_cli
+from conftest import AAPL_RECORDINGS, companyfacts_entries, recorded_companyfacts, run_cli
 from thesisgen.edgar import EdgarClient, EdgarSettings
 from thesisgen.edgar_inputs import gather
 from thesisgen.errors import EdgarServiceError, UsageError
@@ -22,16 +22,8 @@ from thesisgen.models import FactSet
 from thesisgen.retry import RetryPolicy
 from thesisgen.xbrl import fiscal_year
 
-RECORDINGS = ROOT / "fixtures" / "AAPL" / "recordings"
+RECORDINGS = AAPL_RECORDINGS
 UA = "Jane Doe Research jane@example.com"
-
-
-def _companyfacts() -> dict[str, Any]:
-    """The company facts as the recording holds them (the body EDGAR answered)."""
-    path = next(RECORDINGS.glob("edgar-*companyfacts*.json"))
-    body = json.loads(path.read_text(encoding="utf-8"))["response"]["body"]
-    data: dict[str, Any] = json.loads(body) if isinstance(body, str) else body
-    return data
 
 
 def _facts(tmp_path: Path, *args: str) -> tuple[FactSet, str]:
@@ -50,16 +42,7 @@ def aapl(tmp_path_factory: pytest.TempPathFactory) -> tuple[FactSet, str]:
 
 
 def _entry(cf: dict[str, Any], fact: Any) -> dict[str, Any]:
-    """The company-facts entry at a fact's locator, found independently of the code under test."""
-    filed = fact.filed
-    entries = cf["facts"][filed.taxonomy][filed.concept]["units"][filed.unit]
-    found = [
-        e
-        for e in entries
-        if e["accn"] == filed.accession
-        and e["end"] == filed.end.isoformat()
-        and e.get("start") == (filed.start.isoformat() if filed.start else None)
-    ]
+    found = companyfacts_entries(cf, fact.filed)
     assert found, f"{fact.id}: no entry at its locator"
     return found[0]
 
@@ -68,7 +51,7 @@ def test_each_financial_fact_is_the_companyfacts_record_at_its_locator(
     aapl: tuple[FactSet, str],
 ) -> None:
     factset, _ = aapl
-    cf = _companyfacts()
+    cf = recorded_companyfacts()
     xbrl = [f for f in factset.facts if f.kind == "xbrl"]
     assert len(xbrl) >= 30  # ten measures, three years and a quarter
     for fact in xbrl:
