@@ -140,14 +140,7 @@ def _ensure_styles(document: Any) -> None:
         style.font.superscript = True
         style.font.color.rgb = RGBColor(0x1F, 0x4E, 0x79)
     if NOTE_STYLE not in names:
-        style = styles.add_style(NOTE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
-        style.base_style = styles["Normal"]
-        style.font.size = Pt(8.5)
-        style.font.color.rgb = _MUTED
-        style.paragraph_format.space_before = Pt(2)
-        style.paragraph_format.space_after = Pt(2)
-        # A paragraph typed after a note is prose again, so the reader checks it.
-        style.next_paragraph_style = styles["Normal"]
+        _small_print(styles, NOTE_STYLE, space_after=2)
     for name in ("Heading 1", "Heading 2", "Title", "Table Grid", "List Bullet"):
         if name not in names:
             kind = WD_STYLE_TYPE.TABLE if name == "Table Grid" else WD_STYLE_TYPE.PARAGRAPH
@@ -408,14 +401,19 @@ def _caption_style(document: Any) -> None:
     template lacks it), so a memo without one keeps the styles it always had."""
     styles = document.styles
     names = {BabelFish.internal2ui(e.name_val) for e in styles.element.style_lst if e.name_val}
-    if CHART_CAPTION_STYLE in names:
-        return
-    style = styles.add_style(CHART_CAPTION_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    if CHART_CAPTION_STYLE not in names:
+        _small_print(styles, CHART_CAPTION_STYLE, space_after=6)
+
+
+def _small_print(styles: Any, name: str, space_after: float) -> None:
+    """A muted 8.5 pt paragraph style on Normal (calculation notes, the chart's caption). A
+    paragraph typed after one is prose again, so the reader checks it."""
+    style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
     style.base_style = styles["Normal"]
     style.font.size = Pt(8.5)
     style.font.color.rgb = _MUTED
     style.paragraph_format.space_before = Pt(2)
-    style.paragraph_format.space_after = Pt(6)
+    style.paragraph_format.space_after = Pt(space_after)
     style.next_paragraph_style = styles["Normal"]
 
 
