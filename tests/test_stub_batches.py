@@ -7,6 +7,7 @@ gets in content: a batch line is answered by the same script, labelled by its cu
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -18,9 +19,12 @@ from openai.types import Batch
 from conftest import AREC
 from stub_openai import (
     BatchPlan,
+    Reply,
     Running,
+    StoredBatch,
     authored_script,
     batch_status,
+    faulty,
     multipart_fields,
     serve,
     validate_batch_input,
@@ -273,8 +277,6 @@ def test_list_pages_through_batches_newest_first(authored: Running) -> None:
 
 
 def test_batch_status_is_a_function_of_polls() -> None:
-    from stub_openai import StoredBatch
-
     batch = StoredBatch({"status": "validating"}, BatchPlan(validating=1, in_progress=2), [], [])
     statuses = []
     for polls in range(5):
@@ -307,3 +309,41 @@ def test_live_calls_still_answer_any_post(authored: Running) -> None:
     assert answer.choices[0].message.content
     assert [r["label"] for r in authored.requests] == [LABELS[0]]
     assert authored.api == []
+
+
+def test_faulty_script_answers_batch_lines_too() -> None:
+    """The live fault plans work on batch lines: a 500 for one custom_id lands in the error file."""
+    failing = Reply(500, {"error": {"message": "overloaded"}})
+    script = faulty(authored_script(AREC / "authored"), {LABELS[0]: [failing]})
+    with serve(script) as server:
+        client = _client(server)
+        done, _ = _poll(client, _submit(client, _jsonl([_request(x) for x in LABELS[:2]])))
+        errors = _lines(client, done.error_file_id)
+        output = _lines(client, done.output_file_id)
+    assert errors[LABELS[0]]["response"]["status_code"] == 500
+    assert set(output) == {LABELS[1]}
+
+
+def test_chunked_upload_is_read_whole(authored: Running) -> None:
+    """A client that streams its upload (no content-length) is read to its last chunk."""
+    content = _jsonl([_request(label) for label in LABELS])
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="r.jsonl"\r\n\r\n'
+        + content
+        + b"\r\n--B--\r\n"
+    )
+    host, port = authored.base_url.removeprefix("http://").split("/")[0].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    pieces = [body[i : i + 100] for i in range(0, len(body), 100)]
+    connection.request(
+        "POST",
+        "/v1/files",
+        body=iter(pieces),
+        headers={"content-type": "multipart/form-data; boundary=B"},
+        encode_chunked=True,
+    )
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
+    assert answer["bytes"] == len(content) and len(pieces) > 3
+    assert _client(authored).files.content(answer["id"]).content == content
