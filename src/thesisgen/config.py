@@ -201,6 +201,24 @@ class Settings(BaseModel):
     edgar_max_age_hours: Finite = setting(
         24.0, "Hours the cached ticker list, filing index and XBRL facts are used before they "
         "are fetched again (filings themselves never change and are kept).", ge=0, le=8_760)
+    max_tickers: int = setting(
+        500, "Tickers at most in one `thesisgen batch` universe (--tickers or --universe).", True,
+        ge=1, le=50_000)
+    batch_price_factor: Finite = setting(
+        0.5, "What a batch engine's tokens cost, as a share of the live prices in the price "
+        "table (OpenAI's Batch API: half).", True, gt=0, le=1)
+    batch_max_requests: int = setting(
+        50_000, "Requests at most in one submitted batch (OpenAI's limit: 50,000 lines and "
+        "200 MB); a larger round is split into several batches.", True, ge=1, le=50_000)
+    batch_line_attempts: int = setting(
+        3, "Times a batch request is submitted at most when its line fails for a reason that "
+        "may pass (an expired or failed batch, a 429 or 5xx line); then its memo fails.", True,
+        ge=1, le=20)
+    batch_poll_initial: Finite = setting(
+        10.0, "Seconds before the first poll of a submitted batch (--wait); the wait doubles "
+        "after every poll.", True, gt=0, le=3_600)
+    batch_poll_max: Finite = setting(
+        300.0, "Seconds at most between two polls of a submitted batch.", True, gt=0, le=86_400)
     # fmt: on
 
     @model_validator(mode="after")
