@@ -81,23 +81,16 @@ def _root(
     """Draft investment-thesis memos in which every figure traces to a cited, quoted source."""
 
 
-EARLIEST_AS_OF = dt.date(1990, 1, 1)
-
-
 def _date(value: dt.datetime | None) -> dt.date:
-    """The memo's date: no earlier than 1990, no later than a year from today (a typo, not a plan)."""
-    today = dt.date.today()
+    """The memo's date: today when not given, else a plausible one (:func:`universe.as_of_problem`)."""
     if value is None:
-        return today
-    date = value.date()
-    latest = today + dt.timedelta(days=366)
-    if not EARLIEST_AS_OF <= date <= latest:
-        raise typer.BadParameter(
-            f"{date.isoformat()} is not a plausible memo date: use a date from "
-            f"{EARLIEST_AS_OF.isoformat()} to {latest.isoformat()}",
-            param_hint="'--as-of'",
-        )
-    return date
+        return dt.date.today()
+    from .universe import as_of_problem
+
+    problem = as_of_problem(value.date())
+    if problem is not None:
+        raise typer.BadParameter(problem, param_hint="'--as-of'")
+    return value.date()
 
 
 Force = Annotated[bool, typer.Option("--force", help="Replace a complete earlier output set.")]
