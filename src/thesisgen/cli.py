@@ -413,6 +413,117 @@ def _print_facts(factset: FactSet) -> None:
         typer.echo(f"warning: {warning}")
 
 
+@app.command("batch")
+@with_settings
+def batch_command(
+    flags: dict[str, Any],
+    tickers: Annotated[
+        str | None,
+        typer.Option(
+            "--tickers", metavar="A,B,C", help="Tickers of the universe, comma-separated."
+        ),
+    ] = None,
+    universe: Annotated[
+        Path | None,
+        typer.Option(
+            "--universe",
+            metavar="FILE",
+            help="Universe file: a ticker a line, optionally its as-of date and sources (text), "
+            "or CSV with columns ticker, as_of, sources, company.",
+        ),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", metavar="DIR", help="Go on with the batch run in DIR."),
+    ] = None,
+    status: Annotated[
+        Path | None,
+        typer.Option("--status", metavar="DIR", help="Show where the batch run in DIR stands."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help="New or empty folder of the run [default: ./out/batch-YYYYMMDD-HHMMSS].",
+        ),
+    ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            metavar="openai-batch|jsonl|live",
+            help="openai-batch: OpenAI's Batch API (half price, within 24 h); jsonl: request "
+            "files for `vllm run_batch` or any runner of the format; live: calls as they come "
+            "[default: openai-batch; with no model configured, the recordings replayed].",
+        ),
+    ] = None,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            min=0,
+            max=7 * 86_400,
+            help="Poll submitted batches this long before exiting [default: exit once "
+            "submitted; --resume goes on].",
+        ),
+    ] = None,
+    answers: Annotated[
+        Path | None,
+        typer.Option(
+            "--answers",
+            metavar="FILE",
+            help="With --resume of a jsonl run: the output file of your batch runner.",
+        ),
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Replay each memo's recorded responses; no network."),
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Go past --max-calls and --max-prompt-tokens."),
+    ] = False,
+    config: Config = None,
+    template: Template = None,
+    as_of: AsOf = None,
+    allow_flagged: Annotated[
+        bool,
+        typer.Option("--allow-flagged", help="Write memos the gate fails, flagged (exit 1)."),
+    ] = False,
+) -> None:
+    """Draft many memos at once, stage by stage across the universe, through a batch engine."""
+    from . import batch
+
+    if engine is not None and engine not in ("openai-batch", "jsonl", "live"):
+        _error(f"--engine {engine} is not an engine: use openai-batch, jsonl or live")
+        raise typer.Exit(2)
+    request = batch.BatchRequest(
+        tickers=tickers,
+        universe=universe,
+        resume=resume,
+        status=status,
+        out=out,
+        engine=engine,  # type: ignore[arg-type]
+        wait=wait,
+        answers=answers,
+        offline=offline,
+        yes=yes,
+        config=config,
+        template=template,
+        allow_flagged=allow_flagged,
+        as_of=_date(as_of) if as_of is not None else None,
+        flags=flags,
+    )
+    outcome = _guard(lambda: batch.batch(request, sys.stderr))
+    for line in outcome.lines:
+        typer.echo(line)
+    if outcome.finished and outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
 @app.command("config")
 @with_settings
 def config_command(flags: dict[str, Any], config: Config = None) -> None:

@@ -20,6 +20,7 @@ of a call that then fails, which carries its attempts and usage in its error.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 import threading
@@ -105,7 +106,8 @@ class _ProbeRejected(Exception):
     """The server refused a structured-output format (so try the next one)."""
 
 
-def _transient(exc: BaseException) -> bool:
+def transient(exc: BaseException) -> bool:
+    """Worth another try: a 408, 409, 429 or 5xx, a timeout, a lost connection, a bad body."""
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
     return isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, _BadBody))
@@ -121,11 +123,14 @@ class LLM:
     """
 
     def __init__(
-        self, settings: LLMSettings, transport: httpx2.BaseTransport | None = None
+        self,
+        settings: LLMSettings,
+        transport: httpx2.BaseTransport | None = None,
+        network: httpx2.BaseTransport | None = None,
     ) -> None:
         self.settings = settings
         if transport is None:
-            transport = transport_for(settings)
+            transport = transport_for(settings, network)
         self.replay = transport if isinstance(transport, ReplayTransport) else None
         self.model = settings.model
         if self.replay is not None and not self.model:
@@ -296,7 +301,7 @@ class LLM:
         before = tally.attempts
 
         def retry_on(exc: BaseException) -> bool:
-            return _transient(exc) and not (probe and _refuses_format(exc))
+            return transient(exc) and not (probe and _refuses_format(exc))
 
         try:
             for attempt in self.settings.retry.retrying(retry_on, self._cancelled):
@@ -306,7 +311,7 @@ class LLM:
                     return self._send(body, label, tally)
         except (openai.APIError, _BadBody) as exc:
             if probe and isinstance(exc, openai.APIStatusError) and _refuses_format(exc):
-                raise _ProbeRejected(f"HTTP {exc.status_code}: {_server_message(exc)}") from exc
+                raise _ProbeRejected(f"HTTP {exc.status_code}: {server_message(exc)}") from exc
             if isinstance(exc, openai.APIConnectionError) and self._cancelled.is_set():
                 raise CancelledError("the run was interrupted") from None
             base_url = str(self._client.base_url)
@@ -403,7 +408,7 @@ def _service_error(
             hint = " (if the server does not do structured output, pass --structured-output json_object or prompt)"
         return ModelServiceError(
             f"the model service answered HTTP {exc.status_code} {during}: "
-            f"{_server_message(exc)}{hint}"
+            f"{server_message(exc)}{hint}"
         )
     if isinstance(exc, openai.APITimeoutError):
         return ModelServiceError(
@@ -426,6 +431,29 @@ def _retried(count: int) -> str:
     return f" after {count} attempt(s)" if count > 1 else ""
 
 
+class Activity:
+    """The threads of one or more runs that may still send a request, counted.
+
+    A batch run submits a round once every such thread waits for an answer (``running`` is 0):
+    its coordinator counts the threads it starts and the ones waiting for answers, and
+    :func:`map_concurrently` counts the workers it fans out to, through :data:`ACTIVITY`.
+    """
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.running = 0
+
+    def add(self, count: int) -> None:
+        with self.condition:
+            self.running += count
+            self.condition.notify_all()
+
+
+ACTIVITY: contextvars.ContextVar[Activity | None] = contextvars.ContextVar(
+    "thesisgen_activity", default=None
+)
+
+
 def map_concurrently(work: Callable[[Item], R], items: Iterable[Item], concurrency: int) -> list[R]:
     """``work`` over ``items`` with at most ``concurrency`` in flight, results in order.
 
@@ -433,21 +461,73 @@ def map_concurrently(work: Callable[[Item], R], items: Iterable[Item], concurren
     not wait for those in flight (a hung server would otherwise hold the run for minutes). With a
     concurrency of 1 the caller's thread does the work, in order: a worker thread would only add
     its hand-offs (0.06 s over an offline AREC draft's 10 replayed calls).
+
+    Under an :class:`Activity` (a batch run), the caller's count passes to the items while it
+    waits and back to it, from the last item to end, without ever dropping to 0 in between (that
+    would submit a round while this fan-out is about to ask more).
     """
     if concurrency <= 1:
         return [work(item) for item in items]
+    todo = list(items)
+    if not todo:
+        return []
+    activity = ACTIVITY.get()
+    fan = _FanOut(activity, len(todo)) if activity is not None else None
+
+    def run(item: Item) -> R:
+        ACTIVITY.set(activity)
+        try:
+            return work(item)
+        finally:
+            if fan is not None:
+                fan.item_done()
+
     pool = ThreadPoolExecutor(max_workers=concurrency)
+    futures = [pool.submit(run, item) for item in todo]
     try:
-        futures = [pool.submit(work, item) for item in items]
         results = [f.result() for f in futures]
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
+        if fan is not None:
+            fan.caller_back(sum(1 for f in futures if f.cancelled()))
         raise
+    if fan is not None:
+        fan.caller_back(0)
     pool.shutdown(wait=True)
     return results
 
 
-def _server_message(exc: openai.APIStatusError) -> str:
+class _FanOut:
+    """One :func:`map_concurrently` call's share of an :class:`Activity`'s count."""
+
+    def __init__(self, activity: Activity, items: int) -> None:
+        self.activity = activity
+        self.remaining = items
+        self.caller_waits = True
+        self.handed_back = False  # the last item gave its count to the waiting caller
+        activity.add(items - 1)  # the items run; the caller waits for them
+
+    def item_done(self) -> None:
+        with self.activity.condition:
+            self.remaining -= 1
+            if self.remaining == 0 and self.caller_waits:
+                self.handed_back = True
+            else:
+                self.activity.running -= 1
+            self.activity.condition.notify_all()
+
+    def caller_back(self, cancelled: int) -> None:
+        """The caller goes on (results in, or an error); ``cancelled`` items never ran."""
+        with self.activity.condition:
+            self.caller_waits = False
+            self.remaining -= cancelled
+            self.activity.running -= cancelled
+            if not self.handed_back:
+                self.activity.running += 1
+            self.activity.condition.notify_all()
+
+
+def server_message(exc: openai.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     message = body.get("message") or (body.get("error") or {}).get("message") if body else None
     text = secrets.redact(str(message or exc.message).replace("\n", " "))

@@ -401,3 +401,91 @@ class Manifest(Contract):
     outputs: dict[str, str] = Field(default_factory=dict)
     # section key -> the IDs of the facts its prompt carried (see prompts.select_facts)
     section_facts: dict[str, list[str]] = Field(default_factory=dict)
+    # `thesisgen batch`: the engine that answered (None: `thesisgen draft`), the batches whose
+    # answers this memo used, and cost_usd at that engine's prices (batch_price_factor of live)
+    engine: str | None = None
+    batch_ids: list[str] = Field(default_factory=list)
+
+
+# --- batch runs (`thesisgen batch`) ----------------------------------------------------------------
+
+BatchEngine = Literal["openai-batch", "jsonl", "live"]
+MemoOutcome = Literal["pending", "passed", "flagged", "gate_failed", "service_failed", "failed"]
+
+
+class UniverseTicker(Contract):
+    """One memo of a batch run, as its universe line asked for it."""
+
+    ticker: str
+    as_of: dt.date | None = None
+    sources: list[str] = Field(default_factory=list)
+    company: str | None = None
+    line: int = 0
+
+
+class Submission(Contract):
+    """One request file of a round, and what became of it. ``status`` is ours until the provider
+    has the batch (prepared, uploaded), then the provider's (validating ... completed, failed,
+    expired, cancelled), then ``collected`` once its answers are in ``answers.jsonl``."""
+
+    round: int
+    part: int
+    requests_file: str  # relative to the batch folder
+    lines: int
+    status: str = "prepared"
+    input_file_id: str | None = None
+    batch_id: str | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    submitted_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    answered: int = 0  # lines with a usable answer
+    retried: int = 0  # lines that failed in a way that may pass, asked again in a later round
+    failed: int = 0  # lines whose failure stands (their memo fails for service reasons)
+    note: str | None = None  # the provider's errors, an expiry, a cancel
+
+
+class TickerOutcome(Contract):
+    """How one memo of a batch run ended (``pending`` until it has)."""
+
+    ticker: str
+    status: MemoOutcome = "pending"
+    message: str | None = None
+    folder: str
+    calls: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = None  # at the engine's prices
+    live_cost_usd: float | None = None  # the same tokens at live prices
+
+
+class BatchState(Contract):
+    """``<batch folder>/batch/state.json``: everything a later ``--resume`` needs to go on without
+    submitting anything twice (answers themselves are in ``answers.jsonl``, one per line)."""
+
+    format: Literal["thesisgen-batch/1"] = "thesisgen-batch/1"
+    run_id: str
+    created_at: dt.datetime
+    engine: BatchEngine
+    mode: Literal["live", "record", "replay"]
+    universe: list[UniverseTicker]
+    # the command's setting flags and options, so a resume runs with the same ones
+    flags: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    # the settings that shape a request, as resolved at the start: a resume refuses others
+    fingerprint: dict[str, Any] = Field(default_factory=dict)
+    submissions: list[Submission] = Field(default_factory=list)
+    attempts: dict[str, int] = Field(default_factory=dict)  # request ref -> times submitted
+    tickers: dict[str, TickerOutcome] = Field(default_factory=dict)
+
+
+class BatchAnswer(Contract):
+    """One line of ``answers.jsonl``: the answer the ``occurrence``-th request with ``key`` of
+    ``ticker``'s run gets, a completion (200) or a failure that stands."""
+
+    ticker: str
+    key: str
+    occurrence: int
+    custom_id: str
+    round: int
+    status_code: int
+    body: dict[str, Any]

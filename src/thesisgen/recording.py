@@ -447,9 +447,13 @@ class TransportSettings(Protocol):
     def cache_dir(self) -> Path | None: ...
 
 
-def transport_for(settings: TransportSettings) -> httpx2.BaseTransport:
+def transport_for(
+    settings: TransportSettings, network: httpx2.BaseTransport | None = None
+) -> httpx2.BaseTransport:
     """The transport stack of a run: replay from recordings (no network), live calls that are
-    recorded, cached or only keyed, or none at all for a run that needs no model."""
+    recorded, cached or only keyed, or none at all for a run that needs no model. ``network`` is
+    what a live call finally travels through (default: HTTP); a batch run passes its own, which
+    holds each request for the round's batch, so recording and caching work the same there."""
     if settings.mode == "none":
         return _NoModel()
     if settings.mode == "replay":
@@ -458,7 +462,7 @@ def transport_for(settings: TransportSettings) -> httpx2.BaseTransport:
                 "replay needs a recordings folder: pass a bundled ticker or --recordings"
             )
         return ReplayTransport(settings.recordings_dir)
-    live = httpx2.HTTPTransport()
+    live = network if network is not None else httpx2.HTTPTransport()
     if settings.mode == "record":
         if settings.recordings_dir is None:
             raise UsageError("record needs a folder to write to: pass --recordings DIR")

@@ -56,6 +56,8 @@ from .progress import Progress
 from .resources import Bundle, bundled_tickers, check_ticker, load_bundle
 
 if TYPE_CHECKING:
+    import httpx2
+
     from . import budget
     from .draft import DraftResult
     from .edgar_inputs import FromEdgar
@@ -96,6 +98,22 @@ class DraftRequest:
     # bundle's as-of, else today]
     as_of: dt.date | None = None
     allow_flagged: bool = False  # write the memo, flagged, even when the gate fails
+    engine: EngineContext | None = None  # `thesisgen batch`: how this memo's calls are answered
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    """How `thesisgen batch` answers one memo's model calls: ``network`` is the transport under
+    the record/cache layers (it holds a request for the round's batch, or bounds live calls across
+    the universe); ``fan_out`` the calls of one stage in flight at once (None: the concurrency
+    setting); ``price_factor`` what its tokens cost against live prices; ``batch_ids`` the
+    batches that have answered this memo so far."""
+
+    name: str
+    network: httpx2.BaseTransport | None
+    price_factor: float = 1.0
+    fan_out: int | None = None
+    batch_ids: Callable[[], list[str]] = list
 
 
 @dataclass(frozen=True)
@@ -104,6 +122,7 @@ class DraftOutcome:
     report: Report
     manifest: Manifest
     factset: FactSet | None = None
+    message: str = ""  # why the gate failed, when it did
 
 
 @dataclass(frozen=True)
@@ -593,12 +612,33 @@ def _commit_recordings(recordings: OutputSet, staged: Path, progress: Progress) 
 
 def draft(request: DraftRequest, progress: Progress) -> DraftOutcome:
     """`thesisgen draft` and `record`: extract (or load) the ledger, draft, validate, write."""
-    plan = _plan(request, facts_only=False)
-    inputs = _inputs(plan, progress)
-    outcome, job = _run(plan, inputs, progress, lambda job: _draft_stages(job, inputs))
+    plan = plan_draft(request)
+    outcome = draft_planned(plan, read_inputs(plan, progress), progress)
     if not outcome.report.ok:
-        raise GateFailedError(job.gate_message)
+        raise GateFailedError(outcome.message)
     return outcome
+
+
+def plan_draft(request: DraftRequest) -> _Plan:
+    """A draft run checked before any work (`thesisgen batch` plans every memo first)."""
+    return _plan(request, facts_only=False)
+
+
+def read_inputs(plan: _Plan, progress: Progress) -> _Inputs:
+    """A planned run's ledger or sources and outline; a run alone checks its budget here, a
+    batch run checks the whole universe's (:func:`estimate_of`) before it submits anything."""
+    return _inputs(plan, progress)
+
+
+def estimate_of(plan: _Plan, inputs: _Inputs) -> budget.Estimate:
+    return _estimate(plan, inputs)
+
+
+def draft_planned(plan: _Plan, inputs: _Inputs, progress: Progress) -> DraftOutcome:
+    """Draft, validate and write a planned run; the outcome's ``message`` says why the gate
+    failed when it did (the caller decides whether that is an error)."""
+    outcome, job = _run(plan, inputs, progress, lambda job: _draft_stages(job, inputs))
+    return replace(outcome, message=job.gate_message) if not outcome.report.ok else outcome
 
 
 def facts(request: DraftRequest, progress: Progress) -> DraftOutcome:
@@ -677,7 +717,7 @@ def _inputs(plan: _Plan, progress: Progress) -> _Inputs:
     bundle = plan.bundle
     outline = load_outline(plan.request.outline or (bundle.outline_file if bundle else None))
     inputs = _Inputs(factset, company, [Numbered.of(s) for s in sources], outline, edgar)
-    if plan.llm_settings.mode != "replay":
+    if plan.llm_settings.mode != "replay" and plan.request.engine is None:
         from . import budget
 
         estimate = _estimate(plan, inputs)
@@ -771,10 +811,14 @@ class _DraftJob:
         self.as_of = plan.as_of
         self.out = out
         self.progress = progress
-        self.llm = LLM(llm_settings)
+        self.engine = plan.request.engine
+        self.llm = LLM(llm_settings, network=self.engine.network if self.engine else None)
         # Replayed answers arrive without waiting: calls in flight together would only take turns
         # at the interpreter, so a replay makes them one at a time (the outputs are the same).
+        # A batch engine asks a stage's calls all at once: they are answered together anyway.
         self.concurrency = 1 if llm_settings.mode == "replay" else plan.settings.concurrency
+        if self.engine is not None and self.engine.fan_out and llm_settings.mode != "replay":
+            self.concurrency = self.engine.fan_out
         self.calls: list[CallRecord] = []
         self.factset: FactSet | None = None
         self.section_facts: dict[str, list[str]] = {}
@@ -946,12 +990,20 @@ class _DraftJob:
             usage=self.llm.usage,
             usage_by_stage=dict(self.llm.usage_by_stage),
             spent=self.llm.spent,
-            cost_usd=cost_usd(self.llm.model, self.llm.spent, self.settings.prices)
+            cost_usd=self._cost(cost_usd(self.llm.model, self.llm.spent, self.settings.prices))
             if live
             else None,
             facts_from=str(self.request.facts_file) if self.request.facts_file else None,
             section_facts=self.section_facts,
+            engine=self.engine.name if self.engine else None,
+            batch_ids=self.engine.batch_ids() if self.engine else [],
         )
+
+    def _cost(self, live_cost: float | None) -> float | None:
+        """At the engine's prices: a batch engine's tokens cost a share of the live ones."""
+        if live_cost is None or self.engine is None:
+            return live_cost
+        return live_cost * self.engine.price_factor
 
     def _commit(self, files: dict[str, bytes], manifest: Manifest) -> None:
         for name, data in files.items():
