@@ -495,17 +495,26 @@ class _Run:
                 self.state.attempts[name] = self.state.attempts.get(name, 0) + 1
             self.state.submissions.append(submission)
             self.save()
-            engine.submit(
-                submission,
-                path,
-                self.save,
-                {"thesisgen_run": self.state.run_id, "round": str(number), "part": str(part)},
-            )
+            self.hand_over(submission, engine)
             if submission.batch_id:
                 for _, item, _ in lines:
                     self.batches_of[item.ref[0]].add(submission.batch_id)
             submissions.append(submission)
         return submissions
+
+    def hand_over(self, submission: Submission, engine: Engine) -> None:
+        """Give the engine a request file (again, after an interruption: the engine finds what
+        it already has, and nothing is created twice)."""
+        engine.submit(
+            submission,
+            self.folder.root / submission.requests_file,
+            self.save,
+            {
+                "thesisgen_run": self.state.run_id,
+                "round": str(submission.round),
+                "part": str(submission.part),
+            },
+        )
 
     def collect(self, submission: Submission, engine: Engine) -> list[BatchAnswer]:
         """A finished submission's answers; lines that failed in a way that may pass are left
@@ -642,6 +651,8 @@ def _drive_rounds(
                     return False
                 open_now = submitted
             for submission in open_now:
+                if submission.status in ("prepared", "uploaded"):  # stopped while submitting
+                    work.hand_over(submission, engine)
                 engine.refresh(submission)
             work.save()
             ended = [s for s in open_now if s.status in TERMINAL]

@@ -375,6 +375,7 @@ class JsonlFiles:
 
     def __init__(self, answers: Path | None) -> None:
         self.answers = answers
+        self._checked = False
 
     def submit(
         self, submission: Submission, path: Path, save: Callable[[], None], metadata: dict[str, str]
@@ -385,6 +386,10 @@ class JsonlFiles:
 
     def refresh(self, submission: Submission) -> None:
         if self.answers is not None and submission.status == AWAITING_ANSWERS:
+            if not self._checked:  # every line, before any round counts as answered
+                for _ in read_results(self.answers, "--answers file"):
+                    pass
+                self._checked = True
             submission.status = "completed"
 
     def download(self, submission: Submission, folder: Path) -> tuple[Path | None, Path | None]:
