@@ -362,6 +362,29 @@ def test_the_live_engine_bounds_calls_across_the_universe(
             ).read_bytes()
 
 
+def test_a_recorded_universe_replays_offline_as_one(tmp_path: Path, universe: Universe) -> None:
+    recordings = tmp_path / "recordings"
+    with serve(authored_universe()) as server:
+        recorded = batch_run(
+            server, universe=universe_file(tmp_path), out=tmp_path / "run", engine="openai-batch",
+            wait=600, record=True, recordings=recordings,
+        )  # fmt: skip
+    assert recorded.finished and recorded.state.mode == "record"
+    assert sorted(p.name for p in recordings.iterdir()) == sorted(TICKERS)
+    replayed = batch.batch(
+        batch.BatchRequest(
+            universe=universe_file(tmp_path), out=tmp_path / "again", offline=True,
+            recordings=recordings, flags={"model": AUTHORED_MODEL},
+        ),
+        io.StringIO(),
+    )  # fmt: skip
+    assert replayed.finished and replayed.exit_code == 0 and replayed.state.mode == "replay"
+    for ticker in TICKERS:
+        for name in SETS:
+            data = (universe.drafts / ticker / name).read_bytes()
+            assert (tmp_path / "again" / ticker / name).read_bytes() == data
+
+
 @pytest.mark.recordings
 def test_an_offline_universe_replays_each_bundle(tmp_path: Path) -> None:
     result = run_cli("batch", "--tickers", "AREC,PKX,AAPL", "--out", tmp_path / "u", cwd=tmp_path)

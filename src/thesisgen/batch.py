@@ -109,6 +109,8 @@ class BatchRequest:
     wait: float | None = None  # seconds to poll before exiting; None: exit after submitting
     answers: Path | None = None
     offline: bool = False
+    record: bool = False  # every memo's exchanges saved, as `draft --record` saves them
+    recordings: Path | None = None  # each memo's in recordings/<TICKER>
     yes: bool = False
     config: Path | None = None
     template: Path | None = None
@@ -347,12 +349,15 @@ class _Run:
 
     def draft_request(self, entry: UniverseTicker, context: run.EngineContext) -> run.DraftRequest:
         options = self.state.options
+        recordings = options.get("recordings")
         return run.DraftRequest(
             ticker=entry.ticker,
             out=self.folder.root / entry.ticker,
             sources=[Path(s) for s in entry.sources],
             company=entry.company,
             offline=self.state.mode == "replay",
+            record=self.state.mode == "record",
+            recordings=Path(recordings) / entry.ticker if recordings else None,
             config=Path(options["config"]) if options.get("config") else None,
             template=Path(options["template"]) if options.get("template") else None,
             allow_flagged=bool(options.get("allow_flagged")),
@@ -387,7 +392,8 @@ class _Run:
 
     def check_budget(self, memos: Sequence[_Memo], factor: float) -> None:
         """The universe's estimate against --max-calls and --max-prompt-tokens, before the first
-        submission (a resume checks what is left)."""
+        submission (a resume goes on under the limits agreed then; each memo's own run still
+        stops at them)."""
         from . import budget
 
         if self.state.mode == "replay" or not memos:
@@ -722,8 +728,10 @@ def batch(request: BatchRequest, stream: TextIO) -> BatchOutcome:
 
 def _engine_and_mode(
     request: BatchRequest, settings: Settings
-) -> tuple[BatchEngine, Literal["live", "replay"]]:
+) -> tuple[BatchEngine, Literal["live", "record", "replay"]]:
     engine = request.engine
+    if request.offline and request.record:
+        raise UsageError("--offline and --record exclude each other: drop one")
     if engine == "jsonl":  # the request file needs no key: its runner is the user's
         if request.offline:
             raise UsageError(
@@ -731,6 +739,11 @@ def _engine_and_mode(
                 "recordings: drop one"
             )
     elif request.offline or (engine is None and not settings.live_configured):
+        if request.record:
+            raise UsageError(
+                "--record needs a live model: set OPENAI_API_KEY or pass --base-url (or "
+                "--engine jsonl for a runner of yours)"
+            )
         if engine == "openai-batch":
             raise UsageError(
                 "--engine openai-batch needs the Batch API: set OPENAI_API_KEY (or --base-url of "
@@ -738,6 +751,11 @@ def _engine_and_mode(
             )
         return "live", "replay"
     engine = engine or "openai-batch"
+    if engine == "live" and not settings.live_configured:
+        raise UsageError(
+            "--engine live calls a model server: set OPENAI_API_KEY or pass --base-url, or drop "
+            "--engine to replay the recordings offline"
+        )
     if engine == "openai-batch" and not settings.live_configured:
         raise UsageError(
             "--engine openai-batch needs the Batch API: set OPENAI_API_KEY (or --base-url of a "
@@ -749,7 +767,15 @@ def _engine_and_mode(
             "(every request goes out at once): pass --structured-output json_schema (OpenAI; "
             "vLLM takes json_schema or json_object)"
         )
-    return engine, "live"
+    return engine, "record" if request.record else "live"
+
+
+def _recordings_root(request: BatchRequest, mode: str) -> str | None:
+    """Where each memo's recordings are, ``<root>/<TICKER>``: written by --record (default
+    ./recordings, as `draft --record`), replayed with --recordings (default: each bundle's)."""
+    if request.recordings is not None:
+        return str(request.recordings.resolve())
+    return str(Path("recordings").resolve()) if mode == "record" else None
 
 
 def _fingerprint(settings: Settings) -> dict[str, Any]:
@@ -804,6 +830,7 @@ def _start(request: BatchRequest, stream: TextIO) -> BatchOutcome:
             "template": str(request.template.resolve()) if request.template else None,
             "allow_flagged": request.allow_flagged,
             "yes": request.yes,
+            "recordings": _recordings_root(request, mode),
         },
         fingerprint=_fingerprint(settings),
         tickers={
@@ -821,6 +848,8 @@ def _resume(request: BatchRequest, stream: TextIO) -> BatchOutcome:
             ("--out", request.out),
             ("--engine", request.engine),
             ("--offline", request.offline or None),
+            ("--record", request.record or None),
+            ("--recordings", request.recordings),
             ("--yes", request.yes or None),
             ("--config", request.config),
             ("--template", request.template),
@@ -1073,7 +1102,8 @@ def _closing_lines(state: BatchState, root: Path, finished: bool) -> list[str]:
         model = state.fingerprint.get("model", "MODEL")
         return [
             f"Round {awaiting[0].round} waits for its answers: run {files} through your batch "
-            f"runner, e.g. `vllm run_batch -i {files} -o answers.jsonl --model {model}`, then "
+            f"runner, e.g. `python -m vllm.entrypoints.openai.run_batch -i {files} -o "
+            f"answers.jsonl --model {model}` (vLLM's `vllm run-batch`), then "
             f"`thesisgen batch --resume {root} --answers answers.jsonl`."
         ]
     open_now = [s for s in state.submissions if s.status != "collected"]

@@ -482,6 +482,21 @@ def batch_command(
         bool,
         typer.Option("--offline", help="Replay each memo's recorded responses; no network."),
     ] = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Save each memo's exchanges, as draft --record does [to ./recordings/TICKER].",
+        ),
+    ] = False,
+    recordings: Annotated[
+        Path | None,
+        typer.Option(
+            "--recordings",
+            metavar="DIR",
+            help="Recordings of the memos, DIR/TICKER each: replayed offline, written by --record.",
+        ),
+    ] = None,
     yes: Annotated[
         bool,
         typer.Option("--yes", "-y", help="Go past --max-calls and --max-prompt-tokens."),
@@ -510,6 +525,8 @@ def batch_command(
         wait=wait,
         answers=answers,
         offline=offline,
+        record=record,
+        recordings=recordings,
         yes=yes,
         config=config,
         template=template,

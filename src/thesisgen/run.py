@@ -203,11 +203,12 @@ def _llm_settings(
     announcement = None
     recordings: Path | None
     if request.record:
-        if not settings.live_configured:
+        # A batch engine's memo asks its batch, not a server of its own (jsonl needs none).
+        if not settings.live_configured and request.engine is None:
             raise UsageError("--record needs a live model: set OPENAI_API_KEY or pass --base-url")
         mode: Mode = "record"
         recordings = request.recordings or Path("recordings") / ticker
-    elif request.offline or not settings.live_configured:
+    elif request.offline or not (settings.live_configured or request.engine):
         mode = "replay"
         recordings = request.recordings or (bundle.recordings_dir if bundle else None)
         if recordings is None or not recordings.is_dir():
@@ -224,7 +225,9 @@ def _llm_settings(
     else:
         mode = "live"
         recordings = None
-    cache = settings.cache and mode == "live"
+    # A batch engine's memos are answered from the batch folder's answers.jsonl on a resume (its
+    # cache), and every answer there was paid for once: the answer cache would hide that spend.
+    cache = settings.cache and mode == "live" and not (request.engine and request.engine.fan_out)
     given_model = request.flags.get("model") is not None
     limits = Budget() if request.yes else Budget(settings.max_calls, settings.max_prompt_tokens)
     llm_settings = LLMSettings(
@@ -270,6 +273,11 @@ def _edgar_plan(
     recordings = llm_settings.recordings_dir if llm_settings.mode == "replay" else None
     recordings = recordings or request.recordings or (bundle.recordings_dir if bundle else None)
     recorded = recordings is not None and "edgar" in recorded_stages(recordings)
+    if not recorded and llm_settings.mode == "record" and bundle is not None:
+        # Recording a bundle's answers elsewhere (--recordings) without a User-Agent: its EDGAR
+        # session is replayed, and copied beside the new answers (see _run).
+        recordings = bundle.recordings_dir
+        recorded = "edgar" in recorded_stages(recordings)
     # auto: a bundle reads EDGAR only when its session was recorded with it (AAPL, not AREC)
     wanted = settings.edgar == "on" or needed or (bundle is not None and recorded)
     if not wanted:
@@ -762,6 +770,17 @@ def _run(
             for path in sorted(edgar.recorded.glob("edgar-*.json")):  # maybe another filesystem
                 shutil.move(path, llm_settings.recordings_dir / path.name)
             shutil.rmtree(edgar.recorded, ignore_errors=True)
+        copied = plan.edgar
+        if (
+            llm_settings.mode == "record"
+            and copied is not None
+            and copied.mode == "replay"
+            and copied.recordings is not None
+            and llm_settings.recordings_dir is not None
+        ):  # the EDGAR session this run replayed belongs with its answers: a replay reads both
+            llm_settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+            for path in sorted(copied.recordings.glob("edgar-*.json")):
+                shutil.copyfile(path, llm_settings.recordings_dir / path.name)
         job = _DraftJob(plan, inputs.company, llm_settings, out, progress)
         try:
             outcome = stages(job)
