@@ -311,7 +311,7 @@ def test_the_jsonl_engine_round_trips_through_a_runner(tmp_path: Path, universe:
         for _ in range(6):  # three rounds; a stuck loop fails instead of hanging
             if outcome.finished:
                 break
-            assert "vllm run_batch" in outcome.lines[-1]
+            assert "openai.run_batch -i" in outcome.lines[-1]
             awaiting = [s for s in outcome.state.submissions if s.status == "awaiting answers"]
             assert len(awaiting) == 1
             answers = tmp_path / f"answers-{awaiting[0].round}.jsonl"
