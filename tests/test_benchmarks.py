@@ -72,6 +72,20 @@ def test_latency_benchmark_runs() -> None:
     assert "7-section draft" in out and "tokens per AREC memo" in out
 
 
+def test_batch_benchmark_claim_holds() -> None:
+    """Universes of 2 and 4 renamed copies through the openai-batch engine on the stub: one
+    upload and one batch per round, the same rounds at both sizes, more requests at 4. The rows
+    are read back here, not only the script's own verdict."""
+    out = _run("benchmarks/batch_bench.py", "--smoke")
+    row = r"^ +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +\d+ +[\d.]+ +[\d.]+ +[\d.]+$"
+    rows = [tuple(map(int, m)) for m in re.findall(row, out, re.MULTILINE)]
+    assert [r[0] for r in rows] == [2, 4], out
+    for tickers, passed, _requests, rounds, uploads, creations in rows:
+        assert passed == tickers and uploads == creations == rounds, out
+    assert rows[0][3] == rows[1][3] and rows[0][2] < rows[1][2], out
+    assert "verdict: CLAIM HOLDS" in out and "polls (not counted)" in out
+
+
 def test_interrupt_benchmark_runs() -> None:
     out = _run("benchmarks/interrupt_bench.py", "--runs", "1")
     assert "Ctrl-C to exit" in out and "exit 130 and a clean --out in every run" in out
