@@ -71,7 +71,7 @@ def universe_file(folder: Path, text: str = UNIVERSE) -> Path:
 def batch_run(server: Running, **request: Any) -> batch.BatchOutcome:
     flags = {**FLAGS, "base_url": server.base_url, **request.pop("flags", {})}
     if request.get("resume") is not None or request.get("status") is not None:
-        flags = {k: v for k, v in request.pop("flags_on_resume", {}).items()}
+        flags = dict(request.pop("flags_on_resume", {}))
         flags["base_url"] = server.base_url
     return batch.batch(
         batch.BatchRequest(flags=flags, sleep=lambda seconds: None, **request), io.StringIO()
@@ -196,6 +196,10 @@ def test_a_run_exits_after_submitting_and_a_resume_pays_for_nothing_twice(tmp_pa
         assert not any((out / t / "memo.docx").exists() for t in TICKERS)  # nothing half-written
         status = batch_run(server, status=out)
         assert any("round 1 part 1: 8 request(s)" in line for line in status.lines)
+        assert any(
+            line.endswith("in_progress now (polled; resume to collect)") for line in status.lines
+        )
+        assert server.count("batches.create") == 1
 
         still = batch_run(server, resume=out)  # polled once: still in progress
         assert not still.finished

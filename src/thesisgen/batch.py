@@ -1119,12 +1119,44 @@ def _status(request: BatchRequest) -> BatchOutcome:
     """Where a batch run stands, from its folder (read only: nothing is submitted or saved)."""
     assert request.status is not None
     state = BatchFolder(request.status).load()
+    polled = _poll_for_status(request, state)
     pending = sum(1 for t in state.tickers.values() if t.status == "pending")
     lines = [
         f"Batch run {state.run_id[:12]} ({state.engine}, {state.mode}), started "
         f"{state.created_at:%Y-%m-%d %H:%M} UTC: {len(state.universe)} memo(s), {pending} "
         "still running.",
         *submission_lines(state),
+        *polled,
         *summary_lines(state),
     ]
     return BatchOutcome(request.status, state, pending == 0, lines)
+
+
+def _poll_for_status(request: BatchRequest, state: BatchState) -> list[str]:
+    """The provider's word on the batches still out, when a key is at hand (nothing is saved:
+    a resume collects them)."""
+    out = [s for s in state.submissions if s.batch_id and s.status not in (*TERMINAL, "collected")]
+    if state.engine != "openai-batch" or not out:
+        return []
+    config = state.options.get("config")
+    flags = {**state.flags, **{k: v for k, v in request.flags.items() if k == "base_url" and v}}
+    try:
+        settings = resolve(flags, config_path=Path(config) if config else None).settings
+    except ThesisgenError as exc:
+        return [f"(not polled: {exc})"]
+    if not settings.live_configured:
+        return ["(not polled: set OPENAI_API_KEY to ask the Batch API where they stand)"]
+    engine = OpenAIBatches(
+        settings.api_key, settings.base_url, settings.timeout, RetryPolicy(attempts=1)
+    )
+    lines = []
+    try:
+        for submission in out:
+            now = submission.model_copy()
+            engine.refresh(now)
+            lines.append(f"{submission.batch_id}: {now.status} now (polled; resume to collect)")
+    except ModelServiceError as exc:
+        lines.append(f"(not polled: {exc})")
+    finally:
+        engine.close()
+    return lines
