@@ -20,7 +20,7 @@ from docx import Document
 
 from batch_runner import run_batch_file
 from conftest import AUTHORED_MODEL, ROOT, run_cli
-from stub_openai import BatchPlan, Reply, Running, Script, authored_script, serve
+from stub_openai import BatchPlan, Reply, Running, Script, authored_script, completion, serve
 from thesisgen import batch, run
 from thesisgen.errors import BudgetExceededError, InputFileError, UsageError
 from thesisgen.models import Manifest
@@ -278,15 +278,32 @@ def test_a_line_that_fails_for_good_fails_its_memo_only(tmp_path: Path) -> None:
         assert (out / ticker / "memo.docx").is_file()
 
 
-def test_a_gate_failure_in_one_memo_leaves_the_others_written(tmp_path: Path) -> None:
+def wrong_pkx_market() -> dict[str, Reply]:
+    """PKX's market section with a figure no fact backs (65% for 80%), at every attempt."""
     authored = json.loads((ROOT / "fixtures/PKX/authored/draft-market-1.json").read_text())
     text = authored["paragraphs"][0]["sentences"][0]["text"]
     assert "80%" in text
     authored["paragraphs"][0]["sentences"][0]["text"] = text.replace("80%", "65%")
-    from stub_openai import completion
-
     wrong = Reply(200, completion(AUTHORED_MODEL, json.dumps(authored), "PKX-market", 1000))
-    overrides = {f"PKX/draft/market/{n}": wrong for n in (1, 2, 3)}
+    return {f"PKX/draft/market/{n}": wrong for n in (1, 2, 3)}
+
+
+def test_a_memo_that_fails_asks_nothing_more(tmp_path: Path) -> None:
+    """PKX's risks section fails for good in round 2 while its market section, rejected by the
+    gate, would ask for a repair: the repair is never submitted."""
+    bad = Reply(400, {"error": {"message": "malformed", "type": "invalid"}})
+    with serve(authored_universe({**wrong_pkx_market(), "PKX/draft/risks/1": bad})) as server:
+        outcome = batch_run(
+            server, universe=universe_file(tmp_path), out=tmp_path / "run",
+            engine="openai-batch", wait=600,
+        )  # fmt: skip
+        batches = submitted(server)
+    assert outcome.state.tickers["PKX"].status == "service_failed"
+    assert [set(b) for b in batches] == [FACTS_LABELS, DRAFT_LABELS, REPAIR_LABELS]
+
+
+def test_a_gate_failure_in_one_memo_leaves_the_others_written(tmp_path: Path) -> None:
+    overrides = wrong_pkx_market()
     with serve(authored_universe(overrides)) as server:
         out = tmp_path / "run"
         outcome = batch_run(

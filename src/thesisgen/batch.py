@@ -27,6 +27,7 @@ from __future__ import annotations
 import collections
 import copy
 import datetime as dt
+import hashlib
 import json
 import threading
 import time
@@ -161,6 +162,7 @@ class _Held:
     label: str
     body: bytes
     answer: BatchAnswer | None = None
+    dropped: bool = False
 
 
 class Coordinator:
@@ -172,11 +174,14 @@ class Coordinator:
         self.held: dict[Ref, _Held] = {}
         self._asked: collections.Counter[tuple[str, str]] = collections.Counter()
         self._stopped = False
+        self._ended: set[str] = set()
 
     def ask(self, ticker: str, key: str, label: str, body: bytes) -> BatchAnswer:
         """The answer to this memo's request: kept from an earlier round, or the next round's."""
         condition = self.activity.condition
         with condition:
+            if ticker in self._ended:  # a thread of a memo that failed: nothing more is asked
+                raise Suspended()
             occurrence = self._asked[(ticker, key)]
             self._asked[(ticker, key)] += 1
             ref = (ticker, key, occurrence)
@@ -186,7 +191,7 @@ class Coordinator:
             self.held[ref] = held
             self.activity.running -= 1
             condition.notify_all()
-            while held.answer is None and not self._stopped:
+            while held.answer is None and not self._stopped and not held.dropped:
                 condition.wait()
             if held.answer is None:
                 raise Suspended()
@@ -212,6 +217,16 @@ class Coordinator:
                 if held is not None:
                     held.answer = answer
                     self.activity.running += 1
+            self.activity.condition.notify_all()
+
+    def drop(self, ticker: str) -> None:
+        """A memo has ended (a call failed for good): what its other threads still hold is never
+        submitted; they end as a stopped run's do, counted as running while they unwind."""
+        with self.activity.condition:
+            self._ended.add(ticker)
+            for ref in [r for r in self.held if r[0] == ticker]:
+                self.held.pop(ref).dropped = True
+                self.activity.running += 1
             self.activity.condition.notify_all()
 
     def stop(self) -> None:
@@ -305,6 +320,17 @@ def _outcome(
     )
 
 
+def _inputs_digest(inputs: Any) -> str:
+    """One hash over what a memo's requests are made of: its sources, outline and XBRL facts."""
+    digest = hashlib.sha256()
+    for numbered in inputs.numbered:
+        digest.update(f"{numbered.source.id}:{numbered.source.sha256}\n".encode())
+    digest.update(repr(inputs.outline).encode())
+    for fact in inputs.edgar.financials if inputs.edgar else []:
+        digest.update(fact.model_dump_json().encode())
+    return digest.hexdigest()
+
+
 def _prefixed(exc: ThesisgenError, where: str) -> ThesisgenError:
     """``exc`` with its memo named first: in a universe, which line is wrong is half the fix."""
     named = copy.copy(exc)
@@ -387,6 +413,15 @@ class _Run:
                 continue
             except ThesisgenError as exc:
                 raise _prefixed(exc, where) from None
+            digest = _inputs_digest(inputs)
+            if entry.inputs_sha256 is not None and entry.inputs_sha256 != digest:
+                raise UsageError(
+                    f"{where}: its sources, outline or SEC filings changed since the batch run "
+                    "started, so its requests would differ and be paid for again: restore them, "
+                    "or start a new batch run for it"
+                )
+            # Pinned for a resume: the same date (and so the same filings), the same inputs.
+            entry.as_of, entry.inputs_sha256 = plan.as_of, digest
             memos.append(_Memo(entry, plan, inputs))
         return memos
 
@@ -428,9 +463,11 @@ class _Run:
     def price_factor(self) -> float:
         return self.settings.batch_price_factor if self.state.engine != "live" else 1.0
 
-    def memo_thread(self, memo: _Memo, activity: Activity | None) -> threading.Thread:
+    def memo_thread(self, memo: _Memo, coordinator: Coordinator | None = None) -> threading.Thread:
         ticker = memo.entry.ticker
         progress = _MemoProgress(ticker, self.stream, self.lock)
+
+        activity = coordinator.activity if coordinator is not None else None
 
         def work() -> None:
             ACTIVITY.set(activity)
@@ -452,8 +489,9 @@ class _Run:
                     ended = "passed" if outcome.manifest.status == "complete" else "flagged"
                 self.finish(ticker, ended, outcome.message or None)
             finally:
-                if activity is not None:
-                    activity.add(-1)
+                if coordinator is not None:
+                    coordinator.drop(ticker)
+                    coordinator.activity.add(-1)
 
         if activity is not None:
             activity.add(1)
@@ -633,7 +671,7 @@ def _drive_rounds(
     stop and be resumed: a round was submitted and no --wait was given, --wait ran out, or a
     jsonl round waits for its answers file (False)."""
     settings = work.settings
-    threads = [work.memo_thread(memo, coordinator.activity) for memo in memos]
+    threads = [work.memo_thread(memo, coordinator) for memo in memos]
     for thread in threads:
         thread.start()
     deadline = None if wait is None else time.monotonic() + wait
@@ -692,7 +730,7 @@ def _drive_live(work: _Run, memos: Sequence[_Memo]) -> bool:
     from concurrent.futures import ThreadPoolExecutor
 
     workers = 1 if work.state.mode == "replay" else work.settings.concurrency
-    threads = [work.memo_thread(memo, None) for memo in memos]
+    threads = [work.memo_thread(memo) for memo in memos]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for future in [pool.submit(t.run) for t in threads]:
             future.result()

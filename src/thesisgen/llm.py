@@ -25,7 +25,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, cast
@@ -476,15 +476,22 @@ def map_concurrently(work: Callable[[Item], R], items: Iterable[Item], concurren
 
     def run(item: Item) -> R:
         ACTIVITY.set(activity)
+        failed = True
         try:
-            return work(item)
+            result = work(item)
+            failed = False
+            return result
         finally:
             if fan is not None:
-                fan.item_done()
+                fan.item_done(failed)
 
     pool = ThreadPoolExecutor(max_workers=concurrency)
     futures = [pool.submit(run, item) for item in todo]
     try:
+        wait(futures, return_when=FIRST_EXCEPTION)  # the first error, not the first item's
+        for future in futures:
+            if future.done() and future.exception() is not None:
+                future.result()  # raises it
         results = [f.result() for f in futures]
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -507,10 +514,13 @@ class _FanOut:
         self.handed_back = False  # the last item gave its count to the waiting caller
         activity.add(items - 1)  # the items run; the caller waits for them
 
-    def item_done(self) -> None:
+    def item_done(self, failed: bool) -> None:
+        """The last item, or the first to fail (the caller goes on at once), hands its count
+        to the waiting caller; any other item's count ends with it."""
         with self.activity.condition:
             self.remaining -= 1
-            if self.remaining == 0 and self.caller_waits:
+            wakes = self.remaining == 0 or failed
+            if wakes and self.caller_waits and not self.handed_back:
                 self.handed_back = True
             else:
                 self.activity.running -= 1

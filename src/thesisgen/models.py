@@ -421,6 +421,9 @@ class UniverseTicker(Contract):
     sources: list[str] = Field(default_factory=list)
     company: str | None = None
     line: int = 0
+    # what the memo's requests are made of (its sources, outline, XBRL facts), when first read:
+    # a resume refuses changed inputs, whose requests would differ and be paid for again
+    inputs_sha256: str | None = None
 
 
 class Submission(Contract):
