@@ -485,3 +485,23 @@ def test_a_resume_refuses_other_settings_and_a_taken_folder_is_refused(tmp_path:
         assert server.count("batches.create") == 1
     with pytest.raises(InputFileError, match="holds no batch run"):
         batch.batch(batch.BatchRequest(status=tmp_path), io.StringIO())
+
+
+def test_a_resume_refuses_sources_changed_since_the_run_started(tmp_path: Path) -> None:
+    import shutil
+
+    sources = tmp_path / "arec-sources"
+    shutil.copytree(ROOT / "fixtures" / "AREC" / "sources", sources)
+    universe = universe_file(tmp_path, f"AREC 2026-11-27 {sources}\n")
+    out = tmp_path / "run"
+    with serve(authored_universe()) as server:
+        batch_run(server, universe=universe, out=out, engine="openai-batch")
+        state = json.loads((out / "batch" / "state.json").read_text())
+        assert (
+            state["universe"][0]["as_of"] == "2026-11-27" and state["universe"][0]["inputs_sha256"]
+        )
+        changed = sorted(sources.iterdir())[0]
+        changed.write_text(changed.read_text() + "\nA sentence added after submitting.\n")
+        with pytest.raises(UsageError, match=r"AREC .*changed since the batch run started"):
+            batch_run(server, resume=out, wait=600)
+        assert server.count("files.create") == 1
