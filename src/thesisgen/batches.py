@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -34,7 +33,7 @@ import openai
 from pydantic import ValidationError
 
 from .errors import InputFileError, ModelServiceError, UsageError
-from .files import describe_validation_error, dump_model, write_bytes_atomic
+from .files import describe_validation_error, dump_model, exclusive_lock, write_bytes_atomic
 from .llm import server_message, transient
 from .models import BatchAnswer, BatchState, Submission
 from .retry import RetryPolicy
@@ -68,15 +67,17 @@ class BatchFolder:
         return (root / "batch" / STATE).is_file()
 
     def lock(self) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = exclusive_lock(self.path / LOCK)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write into {self.root} ({exc.strerror or exc}): check its permissions"
+            ) from None
+        if fd is None:
             raise UsageError(
                 f"another `thesisgen batch` is working on {self.root}: wait for it to finish"
-            ) from None
+            )
         self._lock_fd = fd
 
     def unlock(self) -> None:

@@ -6,6 +6,7 @@ never leaves a half-written memo, and nothing the user did not ask to replace is
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -133,3 +134,24 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
     write_atomic(path, write)
+
+
+def exclusive_lock(path: Path) -> int | None:
+    """An exclusive, non-blocking lock on ``path`` (created if missing): its descriptor, or None
+    when another process holds it. OSError when it cannot be opened. The holder before us may
+    have removed the file after we opened it, so the lock is taken on the live one."""
+    for _ in range(10):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        try:
+            same = path.stat().st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+    return None

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import shutil
@@ -35,7 +34,7 @@ from pathlib import Path
 from types import TracebackType
 
 from .errors import OutputExistsError, UsageError
-from .files import sha256_bytes
+from .files import exclusive_lock, sha256_bytes
 
 # The files each command writes; only these are ever replaced or removed by a later run.
 DRAFT_OUTPUTS = (
@@ -167,33 +166,19 @@ class OutputSet:
         self._created = missing  # deepest first, so removal goes bottom-up
 
     def _lock(self) -> None:
-        path = self.folder / LOCK_NAME
-        for _ in range(10):
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise UsageError(
-                    f"cannot write into {self.what} folder {self.folder} ({exc.strerror}): "
-                    "check its permissions or choose another"
-                ) from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                raise UsageError(
-                    f"another thesisgen run is writing to {self.folder}: wait for it to finish "
-                    "or choose another --out"
-                ) from None
-            # The holder before us may have removed the file after we opened it: lock the live one.
-            try:
-                same = path.stat().st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                self._lock_fd = fd
-                return
-            os.close(fd)
-        raise UsageError(f"cannot lock {self.folder}: too many runs at once; try again")
+        try:
+            fd = exclusive_lock(self.folder / LOCK_NAME)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write into {self.what} folder {self.folder} ({exc.strerror}): "
+                "check its permissions or choose another"
+            ) from None
+        if fd is None:
+            raise UsageError(
+                f"another thesisgen run is writing to {self.folder}: wait for it to finish "
+                "or choose another --out"
+            )
+        self._lock_fd = fd
 
     def _clear_stale_staging(self) -> None:
         # We hold the lock, so any staging folder here belongs to a run that was killed.
