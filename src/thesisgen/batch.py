@@ -731,9 +731,14 @@ def _drive_live(work: _Run, memos: Sequence[_Memo]) -> bool:
 
     workers = 1 if work.state.mode == "replay" else work.settings.concurrency
     threads = [work.memo_thread(memo) for memo in memos]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         for future in [pool.submit(t.run) for t in threads]:
             future.result()
+    except BaseException:  # Ctrl-C: memos not started stay pending for a resume
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return True
 
 
