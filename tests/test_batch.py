@@ -505,3 +505,62 @@ def test_a_resume_refuses_sources_changed_since_the_run_started(tmp_path: Path) 
         with pytest.raises(UsageError, match=r"AREC .*changed since the batch run started"):
             batch_run(server, resume=out, wait=600)
         assert server.count("files.create") == 1
+
+
+def test_a_jsonl_round_interrupted_while_collected_resumes_from_its_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "run"
+    with serve(authored_universe()) as server:
+        first = batch_run(server, universe=universe_file(tmp_path), out=out, engine="jsonl")
+        requests = out / first.state.submissions[0].requests_file
+        answers = tmp_path / "answers-1.jsonl"
+        run_batch_file(requests, answers, server.base_url)
+        other_round = tmp_path / "other.jsonl"  # answers of none of round 1's requests
+        other_round.write_text('{"custom_id": "AREC/draft/market/1", "error": "x"}\n')
+        state = (out / "batch" / "state.json").read_bytes()
+        with pytest.raises(UsageError, match="answers none of the requests in"):
+            batch_run(server, resume=out, answers=other_round)
+        assert (out / "batch" / "state.json").read_bytes() == state  # nothing changed
+
+        def interrupted(*args: Any) -> Any:
+            raise KeyboardInterrupt
+
+        with monkeypatch.context() as patch:  # Ctrl-C after the round was read, before its end
+            patch.setattr(batch._Run, "collect", interrupted)
+            with pytest.raises(batch.CancelledError, match="--resume"):
+                batch_run(server, resume=out, answers=answers)
+        answers.unlink()  # the user's file is gone: the round's copy answers
+        again = batch_run(server, resume=out)
+        assert not again.finished
+        assert [s.round for s in again.state.submissions if s.status == "awaiting answers"] == [2]
+
+
+def test_two_runs_on_one_folder_and_a_password_in_the_base_url(tmp_path: Path) -> None:
+    from thesisgen.batches import BatchFolder
+
+    BatchFolder(tmp_path / "taken").claim()
+    with pytest.raises(UsageError, match="another batch run has taken"):
+        BatchFolder(tmp_path / "taken").claim()
+
+    out = tmp_path / "run"
+    secret_url = "http://analyst:hunter2secret@127.0.0.1:9/v1"
+    batch.batch(
+        batch.BatchRequest(
+            universe=universe_file(tmp_path), out=out, engine="jsonl",
+            flags={**FLAGS, "base_url": secret_url},
+        ),
+        io.StringIO(),
+    )  # fmt: skip
+    kept = b"".join(p.read_bytes() for p in (out / "batch").rglob("*") if p.is_file())
+    assert b"hunter2secret" not in kept
+    with pytest.raises(UsageError, match="pass --base-url again"):
+        batch.batch(batch.BatchRequest(resume=out), io.StringIO())
+    with pytest.raises(UsageError, match="--offline replays recordings; --engine openai-batch"):
+        batch.batch(
+            batch.BatchRequest(
+                universe=universe_file(tmp_path), out=tmp_path / "x", engine="openai-batch",
+                offline=True, flags=FLAGS,
+            ),
+            io.StringIO(),
+        )  # fmt: skip

@@ -264,6 +264,10 @@ class _BoundedTransport(httpx2.BaseTransport):
             return response
 
     def close(self) -> None:
+        """A memo's client closing: the others still use the pool (closing it here made their
+        calls in flight fail and be sent again)."""
+
+    def shutdown(self) -> None:
         self._inner.close()
 
 
@@ -782,6 +786,10 @@ def _engine_and_mode(
                 "recordings: drop one"
             )
     elif request.offline or (engine is None and not settings.live_configured):
+        if request.offline and engine == "openai-batch":
+            raise UsageError(
+                "--offline replays recordings; --engine openai-batch calls the Batch API: drop one"
+            )
         if request.record:
             raise UsageError(
                 "--record needs a live model: set OPENAI_API_KEY or pass --base-url (or "
@@ -850,7 +858,8 @@ def _start(request: BatchRequest, stream: TextIO) -> BatchOutcome:
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise UsageError(f"--out {root} is not an empty folder: choose a new or empty one")
     flags = {k: v for k, v in request.flags.items() if v is not None}
-    if "base_url" in flags and public_url(str(flags["base_url"])) != flags["base_url"]:
+    withheld = "base_url" in flags and public_url(str(flags["base_url"])) != flags["base_url"]
+    if withheld:
         del flags["base_url"]  # it carries a password: a resume is given it again
     state = BatchState(
         run_id=uuid.uuid4().hex,
@@ -874,6 +883,7 @@ def _start(request: BatchRequest, stream: TextIO) -> BatchOutcome:
             "allow_flagged": request.allow_flagged,
             "yes": request.yes,
             "recordings": _recordings_root(request, mode),
+            "base_url_withheld": withheld,
         },
         fingerprint=_fingerprint(settings),
         tickers={
@@ -905,13 +915,29 @@ def _resume(request: BatchRequest, stream: TextIO) -> BatchOutcome:
         for key, value in request.flags.items()
         if value is not None and key != "base_url"
     ]
+    folder = BatchFolder(request.resume)
+    state = folder.load()  # first: a folder that holds no batch run is the thing to say
     if fixed:
         raise UsageError(
             f"{fixed[0]} is fixed when a batch run starts ({request.resume / 'batch/state.json'} "
             f"keeps it): drop it from --resume, or start a new batch run"
         )
-    folder = BatchFolder(request.resume)
-    state = folder.load()
+    if state.options.get("base_url_withheld") and not request.flags.get("base_url"):
+        raise UsageError(
+            f"the batch run in {request.resume} was started with a --base-url holding a password, "
+            "which is never stored: pass --base-url again"
+        )
+    folder.lock()
+    try:
+        return _resumed(request, folder, folder.load(), stream)  # read again under the lock
+    finally:
+        folder.unlock()
+
+
+def _resumed(
+    request: BatchRequest, folder: BatchFolder, state: BatchState, stream: TextIO
+) -> BatchOutcome:
+    assert request.resume is not None
     flags = dict(state.flags)
     if request.flags.get("base_url") is not None:
         flags["base_url"] = request.flags["base_url"]
@@ -928,7 +954,7 @@ def _resume(request: BatchRequest, stream: TextIO) -> BatchOutcome:
             f"{'; '.join(changed[:3])}): its requests would differ and be paid for again; "
             "restore them (config file, environment), or start a new batch run"
         )
-    if state.mode == "live" and state.engine == "openai-batch" and not settings.live_configured:
+    if state.mode != "replay" and state.engine == "openai-batch" and not settings.live_configured:
         raise UsageError(
             f"resuming {request.resume} polls the Batch API: set OPENAI_API_KEY (or --base-url)"
         )
@@ -955,11 +981,14 @@ def _check_answers_file(path: Path) -> None:
         raise InputFileError(f"--answers {path} is over {ANSWERS_MAX_BYTES // 2**30} GB")
 
 
-def _engine(request: BatchRequest, state: BatchState, settings: Settings) -> Engine | None:
+def _engine(
+    request: BatchRequest, state: BatchState, settings: Settings, folder: BatchFolder
+) -> Engine | None:
     if state.engine == "jsonl":
-        return JsonlFiles(request.answers)
+        return JsonlFiles(folder, request.answers)
     if state.engine == "openai-batch":
         return OpenAIBatches(
+            folder.root,
             settings.api_key,
             settings.base_url,
             settings.timeout,
@@ -984,12 +1013,11 @@ def _go(
 ) -> BatchOutcome:
     work = _Run(request, state, folder, settings, stream)
     coordinator: Coordinator | None = None
+    network: _BoundedTransport | None = None
     if state.engine == "live" or state.mode == "replay":
         network = _BoundedTransport(settings.concurrency) if state.mode != "replay" else None
         contexts = {e.ticker: run.EngineContext("live", network, 1.0) for e in state.universe}
     else:
-        if created:
-            folder.lock()
         coordinator = Coordinator(folder.answers() if created else [])
         work.batches_of.update(_batch_ids_by_ticker(state, folder))
 
@@ -1008,23 +1036,27 @@ def _go(
         }
     work.created = created
     try:
-        memos = work.plan(contexts)
+        try:
+            memos = work.plan(contexts)
+        except KeyboardInterrupt:
+            raise CancelledError(
+                "interrupted while planning: "
+                + (
+                    f"what was submitted and answered is kept in {folder.root}; go on with "
+                    f"`thesisgen batch --resume {folder.root}`"
+                    if created
+                    else "nothing was submitted or written"
+                )
+            ) from None
         if not created:
             work.check_budget(memos, work.price_factor())
-            try:
-                folder.path.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise UsageError(
-                    f"cannot create --out {folder.root} ({exc.strerror or exc}): choose another"
-                ) from None
-            if coordinator is not None:
-                folder.lock()
+            folder.claim()
             work.created = True
             work.save()
             work.say(
                 f"Batch run {state.run_id[:12]} in {folder.root} ({state.engine}, {state.mode})."
             )
-        engine = _engine(request, state, settings)
+        engine = _engine(request, state, settings, folder)
         try:
             if coordinator is None:
                 finished = _drive_live(work, memos)
@@ -1040,6 +1072,8 @@ def _go(
             if engine is not None:
                 engine.close()
     finally:
+        if network is not None:
+            network.shutdown()
         folder.unlock()
     return BatchOutcome(folder.root, state, finished, _closing_lines(state, folder.root, finished))
 
@@ -1190,7 +1224,11 @@ def _poll_for_status(request: BatchRequest, state: BatchState) -> list[str]:
     if not settings.live_configured:
         return ["(not polled: set OPENAI_API_KEY to ask the Batch API where they stand)"]
     engine = OpenAIBatches(
-        settings.api_key, settings.base_url, settings.timeout, RetryPolicy(attempts=1)
+        request.status or Path(),
+        settings.api_key,
+        settings.base_url,
+        settings.timeout,
+        RetryPolicy(attempts=1),
     )
     lines = []
     try:

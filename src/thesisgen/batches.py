@@ -80,6 +80,23 @@ class BatchFolder:
             )
         self._lock_fd = fd
 
+    def claim(self) -> None:
+        """Make ``DIR/batch/`` for a new run, and lock it: created exclusively, so of two runs
+        started on one --out, the second stops here, before it submits anything."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir()
+        except FileExistsError:
+            raise UsageError(
+                f"another batch run has taken {self.root} since this one started: choose "
+                "another --out"
+            ) from None
+        except OSError as exc:
+            raise UsageError(
+                f"cannot create --out {self.root} ({exc.strerror or exc}): choose another"
+            ) from None
+        self.lock()
+
     def unlock(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -260,8 +277,14 @@ class OpenAIBatches:
     name = "openai-batch"
 
     def __init__(
-        self, api_key: str | None, base_url: str | None, timeout: float, retry: RetryPolicy
+        self,
+        root: Path,
+        api_key: str | None,
+        base_url: str | None,
+        timeout: float,
+        retry: RetryPolicy,
     ):
+        self._root = root
         self._retry = retry
         self._client = openai.OpenAI(
             api_key=api_key or "no-key",
@@ -281,12 +304,13 @@ class OpenAIBatches:
         except openai.APIStatusError as exc:
             raise ModelServiceError(
                 f"the batch service answered HTTP {exc.status_code} while {what}: "
-                f"{server_message(exc)} (resume later with `thesisgen batch --resume DIR`)"
+                f"{server_message(exc)} (resume later with `thesisgen batch --resume "
+                f"{self._root}`)"
             ) from None
         except openai.APIError as exc:
             raise ModelServiceError(
                 f"could not reach the batch service while {what} ({type(exc).__name__}): "
-                "check --base-url and the network, then `thesisgen batch --resume DIR`"
+                f"check --base-url and the network, then `thesisgen batch --resume {self._root}`"
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -370,13 +394,16 @@ class OpenAIBatches:
 
 class JsonlFiles:
     """The request file is the hand-over: the user runs it (``vllm run_batch -i FILE -o OUT``)
-    and resumes with ``--answers OUT``, whose lines answer every open submission."""
+    and resumes with ``--answers OUT``, whose lines answer every open submission. The file is
+    checked whole and copied into each round's folder before a round counts as answered, so an
+    interrupted collection resumes from the copy, without the user's file."""
 
     name = "jsonl"
 
-    def __init__(self, answers: Path | None) -> None:
+    def __init__(self, folder: BatchFolder, answers: Path | None) -> None:
+        self.folder = folder
         self.answers = answers
-        self._checked = False
+        self._ids: set[str] | None = None
 
     def submit(
         self, submission: Submission, path: Path, save: Callable[[], None], metadata: dict[str, str]
@@ -385,20 +412,36 @@ class JsonlFiles:
         submission.submitted_at = dt.datetime.now(dt.UTC)
         save()
 
+    def _output(self, submission: Submission) -> Path:
+        return self.folder.round_dir(submission.round) / f"output-{submission.part}.jsonl"
+
     def refresh(self, submission: Submission) -> None:
-        if self.answers is not None and submission.status == AWAITING_ANSWERS:
-            if not self._checked:  # every line, before any round counts as answered
-                for _ in read_results(self.answers, "--answers file"):
-                    pass
-                self._checked = True
-            submission.status = "completed"
+        if self.answers is None or submission.status != AWAITING_ANSWERS:
+            return
+        if self._ids is None:  # every line read once, before any round counts as answered
+            self._ids = {r.custom_id for r in read_results(self.answers, "--answers file")}
+        index = self.folder.round_dir(submission.round) / f"index-{submission.part}.json"
+        try:
+            asked = set(json.loads(index.read_bytes()))
+        except (OSError, ValueError):
+            asked = set()
+        if not asked & self._ids:
+            raise UsageError(
+                f"--answers {self.answers} answers none of the requests in "
+                f"{self.folder.root / submission.requests_file}: pass the output your runner "
+                "wrote for that file (nothing was changed)"
+            )
+        write_bytes_atomic(self._output(submission), self.answers.read_bytes())
+        submission.status = "completed"
 
     def download(self, submission: Submission, folder: Path) -> tuple[Path | None, Path | None]:
-        assert self.answers is not None
-        target = folder / f"output-{submission.part}.jsonl"
-        # The runner's file, kept with the round (the user may delete theirs).
-        write_bytes_atomic(target, self.answers.read_bytes())
-        return target, None
+        output = self._output(submission)
+        if not output.is_file():
+            raise InputFileError(
+                f"{output} is missing: the batch folder was changed; restore it, or pass the "
+                "round's answers again with --answers"
+            )
+        return output, None
 
     def close(self) -> None:
         pass

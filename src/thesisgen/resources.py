@@ -48,7 +48,8 @@ def check_ticker(raw: str) -> str:
     ticker = raw.strip().upper()
     if not TICKER_PATTERN.match(ticker):
         raise UsageError(
-            f"'{raw}' is not a ticker: use 1-6 letters or digits starting with a letter, "
+            f"'{raw[:40]}{'…' if len(raw) > 40 else ''}' is not a ticker: use 1-6 letters or "
+            "digits starting with a letter, "
             "optionally with a class suffix (e.g. AREC, BRK.B)"
         )
     return ticker

@@ -41,7 +41,8 @@ LATEST_AS_OF_DAYS = 366  # a date further ahead is a typo, not a plan
 MAX_UNIVERSE_BYTES = 5 * 1024 * 1024
 COLUMNS = ("ticker", "as_of", "sources", "company")
 
-_DATE_SHAPE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")  # looks like a date: never taken for a path
+# looks like a date (2025-9-30, 25-09-30, 30.09.2025): never taken for a path
+_DATE_SHAPE = re.compile(r"^\d{1,4}[-./]\d{1,2}[-./]\d{1,4}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
