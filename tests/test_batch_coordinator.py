@@ -65,10 +65,10 @@ def test_a_round_waits_for_every_fanned_out_call() -> None:
 
     thread, outcome = memo(coordinator, lambda: map_concurrently(section, ["a", "b", "slow"], 4))
     started.wait(TIMEOUT)
-    early = threading.Thread(target=coordinator.quiet, daemon=True)
-    early.start()
-    early.join(0.3)
-    assert early.is_alive()  # one item still works: the round would miss its request
+    with coordinator.activity.condition:
+        while len(coordinator.held) < 2:  # a and b wait for their answers...
+            coordinator.activity.condition.wait(TIMEOUT)
+        assert coordinator.activity.running == 1  # ...and slow still works: no round yet
     gate.set()
     assert sorted(quiet(coordinator)) == [("AREC", "a", 0), ("AREC", "b", 0), ("AREC", "slow", 0)]
     coordinator.release([answer("AREC", k) for k in ("a", "b", "slow")])
@@ -150,3 +150,24 @@ def test_stopping_releases_every_waiting_thread_with_suspended() -> None:
     coordinator.stop()
     thread.join(TIMEOUT)
     assert isinstance(outcome[0], Suspended)
+
+
+def test_a_stage_wider_than_the_fan_out_goes_out_in_turns_and_never_hangs() -> None:
+    coordinator = Coordinator([])
+    keys = [f"s{n}" for n in range(5)]
+    thread, outcome = memo(
+        coordinator,
+        lambda: map_concurrently(
+            lambda k: coordinator.ask("AREC", k, f"AREC/draft/{k}/1", b"{}").body, keys, 2
+        ),
+    )  # fmt: skip
+    rounds = []
+    for _ in range(5):
+        held = quiet(coordinator)
+        if not held:
+            break
+        rounds.append(len(held))
+        coordinator.release([answer(t, k, n) for t, k, n in held])
+    thread.join(TIMEOUT)
+    assert rounds == [2, 2, 1]
+    assert outcome == [[{"key": k} for k in keys]]

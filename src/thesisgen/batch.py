@@ -82,8 +82,9 @@ if TYPE_CHECKING:
     from .budget import Estimate
 
 # Calls of one stage a memo asks at once under a batch engine: all of them, in practice (a 10-K
-# is about 25 facts calls, an outline 5 to 10 sections); each waits in a thread of its own.
-FAN_OUT = 64
+# is about 25 facts calls, an outline 5 to 10 sections), each waiting in a thread of its own; a
+# stage with more (--verify of 300 sentences) goes out over as many rounds as it needs.
+FAN_OUT = 256
 # The settings that shape a request or a memo: a resume with other values would ask other
 # questions (and pay again), so it is refused.
 FINGERPRINT = (

@@ -462,9 +462,7 @@ def map_concurrently(work: Callable[[Item], R], items: Iterable[Item], concurren
     concurrency of 1 the caller's thread does the work, in order: a worker thread would only add
     its hand-offs (0.06 s over an offline AREC draft's 10 replayed calls).
 
-    Under an :class:`Activity` (a batch run), the caller's count passes to the items while it
-    waits and back to it, from the last item to end, without ever dropping to 0 in between (that
-    would submit a round while this fan-out is about to ask more).
+    Under an :class:`Activity` (a batch run) the work is counted: see :func:`_map_counted`.
     """
     if concurrency <= 1:
         return [work(item) for item in items]
@@ -472,21 +470,10 @@ def map_concurrently(work: Callable[[Item], R], items: Iterable[Item], concurren
     if not todo:
         return []
     activity = ACTIVITY.get()
-    fan = _FanOut(activity, len(todo)) if activity is not None else None
-
-    def run(item: Item) -> R:
-        ACTIVITY.set(activity)
-        failed = True
-        try:
-            result = work(item)
-            failed = False
-            return result
-        finally:
-            if fan is not None:
-                fan.item_done(failed)
-
+    if activity is not None:
+        return _map_counted(work, todo, concurrency, activity)
     pool = ThreadPoolExecutor(max_workers=concurrency)
-    futures = [pool.submit(run, item) for item in todo]
+    futures = [pool.submit(work, item) for item in todo]
     try:
         wait(futures, return_when=FIRST_EXCEPTION)  # the first error, not the first item's
         for future in futures:
@@ -495,46 +482,68 @@ def map_concurrently(work: Callable[[Item], R], items: Iterable[Item], concurren
         results = [f.result() for f in futures]
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        if fan is not None:
-            fan.caller_back(sum(1 for f in futures if f.cancelled()))
         raise
-    if fan is not None:
-        fan.caller_back(0)
     pool.shutdown(wait=True)
     return results
 
 
-class _FanOut:
-    """One :func:`map_concurrently` call's share of an :class:`Activity`'s count."""
+def _map_counted(
+    work: Callable[[Item], R], todo: list[Item], concurrency: int, activity: Activity
+) -> list[R]:
+    """map_concurrently under an Activity: at most ``concurrency`` worker threads take the items
+    in turn, and each worker counts as running from its start to its end (less the time it waits
+    for an answer), so items not yet taken are never counted and never hold a round back. The
+    caller's count passes to the workers while it waits and back to it from the last worker to
+    end, or from the first item to fail, so the count never drops to 0 on the way (a round would
+    go out while this memo is about to ask more)."""
+    condition = activity.condition
+    results: list[Any] = [None] * len(todo)
+    errors: list[BaseException] = []
+    taken = 0
+    workers = min(concurrency, len(todo))
+    alive = workers
+    caller_waits, handed_back = True, False
 
-    def __init__(self, activity: Activity, items: int) -> None:
-        self.activity = activity
-        self.remaining = items
-        self.caller_waits = True
-        self.handed_back = False  # the last item gave its count to the waiting caller
-        activity.add(items - 1)  # the items run; the caller waits for them
+    def worker() -> None:
+        nonlocal taken, alive, handed_back
+        ACTIVITY.set(activity)
+        failed = False
+        try:
+            while True:
+                with condition:
+                    if errors or taken == len(todo):
+                        return
+                    index = taken
+                    taken += 1
+                try:
+                    results[index] = work(todo[index])
+                except BaseException as exc:
+                    failed = True
+                    with condition:
+                        errors.append(exc)
+                    return
+        finally:
+            with condition:
+                alive -= 1
+                if (alive == 0 or failed) and caller_waits and not handed_back:
+                    handed_back = True
+                else:
+                    activity.running -= 1
+                condition.notify_all()
 
-    def item_done(self, failed: bool) -> None:
-        """The last item, or the first to fail (the caller goes on at once), hands its count
-        to the waiting caller; any other item's count ends with it."""
-        with self.activity.condition:
-            self.remaining -= 1
-            wakes = self.remaining == 0 or failed
-            if wakes and self.caller_waits and not self.handed_back:
-                self.handed_back = True
-            else:
-                self.activity.running -= 1
-            self.activity.condition.notify_all()
-
-    def caller_back(self, cancelled: int) -> None:
-        """The caller goes on (results in, or an error); ``cancelled`` items never ran."""
-        with self.activity.condition:
-            self.caller_waits = False
-            self.remaining -= cancelled
-            self.activity.running -= cancelled
-            if not self.handed_back:
-                self.activity.running += 1
-            self.activity.condition.notify_all()
+    activity.add(workers - 1)  # the workers run; the caller waits for them
+    for _ in range(workers):
+        threading.Thread(target=worker, daemon=True).start()
+    with condition:
+        while alive > 0 and not errors:
+            condition.wait()
+        caller_waits = False
+        if not handed_back:
+            activity.running += 1
+        condition.notify_all()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def server_message(exc: openai.APIStatusError) -> str:
