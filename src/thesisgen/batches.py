@@ -22,9 +22,9 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -125,16 +125,20 @@ class BatchFolder:
         write_bytes_atomic(self.path / STATE, dump_model(state))
 
     def answers(self) -> list[BatchAnswer]:
-        """Every answer kept so far. A last line cut short (a crash while appending) is dropped:
-        its request is simply asked again."""
+        """Every answer kept so far. A last line cut short (a crash while appending) is cut off
+        the file, so the next append starts on a line of its own; its round is collected again
+        (its submission was not yet marked collected)."""
         path = self.path / ANSWERS
         if not path.is_file():
             return []
         kept: list[BatchAnswer] = []
+        complete = 0  # bytes of whole lines
         with path.open("rb") as stream:
             for number, raw in enumerate(stream, 1):
                 if not raw.endswith(b"\n"):
-                    break  # cut short
+                    os.truncate(path, complete)  # we hold the folder's lock
+                    break
+                complete += len(raw)
                 try:
                     kept.append(BatchAnswer.model_validate_json(raw))
                 except ValidationError as exc:
@@ -185,12 +189,17 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300 and bool(self.body)
+        """A chat completion: a 2xx whose body has choices."""
+        if self.status_code is None or not 200 <= self.status_code < 300 or not self.body:
+            return False
+        choices = self.body.get("choices")
+        return isinstance(choices, list) and bool(choices)
 
     @property
     def may_pass(self) -> bool:
-        """A failure another submission may not have: no answer at all, a 408/409/429 or 5xx."""
-        if self.status_code is None:
+        """A failure another submission may not have: no answer at all, a 408/409/429 or 5xx,
+        or a 2xx whose body is not a completion (as a live call retries a bad body)."""
+        if self.status_code is None or 200 <= self.status_code < 300:
             return True
         return self.status_code in (408, 409, 429) or self.status_code >= 500
 
@@ -317,6 +326,7 @@ class OpenAIBatches:
     def submit(
         self, submission: Submission, path: Path, save: Callable[[], None], metadata: dict[str, str]
     ) -> None:
+        resumed = submission.status == "uploaded"
         if submission.input_file_id is None:
             with path.open("rb") as stream:
                 upload = self._call(
@@ -328,7 +338,8 @@ class OpenAIBatches:
             save()
         if submission.batch_id is None:
             file_id = submission.input_file_id
-            batch = self._created(file_id) or self._call(
+            # Only a hand-over that stopped after its upload may have created a batch unrecorded.
+            batch = (self._created(file_id) if resumed else None) or self._call(
                 f"creating the batch of {path.name}",
                 lambda: self._client.batches.create(
                     input_file_id=file_id,
@@ -381,10 +392,15 @@ class OpenAIBatches:
                 files.append(None)
                 continue
             target = folder / f"{kind}-{submission.part}.jsonl"
-            content = self._call(
-                f"downloading {file_id}", partial(self._client.files.content, file_id)
-            )
-            write_bytes_atomic(target, content.read())
+            temporary = target.with_name(f".{target.name}.part")
+
+            def fetch(file_id: str = file_id, temporary: Path = temporary) -> None:
+                # streamed to disk: a result file may be hundreds of MB
+                with self._client.files.with_streaming_response.content(file_id) as response:
+                    response.stream_to_file(temporary)
+
+            self._call(f"downloading {file_id}", fetch)
+            temporary.replace(target)
             files.append(target)
         return files[0], files[1]
 
@@ -431,7 +447,10 @@ class JsonlFiles:
                 f"{self.folder.root / submission.requests_file}: pass the output your runner "
                 "wrote for that file (nothing was changed)"
             )
-        write_bytes_atomic(self._output(submission), self.answers.read_bytes())
+        output = self._output(submission)
+        temporary = output.with_name(f".{output.name}.part")
+        shutil.copyfile(self.answers, temporary)
+        temporary.replace(output)
         submission.status = "completed"
 
     def download(self, submission: Submission, folder: Path) -> tuple[Path | None, Path | None]:
