@@ -564,3 +564,51 @@ def test_two_runs_on_one_folder_and_a_password_in_the_base_url(tmp_path: Path) -
             ),
             io.StringIO(),
         )  # fmt: skip
+
+
+def test_a_batch_cancelled_by_someone_else_resubmits_what_it_did_not_answer(tmp_path: Path) -> None:
+    import openai
+
+    out = tmp_path / "run"
+    with serve(authored_universe(), [BatchPlan(in_progress=5, cancelling=1, done=2)]) as server:
+        first = batch_run(server, universe=universe_file(tmp_path), out=out, engine="openai-batch")
+        batch_id = first.state.submissions[0].batch_id
+        assert batch_id is not None
+        client = openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0)
+        client.batches.cancel(batch_id)  # from the provider's dashboard, say
+        done = batch_run(server, resume=out, wait=600)
+        batches = submitted(server)
+    assert done.finished and done.exit_code == 0
+    cancelled = done.state.submissions[0]
+    assert (cancelled.answered, cancelled.retried) == (2, 6)
+    assert set(batches[1]) >= FACTS_LABELS - set(batches[0][:2])
+
+
+def test_a_resume_against_another_server_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with serve(authored_universe(), [BatchPlan(in_progress=5)]) as server:
+        batch_run(server, universe=universe_file(tmp_path), out=out, engine="openai-batch")
+    with serve(authored_universe()) as elsewhere:
+        with pytest.raises(UsageError, match=r"changed since .*server: 'http://127\.0\.0\.1"):
+            batch_run(elsewhere, resume=out)
+        assert elsewhere.count("batches.retrieve") == 0
+
+
+def test_an_answer_line_cut_short_by_a_crash_is_cut_off_before_the_next(tmp_path: Path) -> None:
+    from thesisgen.batches import BatchFolder
+
+    folder = BatchFolder(tmp_path)
+    folder.path.mkdir()
+    whole = [
+        batch.BatchAnswer(
+            ticker="AREC", key=f"k{n}", occurrence=0, custom_id=f"AREC/facts/S{n}/1", round=1,
+            status_code=200, body={"choices": [{}]},
+        )
+        for n in (1, 2)
+    ]  # fmt: skip
+    folder.append_answers(whole[:1])
+    with (folder.path / "answers.jsonl").open("ab") as stream:
+        stream.write(b'{"ticker": "AREC", "key": "k2", "occ')  # the crash
+    assert folder.answers() == whole[:1]
+    folder.append_answers(whole[1:])  # the round collected again
+    assert folder.answers() == whole

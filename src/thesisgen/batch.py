@@ -85,14 +85,18 @@ if TYPE_CHECKING:
 # is about 25 facts calls, an outline 5 to 10 sections), each waiting in a thread of its own; a
 # stage with more (--verify of 300 sentences) goes out over as many rounds as it needs.
 FAN_OUT = 256
-# The settings that shape a request or a memo: a resume with other values would ask other
-# questions (and pay again), so it is refused.
-FINGERPRINT = (
-    "model", "temperature", "seed", "max_tokens", "structured_output", "max_repairs",
-    "extract", "rules_fallback", "max_verbatim_chars", "max_restatements", "max_rules_facts",
-    "chunk_chars", "chunk_overlap", "rounding_tolerance", "max_facts_per_section", "verify",
-    "max_verify_sentences", "identifiers", "aliases", "edgar", "edgar_8k_days",
-    "edgar_max_filings",
+# The settings that cannot change what a memo asks or writes, or what it costs: a resume may
+# take other values of these (from the environment or the config file), and of no other. The
+# rest, with the version and the prompts, are the run's fingerprint: a resume under another
+# would ask other questions, and pay for them again.
+NOT_FINGERPRINTED = frozenset(
+    {
+        "api_key", "base_url", "concurrency", "timeout", "retry_attempts",
+        "retry_initial_wait", "retry_max_wait", "retry_total", "cache", "cache_dir",
+        "edgar_user_agent", "edgar_rate", "edgar_max_age_hours", "max_calls",
+        "max_prompt_tokens", "max_tickers", "batch_max_requests", "batch_line_attempts",
+        "batch_poll_initial", "batch_poll_max",
+    }
 )  # fmt: skip
 ANSWERS_MAX_BYTES = 4 * 1024 * 1024 * 1024  # an answers file: many rounds of 50,000 lines
 
@@ -395,7 +399,7 @@ class _Run:
             as_of=entry.as_of,
             yes=bool(options.get("yes")),
             flags=self.state.flags,
-            retry=_no_retries(self.settings) if context.fan_out else None,
+            retry=_no_retries() if context.fan_out else None,
             engine=context,
         )
 
@@ -638,13 +642,18 @@ def _dump(data: Any) -> bytes:
 
 
 def _load_index(path: Path) -> dict[str, list[Any]]:
+    """A round's custom_id -> [ticker, request key, occurrence]."""
     try:
         data = json.loads(path.read_bytes())
+        if not isinstance(data, dict) or not all(
+            isinstance(ref, list) and len(ref) == 3 and isinstance(ref[2], int)
+            for ref in data.values()
+        ):
+            raise ValueError("not a custom_id index")
     except (OSError, ValueError) as exc:
         raise InputFileError(
             f"{path} is missing or unreadable ({exc}): the batch folder was changed; restore it"
         ) from None
-    assert isinstance(data, dict)
     return data
 
 
@@ -660,7 +669,7 @@ def _sum(a: Estimate, b: Estimate) -> Estimate:
     )
 
 
-def _no_retries(settings: Settings) -> RetryPolicy:
+def _no_retries() -> RetryPolicy:
     """A batch engine's memos send each request once: a line that fails in a way that may pass
     is submitted again in the next round (batch_line_attempts), not retried in place."""
     return RetryPolicy(attempts=1, initial_wait_s=0, max_wait_s=0, total_s=86_400)
@@ -831,8 +840,19 @@ def _recordings_root(request: BatchRequest, mode: str) -> str | None:
 
 
 def _fingerprint(settings: Settings) -> dict[str, Any]:
+    """What a resume must find unchanged: the settings that shape requests, memos and prices,
+    the server (without a password), thesisgen's version and its prompts."""
+    from . import __version__
+    from .prompts import templates_sha256
+
     data = settings.model_dump(mode="json")
-    return {key: data[key] for key in FINGERPRINT}
+    kept = {key: value for key, value in data.items() if key not in NOT_FINGERPRINTED}
+    return {
+        **kept,
+        "server": public_url(settings.base_url) if settings.base_url else None,
+        "thesisgen_version": __version__,
+        "prompt_templates_sha256": templates_sha256(),
+    }
 
 
 def _start(request: BatchRequest, stream: TextIO) -> BatchOutcome:
@@ -952,8 +972,9 @@ def _resumed(
     if changed:
         raise UsageError(
             f"the settings changed since the batch run in {request.resume} started ("
-            f"{'; '.join(changed[:3])}): its requests would differ and be paid for again; "
-            "restore them (config file, environment), or start a new batch run"
+            f"{'; '.join(changed[:3])}): its requests would differ, or go elsewhere, and be "
+            "paid for again; restore them (config file, environment, --base-url, the thesisgen "
+            "version), or start a new batch run"
         )
     if state.mode != "replay" and state.engine == "openai-batch" and not settings.live_configured:
         raise UsageError(
@@ -970,7 +991,39 @@ def _resumed(
                 f"no round of {request.resume} waits for answers: drop --answers (see "
                 f"`thesisgen batch --status {request.resume}`)"
             )
+    waiting = _still_out(request, state, folder, settings)
+    if waiting is not None:
+        return waiting
     return _go(request, state, folder, settings, stream, created=True)
+
+
+def _still_out(
+    request: BatchRequest, state: BatchState, folder: BatchFolder, settings: Settings
+) -> BatchOutcome | None:
+    """A resume without --wait whose batches are all still out (or whose jsonl round still
+    waits for its answers file) says so at once, without reading every memo's sources again."""
+    out = [s for s in state.submissions if s.status != "collected"]
+    if not out or request.wait is not None:
+        return None
+    if state.engine == "jsonl":
+        if request.answers is None and all(s.status == AWAITING_ANSWERS for s in out):
+            return BatchOutcome(
+                folder.root, state, False, _closing_lines(state, folder.root, False)
+            )
+        return None
+    if state.engine != "openai-batch" or not all(s.batch_id for s in out):
+        return None
+    engine = _engine(request, state, settings, folder)
+    assert engine is not None
+    try:
+        for submission in out:
+            engine.refresh(submission)
+    finally:
+        engine.close()
+    folder.save(state)
+    if any(s.status in TERMINAL for s in out):
+        return None
+    return BatchOutcome(folder.root, state, False, _closing_lines(state, folder.root, False))
 
 
 def _check_answers_file(path: Path) -> None:
@@ -993,13 +1046,7 @@ def _engine(
             settings.api_key,
             settings.base_url,
             settings.timeout,
-            request.retry
-            or RetryPolicy(
-                attempts=settings.retry_attempts,
-                initial_wait_s=settings.retry_initial_wait,
-                max_wait_s=settings.retry_max_wait,
-                total_s=settings.retry_total,
-            ),
+            request.retry or RetryPolicy.of(settings),
         )
     return None
 

@@ -19,7 +19,7 @@ from tenacity import (
     stop_after_delay,
 )
 
-from .config import DEFAULTS
+from .config import DEFAULTS, Settings
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,16 @@ class RetryPolicy:
     max_wait_s: float = DEFAULTS.retry_max_wait
     total_s: float = DEFAULTS.retry_total
     sleep: Callable[[float], object] | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, settings: Settings) -> RetryPolicy:
+        """The policy the retry_* settings describe."""
+        return cls(
+            attempts=settings.retry_attempts,
+            initial_wait_s=settings.retry_initial_wait,
+            max_wait_s=settings.retry_max_wait,
+            total_s=settings.retry_total,
+        )
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based); never zero when

@@ -240,13 +240,7 @@ def _llm_settings(
         timeout_s=settings.timeout,
         max_tokens=settings.max_tokens,
         structured_output=settings.structured_output,
-        retry=request.retry
-        or RetryPolicy(
-            attempts=settings.retry_attempts,
-            initial_wait_s=settings.retry_initial_wait,
-            max_wait_s=settings.retry_max_wait,
-            total_s=settings.retry_total,
-        ),
+        retry=request.retry or RetryPolicy.of(settings),
         recordings_dir=recordings,
         cache_dir=settings.resolved_cache_dir() if cache else None,
         budget=limits,
