@@ -27,7 +27,6 @@ from __future__ import annotations
 import collections
 import copy
 import datetime as dt
-import hashlib
 import json
 import threading
 import time
@@ -304,8 +303,8 @@ class _MemoProgress:
 @dataclass
 class _Memo:
     entry: UniverseTicker
-    plan: Any  # run._Plan
-    inputs: Any  # run._Inputs
+    plan: run.Plan
+    inputs: run.Inputs
 
 
 def _outcome(
@@ -327,17 +326,6 @@ def _outcome(
             "live_cost_usd": None if cost is None else cost / factor,
         }
     )
-
-
-def _inputs_digest(inputs: Any) -> str:
-    """One hash over what a memo's requests are made of: its sources, outline and XBRL facts."""
-    digest = hashlib.sha256()
-    for numbered in inputs.numbered:
-        digest.update(f"{numbered.source.id}:{numbered.source.sha256}\n".encode())
-    digest.update(repr(inputs.outline).encode())
-    for fact in inputs.edgar.financials if inputs.edgar else []:
-        digest.update(fact.model_dump_json().encode())
-    return digest.hexdigest()
 
 
 def _prefixed(exc: ThesisgenError, where: str) -> ThesisgenError:
@@ -422,7 +410,7 @@ class _Run:
                 continue
             except ThesisgenError as exc:
                 raise _prefixed(exc, where) from None
-            digest = _inputs_digest(inputs)
+            digest = run.inputs_digest(inputs)
             if entry.inputs_sha256 is not None and entry.inputs_sha256 != digest:
                 raise UsageError(
                     f"{where}: its sources, outline or SEC filings changed since the batch run "
@@ -472,10 +460,16 @@ class _Run:
     def price_factor(self) -> float:
         return self.settings.batch_price_factor if self.state.engine != "live" else 1.0
 
-    def memo_thread(self, memo: _Memo, coordinator: Coordinator | None = None) -> threading.Thread:
+    def memo_thread(self, memo: _Memo, coordinator: Coordinator) -> threading.Thread:
+        """A batch engine's memo: counted from before it starts until it ends."""
+        coordinator.activity.add(1)
+        work = self.memo_work(memo, coordinator)
+        return threading.Thread(target=work, name=f"memo-{memo.entry.ticker}", daemon=True)
+
+    def memo_work(self, memo: _Memo, coordinator: Coordinator | None = None) -> Callable[[], None]:
+        """Draft one memo and write down how it ended (the other memos go on, whatever it is)."""
         ticker = memo.entry.ticker
         progress = _MemoProgress(ticker, self.stream, self.lock)
-
         activity = coordinator.activity if coordinator is not None else None
 
         def work() -> None:
@@ -502,9 +496,7 @@ class _Run:
                     coordinator.drop(ticker)
                     coordinator.activity.add(-1)
 
-        if activity is not None:
-            activity.add(1)
-        return threading.Thread(target=work, name=f"memo-{ticker}", daemon=True)
+        return work
 
     # --- rounds -----------------------------------------------------------------------------------
 
@@ -744,10 +736,9 @@ def _drive_live(work: _Run, memos: Sequence[_Memo]) -> bool:
     from concurrent.futures import ThreadPoolExecutor
 
     workers = 1 if work.state.mode == "replay" else work.settings.concurrency
-    threads = [work.memo_thread(memo) for memo in memos]
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        for future in [pool.submit(t.run) for t in threads]:
+        for future in [pool.submit(work.memo_work(memo)) for memo in memos]:
             future.result()
     except BaseException:  # Ctrl-C: memos not started stay pending for a resume
         pool.shutdown(wait=False, cancel_futures=True)

@@ -636,6 +636,25 @@ def estimate_of(plan: _Plan, inputs: _Inputs) -> budget.Estimate:
     return _estimate(plan, inputs)
 
 
+def inputs_digest(inputs: _Inputs) -> str:
+    """One hash over what a run's requests are made of: its sources, outline and XBRL facts (a
+    batch run's resume refuses changed inputs, whose requests would be paid for again)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for numbered in inputs.numbered:
+        digest.update(f"{numbered.source.id}:{numbered.source.sha256}\n".encode())
+    digest.update(repr(inputs.outline).encode())
+    for fact in inputs.edgar.financials if inputs.edgar else []:
+        digest.update(fact.model_dump_json().encode())
+    return digest.hexdigest()
+
+
+# What `thesisgen batch` holds of a planned memo between its planning and its stages.
+Plan = _Plan
+Inputs = _Inputs
+
+
 def draft_planned(plan: _Plan, inputs: _Inputs, progress: Progress) -> DraftOutcome:
     """Draft, validate and write a planned run; the outcome's ``message`` says why the gate
     failed when it did (the caller decides whether that is an error)."""
