@@ -433,7 +433,7 @@ class _Run:
         total: Estimate | None = None
         for memo in memos:
             estimate = run.estimate_of(memo.plan, memo.inputs)
-            total = estimate if total is None else _sum(total, estimate)
+            total = estimate if total is None else total.plus(estimate)
         assert total is not None
         live = total.cost_usd
         priced = (
@@ -647,18 +647,6 @@ def _load_index(path: Path) -> dict[str, list[Any]]:
             f"{path} is missing or unreadable ({exc}): the batch folder was changed; restore it"
         ) from None
     return data
-
-
-def _sum(a: Estimate, b: Estimate) -> Estimate:
-    return replace(
-        a,
-        calls=a.calls + b.calls,
-        prompt_tokens=a.prompt_tokens + b.prompt_tokens,
-        completion_tokens=a.completion_tokens + b.completion_tokens,
-        worst_calls=a.worst_calls + b.worst_calls,
-        worst_prompt_tokens=a.worst_prompt_tokens + b.worst_prompt_tokens,
-        cost_usd=None if a.cost_usd is None or b.cost_usd is None else a.cost_usd + b.cost_usd,
-    )
 
 
 def _no_retries() -> RetryPolicy:
@@ -950,11 +938,7 @@ def _resumed(
     request: BatchRequest, folder: BatchFolder, state: BatchState, stream: TextIO
 ) -> BatchOutcome:
     assert request.resume is not None
-    flags = dict(state.flags)
-    if request.flags.get("base_url") is not None:
-        flags["base_url"] = request.flags["base_url"]
-    config = state.options.get("config")
-    settings = resolve(flags, config_path=Path(config) if config else None).settings
+    settings = _settings_of(state, request)
     changed = [
         f"{key}: {state.fingerprint.get(key)!r} then, {value!r} now"
         for key, value in _fingerprint(settings).items()
@@ -1015,6 +999,16 @@ def _still_out(
     if any(s.status in TERMINAL for s in out):
         return None
     return BatchOutcome(folder.root, state, False, _closing_lines(state, folder.root, False))
+
+
+def _settings_of(state: BatchState, request: BatchRequest) -> Settings:
+    """A run's settings as a resume or --status resolves them: the flags and config file it
+    started with, and a --base-url given now (the one flag taken again)."""
+    flags = dict(state.flags)
+    if request.flags.get("base_url") is not None:
+        flags["base_url"] = request.flags["base_url"]
+    config = state.options.get("config")
+    return resolve(flags, config_path=Path(config) if config else None).settings
 
 
 def _check_answers_file(path: Path) -> None:
@@ -1254,21 +1248,16 @@ def _poll_for_status(request: BatchRequest, state: BatchState) -> list[str]:
     out = [s for s in state.submissions if s.batch_id and s.status not in (*TERMINAL, "collected")]
     if state.engine != "openai-batch" or not out:
         return []
-    config = state.options.get("config")
-    flags = {**state.flags, **{k: v for k, v in request.flags.items() if k == "base_url" and v}}
     try:
-        settings = resolve(flags, config_path=Path(config) if config else None).settings
+        settings = _settings_of(state, request)
     except ThesisgenError as exc:
         return [f"(not polled: {exc})"]
     if not settings.live_configured:
         return ["(not polled: set OPENAI_API_KEY to ask the Batch API where they stand)"]
-    engine = OpenAIBatches(
-        request.status or Path(),
-        settings.api_key,
-        settings.base_url,
-        settings.timeout,
-        RetryPolicy(attempts=1),
-    )
+    assert request.status is not None
+    once = replace(request, retry=RetryPolicy(attempts=1))  # a look, not a wait
+    engine = _engine(once, state, settings, BatchFolder(request.status))
+    assert engine is not None
     lines = []
     try:
         for submission in out:

@@ -70,6 +70,22 @@ class Estimate:
             worst_prompt_tokens=self.worst_prompt_tokens + prompt_tokens,
         )
 
+    def plus(self, other: Estimate) -> Estimate:
+        """Two runs' estimates as one (a batch run's universe); an unknown cost stays unknown."""
+        cost = (
+            None
+            if self.cost_usd is None or other.cost_usd is None
+            else (self.cost_usd + other.cost_usd)
+        )
+        return Estimate(
+            self.calls + other.calls,
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.worst_calls + other.worst_calls,
+            self.worst_prompt_tokens + other.worst_prompt_tokens,
+            cost,
+        )
+
     def describe(self) -> str:
         cost = "" if self.cost_usd is None else f", about ${self.cost_usd:.2f}"
         return (
