@@ -78,6 +78,14 @@ def batch_run(server: Running, **request: Any) -> batch.BatchOutcome:
     )
 
 
+def start(server: Running, tmp_path: Path, **request: Any) -> batch.BatchOutcome:
+    """A new run of the three-ticker universe (into ``tmp_path / "run"`` unless ``out`` says
+    otherwise), on openai-batch unless ``engine`` says otherwise."""
+    request.setdefault("out", tmp_path / "run")
+    request.setdefault("engine", "openai-batch")
+    return batch_run(server, universe=universe_file(tmp_path), **request)
+
+
 def submitted(server: Running) -> list[list[str]]:
     """The custom_ids of each batch the stub was given, in the order they were created."""
     assert server.batches is not None
@@ -189,7 +197,7 @@ def test_a_run_exits_after_submitting_and_a_resume_pays_for_nothing_twice(tmp_pa
     plans = [BatchPlan(in_progress=2), BatchPlan(), BatchPlan()]
     with serve(authored_universe(), plans) as server:
         out = tmp_path / "run"
-        first = batch_run(server, universe=universe_file(tmp_path), out=out, engine="openai-batch")
+        first = start(server, tmp_path, out=out)
         assert not first.finished and first.exit_code == 0
         assert "--resume" in first.lines[-1]
         assert server.count("files.create") == server.count("batches.create") == 1
@@ -216,7 +224,7 @@ def test_a_run_exits_after_submitting_and_a_resume_pays_for_nothing_twice(tmp_pa
 def test_a_batch_created_before_a_crash_is_found_not_created_again(tmp_path: Path) -> None:
     with serve(authored_universe()) as server:
         out = tmp_path / "run"
-        batch_run(server, universe=universe_file(tmp_path), out=out, engine="openai-batch")
+        start(server, tmp_path, out=out)
         # The process died after creating the batch and before writing its ID down.
         path = out / "batch" / "state.json"
         state = json.loads(path.read_text())
@@ -230,10 +238,7 @@ def test_a_batch_created_before_a_crash_is_found_not_created_again(tmp_path: Pat
 def test_an_expired_batch_resubmits_only_what_is_missing(tmp_path: Path) -> None:
     plans = [BatchPlan(expire_after=1, done=3)]
     with serve(authored_universe(), plans) as server:
-        outcome = batch_run(
-            server, universe=universe_file(tmp_path), out=tmp_path / "run", engine="openai-batch",
-            wait=600,
-        )  # fmt: skip
+        outcome = start(server, tmp_path, wait=600)
         assert outcome.finished and outcome.exit_code == 0
         first, second = submitted(server)[:2]
         answered = set(first[:3])
@@ -249,10 +254,7 @@ def test_a_line_error_is_asked_again_and_a_failed_batch_resubmitted(tmp_path: Pa
         BatchPlan(line_errors={"PKX/facts/S1/1": {"code": "server_error", "message": "boom"}}),
     ]
     with serve(authored_universe(), plans) as server:
-        outcome = batch_run(
-            server, universe=universe_file(tmp_path), out=tmp_path / "run", engine="openai-batch",
-            wait=600,
-        )  # fmt: skip
+        outcome = start(server, tmp_path, wait=600)
         assert outcome.finished and outcome.exit_code == 0
         batches = submitted(server)
         assert set(batches[0]) == set(batches[1]) == FACTS_LABELS
@@ -265,9 +267,7 @@ def test_a_line_that_fails_for_good_fails_its_memo_only(tmp_path: Path) -> None:
     bad = Reply(400, {"error": {"message": "this request is malformed", "type": "invalid"}})
     with serve(authored_universe({"PKX/draft/risks/1": bad})) as server:
         out = tmp_path / "run"
-        outcome = batch_run(
-            server, universe=universe_file(tmp_path), out=out, engine="openai-batch", wait=600
-        )
+        outcome = start(server, tmp_path, out=out, wait=600)
     assert outcome.finished and outcome.exit_code == 3
     pkx = outcome.state.tickers["PKX"]
     assert pkx.status == "service_failed" and "HTTP 400" in (pkx.message or "")
@@ -293,10 +293,7 @@ def test_a_memo_that_fails_asks_nothing_more(tmp_path: Path) -> None:
     gate, would ask for a repair: the repair is never submitted."""
     bad = Reply(400, {"error": {"message": "malformed", "type": "invalid"}})
     with serve(authored_universe({**wrong_pkx_market(), "PKX/draft/risks/1": bad})) as server:
-        outcome = batch_run(
-            server, universe=universe_file(tmp_path), out=tmp_path / "run",
-            engine="openai-batch", wait=600,
-        )  # fmt: skip
+        outcome = start(server, tmp_path, wait=600)
         batches = submitted(server)
     assert outcome.state.tickers["PKX"].status == "service_failed"
     assert [set(b) for b in batches] == [FACTS_LABELS, DRAFT_LABELS, REPAIR_LABELS]
@@ -306,9 +303,7 @@ def test_a_gate_failure_in_one_memo_leaves_the_others_written(tmp_path: Path) ->
     overrides = wrong_pkx_market()
     with serve(authored_universe(overrides)) as server:
         out = tmp_path / "run"
-        outcome = batch_run(
-            server, universe=universe_file(tmp_path), out=out, engine="openai-batch", wait=600
-        )
+        outcome = start(server, tmp_path, out=out, wait=600)
     assert outcome.finished and outcome.exit_code == 1
     assert outcome.state.tickers["PKX"].status == "gate_failed"
     assert "did not pass the gate" in (outcome.state.tickers["PKX"].message or "")
@@ -324,10 +319,7 @@ def test_a_gate_failure_in_one_memo_leaves_the_others_written(tmp_path: Path) ->
 def test_the_jsonl_engine_round_trips_through_a_runner(tmp_path: Path, universe: Universe) -> None:
     out = tmp_path / "run"
     with serve(authored_universe()) as server:
-        outcome = batch_run(
-            server, universe=universe_file(tmp_path), out=out, engine="jsonl",
-            config=config_file(tmp_path),
-        )  # fmt: skip
+        outcome = start(server, tmp_path, engine="jsonl", config=config_file(tmp_path))
         files = []
         for _ in range(6):  # three rounds; a stuck loop fails instead of hanging
             if outcome.finished:
@@ -353,7 +345,7 @@ def test_the_jsonl_engine_round_trips_through_a_runner(tmp_path: Path, universe:
 def test_jsonl_answers_that_are_not_results_are_refused(tmp_path: Path) -> None:
     out = tmp_path / "run"
     with serve(authored_universe()) as server:
-        batch_run(server, universe=universe_file(tmp_path), out=out, engine="jsonl")
+        start(server, tmp_path, out=out, engine="jsonl")
         garbage = tmp_path / "answers.jsonl"
         garbage.write_text('{"custom_id": "AREC/facts/S1/1"}\nnot json\n')
         with pytest.raises(
@@ -369,10 +361,7 @@ def test_the_live_engine_bounds_calls_across_the_universe(
 ) -> None:
     out = tmp_path / "run"
     with serve(authored_universe()) as server:
-        outcome = batch_run(
-            server, universe=universe_file(tmp_path), out=out, engine="live",
-            flags={"concurrency": "2"},
-        )  # fmt: skip
+        outcome = start(server, tmp_path, engine="live", flags={"concurrency": "2"})
         assert server.count("batches.create") == 0
         assert len(server.requests) == 30
     assert outcome.finished and outcome.exit_code == 0
@@ -386,10 +375,7 @@ def test_the_live_engine_bounds_calls_across_the_universe(
 def test_a_recorded_universe_replays_offline_as_one(tmp_path: Path, universe: Universe) -> None:
     recordings = tmp_path / "recordings"
     with serve(authored_universe()) as server:
-        recorded = batch_run(
-            server, universe=universe_file(tmp_path), out=tmp_path / "run", engine="openai-batch",
-            wait=600, record=True, recordings=recordings,
-        )  # fmt: skip
+        recorded = start(server, tmp_path, wait=600, record=True, recordings=recordings)
     assert recorded.finished and recorded.state.mode == "record"
     assert sorted(p.name for p in recordings.iterdir()) == sorted(TICKERS)
     replayed = batch.batch(
@@ -422,10 +408,7 @@ def test_an_offline_universe_replays_each_bundle(tmp_path: Path) -> None:
 def test_the_universe_budget_is_checked_before_anything_is_submitted(tmp_path: Path) -> None:
     with serve(authored_universe()) as server:
         with pytest.raises(BudgetExceededError, match="--max-calls 20"):
-            batch_run(
-                server, universe=universe_file(tmp_path), out=tmp_path / "run",
-                engine="openai-batch", flags={"max_calls": "20"},
-            )  # fmt: skip
+            start(server, tmp_path, flags={"max_calls": "20"})
         assert server.count("files.create") == 0
     assert not (tmp_path / "run").exists()
 
@@ -446,9 +429,7 @@ def test_bad_requests_are_refused_in_one_line(
     flags = {**FLAGS, "base_url": "http://127.0.0.1:9/v1", **request_.pop("flags", {})}
     with pytest.raises(UsageError, match=message):
         batch.batch(
-            batch.BatchRequest(
-                universe=universe_file(tmp_path), out=tmp_path / "run", flags=flags, **request_
-            ),
+            batch.BatchRequest(universe=universe_file(tmp_path), flags=flags, **request_),
             io.StringIO(),
         )
     assert not (tmp_path / "run").exists()
@@ -458,7 +439,7 @@ def test_a_bad_universe_line_is_named_and_nothing_is_created(tmp_path: Path) -> 
     with pytest.raises(UsageError, match="line 2"):
         batch.batch(
             batch.BatchRequest(
-                universe=universe_file(tmp_path, "AREC\nNOT A TICKER\n"), out=tmp_path / "run",
+                universe=universe_file(tmp_path, "AREC\nNOT A TICKER\n"),
                 flags={**FLAGS, "base_url": "http://127.0.0.1:9/v1"}, engine="openai-batch",
             ),
             io.StringIO(),
@@ -470,13 +451,11 @@ def test_a_resume_refuses_other_settings_and_a_taken_folder_is_refused(tmp_path:
     out = tmp_path / "run"
     config = config_file(tmp_path)
     with serve(authored_universe(), [BatchPlan(in_progress=5)]) as server:
-        batch_run(
-            server, universe=universe_file(tmp_path), out=out, engine="openai-batch", config=config
-        )
+        start(server, tmp_path, out=out, config=config)
         with pytest.raises(UsageError, match="--model is fixed when a batch run starts"):
             batch_run(server, resume=out, flags_on_resume={"model": "gpt-4o"})
         with pytest.raises(UsageError, match="holds a batch run already"):
-            batch_run(server, universe=universe_file(tmp_path), out=out, engine="openai-batch")
+            start(server, tmp_path, out=out)
         with pytest.raises(UsageError, match="--answers is for a jsonl run"):
             batch_run(server, resume=out, answers=universe_file(tmp_path))
         config.write_text("max_repairs = 1\n")  # the config file changed since
@@ -495,7 +474,7 @@ def test_a_resume_refuses_sources_changed_since_the_run_started(tmp_path: Path) 
     universe = universe_file(tmp_path, f"AREC 2026-11-27 {sources}\n")
     out = tmp_path / "run"
     with serve(authored_universe()) as server:
-        batch_run(server, universe=universe, out=out, engine="openai-batch")
+        batch_run(server, universe=universe, out=out)
         state = json.loads((out / "batch" / "state.json").read_text())
         assert (
             state["universe"][0]["as_of"] == "2026-11-27" and state["universe"][0]["inputs_sha256"]
@@ -512,7 +491,7 @@ def test_a_jsonl_round_interrupted_while_collected_resumes_from_its_copy(
 ) -> None:
     out = tmp_path / "run"
     with serve(authored_universe()) as server:
-        first = batch_run(server, universe=universe_file(tmp_path), out=out, engine="jsonl")
+        first = start(server, tmp_path, out=out, engine="jsonl")
         requests = out / first.state.submissions[0].requests_file
         answers = tmp_path / "answers-1.jsonl"
         run_batch_file(requests, answers, server.base_url)
@@ -571,7 +550,7 @@ def test_a_batch_cancelled_by_someone_else_resubmits_what_it_did_not_answer(tmp_
 
     out = tmp_path / "run"
     with serve(authored_universe(), [BatchPlan(in_progress=5, cancelling=1, done=2)]) as server:
-        first = batch_run(server, universe=universe_file(tmp_path), out=out, engine="openai-batch")
+        first = start(server, tmp_path, out=out)
         batch_id = first.state.submissions[0].batch_id
         assert batch_id is not None
         client = openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0)
@@ -587,7 +566,7 @@ def test_a_batch_cancelled_by_someone_else_resubmits_what_it_did_not_answer(tmp_
 def test_a_resume_against_another_server_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "run"
     with serve(authored_universe(), [BatchPlan(in_progress=5)]) as server:
-        batch_run(server, universe=universe_file(tmp_path), out=out, engine="openai-batch")
+        start(server, tmp_path, out=out)
     with serve(authored_universe()) as elsewhere:
         with pytest.raises(UsageError, match=r"changed since .*server: 'http://127\.0\.0\.1"):
             batch_run(elsewhere, resume=out)
