@@ -59,31 +59,44 @@ def is_word_file(path: Path) -> bool:
     return head.startswith(ZIP_MAGIC) or head.startswith(OLE_MAGIC)
 
 
+def read_user_file(path: Path, what: str, max_bytes: int, folder_fix: str, size_fix: str) -> bytes:
+    """The bytes of a file the user named; a missing file, a folder, one over ``max_bytes``
+    (refused before it is read) or an unreadable one is one line naming it and the fix."""
+    if not path.exists():
+        raise InputFileError(f"{what} {path} does not exist: check the path")
+    if path.is_dir():
+        raise InputFileError(f"{what} {path} is a folder: {folder_fix}")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputFileError(
+                f"{what} {path} is {size / 1024 / 1024:.1f} MB, over the "
+                f"{max_bytes / 1024 / 1024:g} MB limit: {size_fix}"
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(
+            f"{what} {path} cannot be read ({exc.strerror}): check permissions"
+        ) from exc
+
+
 def load_model(path: Path, model: type[M], what: str, max_bytes: int = DEFAULT_MAX_JSON_BYTES) -> M:
     """Read a JSON contract; every failure is one line naming the file, the problem and the fix.
 
     Files over ``max_bytes`` (the ``max_json_mb`` setting) are refused before they are read, and
     nesting too deep for the parser is an error of the file, not a crash.
     """
-    if not path.exists():
-        raise InputFileError(f"{what} {path} does not exist: check the path")
-    if path.is_dir():
-        raise InputFileError(f"{what} {path} is a folder: pass the JSON file inside it")
+    raw = read_user_file(
+        path,
+        what,
+        max_bytes,
+        folder_fix="pass the JSON file inside it",
+        size_fix="check the file, or raise max_json_mb (env THESISGEN_MAX_JSON_MB)",
+    )
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputFileError(
-                f"{what} {path} is {size / 1024 / 1024:.1f} MB, over the "
-                f"{max_bytes / 1024 / 1024:g} MB limit: check the file, or raise max_json_mb "
-                "(env THESISGEN_MAX_JSON_MB)"
-            )
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputFileError(f"{what} {path} is not UTF-8 text: pass a JSON file") from exc
-    except OSError as exc:
-        raise InputFileError(
-            f"{what} {path} cannot be read ({exc.strerror}): check permissions"
-        ) from exc
     try:
         return model.model_validate(json.loads(text))
     except json.JSONDecodeError as exc:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputFileError, UsageError
+from .files import read_user_file
 from .resources import check_ticker
 
 EARLIEST_AS_OF = dt.date(1990, 1, 1)
@@ -139,22 +140,13 @@ class _Row:
 
 
 def _read(path: Path) -> str:
-    if not path.exists():
-        raise InputFileError(f"universe {path} does not exist: check the path")
-    if path.is_dir():
-        raise InputFileError(f"universe {path} is a folder: pass a .txt or .csv universe file")
-    try:
-        size = path.stat().st_size
-        if size > MAX_UNIVERSE_BYTES:
-            raise InputFileError(
-                f"universe {path} is {size / 1024 / 1024:.1f} MB, over the "
-                f"{MAX_UNIVERSE_BYTES // 1024 // 1024} MB limit: split the universe"
-            )
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputFileError(
-            f"universe {path} cannot be read ({exc.strerror}): check permissions"
-        ) from exc
+    raw = read_user_file(
+        path,
+        "universe",
+        MAX_UNIVERSE_BYTES,
+        folder_fix="pass a .txt or .csv universe file",
+        size_fix="split the universe",
+    )
     try:
         return raw.decode("utf-8-sig")  # Excel and Notepad start with a byte order mark
     except UnicodeDecodeError as exc:
