@@ -530,11 +530,10 @@ class _Run:
         for part, lines in enumerate(parts, 1):
             path = folder / f"requests-{part}.jsonl"
             write_bytes_atomic(path, b"".join(line for _, _, line in lines))
-            index = {cid: list(item.ref) for cid, item, _ in lines}
-            write_bytes_atomic(folder / f"index-{part}.json", _dump(index))
             submission = Submission(
                 round=number, part=part, requests_file=self.folder.relative(path), lines=len(lines)
             )
+            self.folder.write_index(submission, {cid: list(item.ref) for cid, item, _ in lines})
             for _, item, _ in lines:
                 name = ref_name(item.ref)
                 self.state.attempts[name] = self.state.attempts.get(name, 0) + 1
@@ -565,7 +564,7 @@ class _Run:
         """A finished submission's answers; lines that failed in a way that may pass are left
         for the next round (up to batch_line_attempts submissions), the rest fail their memo."""
         folder = self.folder.round_dir(submission.round)
-        index = _load_index(folder / f"index-{submission.part}.json")
+        index = self.folder.index(submission)
         results: dict[str, Result] = {}
         if submission.status != "failed":
             output, errors = engine.download(submission, folder)
@@ -626,26 +625,6 @@ def _answer(
 def _json(body: bytes) -> dict[str, Any]:
     data = json.loads(body)
     assert isinstance(data, dict)
-    return data
-
-
-def _dump(data: Any) -> bytes:
-    return json.dumps(data, indent=1).encode()
-
-
-def _load_index(path: Path) -> dict[str, list[Any]]:
-    """A round's custom_id -> [ticker, request key, occurrence]."""
-    try:
-        data = json.loads(path.read_bytes())
-        if not isinstance(data, dict) or not all(
-            isinstance(ref, list) and len(ref) == 3 and isinstance(ref[2], int)
-            for ref in data.values()
-        ):
-            raise ValueError("not a custom_id index")
-    except (OSError, ValueError) as exc:
-        raise InputFileError(
-            f"{path} is missing or unreadable ({exc}): the batch folder was changed; restore it"
-        ) from None
     return data
 
 
@@ -1117,9 +1096,8 @@ def _batch_ids_by_ticker(state: BatchState, folder: BatchFolder) -> dict[str, se
     for submission in state.submissions:
         if submission.batch_id is None:
             continue
-        index = folder.path / f"round-{submission.round:03d}" / f"index-{submission.part}.json"
-        if index.is_file():
-            for ref in _load_index(index).values():
+        if folder.index_path(submission).is_file():
+            for ref in folder.index(submission).values():
                 ids[str(ref[0])].add(submission.batch_id)
     return ids
 

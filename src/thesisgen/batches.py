@@ -163,6 +163,29 @@ class BatchFolder:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
+    def index_path(self, submission: Submission) -> Path:
+        return self.path / f"round-{submission.round:03d}" / f"index-{submission.part}.json"
+
+    def write_index(self, submission: Submission, index: dict[str, list[Any]]) -> None:
+        """Which request each custom_id of a request file is: [ticker, request key, occurrence]."""
+        self.round_dir(submission.round)
+        write_bytes_atomic(self.index_path(submission), json.dumps(index, indent=1).encode())
+
+    def index(self, submission: Submission) -> dict[str, list[Any]]:
+        path = self.index_path(submission)
+        try:
+            data = json.loads(path.read_bytes())
+            if not isinstance(data, dict) or not all(
+                isinstance(ref, list) and len(ref) == 3 and isinstance(ref[2], int)
+                for ref in data.values()
+            ):
+                raise ValueError("not a custom_id index")
+        except (OSError, ValueError) as exc:
+            raise InputFileError(
+                f"{path} is missing or unreadable ({exc}): the batch folder was changed; restore it"
+            ) from None
+        return data
+
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
@@ -436,12 +459,7 @@ class JsonlFiles:
             return
         if self._ids is None:  # every line read once, before any round counts as answered
             self._ids = {r.custom_id for r in read_results(self.answers, "--answers file")}
-        index = self.folder.round_dir(submission.round) / f"index-{submission.part}.json"
-        try:
-            asked = set(json.loads(index.read_bytes()))
-        except (OSError, ValueError):
-            asked = set()
-        if not asked & self._ids:
+        if not set(self.folder.index(submission)) & self._ids:
             raise UsageError(
                 f"--answers {self.answers} answers none of the requests in "
                 f"{self.folder.root / submission.requests_file}: pass the output your runner "
